@@ -1,0 +1,44 @@
+# Two commands do all the set-up on a fresh machine: `make run` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+export DJANGO_SETTINGS_MODULE := hub.settings
+
+.PHONY: run test test-fast bench lint services install clean
+
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is needed")'
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+## Start the hub on http://127.0.0.1:8000 and one worker (SQLite, no-server broker). Ctrl-C stops both.
+run: $(STAMP)
+	DEBUG=$${DEBUG:-1} bin/run-hub
+
+## The whole suite; starts PostgreSQL and Redis when they are installed but down.
+test: $(STAMP)
+	bin/ensure-services
+	DEBUG=0 SECRET_KEY=test-only-key $(VENV)/bin/pytest -p no:cacheprovider $(PYTEST_ARGS)
+
+## The suite without the cases marked heavy.
+test-fast: $(STAMP)
+	DEBUG=0 SECRET_KEY=test-only-key $(VENV)/bin/pytest -p no:cacheprovider -m "not heavy"
+
+## Benchmarks: each script under bench/ prints its figures.
+bench: $(STAMP)
+	@for script in bench/*.py; do echo "== $$script"; DEBUG=1 $(PY) $$script || exit 1; done
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy
+
+services:
+	bin/ensure-services
+
+clean:
+	rm -rf var/media var/broker

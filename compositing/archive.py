@@ -1,0 +1,134 @@
+"""Finding L2A observations through a STAC API (pystac-client) and naming their assets."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time
+
+from pystac_client import Client
+from shapely.geometry import box, shape
+from shapely.geometry.base import BaseGeometry
+
+from compositing import l2a
+
+# Asset keys per L2A raster in the catalogues we read: the local archive and Planetary Computer
+# use band names, Earth Search v1 uses common names.
+ASSET_KEYS: dict[str, tuple[str, ...]] = {
+    "B01": ("B01", "coastal"),
+    "B02": ("B02", "blue"),
+    "B03": ("B03", "green"),
+    "B04": ("B04", "red"),
+    "B05": ("B05", "rededge1"),
+    "B06": ("B06", "rededge2"),
+    "B07": ("B07", "rededge3"),
+    "B08": ("B08", "nir"),
+    "B8A": ("B8A", "nir08"),
+    "B09": ("B09", "nir09"),
+    "B11": ("B11", "swir16"),
+    "B12": ("B12", "swir22"),
+    "SCL": ("SCL", "scl"),
+    "AOT": ("AOT", "aot"),
+}
+
+
+class NoObservationsError(Exception):
+    """The archive holds no L2A scene over the AOI in the period."""
+
+
+@dataclass(frozen=True)
+class Asset:
+    """One raster of a scene: reflectance = DN * scale + offset; DN == nodata is missing."""
+
+    href: str
+    scale: float = 1.0
+    offset: float = 0.0
+    nodata: float | None = 0
+    gsd: float | None = None
+
+
+@dataclass(frozen=True)
+class Scene:
+    """One L2A granule (one MGRS tile of one acquisition)."""
+
+    id: str
+    datetime: datetime
+    platform: str
+    acquisition: str  # same value for the same acquisition seen in several tiles
+    footprint: BaseGeometry  # lon/lat
+    assets: dict[str, Asset] = field(hash=False)
+    processing_baseline: str = ""
+
+
+@dataclass(frozen=True)
+class Observation:
+    """One acquisition over the AOI: one or more granules sensed together."""
+
+    acquisition: str
+    datetime: datetime
+    scenes: tuple[Scene, ...]
+
+
+def search_scenes(stac_url: str, collection: str, aoi: BaseGeometry, start: date,
+                  end: date) -> list[Scene]:
+    """Every L2A scene intersecting the AOI sensed from start to end (inclusive days)."""
+    client = Client.open(stac_url)
+    t0 = datetime.combine(start, time.min, tzinfo=UTC)
+    t1 = datetime.combine(end, time.max, tzinfo=UTC)
+    search = client.search(
+        collections=[collection], intersects=aoi.__geo_interface__,
+        datetime=[t0, t1], limit=100,
+    )
+    scenes = [scene_from_item(item) for item in search.items_as_dicts()]
+    return sorted(scenes, key=lambda s: (s.datetime, s.id))
+
+
+def scene_from_item(item: dict) -> Scene:
+    """A Scene from a STAC Item dict of any catalogue we know."""
+    props = item["properties"]
+    baseline = str(props.get("s2:processing_baseline", ""))
+    assets: dict[str, Asset] = {}
+    for band, keys in ASSET_KEYS.items():
+        for key in keys:
+            if key in item.get("assets", {}):
+                assets[band] = asset_from_stac(item["assets"][key], band, props)
+                break
+    when = datetime.fromisoformat(props["datetime"].replace("Z", "+00:00"))
+    geometry = shape(item["geometry"]) if item.get("geometry") else box(*item["bbox"])
+    return Scene(
+        id=item["id"], datetime=when, platform=str(props.get("platform", "")),
+        acquisition=str(props.get("s2:datatake_id")
+                        or f"{props.get('platform')}_{when:%Y%m%dT%H%M%S}"),
+        footprint=geometry, assets=assets, processing_baseline=baseline,
+    )
+
+
+def asset_from_stac(asset: dict, band: str, props: dict) -> Asset:
+    """Scale, offset and nodata from the asset's raster:bands, else from L2A conventions."""
+    raster = (asset.get("raster:bands") or [{}])[0]
+    if band in {"SCL"}:
+        return Asset(asset["href"], 1.0, 0.0, raster.get("nodata", 0),
+                     raster.get("spatial_resolution"))
+    default_scale = 0.001 if band == "AOT" else 1.0 / l2a.QUANTIFICATION_VALUE
+    if "offset" in raster:
+        offset = float(raster["offset"])
+    elif band != "AOT" and props.get("s2:processing_baseline"):
+        offset = l2a.boa_offset_dn(str(props["s2:processing_baseline"])) / l2a.QUANTIFICATION_VALUE
+    else:
+        offset = 0.0
+    return Asset(
+        href=asset["href"], scale=float(raster.get("scale", default_scale)), offset=offset,
+        nodata=raster.get("nodata", 0), gsd=raster.get("spatial_resolution", asset.get("gsd")),
+    )
+
+
+def group_acquisitions(scenes: Iterable[Scene]) -> list[Observation]:
+    """Scenes of the same acquisition (datatake) in several tiles become one observation."""
+    groups: dict[str, list[Scene]] = {}
+    for scene in scenes:
+        groups.setdefault(scene.acquisition, []).append(scene)
+    observations = [
+        Observation(key, min(s.datetime for s in members), tuple(members))
+        for key, members in groups.items()
+    ]
+    return sorted(observations, key=lambda o: (o.datetime, o.acquisition))

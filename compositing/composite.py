@@ -1,0 +1,90 @@
+"""The per-chunk compositing step: validity, selection, and gathering of every layer."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from compositing import l2a
+from compositing.kernels import STC_BANDS, medoid_index, stc_index
+from compositing.layers import (
+    AUX_LAYER_STORAGE,
+    METHOD_MEDOID,
+    METHOD_NONE,
+    METHOD_STC,
+    encode,
+    reflectance_layer,
+)
+from compositing.mask import SNOW_TEST_BANDS, valid_mask
+from compositing.read import Stack
+
+
+def stack_bands(requested: Sequence[str]) -> tuple[str, ...]:
+    """Bands to read: the requested ones plus those the selection needs, in L2A order."""
+    needed = set(requested) | set(l2a.MEDOID_BANDS) | set(STC_BANDS) | set(SNOW_TEST_BANDS)
+    return tuple(b for b in l2a.BAND_NAMES if b in needed)
+
+
+@dataclass
+class Selection:
+    """Per pixel: the chosen observation (index into the stack, -1 none) and how."""
+
+    index: np.ndarray  # (y, x) int16 into the stack's time axis
+    method: np.ndarray  # (y, x) uint8
+    valid_obs: np.ndarray
+    total_obs: np.ndarray
+    spread: np.ndarray  # medoid_mos, NaN for non-medoid pixels
+
+
+def select(stack: Stack, medoid_min_obs: int = l2a.MEDOID_MIN_OBSERVATIONS) -> Selection:
+    """n_valid >= threshold: medoid over the fixed medoid bands; 1..threshold-1: STC; 0: none."""
+    valid = valid_mask(stack.refl, stack.scl, stack.band_names)
+    n_valid = valid.sum(axis=0)
+    pos = [stack.band_names.index(b) for b in l2a.MEDOID_BANDS]
+    spread = np.full(n_valid.shape, np.nan)
+    medoid = medoid_index(np.ascontiguousarray(stack.refl[:, pos]), valid, spread=spread)
+    stc = stc_index(stack.refl, valid, stack.band_names)
+    use_medoid = n_valid >= medoid_min_obs
+    index = np.where(use_medoid, medoid, stc).astype(np.int16)
+    method = np.where(use_medoid, METHOD_MEDOID, METHOD_STC).astype(np.uint8)
+    method[index < 0] = METHOD_NONE
+    spread[~use_medoid] = np.nan
+    total = (stack.scl > 0).sum(axis=0)
+    return Selection(index, method, n_valid.astype(np.int32), total.astype(np.int32), spread)
+
+
+def gather(values: np.ndarray, index: np.ndarray) -> np.ndarray:
+    """values (t, y, x) at the chosen time per pixel; NaN where index is -1."""
+    if values.shape[0] == 0:
+        return np.full(index.shape, np.nan, np.float32)
+    picked = np.take_along_axis(values, np.clip(index, 0, None)[None].astype(np.intp), axis=0)[0]
+    return np.where(index >= 0, picked, np.nan)
+
+
+def chunk_layers(stack: Stack, sel: Selection, bands: Sequence[str], aux: Sequence[str],
+                 acquisition_days: np.ndarray, inside: np.ndarray) -> dict[str, np.ndarray]:
+    """Stored arrays of every requested band and auxiliary layer; nodata outside the AOI."""
+    outside = ~inside
+    none = sel.index < 0
+    out: dict[str, np.ndarray] = {}
+    for band in bands:
+        values = gather(stack.refl[:, stack.band_names.index(band)], sel.index)
+        out[band] = encode(values, reflectance_layer(band), outside | none)
+    src = (stack.obs_index[np.clip(sel.index, 0, None)] if stack.obs_index.size
+           else np.zeros(sel.index.shape, np.int64))
+    days = acquisition_days[src] if acquisition_days.size else np.zeros(src.shape)
+    physical = {
+        "source_index": np.where(none, np.nan, src),
+        "valid_obs": np.minimum(sel.valid_obs, 254),
+        "total_obs": np.minimum(sel.total_obs, 254),
+        "method": sel.method,
+        "medoid_mos": sel.spread,
+        "acquisition_date": np.where(none, np.nan, days),
+        "quality_scene_classification": gather(stack.scl.astype(np.float32), sel.index),
+        "quality_aot": gather(stack.aot, sel.index),
+    }
+    for name in aux:
+        out[name] = encode(physical[name], AUX_LAYER_STORAGE[name], outside)
+    return out

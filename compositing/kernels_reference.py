@@ -1,0 +1,104 @@
+"""Slow, obviously-correct twins of the kernels in `compositing.kernels`, for tests only."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from compositing.kernels import STC_BANDS
+
+
+def medoid_index_reference(refl: np.ndarray, valid: np.ndarray) -> np.ndarray:
+    """Medoid per pixel by the textbook definition, one pixel at a time."""
+    _, _, height, width = refl.shape
+    out = np.full((height, width), -1, np.int16)
+    for y in range(height):
+        for x in range(width):
+            members = [t for t in range(refl.shape[0]) if valid[t, y, x]]
+            if not members:
+                continue
+            spectra = refl[members, :, y, x].astype(np.float64)
+            sums = [sum(float(np.sqrt(((a - b) ** 2).sum())) for b in spectra) for a in spectra]
+            out[y, x] = members[int(np.argmin(sums))]  # argmin returns the first minimum
+    return out
+
+
+def stc_index_reference(refl: np.ndarray, valid: np.ndarray,
+                        band_names: Sequence[str]) -> np.ndarray:
+    """The STC decision tree written out per pixel with plain Python."""
+    scale = 1e-4 if np.issubdtype(refl.dtype, np.integer) else 1.0
+    pos = [list(band_names).index(b) for b in STC_BANDS]
+    _, _, height, width = refl.shape
+    out = np.full((height, width), -1, np.int16)
+    for y in range(height):
+        for x in range(width):
+            members = [t for t in range(refl.shape[0]) if valid[t, y, x]]
+            spectra = [dict(zip(STC_BANDS, refl[t, pos, y, x].astype(np.float64) * scale,
+                                strict=True)) for t in members]
+            pick = _stc_pick(spectra)
+            out[y, x] = members[pick] if pick is not None else -1
+    return out
+
+
+def _nd(a: float, b: float) -> float:
+    return (a - b) / (a + b) if a + b != 0 else 0.0
+
+
+def _tcb(s: dict) -> float:
+    return (0.3029 * s["B02"] + 0.2786 * s["B03"] + 0.4733 * s["B04"] + 0.5599 * s["B8A"]
+            + 0.508 * s["B11"] + 0.1872 * s["B12"])
+
+
+def _cloud_or_snow(s: dict) -> bool:
+    b2, b3, b4, b8, b8a, b11, b12 = (s[b] for b in STC_BANDS)
+    r311 = b3 / b11 if b11 else np.inf
+    r113 = b11 / b3 if b3 else np.inf
+    rgb = (b2 + b3 + b4) / 3
+    haze = -0.8239 * b2 + 0.0849 * b3 + 0.4396 * b4 - 0.058 * b8a + 0.2013 * b11 - 0.2773 * b12
+    nd811 = _nd(b8, b11)
+    if _nd(b3, b11) > 0.7 and not (r311 > 1 and _tcb(s) < 0.36):
+        return True
+    high = ((r311 > 1 and rgb > 0.3 and (haze < -0.1 or (haze > -0.08 and nd811 < 0.4)))
+            or haze < -0.2
+            or (r311 > 1 and rgb < 0.3 and haze < -0.055 and rgb > 0.12)
+            or (not (r311 > 1 and rgb < 0.3) and haze < -0.09 and rgb > 0.12))
+    low = ((r113 > 1 and rgb < 0.2 and (haze < -0.1 or (haze < -0.08 and nd811 < 0.4)))
+           or haze < -0.2
+           or (r311 > 1 and rgb < 0.2 and haze < -0.055 and rgb > 0.12)
+           or (not (r311 > 1 and rgb < 0.2) and haze < -0.02 and rgb > 0.12))
+    return bool(high or low)
+
+
+def _snow(s: dict) -> bool:
+    return _nd(s["B03"], s["B11"]) > 0.6 and _tcb(s) > 0.36
+
+
+def _stc_pick(spectra: list[dict]) -> int | None:
+    n = len(spectra)
+    if n == 0:
+        return None
+    if n == 1:
+        return 0
+    ndvi = [_nd(s["B08"], s["B04"]) for s in spectra]
+    mndwi = [_nd(s["B03"], s["B11"]) for s in spectra]
+    tcb = [_tcb(s) for s in spectra]
+    first = lambda values, target: values.index(target)  # noqa: E731  earliest on ties
+    i_ndvi_max, i_ndvi_min = first(ndvi, max(ndvi)), first(ndvi, min(ndvi))
+    i_mndwi_max, i_tcb_min = first(mndwi, max(mndwi)), first(tcb, min(tcb))
+    ndvi_mean, mndwi_mean, tcb_mean = sum(ndvi) / n, sum(mndwi) / n, sum(tcb) / n
+    if mndwi_mean < -0.55 and max(ndvi) - ndvi_mean < 0.05:
+        return i_ndvi_max
+    if ndvi_mean < -0.3 and mndwi_mean - min(mndwi) < 0.05:
+        return i_mndwi_max
+    if ndvi_mean > 0.6 and tcb_mean < 0.45:
+        return i_ndvi_max
+    if not _cloud_or_snow(spectra[i_tcb_min]):
+        return i_tcb_min
+    if not _snow(spectra[i_tcb_min]):
+        return i_tcb_min if tcb[i_tcb_min] <= 1.0 else None
+    if ndvi_mean < -0.2:
+        return i_mndwi_max
+    if tcb_mean > 0.45:
+        return i_ndvi_min
+    return i_ndvi_max

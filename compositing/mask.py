@@ -1,0 +1,42 @@
+"""Which observations are valid for compositing (S2GM 'weak 1' filter plus our snow test)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from compositing import l2a
+
+# Snow test thresholds (ours, stricter than S2GM; DOMAIN.md), on 0-1 reflectance.
+SNOW_MIN_NDSI = 0.6
+SNOW_MIN_TCB = 0.36
+TCB_WEIGHTS: dict[str, float] = {
+    "B02": 0.3029, "B03": 0.2786, "B04": 0.4733, "B8A": 0.5599, "B11": 0.508, "B12": 0.1872,
+}
+SNOW_TEST_BANDS: tuple[str, ...] = tuple(TCB_WEIGHTS)
+
+
+def valid_mask(refl: np.ndarray, scl: np.ndarray, band_names: Sequence[str]) -> np.ndarray:
+    """(time, y, x) True where an observation may be composited.
+
+    refl: (time, band, y, x) float reflectance with NaN for nodata; scl: (time, y, x) uint8.
+    Valid: SCL class in {2, 4, 5, 6, 11}, every band finite, and SCL 11 only if it passes the
+    snow test (Sen2Cor calls some clouds snow).
+    """
+    valid = l2a.scl_valid_lut()[scl]
+    valid &= np.isfinite(refl).all(axis=1)
+    snow = scl == l2a.SCL_SNOW
+    if snow.any():
+        valid &= ~snow | passes_snow_test(refl, band_names)
+    return valid
+
+
+def passes_snow_test(refl: np.ndarray, band_names: Sequence[str]) -> np.ndarray:
+    """(time, y, x) True where NDSI > 0.6 and TCB > 0.36."""
+    pos = {b: list(band_names).index(b) for b in SNOW_TEST_BANDS}
+    b3, b11 = refl[:, pos["B03"]], refl[:, pos["B11"]]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        ndsi = (b3 - b11) / (b3 + b11)
+    tcb = sum(w * refl[:, pos[b]] for b, w in TCB_WEIGHTS.items())
+    return (ndsi > SNOW_MIN_NDSI) & (tcb > SNOW_MIN_TCB)

@@ -1,0 +1,62 @@
+"""Product folder and file names (S2GM-compatible), checksums and the JSON metadata file."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from compositing.order import MosaicSpec
+from compositing.periods import PERIOD_CODES
+
+PROCESSING_VERSION = "0.1.0"
+
+
+@dataclass(frozen=True)
+class ProductFile:
+    """A finished file of a product, relative to the product folder."""
+
+    name: str
+    size: int
+    sha256: str
+
+
+def period_code(spec: MosaicSpec) -> str:
+    """'M20' for a monthly 20 m product."""
+    return f"{PERIOD_CODES[spec.period_type]}{spec.resolution}"
+
+
+def folder_name(spec: MosaicSpec, prefix: str, product_id: str) -> str:
+    """{PREFIX}_{T}{RR}_{start}_{end}_{OrderName}_STD_v{version}_{id}."""
+    return (f"{prefix}_{period_code(spec)}_{spec.start:%Y%m%d}_{spec.end:%Y%m%d}_{spec.name}"
+            f"_STD_v{PROCESSING_VERSION}_{product_id}")
+
+
+def layer_file_name(spec: MosaicSpec, layer: str, ext: str = "tif") -> str:
+    """{layer}_{T}{RR}_{start}_{OrderName}.{ext}."""
+    return f"{layer}_{period_code(spec)}_{spec.start:%Y%m%d}_{spec.name}.{ext}"
+
+
+def sha256_of(path: Path, block: int = 1 << 20) -> str:
+    """Hex SHA-256 of a file, read in blocks."""
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        while data := fh.read(block):
+            digest.update(data)
+    return digest.hexdigest()
+
+
+def describe_files(folder: Path) -> list[ProductFile]:
+    """Every file below the folder with its size and checksum, sorted by name."""
+    return [
+        ProductFile(str(p.relative_to(folder)), p.stat().st_size, sha256_of(p))
+        for p in sorted(folder.rglob("*")) if p.is_file()
+    ]
+
+
+def write_json(path: Path, content: dict[str, Any]) -> None:
+    """Pretty, stable JSON in UTF-8."""
+    path.write_text(json.dumps(content, indent=2, sort_keys=False, default=str) + "\n",
+                    encoding="utf-8")

@@ -1,0 +1,125 @@
+"""Reading L2A rasters onto an output chunk: only the window needed, reprojected with rasterio.
+
+Resampling (docs/ATBD.md): SCL and other class layers by nearest neighbour. Reflectance onto a
+coarser grid of the same CRS by the mean of the native pixels (S2GM: B08 to 20 m by 2x2 mean);
+onto a finer grid or another CRS by nearest neighbour, so that no spectrum is blended from
+different surfaces.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import rasterio
+from rasterio.enums import Resampling
+from rasterio.vrt import WarpedVRT
+from rasterio.warp import transform_bounds
+from shapely.geometry import box
+
+from compositing import l2a
+from compositing.archive import Asset, Observation, Scene
+from compositing.grid import Chunk, OutputGrid
+
+
+@dataclass
+class Stack:
+    """Observations of one chunk: reflectance (t, band, y, x) float32 with NaN for nodata."""
+
+    obs_index: np.ndarray  # (t,) index into the product's observation list
+    band_names: tuple[str, ...]
+    refl: np.ndarray
+    scl: np.ndarray  # (t, y, x) uint8, 0 where no data
+    aot: np.ndarray  # (t, y, x) float32, NaN where no data
+
+
+def reflectance_resampling(native_m: float, out_res_m: float, same_crs: bool) -> Resampling:
+    """Resampling for a reflectance band (see module docstring)."""
+    if same_crs and out_res_m > native_m:
+        return Resampling.average
+    return Resampling.nearest
+
+
+def read_stack(observations: Sequence[Observation], band_names: Sequence[str],
+               grid: OutputGrid, chunk: Chunk, resolution_m: int) -> Stack:
+    """Every observation with data in the chunk, its bands on the chunk grid."""
+    footprint = box(*transform_bounds(grid.crs, "EPSG:4326", *_chunk_bounds(chunk)))
+    kept, refl_list, scl_list, aot_list = [], [], [], []
+    for i, obs in enumerate(observations):
+        scenes = [s for s in obs.scenes if s.footprint.intersects(footprint)]
+        if not scenes:
+            continue
+        scl, refl, aot = _read_observation(scenes, band_names, grid, chunk, resolution_m)
+        if not scl.any():
+            continue
+        kept.append(i)
+        scl_list.append(scl)
+        refl_list.append(refl)
+        aot_list.append(aot)
+    h, w = chunk.shape
+    if not kept:
+        return Stack(np.zeros(0, np.int64), tuple(band_names),
+                     np.zeros((0, len(band_names), h, w), np.float32),
+                     np.zeros((0, h, w), np.uint8), np.zeros((0, h, w), np.float32))
+    return Stack(np.array(kept), tuple(band_names), np.stack(refl_list), np.stack(scl_list),
+                 np.stack(aot_list))
+
+
+def _read_observation(scenes: Sequence[Scene], band_names: Sequence[str], grid: OutputGrid,
+                      chunk: Chunk, resolution_m: int
+                      ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """One acquisition onto the chunk; where granules overlap, the first with data wins."""
+    h, w = chunk.shape
+    scl = np.zeros((h, w), np.uint8)
+    refl = np.full((len(band_names), h, w), np.nan, np.float32)
+    aot = np.full((h, w), np.nan, np.float32)
+    for scene in scenes:
+        if "SCL" not in scene.assets:
+            continue
+        scene_scl = read_asset(scene.assets["SCL"], grid, chunk, Resampling.nearest)
+        take = (scl == 0) & np.isfinite(scene_scl) & (scene_scl > 0)
+        if not take.any():
+            continue
+        scl[take] = scene_scl[take].astype(np.uint8)
+        for b, name in enumerate(band_names):
+            asset = scene.assets.get(name)
+            if asset is None:
+                continue
+            native = asset.gsd or l2a.BAND_BY_NAME[name].native_m
+            same_crs = _asset_epsg(asset) == grid.epsg
+            resampling = reflectance_resampling(native, resolution_m, same_crs)
+            refl[b][take] = read_asset(asset, grid, chunk, resampling)[take]
+        if "AOT" in scene.assets:
+            aot[take] = read_asset(scene.assets["AOT"], grid, chunk, Resampling.nearest)[take]
+    return scl, refl, aot
+
+
+def read_asset(asset: Asset, grid: OutputGrid, chunk: Chunk,
+               resampling: Resampling) -> np.ndarray:
+    """The asset on the chunk grid as float32 physical values, NaN where nodata."""
+    h, w = chunk.shape
+    with rasterio.open(asset.href) as src:
+        nodata = asset.nodata if asset.nodata is not None else src.nodata
+        with WarpedVRT(src, crs=grid.crs, transform=chunk.transform, width=w, height=h,
+                       resampling=resampling, src_nodata=nodata, nodata=nodata) as vrt:
+            dn = vrt.read(1, masked=True)
+    values = dn.astype(np.float32) * np.float32(asset.scale) + np.float32(asset.offset)
+    return np.ma.filled(values, np.nan)
+
+
+_EPSG_CACHE: dict[str, int | None] = {}
+
+
+def _asset_epsg(asset: Asset) -> int | None:
+    if asset.href not in _EPSG_CACHE:
+        with rasterio.open(asset.href) as src:
+            _EPSG_CACHE[asset.href] = src.crs.to_epsg() if src.crs else None
+    return _EPSG_CACHE[asset.href]
+
+
+def _chunk_bounds(chunk: Chunk) -> tuple[float, float, float, float]:
+    t = chunk.transform
+    left, top = t.c, t.f
+    right, bottom = left + chunk.width * t.a, top + chunk.height * t.e
+    return left, min(top, bottom), right, max(top, bottom)

@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class MosaicsConfig(AppConfig):
+    name = "hub.mosaics"
+    label = "mosaics"

@@ -1,0 +1,48 @@
+"""Build the demo Sentinel-2 L2A archive (synthetic scenes in the real on-disk shape)."""
+
+from __future__ import annotations
+
+import shutil
+import time
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
+
+from compositing import demo
+
+
+class Command(BaseCommand):
+    help = "Write demo L2A scenes with STAC Items into HUB_ARCHIVE_DIR (skipped if present)."
+
+    def add_arguments(self, parser: Any) -> None:
+        parser.add_argument("--archive", type=Path, default=None,
+                            help="archive directory (default: HUB_ARCHIVE_DIR)")
+        parser.add_argument("--start", type=date.fromisoformat, default=demo.DEMO_START)
+        parser.add_argument("--end", type=date.fromisoformat, default=demo.DEMO_END)
+        parser.add_argument("--size-m", type=int, default=6000,
+                            help="side of each scene's window in metres")
+        parser.add_argument("--seed", type=int, default=0)
+        parser.add_argument("--force", action="store_true", help="rebuild even if present")
+        parser.add_argument("--if-empty", action="store_true",
+                            help="do nothing when the archive already holds scenes")
+
+    def handle(self, *args: Any, **opts: Any) -> None:
+        archive: Path = (opts["archive"] or Path(settings.HUB_ARCHIVE_DIR)).resolve()
+        if opts["end"] < opts["start"]:
+            raise CommandError("--end is before --start")
+        existing = list(archive.glob("*/*/*.json")) if archive.exists() else []
+        if existing and not opts["force"]:
+            if opts["if_empty"]:
+                self.stdout.write(f"archive {archive} holds {len(existing)} scenes; kept")
+                return
+            raise CommandError(f"{archive} already holds scenes; use --force to rebuild")
+        if opts["force"] and archive.exists():
+            shutil.rmtree(archive / "sentinel-2-l2a", ignore_errors=True)
+        t0 = time.perf_counter()
+        items = demo.build_demo_archive(archive, start=opts["start"], end=opts["end"],
+                                        size_m=opts["size_m"], seed=opts["seed"])
+        self.stdout.write(f"wrote {len(items)} demo scenes to {archive} "
+                          f"in {time.perf_counter() - t0:.1f} s")

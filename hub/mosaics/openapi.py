@@ -1,0 +1,128 @@
+"""The OpenAPI 3.1 document of /api/v1, built from the same constants the validation uses."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from compositing import l2a
+from compositing.order import AUX_LAYERS, FORMATS, METADATA_OPTIONS
+from compositing.periods import PERIOD_TYPES
+from hub.mosaics.models import Status
+
+_ERROR = {"$ref": "#/components/schemas/Error"}
+
+
+def _json(schema: dict, description: str) -> dict:
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
+def openapi_document(server_url: str) -> dict[str, Any]:
+    """The whole document, with the server URL of the hub that serves it."""
+    errors = {str(code): _json(_ERROR, text) for code, text in (
+        (400, "invalid input; `field` names the offending option"),
+        (401, "not authenticated"), (404, "no such request of the caller"))}
+    id_param = {"name": "id", "in": "path", "required": True,
+                "schema": {"type": "string", "format": "uuid"}}
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "Sentinel-2 Mosaic Hub API", "version": "1.0.0",
+                 "description": "Order Sentinel-2 L2A mosaics (medoid / short-term composite), "
+                                "follow their progress and download the products."},
+        "servers": [{"url": server_url}],
+        "security": [{"token": []}, {"session": []}],
+        "paths": {
+            "/mosaics": {
+                "get": {"summary": "The caller's mosaic requests, newest first",
+                        "parameters": [
+                            {"name": "limit", "in": "query", "schema": {"type": "integer",
+                                                                        "minimum": 1}},
+                            {"name": "offset", "in": "query", "schema": {"type": "integer",
+                                                                         "minimum": 0}}],
+                        "responses": {"200": _json({"type": "object", "properties": {
+                            "count": {"type": "integer"},
+                            "results": {"type": "array",
+                                        "items": {"$ref": "#/components/schemas/Mosaic"}}}},
+                            "a page of requests"), **errors}},
+                "post": {"summary": "Order a mosaic",
+                         "requestBody": {"required": True, "content": {"application/json": {
+                             "schema": {"$ref": "#/components/schemas/Order"}}}},
+                         "responses": {"201": _json({"$ref": "#/components/schemas/Mosaic"},
+                                                    "queued"), **errors}},
+            },
+            "/mosaics/{id}": {
+                "parameters": [id_param],
+                "get": {"summary": "Status, progress and files of a request",
+                        "responses": {"200": _json({"$ref": "#/components/schemas/Mosaic"},
+                                                   "the request"), **errors}},
+                "delete": {"summary": "Cancel an active request, or remove a finished one",
+                           "responses": {"200": _json({"$ref": "#/components/schemas/Mosaic"},
+                                                      "cancelled"),
+                                         "204": {"description": "removed with its files"},
+                                         **errors}},
+            },
+            "/mosaics/{id}/files/{name}": {
+                "parameters": [id_param, {"name": "name", "in": "path", "required": True,
+                                          "schema": {"type": "string"}}],
+                "get": {"summary": "Download a product file",
+                        "responses": {"200": {"description": "the file",
+                                              "content": {"application/octet-stream": {}}},
+                                      **errors}},
+            },
+        },
+        "components": {
+            "securitySchemes": {
+                "token": {"type": "apiKey", "in": "header", "name": "Authorization",
+                          "description": "`Token <key>`"},
+                "session": {"type": "apiKey", "in": "cookie", "name": "sessionid"},
+            },
+            "schemas": {"Order": _order_schema(), "Mosaic": _mosaic_schema(),
+                        "Error": {"type": "object", "required": ["error"], "properties": {
+                            "error": {"type": "string"}, "field": {"type": "string"}}}},
+        },
+    }
+
+
+def _order_schema() -> dict:
+    return {
+        "type": "object",
+        "required": ["aoi", "start", "resolution", "crs", "bands"],
+        "properties": {
+            "name": {"type": "string", "pattern": "^[A-Za-z0-9_-]{1,80}$"},
+            "aoi": {"description": "GeoJSON Polygon/MultiPolygon/Feature/FeatureCollection in "
+                                   "WGS 84, or a bbox [min_lon, min_lat, max_lon, max_lat]",
+                    "oneOf": [{"type": "object"}, {"type": "array", "items": {"type": "number"},
+                                                   "minItems": 4, "maxItems": 4}]},
+            "period": {"type": "string", "enum": list(PERIOD_TYPES),
+                       "description": "aligned as in S2GM; 'custom' uses start and end"},
+            "start": {"type": "string", "format": "date"},
+            "end": {"type": "string", "format": "date"},
+            "resolution": {"type": "integer", "enum": list(l2a.RESOLUTIONS_M)},
+            "crs": {"type": "string", "examples": ["EPSG:32631", "EPSG:4326", "UTM"]},
+            "format": {"type": "string", "enum": list(FORMATS)},
+            "bands": {"type": "array", "items": {"type": "string", "enum": list(l2a.BAND_NAMES)}},
+            "aux": {"type": "array", "items": {"type": "string", "enum": list(AUX_LAYERS)}},
+            "metadata": {"type": "array", "items": {"type": "string",
+                                                    "enum": list(METADATA_OPTIONS)}},
+        },
+    }
+
+
+def _mosaic_schema() -> dict:
+    return {
+        "type": "object",
+        "properties": {
+            "id": {"type": "string", "format": "uuid"},
+            "status": {"type": "string", "enum": [s.value for s in Status]},
+            "status_label": {"type": "string"},
+            "progress": {"type": "number", "minimum": 0, "maximum": 100},
+            "error": {"type": ["string", "null"]},
+            "options": {"$ref": "#/components/schemas/Order"},
+            "created": {"type": "string", "format": "date-time"},
+            "started": {"type": ["string", "null"], "format": "date-time"},
+            "finished": {"type": ["string", "null"], "format": "date-time"},
+            "files": {"type": "array", "items": {"type": "object", "properties": {
+                "name": {"type": "string"}, "size": {"type": "integer"},
+                "sha256": {"type": "string"}, "href": {"type": "string"}}}},
+            "links": {"type": "object"},
+        },
+    }

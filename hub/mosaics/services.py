@@ -1,0 +1,136 @@
+"""What the hub does with mosaic requests; views and tasks call these and nothing else."""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import time
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from compositing.archive import NoObservationsError
+from compositing.order import parse_spec
+from compositing.pipeline import MosaicSettings, run_mosaic
+from hub.mosaics.models import ACTIVE_STATUSES, MosaicRequest, ProductFile, Status
+
+log = logging.getLogger(__name__)
+
+# Progress is written at most this often (seconds), so a fast chunk loop does not hammer the DB.
+PROGRESS_INTERVAL_S = 1.0
+
+
+class CancelledError(Exception):
+    """The owner cancelled the request while it ran."""
+
+
+def create_request(options: dict[str, Any], owner: Any) -> MosaicRequest:
+    """Validate options (SpecError on bad input), save, and enqueue after the commit."""
+    spec = parse_spec(options, max_area_km2=settings.HUB_MAX_AOI_KM2)
+    with transaction.atomic():
+        req = MosaicRequest.from_spec(spec, owner)
+        req.save()
+        transaction.on_commit(lambda: enqueue(req.pk))
+    return req
+
+
+def enqueue(request_id: Any) -> None:
+    """Hand the request to the workers."""
+    from workers.tasks import run_mosaic_request
+
+    result = run_mosaic_request.delay(str(request_id))
+    MosaicRequest.objects.filter(pk=request_id).update(task_id=result.id or "")
+
+
+def cancel_or_delete(req: MosaicRequest) -> str:
+    """Cancel an active request; delete a finished one with its files. Returns what was done."""
+    if req.status in ACTIVE_STATUSES:
+        MosaicRequest.objects.filter(pk=req.pk, status__in=ACTIVE_STATUSES).update(
+            status=Status.CANCELLED, finished_at=timezone.now(), error="cancelled by the owner")
+        return "cancelled"
+    remove_product(req)
+    req.delete()
+    return "deleted"
+
+
+def remove_product(req: MosaicRequest) -> None:
+    """Delete the product folder of a request from storage."""
+    if req.product_folder:
+        shutil.rmtree(Path(settings.HUB_MEDIA_ROOT) / req.product_folder, ignore_errors=True)
+
+
+def mosaic_settings() -> MosaicSettings:
+    """The compositing settings of this hub."""
+    from hub.stac.embedded import stac_api_url
+
+    return MosaicSettings(
+        stac_url=stac_api_url(), collection=settings.HUB_STAC_COLLECTION,
+        chunk_size=settings.HUB_CHUNK_SIZE, medoid_min_obs=settings.HUB_MEDOID_MIN_OBS,
+        prefix=settings.HUB_PRODUCT_PREFIX,
+    )
+
+
+def process_request(request_id: str) -> None:
+    """Run a queued request to DONE, FAILED or CANCELLED (called by the worker task)."""
+    claimed = MosaicRequest.objects.filter(pk=request_id, status=Status.QUEUED).update(
+        status=Status.RUNNING, started_at=timezone.now(), progress=0.0)
+    if not claimed:
+        log.info("request %s is not queued any more; skipped", request_id)
+        return
+    req = MosaicRequest.objects.get(pk=request_id)
+    try:
+        result = run_mosaic(req.spec(), mosaic_settings(), Path(settings.HUB_MEDIA_ROOT),
+                            str(req.pk)[:8], progress=_progress_writer(req.pk))
+    except CancelledError:
+        log.info("request %s cancelled while running", request_id)
+        return
+    except NoObservationsError as exc:
+        _fail(req.pk, str(exc))
+        return
+    except Exception as exc:
+        log.exception("request %s failed", request_id)
+        _fail(req.pk, f"processing failed: {type(exc).__name__}: {exc}")
+        return
+    _publish(req, result.folder, result.files)
+
+
+def _publish(req: MosaicRequest, folder: Path, files: list) -> None:
+    relative = folder.relative_to(Path(settings.HUB_MEDIA_ROOT))
+    with transaction.atomic():
+        still_running = MosaicRequest.objects.select_for_update().filter(
+            pk=req.pk, status=Status.RUNNING).exists()
+        if not still_running:  # cancelled at the very end: do not resurrect it
+            shutil.rmtree(folder, ignore_errors=True)
+            return
+        ProductFile.objects.bulk_create([
+            ProductFile(request=req, name=f.name, path=str(relative / f.name), size=f.size,
+                        sha256=f.sha256) for f in files
+        ])
+        MosaicRequest.objects.filter(pk=req.pk).update(
+            status=Status.DONE, progress=100.0, finished_at=timezone.now(),
+            product_folder=str(relative), error="")
+
+
+def _fail(pk: Any, message: str) -> None:
+    MosaicRequest.objects.filter(pk=pk, status=Status.RUNNING).update(
+        status=Status.FAILED, error=message, finished_at=timezone.now())
+
+
+def _progress_writer(pk: Any):  # type: ignore[no-untyped-def]
+    last = [0.0]
+
+    def report(fraction: float) -> None:
+        now = time.monotonic()
+        if fraction < 1.0 and now - last[0] < PROGRESS_INTERVAL_S:
+            return
+        last[0] = now
+        # Leave the last percent for publishing, so 100 means the files are listed.
+        updated = MosaicRequest.objects.filter(pk=pk, status=Status.RUNNING).update(
+            progress=round(99.0 * fraction, 1))
+        if not updated:
+            raise CancelledError
+
+    return report

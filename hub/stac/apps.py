@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class StacConfig(AppConfig):
+    name = "hub.stac"
+    label = "stac"

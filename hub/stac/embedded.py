@@ -1,0 +1,101 @@
+"""The hub's STAC API on a loopback port inside the current process, for workers and commands.
+
+A Celery worker or a management command searches the local archive through the real HTTP STAC
+API with pystac-client, so it needs no running web process: `stac_api_url()` starts a small
+threaded WSGI server serving the Django application on 127.0.0.1 the first time it is asked.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from socketserver import ThreadingMixIn
+from typing import Any
+from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
+
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
+from django.core.wsgi import get_wsgi_application
+from django.http.request import validate_host
+
+log = logging.getLogger(__name__)
+
+LOOPBACK = "127.0.0.1"
+
+
+class _ThreadingWSGIServer(ThreadingMixIn, WSGIServer):
+    """One thread per request, none of them keeping the process alive."""
+
+    daemon_threads = True
+
+
+class _QuietHandler(WSGIRequestHandler):
+    """No access log on stderr for every request a worker makes."""
+
+    def log_message(self, format: str, *args: Any) -> None:
+        """Drop the access log line."""
+
+
+_lock = threading.Lock()
+_server: _ThreadingWSGIServer | None = None
+_server_pid: int | None = None
+
+
+def stac_api_url() -> str:
+    """`settings.HUB_STAC_URL`, or the URL of this process's embedded STAC API when empty."""
+    configured = getattr(settings, "HUB_STAC_URL", "")
+    if configured:
+        return configured
+    return f"http://{LOOPBACK}:{_embedded_port()}/stac/"
+
+
+def _embedded_port() -> int:
+    """Port of the embedded server, started once per process (again in a forked child)."""
+    global _server, _server_pid
+    with _lock:
+        if _server is None or _server_pid != os.getpid():
+            _check_loopback_allowed()
+            _server = _start_server()
+            _server_pid = os.getpid()
+        return _server.server_address[1]
+
+
+def _start_server() -> _ThreadingWSGIServer:
+    """Bind 127.0.0.1 on a free port and serve the Django application from a daemon thread."""
+    server = make_server(
+        LOOPBACK,
+        0,
+        get_wsgi_application(),
+        server_class=_ThreadingWSGIServer,
+        handler_class=_QuietHandler,
+    )
+    # The socket listens from here on, so the URL can be used before the thread is scheduled.
+    thread = threading.Thread(target=server.serve_forever, name="embedded-stac-api", daemon=True)
+    thread.start()
+    log.info("embedded STAC API listening on http://%s:%d/stac/", LOOPBACK, server.server_port)
+    return server
+
+
+def _check_loopback_allowed() -> None:
+    """Fail clearly when ALLOWED_HOSTS would make Django refuse the loopback Host header."""
+    allowed = settings.ALLOWED_HOSTS
+    if settings.DEBUG and not allowed:
+        allowed = [".localhost", "127.0.0.1", "[::1]"]
+    if not validate_host(LOOPBACK, allowed):
+        raise ImproperlyConfigured(
+            "The embedded STAC API needs 127.0.0.1 in ALLOWED_HOSTS; add it or set HUB_STAC_URL"
+        )
+
+
+def _forget_after_fork() -> None:
+    """In a forked child: the server thread did not survive, so drop the inherited server."""
+    global _lock, _server, _server_pid
+    _lock = threading.Lock()  # the parent may have held it at fork time
+    if _server is not None:
+        _server.socket.close()  # closes only the child's copy; the parent keeps serving
+    _server = None
+    _server_pid = None
+
+
+os.register_at_fork(after_in_child=_forget_after_fork)

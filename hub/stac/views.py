@@ -1,0 +1,295 @@
+"""STAC API 1.0.0 over the local L2A archive: landing page, collections, items and item search."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Callable
+from functools import wraps
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.urls import reverse
+from django.views.decorators.csrf import csrf_exempt
+
+from compositing.catalog import STAC_VERSION, LocalCatalog, SearchError, SearchPage
+
+JSON = "application/json"
+GEOJSON = "application/geo+json"
+CONFORMANCE = [
+    "https://api.stacspec.org/v1.0.0/core",
+    "https://api.stacspec.org/v1.0.0/collections",
+    "https://api.stacspec.org/v1.0.0/ogcapi-features",
+    "https://api.stacspec.org/v1.0.0/item-search",
+    "https://api.stacspec.org/v1.0.0/item-search#sort",
+    "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core",
+    "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/geojson",
+]
+# Request parameters handed to LocalCatalog.search (GET query or POST body keys).
+SEARCH_PARAMS = ("bbox", "intersects", "datetime", "collections", "ids", "limit", "token", "sortby")
+ITEMS_PARAMS = ("bbox", "datetime", "limit", "token", "sortby")
+
+_catalogs: dict[Path, LocalCatalog] = {}
+_catalogs_lock = threading.Lock()
+
+View = Callable[..., HttpResponse]
+
+
+class ApiError(Exception):
+    """An error answered with `{"error": message, "field": field}` and an HTTP status."""
+
+    def __init__(self, status: int, field: str | None, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.field = field
+        self.message = message
+
+
+def get_catalog() -> LocalCatalog:
+    """The process-wide catalogue of `settings.HUB_ARCHIVE_DIR` (one per directory)."""
+    path = Path(settings.HUB_ARCHIVE_DIR).expanduser().absolute()
+    with _catalogs_lock:
+        if path not in _catalogs:
+            _catalogs[path] = LocalCatalog(path)
+        return _catalogs[path]
+
+
+def _json(data: dict[str, Any], content_type: str = JSON, status: int = 200) -> JsonResponse:
+    """A JSON response with the given media type."""
+    return JsonResponse(data, status=status, content_type=content_type)
+
+
+def _error(status: int, field: str | None, message: str) -> JsonResponse:
+    """The one error shape of the API."""
+    return _json({"error": message, "field": field}, status=status)
+
+
+def stac_endpoint(*methods: str) -> Callable[[View], View]:
+    """Restrict a view to the methods and map domain errors to 400/404/405 JSON answers."""
+
+    allowed = {*methods, "HEAD"} if "GET" in methods else set(methods)
+
+    def decorate(view: View) -> View:
+        @wraps(view)
+        def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+            if request.method not in allowed:
+                response = _error(405, None, f"{request.method} is not allowed here")
+                response["Allow"] = ", ".join(sorted(allowed))
+                return response
+            try:
+                return view(request, *args, **kwargs)
+            except SearchError as exc:
+                return _error(400, exc.field, exc.message)
+            except ApiError as exc:
+                return _error(exc.status, exc.field, exc.message)
+
+        return wrapper
+
+    return decorate
+
+
+def _url(request: HttpRequest, name: str, *args: str) -> str:
+    """Absolute URL of a named STAC route."""
+    return request.build_absolute_uri(reverse(f"stac:{name}", args=args))
+
+
+def _link(rel: str, href: str, media_type: str = JSON, **extra: Any) -> dict[str, Any]:
+    """A STAC link object."""
+    return {"rel": rel, "href": href, "type": media_type, **extra}
+
+
+def _collection_links(request: HttpRequest, collection: dict[str, Any]) -> dict[str, Any]:
+    """The collection with its API links added."""
+    cid = collection["id"]
+    root = _url(request, "landing")
+    collection["links"] = [
+        _link("self", _url(request, "collection", cid)),
+        _link("root", root),
+        _link("parent", root),
+        _link("items", _url(request, "items", cid), GEOJSON),
+        *collection.get("links", []),
+    ]
+    return collection
+
+
+def _item_links(request: HttpRequest, item: dict[str, Any]) -> dict[str, Any]:
+    """The item with self/parent/collection/root links added."""
+    cid, iid = item["collection"], item["id"]
+    collection = _url(request, "collection", cid)
+    item["links"] = [
+        _link("self", _url(request, "item", cid, iid), GEOJSON),
+        _link("parent", collection),
+        _link("collection", collection),
+        _link("root", _url(request, "landing")),
+        *item.get("links", []),
+    ]
+    return item
+
+
+def _require_collection(catalog: LocalCatalog, collection_id: str) -> dict[str, Any]:
+    """The collection, or a 404."""
+    collection = catalog.collection(collection_id)
+    if collection is None:
+        raise ApiError(404, "collection_id", f"there is no collection {collection_id!r}")
+    return collection
+
+
+def _feature_collection(
+    request: HttpRequest, page: SearchPage, links: list[dict[str, Any]]
+) -> JsonResponse:
+    """A GeoJSON FeatureCollection page."""
+    return _json(
+        {
+            "type": "FeatureCollection",
+            "features": [_item_links(request, item) for item in page.items],
+            "numberMatched": page.number_matched,
+            "numberReturned": len(page.items),
+            "links": links,
+        },
+        GEOJSON,
+    )
+
+
+def _get_next_link(request: HttpRequest, token: str | None) -> list[dict[str, Any]]:
+    """The `next` link of a GET page: the same query with the new token."""
+    if token is None:
+        return []
+    query = request.GET.copy()
+    query["token"] = token
+    href = request.build_absolute_uri(f"{request.path}?{query.urlencode()}")
+    return [_link("next", href, GEOJSON, method="GET")]
+
+
+@stac_endpoint("GET")
+def landing(request: HttpRequest) -> HttpResponse:
+    """The landing page: what this API conforms to and where everything is."""
+    catalog = get_catalog()
+    root = _url(request, "landing")
+    search = _url(request, "search")
+    found = [catalog.collection(cid) for cid in catalog.collection_ids()]
+    children = [
+        _link("child", _url(request, "collection", c["id"]), title=c["title"])
+        for c in found
+        if c is not None
+    ]
+    return _json(
+        {
+            "type": "Catalog",
+            "id": "mosaic-hub",
+            "title": "Mosaic Hub L2A archive",
+            "description": "STAC API over the hub's local Sentinel-2 L2A archive.",
+            "stac_version": STAC_VERSION,
+            "stac_extensions": [],
+            "conformsTo": CONFORMANCE,
+            "links": [
+                _link("self", root),
+                _link("root", root),
+                _link("conformance", _url(request, "conformance")),
+                _link("data", _url(request, "collections")),
+                _link("search", search, GEOJSON, method="GET"),
+                _link("search", search, GEOJSON, method="POST"),
+                *children,
+            ],
+        }
+    )
+
+
+@stac_endpoint("GET")
+def conformance(request: HttpRequest) -> HttpResponse:
+    """The conformance classes."""
+    return _json({"conformsTo": CONFORMANCE})
+
+
+@stac_endpoint("GET")
+def collections(request: HttpRequest) -> HttpResponse:
+    """Every collection of the archive."""
+    catalog = get_catalog()
+    found = [catalog.collection(cid) for cid in catalog.collection_ids()]
+    return _json(
+        {
+            "collections": [_collection_links(request, c) for c in found if c is not None],
+            "links": [
+                _link("self", _url(request, "collections")),
+                _link("root", _url(request, "landing")),
+                _link("parent", _url(request, "landing")),
+            ],
+        }
+    )
+
+
+@stac_endpoint("GET")
+def collection(request: HttpRequest, collection_id: str) -> HttpResponse:
+    """One collection."""
+    return _json(_collection_links(request, _require_collection(get_catalog(), collection_id)))
+
+
+@stac_endpoint("GET")
+def items(request: HttpRequest, collection_id: str) -> HttpResponse:
+    """The items of one collection (OGC API Features), filtered by bbox and datetime."""
+    catalog = get_catalog()
+    _require_collection(catalog, collection_id)
+    params = {key: request.GET[key] for key in ITEMS_PARAMS if key in request.GET}
+    page = catalog.search(collections=[collection_id], **params)
+    links = [
+        _link("self", request.build_absolute_uri(), GEOJSON),
+        _link("root", _url(request, "landing")),
+        _link("parent", _url(request, "collection", collection_id)),
+        _link("collection", _url(request, "collection", collection_id)),
+        *_get_next_link(request, page.next_token),
+    ]
+    return _feature_collection(request, page, links)
+
+
+@stac_endpoint("GET")
+def item(request: HttpRequest, collection_id: str, item_id: str) -> HttpResponse:
+    """One item."""
+    catalog = get_catalog()
+    _require_collection(catalog, collection_id)
+    found = catalog.item(collection_id, item_id)
+    if found is None:
+        raise ApiError(404, "item_id", f"there is no item {item_id!r} in {collection_id!r}")
+    return _json(_item_links(request, found), GEOJSON)
+
+
+@csrf_exempt
+@stac_endpoint("GET", "POST")
+def search(request: HttpRequest) -> HttpResponse:
+    """Item search across collections (GET query or POST JSON body)."""
+    if request.method == "POST":
+        body = _json_body(request)
+        params = {key: body[key] for key in SEARCH_PARAMS if key in body}
+    else:
+        params = {key: request.GET[key] for key in SEARCH_PARAMS if key in request.GET}
+    page = get_catalog().search(**params)
+    links = [_link("root", _url(request, "landing"))]
+    if request.method == "POST":
+        links.append(_link("self", _url(request, "search"), GEOJSON, method="POST", body=body))
+        if page.next_token is not None:
+            next_body = {**body, "token": page.next_token}
+            links.append(
+                _link("next", _url(request, "search"), GEOJSON, method="POST", body=next_body)
+            )
+    else:
+        links.append(_link("self", request.build_absolute_uri(), GEOJSON))
+        links.extend(_get_next_link(request, page.next_token))
+    return _feature_collection(request, page, links)
+
+
+def _json_body(request: HttpRequest) -> dict[str, Any]:
+    """The POST body as a JSON object (an empty body means no filters)."""
+    if not request.body.strip():
+        return {}
+    try:
+        body = json.loads(request.body)
+    except ValueError:
+        raise ApiError(400, "body", "the request body is not valid JSON") from None
+    if not isinstance(body, dict):
+        raise ApiError(400, "body", "the request body must be a JSON object")
+    return body
+
+
+def not_found(request: HttpRequest, rest: str = "") -> HttpResponse:
+    """Any other path under the API: a JSON 404."""
+    return _error(404, None, f"{request.path} is not an endpoint of this STAC API")

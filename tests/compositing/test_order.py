@@ -1,0 +1,97 @@
+"""Validation of ordering options: every bad option names its field."""
+
+from datetime import date
+
+import pytest
+
+from compositing.order import SpecError, parse_spec
+
+GOOD = {
+    "aoi": [-7.6, 53.2, -7.55, 53.23],
+    "start": "2023-06-01",
+    "period": "month",
+    "resolution": 20,
+    "crs": "EPSG:32629",
+    "format": "GTiff",
+    "bands": ["B02", "B03", "B04", "B08"],
+}
+
+
+def spec_with(**changes):
+    return parse_spec({**GOOD, **changes})
+
+
+def field_of_error(**changes) -> str:
+    with pytest.raises(SpecError) as err:
+        spec_with(**changes)
+    return err.value.field
+
+
+def test_it_accepts_a_month_order_and_aligns_it():
+    spec = spec_with(start="2023-06-17")
+    assert (spec.start, spec.end, spec.period_type) == (date(2023, 6, 1), date(2023, 6, 30),
+                                                        "month")
+    assert spec.bands == ("B02", "B03", "B04", "B08")
+    assert spec.epsg == 32629
+
+
+def test_it_round_trips_through_options():
+    spec = spec_with(aux=["valid_obs", "source_index"])
+    assert parse_spec(spec.to_options()) == spec
+
+
+@pytest.mark.parametrize("aoi", [
+    '{"type": "Polygon", "coordinates": [[[0, 0], [1, 1]]',  # not JSON
+    '{"type": "Polygon", "coordinates": [[[0, 0], [1, 1], [0, 0]]]}',  # degenerate
+    '{"type": "Point", "coordinates": [0, 0]}',
+    "1,2,3",
+    "1,2,1,3",  # zero width
+    [10, 50, 200, 60],  # longitude out of range
+    '{"type": "Polygon", "coordinates": [[[0,0],[1,1],[1,0],[0,1],[0,0]]]}',  # bow-tie
+])
+def test_it_rejects_bad_aois_naming_the_field(aoi):
+    assert field_of_error(aoi=aoi) == "aoi"
+
+
+def test_it_rejects_an_aoi_over_the_direct_order_limit():
+    with pytest.raises(SpecError, match="limit"):
+        parse_spec({**GOOD, "aoi": [0, 0, 20, 20]}, max_area_km2=1e6)
+
+
+def test_it_reads_geojson_features():
+    feature = ('{"type": "Feature", "properties": {}, "geometry": {"type": "Polygon", '
+               '"coordinates": [[[-7.6,53.2],[-7.55,53.2],[-7.55,53.23],[-7.6,53.2]]]}}')
+    assert spec_with(aoi=feature).aoi.geom_type == "Polygon"
+
+
+@pytest.mark.parametrize("changes,field", [
+    ({"period": "custom", "start": "2023-06-10", "end": "2023-06-01"}, "end"),
+    ({"start": "2023-13-01"}, "start"),
+    ({"bands": ["B02", "B10"]}, "bands"),
+    ({"bands": []}, "bands"),
+    ({"resolution": 30}, "resolution"),
+    ({"crs": "EPSG:999999"}, "crs"),
+    ({"crs": "mercator"}, "crs"),
+    ({"format": "PNG"}, "format"),
+    ({"period": "fortnight"}, "period"),
+    ({"aux": ["clouds"]}, "aux"),
+    ({"name": "bad name/with slash"}, "name"),
+    ({"period": "month", "end": "2023-06-20"}, "end"),
+])
+def test_it_rejects_bad_options_naming_the_field(changes, field):
+    assert field_of_error(**changes) == field
+
+
+def test_it_picks_the_aoi_utm_zone_for_utm():
+    assert spec_with(crs="UTM").epsg == 32629
+    assert spec_with(crs="UTM", aoi=[2.1, 41.3, 2.2, 41.4]).epsg == 32631
+
+
+def test_formats_not_yet_written_are_refused_with_a_reason():
+    with pytest.raises(SpecError, match="not available yet") as err:
+        spec_with(format="NetCDF")
+    assert err.value.field == "format"
+
+
+def test_band_names_are_normalised_and_ordered():
+    assert spec_with(bands="b8,B04,b2").bands == ("B02", "B04", "B08")

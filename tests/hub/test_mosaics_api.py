@@ -1,0 +1,134 @@
+"""REST API: ordering, validation that changes nothing, ownership, auth."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from hub.mosaics.models import MosaicRequest, ProductFile, Status
+
+pytestmark = pytest.mark.django_db
+
+ORDER = {
+    "name": "api-test",
+    "aoi": [-7.6, 53.2, -7.55, 53.23],
+    "period": "month",
+    "start": "2023-06-01",
+    "resolution": 20,
+    "crs": "EPSG:32629",
+    "format": "GTiff",
+    "bands": ["B02", "B03", "B04", "B08"],
+}
+
+
+def post(client, body, token=None):
+    headers = {"HTTP_AUTHORIZATION": f"Token {token}"} if token else {}
+    data = body if isinstance(body, str) else json.dumps(body)
+    return client.post("/api/v1/mosaics", data=data, content_type="application/json", **headers)
+
+
+def test_an_order_is_saved_and_enqueued_after_commit(client, alice_token,
+                                                     django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        response = post(client, ORDER, alice_token)
+    assert response.status_code == 201, response.content
+    body = response.json()
+    assert body["status"] == "QUEUED" and body["progress"] == 0
+    assert body["options"]["end"] == "2023-06-30"
+    assert response["Location"] == f"/api/v1/mosaics/{body['id']}"
+    assert len(callbacks) == 1
+    req = MosaicRequest.objects.get()
+    assert req.owner.username == "alice" and req.bands == ORDER["bands"]
+
+
+@pytest.mark.parametrize("changes,field", [
+    ({"aoi": '{"type": "Polygon", "coordinates": [[[0, 0], [1, 1]]'}, "aoi"),
+    ({"aoi": [-7.6, 53.2, -7.6, 53.23]}, "aoi"),
+    ({"period": "custom", "start": "2023-06-20", "end": "2023-06-01"}, "end"),
+    ({"bands": ["B02", "B99"]}, "bands"),
+    ({"resolution": 15}, "resolution"),
+    ({"crs": "EPSG:1"}, "crs"),
+    ({"aoi": None}, "aoi"),
+])
+def test_bad_input_gets_400_naming_the_field_and_changes_nothing(
+        client, alice_token, django_capture_on_commit_callbacks, changes, field):
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        response = post(client, {**ORDER, **changes}, alice_token)
+    assert response.status_code == 400
+    assert response.json()["field"] == field
+    assert response.json()["error"]
+    assert MosaicRequest.objects.count() == 0
+    assert callbacks == []
+
+
+def test_a_body_that_is_not_json_gets_400(client, alice_token):
+    response = post(client, "{not json", alice_token)
+    assert response.status_code == 400 and response.json()["field"] == "body"
+
+
+def test_anonymous_callers_get_401(client):
+    assert client.get("/api/v1/mosaics").status_code == 401
+    assert post(client, ORDER).status_code == 401
+    assert client.get("/api/v1/mosaics", HTTP_AUTHORIZATION="Token nope").status_code == 401
+
+
+def test_the_browser_pages_redirect_anonymous_users_to_login(client):
+    response = client.get("/requests/")
+    assert response.status_code == 302 and "/accounts/login/" in response["Location"]
+
+
+def make_done_request(owner, media, name="done"):
+    req = MosaicRequest.objects.create(
+        owner=owner, name=name, aoi={"type": "Polygon", "coordinates": []},
+        period_type="month", start_date="2023-06-01", end_date="2023-06-30", resolution=20,
+        crs_epsg=32629, file_format="GTiff", bands=["B04"], status=Status.DONE, progress=100,
+        product_folder="P1")
+    (media / "P1").mkdir()
+    (media / "P1" / "a.tif").write_bytes(b"tiff bytes")
+    ProductFile.objects.create(request=req, name="a.tif", path="P1/a.tif", size=10,
+                               sha256="0" * 64)
+    return req
+
+
+def test_bob_gets_404_for_alices_request_and_files(client, alice, bob, hub_dirs):
+    req = make_done_request(alice, hub_dirs["media"])
+    client.force_login(bob)
+    assert client.get(f"/api/v1/mosaics/{req.id}").status_code == 404
+    assert client.get(f"/api/v1/mosaics/{req.id}/files/a.tif").status_code == 404
+    assert client.delete(f"/api/v1/mosaics/{req.id}").status_code == 404
+    assert client.get(f"/requests/{req.id}/").status_code == 404
+    assert client.get("/api/v1/mosaics").json()["count"] == 0
+    assert MosaicRequest.objects.filter(pk=req.pk).exists()
+
+
+def test_owner_downloads_lists_and_deletes(client, alice, hub_dirs):
+    req = make_done_request(alice, hub_dirs["media"])
+    client.force_login(alice)
+    listing = client.get("/api/v1/mosaics").json()
+    assert listing["count"] == 1 and listing["results"][0]["files"][0]["name"] == "a.tif"
+    download = client.get(f"/api/v1/mosaics/{req.id}/files/a.tif")
+    assert download.status_code == 200 and b"".join(download.streaming_content) == b"tiff bytes"
+    strict = type(client)(enforce_csrf_checks=True)
+    strict.force_login(alice)
+    assert strict.delete(f"/api/v1/mosaics/{req.id}").status_code == 403  # session needs CSRF
+    assert client.delete(f"/api/v1/mosaics/{req.id}").status_code == 204
+    assert not (hub_dirs["media"] / "P1").exists()
+    assert not MosaicRequest.objects.filter(pk=req.pk).exists()
+
+
+def test_deleting_an_active_request_cancels_it(client, alice, alice_token):
+    req = MosaicRequest.objects.create(
+        owner=alice, name="q", aoi={}, period_type="month", start_date="2023-06-01",
+        end_date="2023-06-30", resolution=20, crs_epsg=32629, file_format="GTiff",
+        bands=["B04"])
+    response = client.delete(f"/api/v1/mosaics/{req.id}", HTTP_AUTHORIZATION=f"Token {alice_token}")
+    assert response.status_code == 200 and response.json()["status"] == "CANCELLED"
+
+
+def test_openapi_document_describes_every_path(client):
+    doc = client.get("/api/v1/openapi.json").json()
+    assert doc["openapi"].startswith("3.")
+    assert set(doc["paths"]) == {"/mosaics", "/mosaics/{id}", "/mosaics/{id}/files/{name}"}
+    order = doc["components"]["schemas"]["Order"]
+    assert "B8A" in order["properties"]["bands"]["items"]["enum"]

@@ -1,0 +1,5 @@
+"""Celery app and thin tasks of the Mosaic Hub."""
+
+from workers.celery import app
+
+__all__ = ["app"]
