@@ -11,18 +11,18 @@ Layout (read by `compositing.catalog` and the rest of the hub)::
 Each scene is a `size_m` square window of a real MGRS tile, on the tile's real grid. Acquisitions
 follow the real 5-day revisit of relative orbit 23 (S2A and S2B alternating), so the same
 acquisition appears in every requested tile with the same datatake id. The surface physics and
-clouds live in `compositing.demo_scene`.
+clouds live in `compositing.demo_scene`. The truth rasters cover the whole window, also where a
+swath wedge leaves the product without data (DN 0 in every band, SCL 0).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import os
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from itertools import combinations
 from pathlib import Path
 from typing import Any
 
@@ -63,6 +63,7 @@ _EXTENSIONS = [
     for name in ("eo/v1.1.0", "projection/v1.1.0", "raster/v1.1.0", "mgrs/v1.0.0",
                  "grid/v1.1.0", "view/v1.0.0")
 ]
+_TRUTH_STEPS = 2.0**14
 _COG_TYPE = "image/tiff; application=geotiff; profile=cloud-optimized"
 _LICENSE_URL = "https://sentinel.esa.int/documents/247904/690755/Sentinel_Data_Legal_Notice"
 
@@ -107,7 +108,7 @@ def acquisitions(start: date, end: date, seed: int = 0) -> list[Acquisition]:
         if since % 5:
             continue
         platform = "S2A" if since % _CYCLE_DAYS == 0 else "S2B"
-        # Cover depends on the date only, so a longer build repeats a shorter one's clouds.
+        # Drawn from the date alone, so builds over different ranges share most dates' clouds.
         u = np.random.default_rng([seed, 0xC10D, day.toordinal()]).random()
         out.append(Acquisition(day, platform, _absolute_orbit(day, platform), 0.7 * u**1.6))
     if len(out) >= 2:
@@ -153,29 +154,32 @@ def scene_grid(t: Tile, size_m: int) -> ds.SceneGrid:
 
 def _groups(grids: dict[str, ds.SceneGrid]) -> dict[str, tuple[float, float, float, float]]:
     """World-frame extent of the group of overlapping windows that each tile belongs to."""
-    boxes = {}
+    extent = {}
     for tid, g in grids.items():
         wx, wy = g.node_world
-        boxes[tid] = (float(wx.min()), float(wy.min()), float(wx.max()), float(wy.max()))
-    extent = dict(boxes)
-    changed = True
-    while changed:  # merge until stable; a handful of tiles, so quadratic is fine
-        changed = False
-        for a in extent:
-            for b in extent:
-                ea, eb = extent[a], extent[b]
-                if ea != eb and ea[0] < eb[2] and eb[0] < ea[2] and ea[1] < eb[3] and eb[1] < ea[3]:
-                    merged = (min(ea[0], eb[0]), min(ea[1], eb[1]),
-                              max(ea[2], eb[2]), max(ea[3], eb[3]))
-                    extent = {k: merged if v in (ea, eb) else v for k, v in extent.items()}
-                    changed = True
+        extent[tid] = (float(wx.min()), float(wy.min()), float(wx.max()), float(wy.max()))
+    merged = True
+    while merged:  # a handful of tiles: merge pairs until no two groups overlap
+        merged = False
+        for a, b in combinations(extent, 2):
+            ea, eb = extent[a], extent[b]
+            if ea != eb and ea[0] < eb[2] and eb[0] < ea[2] and ea[1] < eb[3] and eb[1] < ea[3]:
+                union = (min(ea[0], eb[0]), min(ea[1], eb[1]), max(ea[2], eb[2]),
+                         max(ea[3], eb[3]))
+                extent = {k: union if v in (ea, eb) else v for k, v in extent.items()}
+                merged = True
+                break
     return extent
 
 
 def build_demo_archive(archive_dir: Path, *, start: date = DEMO_START, end: date = DEMO_END,
-                       tiles: Sequence[str] = DEMO_TILES, size_m: int = 6000, seed: int = 0,
-                       workers: int | None = None) -> list[Path]:
-    """Write demo L2A scenes of `tiles` from start to end; return the STAC Item paths."""
+                       tiles: Sequence[str] = DEMO_TILES, size_m: int = 6000,
+                       seed: int = 0) -> list[Path]:
+    """Write demo L2A scenes of `tiles` from start to end; return the STAC Item paths.
+
+    Serial on purpose: writing COGs holds the GIL in rasterio, so threads gain nothing, and
+    the default build takes a few seconds.
+    """
     if size_m <= 0 or size_m % TILE_LATTICE_M or size_m > TILE_SIZE_M:
         raise ValueError(f"size_m must be a multiple of {TILE_LATTICE_M} m up to {TILE_SIZE_M}")
     if end < start:
@@ -184,17 +188,16 @@ def build_demo_archive(archive_dir: Path, *, start: date = DEMO_START, end: date
     grids = {tid: scene_grid(t, size_m) for tid, t in chosen.items()}
     extents = _groups(grids)
     landscape = ds.Landscape(seed)
-    jobs = [(chosen[tid], grids[tid], acq, extents[tid])
-            for acq in acquisitions(start, end, seed) for tid in chosen]
-    n_workers = workers or min(2, os.cpu_count() or 1)
-    with ThreadPoolExecutor(n_workers) as pool:
-        statics = dict(zip(grids, pool.map(landscape.classes, grids.values()), strict=True))
-        skies = {(acq.day, ext): _sky(seed, acq, ext) for _, _, acq, ext in jobs}
-        paths = list(pool.map(
-            lambda job: _write_scene(Path(archive_dir), job[0], job[1], job[2],
-                                     skies[(job[2].day, job[3])], statics[job[0].id], seed),
-            jobs,
-        ))
+    statics = {tid: landscape.classes(grid) for tid, grid in grids.items()}
+    paths = []
+    for acq in acquisitions(start, end, seed):
+        skies: dict[tuple[float, ...], ds.Sky] = {}
+        for tid, t in chosen.items():
+            if extents[tid] not in skies:  # one sky per group of overlapping windows
+                skies[extents[tid]] = _sky(seed, acq, extents[tid])
+            sky = skies[extents[tid]]
+            paths.append(_write_scene(Path(archive_dir), t, grids[tid], acq, sky, statics[tid],
+                                      seed))
     return sorted(paths)
 
 
@@ -203,7 +206,7 @@ def _sky(seed: int, acq: Acquisition, extent: tuple[float, float, float, float])
     lon, lat = ds.lonlat_from_world((extent[0] + extent[2]) / 2, (extent[1] + extent[3]) / 2)
     sun = ds.sun_angles(acq.sensing, float(lon), float(lat))
     return ds.make_sky(seed, acq.day.toordinal(), acq.cover, extent, sun,
-                       acq.day.timetuple().tm_yday, southern=float(lat) < 0)
+                       acq.day.timetuple().tm_yday, float(lat))
 
 
 def item_id(t: Tile, acq: Acquisition) -> str:
@@ -232,7 +235,10 @@ def render_scene(t: Tile, grid: ds.SceneGrid, acq: Acquisition, sky: ds.Sky,
         dn = np.clip(np.rint(refl * l2a.QUANTIFICATION_VALUE) - offset, 1, 65535)
         bands[band.name] = np.where(atm[f"nodata{band.native_m}"], 0, dn).astype(np.uint16)
     aot = np.clip(np.rint((atm["aot"] + bias) * 1000), 1, 65535)
-    return {"bands": bands, "scl": scl, "cloud": cloud, "truth": truth20,
+    # Truth on a 2^-14 grid (error < 3e-5, under half a DN step): zero low mantissa bits halve
+    # the file size.
+    truth = (np.rint(truth20 * _TRUTH_STEPS) / _TRUTH_STEPS).astype(np.float32)
+    return {"bands": bands, "scl": scl, "cloud": cloud, "truth": truth,
             "aot": np.where(atm["nodata20"], 0, aot).astype(np.uint16),
             "valid": ~atm["nodata20"]}
 

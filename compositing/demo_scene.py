@@ -24,7 +24,6 @@ from compositing import l2a
 
 # Classes of the synthetic landscape (not SCL codes).
 WATER, URBAN, SOIL, GRASS, CROP, LATE_CROP, FOREST = range(7)
-VEGETATION = (GRASS, CROP, LATE_CROP, FOREST)
 
 # BOA reflectance spectra in l2a.BANDS order: B01 B02 B03 B04 B05 B06 B07 B08 B8A B09 B11 B12.
 # Rough library shapes (green leaves: red well, NIR plateau; soil: rising to SWIR; water: dark
@@ -50,16 +49,22 @@ _BARE_END = np.stack([SPECTRA["water"], SPECTRA["urban"], SPECTRA["soil"], SPECT
 # Seasonal greenness per class: (minimum, maximum, peak day of year, width in days).
 _PHENOLOGY = {GRASS: (0.45, 0.92, 165, 85), CROP: (0.05, 0.95, 150, 40),
               LATE_CROP: (0.0, 0.9, 215, 35), FOREST: (0.55, 1.0, 185, 90)}
+# How much of a class snow covers: none on water, patchy in towns, half seen through forest.
+_SNOW_CATCH = np.array([0.0, 0.7, 1.0, 1.0, 1.0, 1.0, 0.5], np.float32)
 # Fraction of direct light per band: how much a cloud shadow darkens (blue is mostly diffuse).
 _SHADOW_DEPTH = np.array([0.45, 0.5, 0.55, 0.6, 0.62, 0.65, 0.65, 0.66, 0.66, 0.66, 0.68, 0.68],
                          np.float32)[:, None, None]
+
+# Cloud opacity (0..1) and shadow strength thresholds. Truth counts any visible cloud; the SCL
+# misses the faintest ring (TRUE..SEEN) and the penumbra of shadows, as Sen2Cor does.
+_TRUE_CLOUD, _SEEN_CLOUD, _THIN_CLOUD, _THICK_CLOUD = 0.02, 0.08, 0.25, 0.6
+_TRUE_SHADOW, _SEEN_SHADOW = 0.25, 0.45
 
 WORLD_ORIGIN = (-7.5, 52.7)  # lon, lat of the world frame's origin (the demo area)
 _M_PER_DEG_LAT = 111_132.0
 _M_PER_DEG_LON = 111_320.0 * math.cos(math.radians(WORLD_ORIGIN[1]))
 LATTICE_M = 60
 Coord = TypeVar("Coord", float, np.ndarray)
-_MASK64 = (1 << 64) - 1
 
 
 def world_xy(lon: Coord, lat: Coord) -> tuple[Coord, Coord]:
@@ -252,9 +257,7 @@ def surface_reflectance(static: dict[str, np.ndarray], doy: int, southern: bool,
     soil_wetness = np.float32(0.85 + 0.15 * float(_bump(doy + (182 if southern else 0), 200, 90)))
     refl[:, lc == SOIL] *= soil_wetness
     if snow is not None:
-        cover = snow * np.choose(np.minimum(lc, FOREST), [0, 0.7, 1, 1, 1, 1, 0.5]).astype(
-            np.float32)
-        refl += (SPECTRA["snow"][:, None, None] - refl) * cover
+        refl += (SPECTRA["snow"][:, None, None] - refl) * (snow * _SNOW_CATCH[lc])
     return refl.astype(np.float32)
 
 
@@ -300,7 +303,7 @@ class Sky:
             "shadow": self.opacity(self.cloud(wx + dx, wy + dy)),
             "cirrus": self.cirrus(wx, wy),
             "pattern": self.pattern(wx, wy),
-            "aot": self.aot_base + 0.04 * self.aot(wx, wy),
+            "aot": np.maximum(self.aot_base + 0.04 * self.aot(wx, wy), 0.05),
         }
         out = {k: grid.upsample(v, 20).astype(np.float32) for k, v in out.items()}
         out["snow"] = None
@@ -320,7 +323,7 @@ class Sky:
 
 
 def make_sky(seed: int, key: int, cover: float, extent: tuple[float, float, float, float],
-             sun: tuple[float, float], doy: int, southern: bool) -> Sky:
+             sun: tuple[float, float], doy: int, lat: float) -> Sky:
     """The sky of one acquisition; cloud cover is `cover` over the world-frame `extent`."""
     rng = np.random.default_rng([seed, 0x5C1, key])
     cloud = random_field(rng, (1200, 9000))
@@ -334,7 +337,9 @@ def make_sky(seed: int, key: int, cover: float, extent: tuple[float, float, floa
     reach = min(height / math.tan(max(elevation, math.radians(5))), 2500.0)
     cirrus, pattern = random_field(rng, (500, 3000)), random_field(rng, (400, 2000))
     snow_error = bool(rng.random() < 0.35)
-    winter = float(_bump(doy + (182 if southern else 0), 15, 35))
+    # Snow in mid-winter, and only away from the subtropics (none at 29RKH, 25 N).
+    winter = float(_bump(doy + (182 if lat < 0 else 0), 15, 35))
+    winter *= min(max((abs(lat) - 38) / 10, 0.0), 1.0)
     snow_field, snow_draw, snow_cover = random_field(rng, (2000, 8000)), rng.random(), rng.random()
     aot_base, aot = rng.uniform(0.08, 0.25), random_field(rng, (3000, 15000))
     wedge_draw, corner, tilt, leg = rng.random(), rng.integers(4), rng.uniform(9, 15), rng.random()
@@ -410,6 +415,7 @@ def scene_classification(static: dict[str, np.ndarray], truth20: np.ndarray,
     """
     lc = static["lc"][0::2, 0::2]
     alpha, shadow = atm["alpha"], atm["shadow"]
+    seen, thin, thick = _SEEN_CLOUD, _THIN_CLOUD, _THICK_CLOUD
     red, nir = truth20[3], truth20[7]
     ndvi = (nir - red) / np.maximum(nir + red, np.float32(1e-6))
     scl = np.full(lc.shape, l2a.SCL_VEGETATION, np.uint8)
@@ -419,14 +425,14 @@ def scene_classification(static: dict[str, np.ndarray], truth20: np.ndarray,
     scl[static["bright_roof"][0::2, 0::2]] = l2a.SCL_CLOUD_MEDIUM
     if atm["snow"] is not None:
         scl[atm["snow"][0::2, 0::2] * (lc != WATER) >= 0.5] = l2a.SCL_SNOW
-    scl[(shadow >= 0.45) & (alpha < 0.08)] = l2a.SCL_CLOUD_SHADOW
-    scl[alpha >= 0.08] = l2a.SCL_CLOUD_MEDIUM
-    scl[(alpha >= 0.08) & (alpha < 0.25) & (atm["cirrus"] > 0.3)] = l2a.SCL_CIRRUS
-    scl[alpha >= 0.6] = l2a.SCL_CLOUD_HIGH
+    scl[(shadow >= _SEEN_SHADOW) & (alpha < seen)] = l2a.SCL_CLOUD_SHADOW
+    scl[alpha >= seen] = l2a.SCL_CLOUD_MEDIUM
+    scl[(alpha >= seen) & (alpha < thin) & (atm["cirrus"] > 0.3)] = l2a.SCL_CIRRUS
+    scl[alpha >= thick] = l2a.SCL_CLOUD_HIGH
     if sky.snow_error:
-        scl[(alpha >= 0.6) & (atm["pattern"] > 1.2)] = l2a.SCL_SNOW
+        scl[(alpha >= thick) & (atm["pattern"] > 1.2)] = l2a.SCL_SNOW
     scl[atm["nodata20"]] = l2a.SCL_NO_DATA
     truth = np.zeros(lc.shape, np.uint8)
-    truth[(shadow >= 0.25) & (alpha < 0.02)] = 2
-    truth[alpha >= 0.02] = 1
+    truth[(shadow >= _TRUE_SHADOW) & (alpha < _TRUE_CLOUD)] = 2
+    truth[alpha >= _TRUE_CLOUD] = 1
     return scl, truth

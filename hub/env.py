@@ -86,12 +86,14 @@ def broker_config(url: str, state_dir: Path) -> tuple[str, dict]:
     """Celery broker URL and transport options; the default needs no server (kombu filesystem)."""
     if not url or url == "filesystem://":
         folder = state_dir / "broker"
-        for sub in ("queue", "processed"):
+        for sub in ("queue", "processed", "control"):
             (folder / sub).mkdir(parents=True, exist_ok=True)
         options = {
             "data_folder_in": str(folder / "queue"),
             "data_folder_out": str(folder / "queue"),
             "processed_folder": str(folder / "processed"),
+            # Broadcast (worker control) exchanges; kombu's default is ./control in the cwd.
+            "control_folder": str(folder / "control"),
             "store_processed": False,
         }
         return "filesystem://", options

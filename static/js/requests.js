@@ -15,6 +15,8 @@
     bar.hidden = !active(data.status);
     row.querySelector(".pct").textContent = active(data.status) ? Math.round(data.progress) + " %" : "";
     row.querySelector(".reason").textContent = data.error || "";
+    const action = row.querySelector("form button");
+    if (action) action.textContent = active(data.status) ? "Cancel" : "Delete";
     if (wasActive && !active(data.status) && document.getElementById("request-status")) {
       window.location.reload();  // the detail page lists the new files
     }

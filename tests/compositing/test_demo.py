@@ -11,6 +11,8 @@ import numpy as np
 import pystac
 import pytest
 import rasterio
+import shapely
+from pyproj import Transformer
 from rasterio.windows import from_bounds
 from shapely.geometry import box, shape
 from shapely.ops import unary_union
@@ -185,6 +187,21 @@ def test_items_load_with_pystac_and_carry_the_stac_fields(june):
     assert {a["href"] for a in raw["assets"].values()} >= {"./B04.tif", "./SCL.tif"}
     assert raw["assets"]["B04"]["eo:bands"][0]["center_wavelength"] == 0.665
     assert shape(raw["geometry"]).is_valid and len(raw["stac_extensions"]) == 6
+
+
+def test_footprints_leave_out_the_swath_wedge(june):
+    to_utm = Transformer.from_crs(4326, 32629, always_xy=True).transform
+    wedged = 0
+    for path, item in zip(june, _items(june), strict=True):
+        with rasterio.open(path.parent / "SCL.tif") as src:
+            nodata_share = (src.read(1) == 0).mean()
+        utm = shapely.transform(shape(item["geometry"]), to_utm, interleaved=False)
+        area_share = utm.area / SIZE_M**2
+        assert area_share == pytest.approx(1 - nodata_share, abs=0.02)
+        assert item["properties"]["s2:nodata_pixel_percentage"] == pytest.approx(
+            100 * nodata_share, abs=1e-3)
+        wedged += nodata_share > 0
+    assert wedged > 0
 
 
 def test_the_demo_aoi_is_covered_on_every_date_of_a_year():

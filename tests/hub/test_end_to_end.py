@@ -108,7 +108,7 @@ def deployment(request, tmp_path, demo_archive) -> Iterator[dict]:
     ]
     base = f"http://127.0.0.1:{port}"
     try:
-        wait_for(lambda: requests.get(base + "/api/v1/openapi.json", timeout=2).ok, 60)
+        wait_for(lambda: requests.get(base + "/api/v1/openapi.json", timeout=10).ok, 90)
         yield {"base": base, "token": token, "env": env, "tmp": tmp_path, "logs": logs}
     finally:
         for proc in procs:
@@ -128,7 +128,7 @@ def wait_for(check, timeout: float) -> None:
         try:
             if check():
                 return
-        except requests.ConnectionError:
+        except requests.RequestException:  # not listening yet, or still importing
             pass
         time.sleep(0.5)
     raise AssertionError(f"not ready within {timeout} s")

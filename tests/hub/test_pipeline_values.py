@@ -10,7 +10,6 @@ from shapely.geometry import box
 from compositing import l2a
 from compositing.archive import group_acquisitions, search_scenes
 from compositing.composite import stack_bands
-from tests.conftest import TEST_AOI_BBOX as DEMO_AOI_BBOX
 from compositing.grid import OutputGrid
 from compositing.kernels_reference import medoid_index_reference, stc_index_reference
 from compositing.layers import encode, reflectance_layer
@@ -19,6 +18,7 @@ from compositing.order import parse_spec
 from compositing.pipeline import run_mosaic
 from compositing.read import read_stack
 from hub.mosaics.services import mosaic_settings
+from tests.conftest import TEST_AOI_BBOX as DEMO_AOI_BBOX
 
 pytestmark = pytest.mark.django_db
 

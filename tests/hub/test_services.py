@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from tests.conftest import TEST_AOI_BBOX as DEMO_AOI_BBOX
 from hub.mosaics.models import MosaicRequest, Status
 from hub.mosaics.services import create_request, process_request
+from tests.conftest import TEST_AOI_BBOX as DEMO_AOI_BBOX
 
 pytestmark = pytest.mark.django_db
 
