@@ -40,6 +40,17 @@ def medoid_index(
     return out
 
 
+@numba.njit(nogil=True, cache=True, inline="always")
+def _valid_members(valid, y, x, members):  # type: ignore[no-untyped-def]
+    """Write the time indices valid at (y, x) into members, in time order; return how many."""
+    n = 0
+    for t in range(valid.shape[0]):
+        if valid[t, y, x]:
+            members[n] = t
+            n += 1
+    return n
+
+
 @numba.njit(parallel=True, nogil=True, cache=True)
 def _medoid_kernel(refl, valid, out, spread):  # type: ignore[no-untyped-def]
     n_time, n_band, height, width = refl.shape
@@ -47,11 +58,7 @@ def _medoid_kernel(refl, valid, out, spread):  # type: ignore[no-untyped-def]
         members = np.empty(n_time, np.int64)
         sums = np.empty(n_time, np.float64)
         for x in range(width):
-            n = 0
-            for t in range(n_time):
-                if valid[t, y, x]:
-                    members[n] = t
-                    n += 1
+            n = _valid_members(valid, y, x, members)
             if n == 0:
                 out[y, x] = -1
                 spread[y, x] = np.nan
@@ -168,11 +175,7 @@ def _stc_kernel(refl, valid, pos, scale, out):  # type: ignore[no-untyped-def]
         tcb = np.empty(n_time, np.float64)
         s = np.empty(7, np.float64)
         for x in range(width):
-            n = 0
-            for t in range(n_time):
-                if valid[t, y, x]:
-                    members[n] = t
-                    n += 1
+            n = _valid_members(valid, y, x, members)
             if n == 0:
                 out[y, x] = -1
                 continue

@@ -79,7 +79,7 @@ def database_config(url: str, state_dir: Path) -> dict:
         raise ImproperlyConfigured(f"DATABASE_URL={url!r} cannot be parsed: {exc}") from None
     if config["ENGINE"].endswith("sqlite3"):
         config["OPTIONS"] = {"timeout": 30}
-    return config
+    return dict(config)
 
 
 def broker_config(url: str, state_dir: Path) -> tuple[str, dict]:

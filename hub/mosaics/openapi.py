@@ -112,7 +112,7 @@ def _mosaic_schema() -> dict:
         "type": "object",
         "properties": {
             "id": {"type": "string", "format": "uuid"},
-            "status": {"type": "string", "enum": [s.value for s in Status]},
+            "status": {"type": "string", "enum": [value for value, _ in Status.choices]},
             "status_label": {"type": "string"},
             "progress": {"type": "number", "minimum": 0, "maximum": 100},
             "error": {"type": ["string", "null"]},
