@@ -69,7 +69,11 @@ def read_stack(observations: Sequence[Observation], band_names: Sequence[str],
 def _read_observation(scenes: Sequence[Scene], band_names: Sequence[str], grid: OutputGrid,
                       chunk: Chunk, resolution_m: int
                       ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """One acquisition onto the chunk; where granules overlap, the first with data wins."""
+    """One acquisition onto the chunk, counted once per pixel.
+
+    Where granules of the acquisition overlap (MGRS tile overlaps, UTM zone borders), the one
+    with the smaller AOT wins (S2GM ATBD 2.4.4); without AOT, the first with data.
+    """
     h, w = chunk.shape
     scl = np.zeros((h, w), np.uint8)
     refl = np.full((len(band_names), h, w), np.nan, np.float32)
@@ -78,20 +82,24 @@ def _read_observation(scenes: Sequence[Scene], band_names: Sequence[str], grid: 
         if "SCL" not in scene.assets:
             continue
         scene_scl = read_asset(scene.assets["SCL"], grid, chunk, Resampling.nearest)
-        take = (scl == 0) & np.isfinite(scene_scl) & (scene_scl > 0)
+        has_data = np.isfinite(scene_scl) & (scene_scl > 0)
+        scene_aot = (read_asset(scene.assets["AOT"], grid, chunk, Resampling.nearest)
+                     if "AOT" in scene.assets else np.full((h, w), np.nan, np.float32))
+        clearer = np.isfinite(scene_aot) & ~(aot <= scene_aot)  # NaN-aware: no AOT yet
+        take = has_data & ((scl == 0) | clearer)
         if not take.any():
             continue
         scl[take] = scene_scl[take].astype(np.uint8)
+        aot[take] = scene_aot[take]
         for b, name in enumerate(band_names):
             asset = scene.assets.get(name)
             if asset is None:
+                refl[b][take] = np.nan
                 continue
             native = asset.gsd or l2a.BAND_BY_NAME[name].native_m
             same_crs = _asset_epsg(asset) == grid.epsg
             resampling = reflectance_resampling(native, resolution_m, same_crs)
             refl[b][take] = read_asset(asset, grid, chunk, resampling)[take]
-        if "AOT" in scene.assets:
-            aot[take] = read_asset(scene.assets["AOT"], grid, chunk, Resampling.nearest)[take]
     return scl, refl, aot
 
 

@@ -98,7 +98,8 @@ HUB_ARCHIVE_DIR = env_path("HUB_ARCHIVE_DIR", BASE_DIR / "var" / "archive")
 # loopback port inside the process that needs it, so a worker does not depend on the web process.
 HUB_STAC_URL = env_str("HUB_STAC_URL")
 HUB_STAC_COLLECTION = env_str("HUB_STAC_COLLECTION", "sentinel-2-l2a")
-HUB_CHUNK_SIZE = env_int("HUB_CHUNK_SIZE", 1024, minimum=16)
+# Memory per chunk ~ observations x bands x size^2 x 4 bytes: 512 keeps a year under ~1 GB.
+HUB_CHUNK_SIZE = env_int("HUB_CHUNK_SIZE", 512, minimum=16)
 HUB_MEDOID_MIN_OBS = env_int("HUB_MEDOID_MIN_OBS", 4, minimum=2)
 HUB_MAX_AOI_KM2 = env_int("HUB_MAX_AOI_KM2", 1_000_000, minimum=1)
 HUB_PRODUCT_PREFIX = env_str("HUB_PRODUCT_PREFIX", "S2GM")
