@@ -7,7 +7,7 @@ from django.middleware.csrf import CsrfViewMiddleware
 from django.utils import timezone
 
 from hub.accounts.models import ApiToken, hash_key
-from hub.mosaics.errors import ApiError
+from hub.errors import ApiError
 
 
 def api_user(request: HttpRequest):  # type: ignore[no-untyped-def]

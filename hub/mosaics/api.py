@@ -11,8 +11,8 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods
 
 from hub.accounts.auth import api_user
+from hub.errors import ApiError, json_api, json_body
 from hub.mosaics import services
-from hub.mosaics.errors import ApiError, json_api, json_body
 from hub.mosaics.models import MosaicRequest, ProductFile
 from hub.mosaics.openapi import openapi_document
 

@@ -77,7 +77,7 @@ def openapi_document(server_url: str) -> dict[str, Any]:
             },
             "schemas": {"Order": _order_schema(), "Mosaic": _mosaic_schema(),
                         "Error": {"type": "object", "required": ["error"], "properties": {
-                            "error": {"type": "string"}, "field": {"type": "string"}}}},
+                            "error": {"type": "string"}, "field": {"type": ["string", "null"]}}}},
         },
     }
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import threading
 from collections.abc import Callable
 from functools import wraps
@@ -15,6 +14,7 @@ from django.urls import reverse
 from django.views.decorators.csrf import csrf_exempt
 
 from compositing.catalog import STAC_VERSION, LocalCatalog, SearchError, SearchPage
+from hub.errors import ApiError, error_response, json_body
 
 JSON = "application/json"
 GEOJSON = "application/geo+json"
@@ -37,16 +37,6 @@ _catalogs_lock = threading.Lock()
 View = Callable[..., HttpResponse]
 
 
-class ApiError(Exception):
-    """An error answered with `{"error": message, "field": field}` and an HTTP status."""
-
-    def __init__(self, status: int, field: str | None, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-        self.field = field
-        self.message = message
-
-
 def get_catalog() -> LocalCatalog:
     """The process-wide catalogue of `settings.HUB_ARCHIVE_DIR` (one per directory)."""
     path = Path(settings.HUB_ARCHIVE_DIR).expanduser().absolute()
@@ -61,11 +51,6 @@ def _json(data: dict[str, Any], content_type: str = JSON, status: int = 200) -> 
     return JsonResponse(data, status=status, content_type=content_type)
 
 
-def _error(status: int, field: str | None, message: str) -> JsonResponse:
-    """The one error shape of the API."""
-    return _json({"error": message, "field": field}, status=status)
-
-
 def stac_endpoint(*methods: str) -> Callable[[View], View]:
     """Restrict a view to the methods and map domain errors to 400/404/405 JSON answers."""
 
@@ -75,15 +60,15 @@ def stac_endpoint(*methods: str) -> Callable[[View], View]:
         @wraps(view)
         def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
             if request.method not in allowed:
-                response = _error(405, None, f"{request.method} is not allowed here")
+                response = error_response(405, f"{request.method} is not allowed here")
                 response["Allow"] = ", ".join(sorted(allowed))
                 return response
             try:
                 return view(request, *args, **kwargs)
             except SearchError as exc:
-                return _error(400, exc.field, exc.message)
+                return error_response(400, exc.message, exc.field)
             except ApiError as exc:
-                return _error(exc.status, exc.field, exc.message)
+                return error_response(exc.status, exc.message, exc.field)
 
         return wrapper
 
@@ -132,7 +117,7 @@ def _require_collection(catalog: LocalCatalog, collection_id: str) -> dict[str, 
     """The collection, or a 404."""
     collection = catalog.collection(collection_id)
     if collection is None:
-        raise ApiError(404, "collection_id", f"there is no collection {collection_id!r}")
+        raise ApiError(404, f"there is no collection {collection_id!r}", "collection_id")
     return collection
 
 
@@ -249,7 +234,8 @@ def item(request: HttpRequest, collection_id: str, item_id: str) -> HttpResponse
     _require_collection(catalog, collection_id)
     found = catalog.item(collection_id, item_id)
     if found is None:
-        raise ApiError(404, "item_id", f"there is no item {item_id!r} in {collection_id!r}")
+        raise ApiError(404, f"there is no item {item_id!r} in {collection_id!r}",
+                       "item_id")
     return _json(_item_links(request, found), GEOJSON)
 
 
@@ -258,7 +244,7 @@ def item(request: HttpRequest, collection_id: str, item_id: str) -> HttpResponse
 def search(request: HttpRequest) -> HttpResponse:
     """Item search across collections (GET query or POST JSON body)."""
     if request.method == "POST":
-        body = _json_body(request)
+        body = json_body(request)
         params = {key: body[key] for key in SEARCH_PARAMS if key in body}
     else:
         params = {key: request.GET[key] for key in SEARCH_PARAMS if key in request.GET}
@@ -277,19 +263,6 @@ def search(request: HttpRequest) -> HttpResponse:
     return _feature_collection(request, page, links)
 
 
-def _json_body(request: HttpRequest) -> dict[str, Any]:
-    """The POST body as a JSON object (an empty body means no filters)."""
-    if not request.body.strip():
-        return {}
-    try:
-        body = json.loads(request.body)
-    except ValueError:
-        raise ApiError(400, "body", "the request body is not valid JSON") from None
-    if not isinstance(body, dict):
-        raise ApiError(400, "body", "the request body must be a JSON object")
-    return body
-
-
 def not_found(request: HttpRequest, rest: str = "") -> HttpResponse:
     """Any other path under the API: a JSON 404."""
-    return _error(404, None, f"{request.path} is not an endpoint of this STAC API")
+    return error_response(404, f"{request.path} is not an endpoint of this STAC API")

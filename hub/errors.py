@@ -25,9 +25,7 @@ class ApiError(Exception):
 
 def error_response(status: int, message: str, field: str | None = None) -> JsonResponse:
     """The API's single error shape."""
-    body: dict[str, Any] = {"error": message}
-    if field:
-        body["field"] = field
+    body: dict[str, Any] = {"error": message, "field": field}
     response = JsonResponse(body, status=status)
     if status == 401:
         response["WWW-Authenticate"] = 'Token realm="mosaic-hub"'
@@ -53,8 +51,10 @@ def json_api(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
 
 def json_body(request: HttpRequest) -> dict[str, Any]:
     """The request body as a JSON object, or a 400 ApiError."""
+    if not request.body.strip():
+        return {}
     try:
-        body = json.loads(request.body or b"{}")
+        body = json.loads(request.body)
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise ApiError(400, f"the body is not valid JSON: {exc}", "body") from None
     if not isinstance(body, dict):
