@@ -37,10 +37,23 @@ class Selection:
     total_obs: np.ndarray
     spread: np.ndarray  # medoid_mos, NaN for non-medoid pixels
 
+    def crop(self, px: int) -> Selection:
+        """The selection without a halo of px pixels."""
+        if px == 0:
+            return self
+        inner = (slice(px, -px), slice(px, -px))
+        return Selection(self.index[inner], self.method[inner], self.valid_obs[inner],
+                         self.total_obs[inner], self.spread[inner])
 
-def select(stack: Stack, medoid_min_obs: int = l2a.MEDOID_MIN_OBSERVATIONS) -> Selection:
-    """n_valid >= threshold: medoid over the fixed medoid bands; 1..threshold-1: STC; 0: none."""
-    valid = valid_mask(stack.refl, stack.scl, stack.band_names)
+
+def select(stack: Stack, medoid_min_obs: int = l2a.MEDOID_MIN_OBSERVATIONS,
+           buffer_px: int = 0) -> Selection:
+    """n_valid >= threshold: medoid over the fixed medoid bands; 1..threshold-1: STC; 0: none.
+
+    buffer_px > 0 drops observations near clouds and shadows; the stack must then carry a halo
+    of that width, which the caller crops from the stack and the selection afterwards.
+    """
+    valid = valid_mask(stack.refl, stack.scl, stack.band_names, buffer_px)
     n_valid = valid.sum(axis=0)
     pos = [stack.band_names.index(b) for b in l2a.MEDOID_BANDS]
     spread = np.full(n_valid.shape, np.nan)

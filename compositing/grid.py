@@ -33,6 +33,11 @@ class Chunk:
     def shape(self) -> tuple[int, int]:
         return self.height, self.width
 
+    def expanded(self, px: int) -> Chunk:
+        """The chunk with a halo of px pixels on every side (may reach beyond the grid)."""
+        return Chunk(self.row_off - px, self.col_off - px, self.height + 2 * px,
+                     self.width + 2 * px, self.transform @ Affine.translation(-px, -px))
+
 
 @dataclass(frozen=True)
 class OutputGrid:

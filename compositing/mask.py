@@ -17,14 +17,26 @@ TCB_WEIGHTS: dict[str, float] = {
 SNOW_TEST_BANDS: tuple[str, ...] = tuple(TCB_WEIGHTS)
 
 
-def valid_mask(refl: np.ndarray, scl: np.ndarray, band_names: Sequence[str]) -> np.ndarray:
+# Classes whose masks the optional buffer dilates: cloud shadow, clouds, cirrus.
+BUFFERED_CLASSES: frozenset[int] = frozenset({
+    l2a.SCL_CLOUD_SHADOW, l2a.SCL_CLOUD_MEDIUM, l2a.SCL_CLOUD_HIGH, l2a.SCL_CIRRUS})
+
+
+def valid_mask(refl: np.ndarray, scl: np.ndarray, band_names: Sequence[str],
+               buffer_px: int = 0) -> np.ndarray:
     """(time, y, x) True where an observation may be composited.
 
     refl: (time, band, y, x) float reflectance with NaN for nodata; scl: (time, y, x) uint8.
     Valid: SCL class in {2, 4, 5, 6, 11}, every band finite, and SCL 11 only if it passes the
-    snow test (Sen2Cor calls some clouds snow).
+    snow test (Sen2Cor calls some clouds snow). With buffer_px > 0, also at least that many
+    pixels (square neighbourhood) away from cloud, cirrus and cloud shadow: Sen2Cor misses the
+    thin edges of clouds. The caller must read a halo of buffer_px around a chunk.
     """
     valid = l2a.scl_valid_lut()[scl]
+    if buffer_px > 0:
+        lut = np.zeros(256, bool)
+        lut[list(BUFFERED_CLASSES)] = True
+        valid &= ~dilate(lut[scl], buffer_px)
     valid &= np.isfinite(refl).all(axis=1)
     snow = scl == l2a.SCL_SNOW
     if snow.any():
@@ -40,3 +52,18 @@ def passes_snow_test(refl: np.ndarray, band_names: Sequence[str]) -> np.ndarray:
         ndsi = (b3 - b11) / (b3 + b11)
     tcb = sum(w * refl[:, pos[b]] for b, w in TCB_WEIGHTS.items())
     return (ndsi > SNOW_MIN_NDSI) & (tcb > SNOW_MIN_TCB)
+
+
+def dilate(mask: np.ndarray, radius: int) -> np.ndarray:
+    """Binary dilation of (..., y, x) masks by a (2r+1)² square, separably with shifted ORs."""
+    out = mask.copy()
+    for axis in (-2, -1):
+        src = out.copy()
+        n = src.shape[axis]
+        for shift in range(1, min(radius, n - 1) + 1):
+            ahead = [slice(None)] * src.ndim
+            behind = [slice(None)] * src.ndim
+            ahead[axis], behind[axis] = slice(shift, None), slice(None, n - shift)
+            out[tuple(behind)] |= src[tuple(ahead)]
+            out[tuple(ahead)] |= src[tuple(behind)]
+    return out

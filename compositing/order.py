@@ -34,6 +34,7 @@ AUX_LAYERS: dict[str, str] = {
 }
 METADATA_OPTIONS: tuple[str, ...] = ("json", "inspire")
 MAX_NAME_LENGTH = 80
+MAX_CLOUD_BUFFER = 20
 
 
 class SpecError(ValueError):
@@ -60,6 +61,7 @@ class MosaicSpec:
     aux: tuple[str, ...] = ()
     metadata: tuple[str, ...] = ("json",)
     name: str = "mosaic"
+    cloud_buffer: int = 0  # pixels of dilation of cloud and shadow masks
     extra: dict = field(default_factory=dict)
 
     def to_options(self) -> dict[str, Any]:
@@ -93,6 +95,7 @@ def parse_spec(options: Mapping[str, Any], *, max_area_km2: float = 1e6) -> Mosa
         metadata=tuple(parse_choices("metadata", options.get("metadata", ["json"]),
                                      METADATA_OPTIONS)),
         name=parse_name(options.get("name") or "mosaic"),
+        cloud_buffer=parse_cloud_buffer(options.get("cloud_buffer") or 0),
     )
 
 
@@ -244,6 +247,18 @@ def parse_choices(name: str, value: Any, allowed: Mapping | tuple) -> list[str]:
         if item not in out:
             out.append(item)
     return out
+
+
+def parse_cloud_buffer(value: Any) -> int:
+    """Dilation of cloud and shadow masks in output pixels, 0 (off) to MAX_CLOUD_BUFFER."""
+    try:
+        px = int(str(value).strip())
+    except ValueError:
+        px = -1
+    if not 0 <= px <= MAX_CLOUD_BUFFER:
+        raise SpecError("cloud_buffer", f"{value!r} is not a whole number of pixels from 0 to "
+                                        f"{MAX_CLOUD_BUFFER}")
+    return px
 
 
 def parse_name(value: Any) -> str:

@@ -93,8 +93,10 @@ def _compose(spec: MosaicSpec, settings: MosaicSettings, grid: OutputGrid,
     total = grid.chunk_count(settings.chunk_size)
     try:
         for done, chunk in enumerate(grid.chunks(settings.chunk_size), start=1):
-            stack = read_stack(observations, bands, grid, chunk, spec.resolution)
-            selection = select(stack, settings.medoid_min_obs)
+            halo = spec.cloud_buffer  # the buffer looks this far beyond the chunk
+            stack = read_stack(observations, bands, grid, chunk.expanded(halo), spec.resolution)
+            selection = select(stack, settings.medoid_min_obs, halo).crop(halo)
+            stack = stack.crop(halo)
             layers = chunk_layers(stack, selection, spec.bands, spec.aux, days,
                                   grid.aoi_mask(spec.aoi, chunk))
             writers["bands"].write(chunk, [layers[b] for b in spec.bands])

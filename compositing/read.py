@@ -33,6 +33,14 @@ class Stack:
     scl: np.ndarray  # (t, y, x) uint8, 0 where no data
     aot: np.ndarray  # (t, y, x) float32, NaN where no data
 
+    def crop(self, px: int) -> Stack:
+        """The stack without a halo of px pixels (read for neighbourhood operations)."""
+        if px == 0:
+            return self
+        inner = (slice(None), slice(px, -px), slice(px, -px))
+        return Stack(self.obs_index, self.band_names, self.refl[:, :, px:-px, px:-px],
+                     self.scl[inner], self.aot[inner])
+
 
 def reflectance_resampling(native_m: float, out_res_m: float, same_crs: bool) -> Resampling:
     """Resampling for a reflectance band (see module docstring)."""

@@ -41,6 +41,9 @@ class OrderForm(forms.Form):
     aux = forms.MultipleChoiceField(
         label="Auxiliary layers", required=False, widget=forms.CheckboxSelectMultiple,
         choices=[(k, f"{k}: {v}") for k, v in AUX_LAYERS.items()])
+    cloud_buffer = forms.IntegerField(
+        label="Cloud and shadow buffer (pixels)", initial=0, min_value=0,
+        help_text="also drop observations this many pixels around detected clouds and shadows")
     metadata = forms.MultipleChoiceField(
         required=False, widget=forms.CheckboxSelectMultiple, initial=["json"],
         choices=[(m, m.upper() if m == "json" else "INSPIRE XML") for m in METADATA_OPTIONS])
@@ -51,7 +54,7 @@ class OrderForm(forms.Form):
             return data
         options = {k: data.get(k) for k in ("name", "aoi", "period", "start", "end",
                                               "resolution", "crs", "format", "bands", "aux",
-                                              "metadata")}
+                                              "metadata", "cloud_buffer")}
         if options["period"] != "custom":
             options["end"] = None
         try:

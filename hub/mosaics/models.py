@@ -40,6 +40,8 @@ class MosaicRequest(models.Model):
     bands = models.JSONField()
     aux_layers = models.JSONField(default=list, blank=True)
     metadata_options = models.JSONField(default=list, blank=True)
+    cloud_buffer = models.PositiveSmallIntegerField(
+        default=0, help_text="dilation of cloud and shadow masks, in output pixels")
 
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED,
                               db_index=True)
@@ -66,7 +68,7 @@ class MosaicRequest(models.Model):
             period_type=spec.period_type, start_date=spec.start, end_date=spec.end,
             resolution=spec.resolution, crs_epsg=spec.epsg, file_format=spec.file_format,
             bands=list(spec.bands), aux_layers=list(spec.aux),
-            metadata_options=list(spec.metadata),
+            metadata_options=list(spec.metadata), cloud_buffer=spec.cloud_buffer,
         )
 
     def spec(self) -> MosaicSpec:
@@ -80,7 +82,7 @@ class MosaicRequest(models.Model):
             "start": self.start_date.isoformat(), "end": self.end_date.isoformat(),
             "resolution": self.resolution, "crs": f"EPSG:{self.crs_epsg}",
             "format": self.file_format, "bands": self.bands, "aux": self.aux_layers,
-            "metadata": self.metadata_options,
+            "metadata": self.metadata_options, "cloud_buffer": self.cloud_buffer,
         }
 
     @property

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from compositing import l2a
-from compositing.order import AUX_LAYERS, FORMATS, METADATA_OPTIONS
+from compositing.order import AUX_LAYERS, FORMATS, MAX_CLOUD_BUFFER, METADATA_OPTIONS
 from compositing.periods import PERIOD_TYPES
 from hub.mosaics.models import Status
 
@@ -103,6 +103,8 @@ def _order_schema() -> dict:
             "aux": {"type": "array", "items": {"type": "string", "enum": list(AUX_LAYERS)}},
             "metadata": {"type": "array", "items": {"type": "string",
                                                     "enum": list(METADATA_OPTIONS)}},
+            "cloud_buffer": {"type": "integer", "minimum": 0, "maximum": MAX_CLOUD_BUFFER,
+                             "description": "dilation of cloud/shadow masks in pixels"},
         },
     }
 

@@ -77,6 +77,9 @@ def test_it_reads_geojson_features():
     ({"aux": ["clouds"]}, "aux"),
     ({"name": "bad name/with slash"}, "name"),
     ({"period": "month", "end": "2023-06-20"}, "end"),
+    ({"cloud_buffer": -1}, "cloud_buffer"),
+    ({"cloud_buffer": "two"}, "cloud_buffer"),
+    ({"cloud_buffer": 21}, "cloud_buffer"),
 ])
 def test_it_rejects_bad_options_naming_the_field(changes, field):
     assert field_of_error(**changes) == field

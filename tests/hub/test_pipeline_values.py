@@ -70,3 +70,27 @@ def test_an_aoi_without_scenes_fails_with_a_clear_reason(hub_dirs, tmp_path):
     with pytest.raises(NoObservationsError, match="no L2A observations"):
         run_mosaic(spec, mosaic_settings(), tmp_path / "out", "t2")
     assert not (tmp_path / "out").exists() or list((tmp_path / "out").iterdir()) == []
+
+
+def test_the_cloud_buffer_looks_across_chunk_borders(hub_dirs, tmp_path):
+    """Small chunks with a halo give exactly the product of one big chunk."""
+    from dataclasses import replace
+
+    spec = parse_spec({"aoi": list(DEMO_AOI_BBOX), "start": "2023-06-01", "period": "month",
+                       "resolution": 60, "crs": "EPSG:32629", "bands": ["B04"],
+                       "aux": ["valid_obs"], "name": "buf", "cloud_buffer": 2})
+    layers = {}
+    for size in (7, 10_000):
+        settings = replace(mosaic_settings(), chunk_size=size)
+        result = run_mosaic(spec, settings, tmp_path / str(size), "b")
+        for name in ("bands", "valid_obs"):
+            with rasterio.open(next(result.folder.glob(f"{name}_*.tif"))) as src:
+                layers[size, name] = src.read()
+    for name in ("bands", "valid_obs"):
+        np.testing.assert_array_equal(layers[7, name], layers[10_000, name])
+    unbuffered = run_mosaic(replace(spec, cloud_buffer=0), mosaic_settings(), tmp_path / "u", "u")
+    with rasterio.open(next(unbuffered.folder.glob("valid_obs_*.tif"))) as src:
+        plain = src.read()
+    inside = plain != 255
+    assert (layers[7, "valid_obs"][inside] <= plain[inside]).all()
+    assert (layers[7, "valid_obs"][inside] < plain[inside]).any()

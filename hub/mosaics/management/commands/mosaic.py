@@ -30,6 +30,8 @@ class Command(BaseCommand):
         parser.add_argument("--bands", required=True, help="comma-separated, e.g. B02,B03,B04")
         parser.add_argument("--aux", default="", help="comma-separated auxiliary layers")
         parser.add_argument("--name", default="mosaic")
+        parser.add_argument("--cloud-buffer", default=0,
+                            help="dilate cloud and shadow masks by this many pixels")
         parser.add_argument("--out", required=True, type=Path, help="output directory")
 
     def handle(self, *args: Any, **opts: Any) -> None:
@@ -37,7 +39,7 @@ class Command(BaseCommand):
         aoi_path = Path(aoi_arg)
         aoi = aoi_path.read_text(encoding="utf-8") if aoi_path.is_file() else aoi_arg
         options = {k: opts[k] for k in ("start", "end", "period", "resolution", "crs",
-                                        "format", "bands", "aux", "name")}
+                                        "format", "bands", "aux", "name", "cloud_buffer")}
         options["aoi"] = aoi
         try:
             spec = parse_spec(options)

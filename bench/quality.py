@@ -1,0 +1,197 @@
+"""Composite quality against the demo archive's ground truth, beside simple baselines.
+
+Builds (once, under var/bench/) a year of demo scenes over two overlapping tiles, then for every
+month, quarter and the year composites a 2 km AOI at 20 m and reports, per method:
+  clear %   share of pixels whose chosen observation is truly clear (true cloud mask)
+  RMSE      reflectance RMSE (medoid bands) against the period's true clear-sky median
+Baselines a user might pick instead: the most recent valid observation, the least cloudy scene
+as a whole, and a per-band median of the valid observations (not an observation: no clear %).
+
+    DEBUG=1 .venv/bin/python bench/quality.py [--buffer N] [--size-m M] [--year Y]
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+import numpy as np
+import rasterio
+from affine import Affine
+from rasterio.enums import Resampling
+from rasterio.vrt import WarpedVRT
+
+from compositing import l2a
+from compositing.archive import Observation, group_acquisitions, scene_from_item
+from compositing.catalog import LocalCatalog
+from compositing.composite import select, stack_bands
+from compositing.demo import DEMO_CENTER_32629, build_demo_archive
+from compositing.grid import Chunk, OutputGrid
+from compositing.layers import METHOD_MEDOID, METHOD_STC
+from compositing.mask import valid_mask
+from compositing.periods import next_period_start, period_bounds
+from compositing.read import Stack, read_stack
+
+REPO = Path(__file__).resolve().parents[1]
+AOI_HALF_M = 1000
+RES = 20
+TARGETS = {"medoid": 99.5, "stc": 95.0}
+
+
+@dataclass
+class Truth:
+    cloud: np.ndarray  # (t, y, x) uint8: 0 clear, 1 cloud, 2 shadow; 255 unknown
+    refl: np.ndarray  # (t, band, y, x) float32 true clear-sky reflectance of MEDOID_BANDS
+
+
+def archive_for(year: int, size_m: int) -> Path:
+    """A cached year-long demo archive."""
+    folder = REPO / "var" / "bench" / f"archive-{year}-{size_m}"
+    if not any(folder.glob("*/*/*.json")):
+        t0 = time.perf_counter()
+        build_demo_archive(folder, start=date(year, 1, 1), end=date(year, 12, 31), size_m=size_m)
+        print(f"built {folder} in {time.perf_counter() - t0:.0f} s", file=sys.stderr)
+    return folder
+
+
+def aoi_grid() -> tuple[OutputGrid, Chunk]:
+    cx, cy = DEMO_CENTER_32629
+    n = 2 * AOI_HALF_M // RES
+    grid = OutputGrid(32629, Affine(RES, 0, cx - AOI_HALF_M, 0, -RES, cy + AOI_HALF_M), n, n)
+    return grid, next(grid.chunks(n))
+
+
+def observations(catalog: LocalCatalog, start: date, end: date) -> tuple[list[Observation],
+                                                                          dict[str, dict]]:
+    page = catalog.search(bbox=[-7.6, 52.6, -7.3, 52.9], limit=1000,
+                          datetime=f"{start.isoformat()}/{end.isoformat()}T23:59:59Z")
+    items = {item["id"]: item for item in page.items}
+    return group_acquisitions(scene_from_item(i) for i in page.items), items
+
+
+def read_truth(obs: list[Observation], items: dict[str, dict], stack: Stack, grid: OutputGrid,
+               chunk: Chunk) -> Truth:
+    """True cloud mask and clear-sky reflectance of each stacked observation on the chunk.
+
+    Each granule's truth covers only its window; the windows of one acquisition are merged.
+    """
+    h, w = chunk.shape
+    bands = [l2a.BAND_NAMES.index(b) + 1 for b in l2a.MEDOID_BANDS]
+    cloud = np.full((len(stack.obs_index), h, w), 255, np.uint8)
+    refl = np.full((len(stack.obs_index), len(bands), h, w), np.nan, np.float32)
+    for t, i in enumerate(stack.obs_index):
+        for scene in obs[i].scenes:
+            assets = items[scene.id]["assets"]
+            c = _warp(assets["truth_cloud"]["href"], [1], grid, chunk, 255)[0]
+            fill = (cloud[t] == 255) & (c != 255)
+            cloud[t][fill] = c[fill]
+            r = _warp(assets["truth_reflectance"]["href"], bands, grid, chunk, np.nan)
+            refl[t][:, fill] = r[:, fill]
+    return Truth(cloud, refl)
+
+
+def _warp(href: str, bands: list[int], grid: OutputGrid, chunk: Chunk,
+          outside: float) -> np.ndarray:
+    """Bands of a truth raster on the chunk grid, `outside` beyond the raster's extent."""
+    with rasterio.open(href) as src, WarpedVRT(src, crs=grid.crs, transform=chunk.transform,
+                                               width=chunk.width, height=chunk.height,
+                                               resampling=Resampling.nearest,
+                                               nodata=outside) as vrt:
+        return vrt.read(bands)
+
+
+def pick(values: np.ndarray, index: np.ndarray) -> np.ndarray:
+    """values (t, ...) at a per-pixel time index (-1: NaN)."""
+    idx = np.clip(index, 0, None)[None]
+    if values.ndim == 4:
+        out = np.take_along_axis(values, idx[:, None].repeat(values.shape[1], 1), 0)[0]
+        return np.where(index[None] >= 0, out, np.nan)
+    return np.where(index >= 0, np.take_along_axis(values, idx, 0)[0], np.nan)
+
+
+def evaluate(name: str, index: np.ndarray | None, refl: np.ndarray, truth: Truth,
+             target: np.ndarray, where: np.ndarray) -> tuple[str, float, float, int]:
+    """(method, clear %, RMSE, pixels) over the pixels `where`."""
+    if index is None:  # a blend, not an observation
+        clear = float("nan")
+    else:
+        chosen = pick(truth.cloud, index)
+        clear = 100.0 * float((chosen[where] == 0).mean()) if where.any() else float("nan")
+    diff = (refl - target)[:, where]
+    rmse = float(np.sqrt(np.nanmean(diff ** 2))) if where.any() else float("nan")
+    return name, clear, rmse, int(where.sum())
+
+
+def product_rows(catalog: LocalCatalog, start: date, end: date, buffer_px: int) -> list[tuple]:
+    obs, items = observations(catalog, start, end)
+    grid, chunk = aoi_grid()
+    stack = read_stack(obs, stack_bands(l2a.MEDOID_BANDS), grid, chunk, RES)
+    truth = read_truth(obs, items, stack, grid, chunk)
+    sel = select(stack, buffer_px=buffer_px) if buffer_px else select(stack)
+    pos = [stack.band_names.index(b) for b in l2a.MEDOID_BANDS]
+    refl = stack.refl[:, pos]
+    target = np.nanmedian(truth.refl, axis=0)  # the period's true clear-sky median
+    valid = valid_mask(stack.refl, stack.scl, stack.band_names)
+    has_valid = valid.any(axis=0)
+    rows = []
+    for method, label in ((METHOD_MEDOID, "medoid"), (METHOD_STC, "stc")):
+        where = sel.method == method
+        rows.append(evaluate(label, sel.index, pick(refl, sel.index), truth, target, where))
+    chosen = sel.index >= 0
+    rows.append(evaluate("hub (all)", sel.index, pick(refl, sel.index), truth, target, chosen))
+    t_idx = np.arange(valid.shape[0])[:, None, None]
+    recent = np.where(has_valid, np.where(valid, t_idx, -1).max(axis=0), -1).astype(np.int16)
+    rows.append(evaluate("most recent", recent, pick(refl, recent), truth, target, chosen))
+    cover = [np.mean([items[s.id]["properties"]["eo:cloud_cover"] for s in obs[i].scenes])
+             for i in stack.obs_index]
+    best = int(np.argmin(cover))
+    whole = np.where(stack.scl[best] > 0, best, -1).astype(np.int16)
+    rows.append(evaluate("least cloudy", whole, pick(refl, whole), truth, target,
+                         chosen & (whole >= 0)))
+    with np.errstate(all="ignore"):
+        median = np.nanmedian(np.where(valid[:, None], refl, np.nan), axis=0)
+    rows.append(evaluate("band median", None, median, truth, target, chosen))
+    return rows
+
+
+def periods(year: int) -> list[tuple[str, date, date]]:
+    out = []
+    for kind in ("month", "quarter", "year"):
+        day = date(year, 1, 1)
+        while day.year == year:
+            start, end = period_bounds(kind, day)
+            out.append((f"{kind[0].upper()} {start:%Y-%m-%d}", start, end))
+            day = next_period_start(kind, day)
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--year", type=int, default=2023)
+    parser.add_argument("--size-m", type=int, default=2400)
+    parser.add_argument("--buffer", type=int, default=0, help="cloud/shadow dilation in px")
+    args = parser.parse_args()
+    catalog = LocalCatalog(archive_for(args.year, args.size_m))
+    print(f"{'product':<14} {'method':<13} {'clear %':>8} {'RMSE':>8} {'pixels':>7}")
+    totals: dict[str, list[tuple[float, int]]] = {}
+    for label, start, end in periods(args.year):
+        for name, clear, rmse, n in product_rows(catalog, start, end, args.buffer):
+            print(f"{label:<14} {name:<13} {clear:8.2f} {rmse:8.4f} {n:7d}")
+            totals.setdefault(name, []).append((clear, n))
+    print("\nall products, pixel-weighted clear share:")
+    for name, parts in totals.items():
+        n = sum(p[1] for p in parts)
+        known = [(c, k) for c, k in parts if not np.isnan(c)]
+        share = sum(c * k for c, k in known) / n if known and n else float("nan")
+        target = TARGETS.get(name)
+        verdict = "" if target is None else (" PASS" if share >= target else " FAIL") + \
+            f" (target >= {target} %)"
+        print(f"  {name:<13} {share:7.2f} % of {n} px{verdict}")
+
+
+if __name__ == "__main__":
+    main()
