@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time
 
 from pystac_client import Client
@@ -32,8 +32,22 @@ ASSET_KEYS: dict[str, tuple[str, ...]] = {
 }
 
 
-class NoObservationsError(Exception):
+class ArchiveDataError(Exception):
+    """The archive cannot serve the request; the message says why, for the person ordering."""
+
+
+class NoObservationsError(ArchiveDataError):
     """The archive holds no L2A scene over the AOI in the period."""
+
+
+class MissingBandsError(ArchiveDataError):
+    """Bands the request needs are in none of the scenes."""
+
+
+# Stand-ins for selection only (never for an ordered band): broad NIR B08 is missing from
+# products holding only their 60 m files (L2A has no 60 m B08); narrow NIR B8A is the band the
+# S2GM tests themselves mix with it (the cloud test's TCB prints B8, its definition B8A).
+SELECTION_STAND_INS: dict[str, str] = {"B08": "B8A"}
 
 
 @dataclass(frozen=True)
@@ -120,6 +134,31 @@ def asset_from_stac(asset: dict, band: str, props: dict) -> Asset:
         href=asset["href"], scale=float(raster.get("scale", default_scale)), offset=offset,
         nodata=raster.get("nodata", 0), gsd=raster.get("spatial_resolution", asset.get("gsd")),
     )
+
+
+def resolve_bands(scenes: list[Scene], needed: Iterable[str],
+                  ordered: Iterable[str]) -> tuple[list[Scene], dict[str, str]]:
+    """Scenes whose missing selection bands are stood in for, and the stand-ins used.
+
+    An ordered band that no scene has, or a selection band with neither it nor its stand-in
+    anywhere, raises MissingBandsError naming them.
+    """
+    absent = {b for b in needed if not any(b in s.assets for s in scenes)}
+    ordered_absent = sorted(absent & set(ordered))
+    if ordered_absent:
+        raise MissingBandsError(f"no scene of the archive holds band(s) "
+                                f"{', '.join(ordered_absent)} over this AOI and period")
+    used = {b: SELECTION_STAND_INS[b] for b in absent if b in SELECTION_STAND_INS
+            and all(SELECTION_STAND_INS[b] in s.assets for s in scenes)}
+    unresolved = sorted(absent - set(used))
+    if unresolved:
+        raise MissingBandsError(f"the selection needs band(s) {', '.join(unresolved)}, which no "
+                                f"scene of the archive holds over this AOI and period")
+    if not used:
+        return scenes, {}
+    patched = [replace(s, assets={**{b: s.assets[alt] for b, alt in used.items()}, **s.assets})
+               for s in scenes]
+    return patched, used
 
 
 def group_acquisitions(scenes: Iterable[Scene]) -> list[Observation]:

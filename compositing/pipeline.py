@@ -12,7 +12,13 @@ from pathlib import Path
 import numpy as np
 
 from compositing import l2a
-from compositing.archive import NoObservationsError, Observation, group_acquisitions, search_scenes
+from compositing.archive import (
+    NoObservationsError,
+    Observation,
+    group_acquisitions,
+    resolve_bands,
+    search_scenes,
+)
 from compositing.composite import chunk_layers, select, stack_bands
 from compositing.grid import OutputGrid
 from compositing.layers import AUX_LAYER_STORAGE, reflectance_layer
@@ -63,6 +69,7 @@ def run_mosaic(spec: MosaicSpec, settings: MosaicSettings, out_dir: Path, produc
         raise NoObservationsError(
             f"no L2A observations over the AOI from {spec.start} to {spec.end} "
             f"in collection {settings.collection}")
+    scenes, stand_ins = resolve_bands(scenes, stack_bands(spec.bands), spec.bands)
     observations = group_acquisitions(scenes)
     grid = OutputGrid.for_aoi(spec.aoi, spec.epsg, spec.resolution)
     final = out_dir / folder_name(spec, settings.prefix, product_id)
@@ -71,7 +78,8 @@ def run_mosaic(spec: MosaicSpec, settings: MosaicSettings, out_dir: Path, produc
     partial.mkdir(parents=True)
     try:
         _compose(spec, settings, grid, observations, partial, progress)
-        write_json(partial / "metadata.json", product_metadata(spec, grid, observations))
+        write_json(partial / "metadata.json",
+                   product_metadata(spec, grid, observations, stand_ins))
         files = describe_files(partial)
         shutil.rmtree(final, ignore_errors=True)
         partial.rename(final)
@@ -108,8 +116,8 @@ def _compose(spec: MosaicSpec, settings: MosaicSettings, grid: OutputGrid,
             writer.close()
 
 
-def product_metadata(spec: MosaicSpec, grid: OutputGrid,
-                     observations: list[Observation]) -> dict:
+def product_metadata(spec: MosaicSpec, grid: OutputGrid, observations: list[Observation],
+                     stand_ins: dict[str, str] | None = None) -> dict:
     """The product's JSON metadata: order, grid, layers and the source list."""
     return {
         "title": f"Sentinel-2 L2A {spec.period_type} mosaic {spec.name}",
@@ -121,7 +129,8 @@ def product_metadata(spec: MosaicSpec, grid: OutputGrid,
         "grid": {"crs": f"EPSG:{grid.epsg}", "transform": list(grid.transform)[:6],
                  "width": grid.width, "height": grid.height, "bounds": list(grid.bounds)},
         "algorithm": {"medoid_bands": list(l2a.MEDOID_BANDS),
-                      "valid_scl_classes": sorted(l2a.SCL_VALID_CLASSES)},
+                      "valid_scl_classes": sorted(l2a.SCL_VALID_CLASSES),
+                      "selection_stand_ins": stand_ins or {}},
         "bands": {b: {"scale": reflectance_layer(b).scale, "nodata": reflectance_layer(b).nodata}
                   for b in spec.bands},
         "Source_product_list": {

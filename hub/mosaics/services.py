@@ -12,7 +12,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from compositing.archive import NoObservationsError
+from compositing.archive import ArchiveDataError
 from compositing.order import parse_spec
 from compositing.pipeline import MosaicSettings, run_mosaic
 from hub.mosaics.models import ACTIVE_STATUSES, MosaicRequest, ProductFile, Status
@@ -87,7 +87,7 @@ def process_request(request_id: str) -> None:
     except CancelledError:
         log.info("request %s cancelled while running", request_id)
         return
-    except NoObservationsError as exc:
+    except ArchiveDataError as exc:
         _fail(req.pk, str(exc))
         return
     except Exception as exc:

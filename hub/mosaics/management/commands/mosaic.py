@@ -8,7 +8,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 
-from compositing.archive import NoObservationsError
+from compositing.archive import ArchiveDataError
 from compositing.order import SpecError, parse_spec
 from compositing.pipeline import run_mosaic
 from hub.mosaics.services import mosaic_settings
@@ -53,7 +53,7 @@ class Command(BaseCommand):
 
         try:
             result = run_mosaic(spec, mosaic_settings(), out, uuid.uuid4().hex[:8], progress)
-        except NoObservationsError as exc:
+        except ArchiveDataError as exc:
             raise CommandError(str(exc)) from None
         self.stderr.write("")
         self.stdout.write(f"{result.folder}")
