@@ -1,21 +1,36 @@
 """Throughput of the selection kernels on 512x512 uint16 stacks with ~25 % invalid.
 
-Prints output megapixels per second for medoid_index and stc_index; compare ratios within a run.
+Prints output megapixels per second for medoid_index, for geomad's geometric median
+(`nangeomedian_pcm`, what odc-algo uses; install with `pip install -e .[bench]`) and for a
+per-band `numpy.nanmedian` on the same stacks, the ratios medoid / other, then stc_index.
+The machine may be shared: compare ratios within one run, and repeat.
+
+    DEBUG=1 .venv/bin/python bench/kernels.py
 """
 
 from __future__ import annotations
 
 import time
+import warnings
+from collections.abc import Callable
 
+import numba
 import numpy as np
 
 from compositing.kernels import STC_BANDS, medoid_index, stc_index
+
+try:
+    import geomad
+except ImportError:  # optional: the bench extra
+    geomad = None
 
 SIZE = 512
 CASES = [(6, 7), (20, 7), (60, 7), (20, 12)]
 
 
-def best_of(func, repeats: int = 3) -> float:
+def best_of(func: Callable[[], object], repeats: int = 3) -> float:
+    """Fastest of a few runs, in seconds (after one untimed warm-up run)."""
+    func()
     times = []
     for _ in range(repeats):
         t0 = time.perf_counter()
@@ -24,20 +39,51 @@ def best_of(func, repeats: int = 3) -> float:
     return min(times)
 
 
+def mpx_per_s(func: Callable[[], object]) -> float:
+    return SIZE * SIZE / best_of(func) / 1e6
+
+
+def geomad_rate(refl: np.ndarray, valid: np.ndarray) -> float | None:
+    """geomad on its own layout (y, x, band, time), uint16 with 0 as nodata, DN / 10000."""
+    if geomad is None:
+        return None
+    stack = np.ascontiguousarray(np.where(valid[:, None], refl, 0).transpose(2, 3, 1, 0))
+    threads = numba.get_num_threads()
+    return mpx_per_s(lambda: geomad.nangeomedian_pcm(stack, num_threads=threads, nodata=0,
+                                                     scale=1e-4, offset=0.0))
+
+
+def nanmedian_rate(refl: np.ndarray, valid: np.ndarray) -> float:
+    """Per-band median over time of float32 reflectance with NaN where not valid."""
+    stack = np.where(valid[:, None], refl.astype(np.float32) * np.float32(1e-4), np.nan)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN pixels
+        return mpx_per_s(lambda: np.nanmedian(stack, axis=0))
+
+
+def ratio(a: float, b: float | None) -> str:
+    return f"{a / b:>9.1f}x" if b else f"{'-':>10}"
+
+
 def main() -> None:
     rng = np.random.default_rng(0)
-    print(f"{'kernel':<14}{'time':>6}{'band':>6}{'Mpx/s':>10}")
+    print(f"numba threads: {numba.get_num_threads()}; geomad: "
+          + (geomad.__version__ if geomad else "NOT INSTALLED (pip install -e .[bench]), skipped"))
+    print(f"{'time':>5}{'band':>5}{'medoid':>10}{'geomad':>10}{'nanmedian':>11}"
+          f"{'vs geomad':>11}{'vs nanmed':>10}   (Mpx/s)")
     for n_time, n_band in CASES:
         refl = rng.integers(1, 6000, size=(n_time, n_band, SIZE, SIZE), dtype=np.uint16)
         valid = rng.random((n_time, SIZE, SIZE)) >= 0.25
-        medoid_index(refl[:, :, :8, :8], valid[:, :8, :8])  # compile outside the timing
-        seconds = best_of(lambda: medoid_index(refl, valid))  # noqa: B023
-        print(f"{'medoid_index':<14}{n_time:>6}{n_band:>6}{SIZE * SIZE / seconds / 1e6:>10.2f}")
+        medoid = mpx_per_s(lambda: medoid_index(refl, valid))  # noqa: B023
+        geo = geomad_rate(refl, valid)
+        med = nanmedian_rate(refl, valid)
+        geo_text = f"{geo:>10.2f}" if geo is not None else f"{'-':>10}"
+        print(f"{n_time:>5}{n_band:>5}{medoid:>10.2f}{geo_text}{med:>11.2f}"
+              f"{ratio(medoid, geo):>11}{ratio(medoid, med):>10}")
     refl = rng.integers(1, 6000, size=(3, len(STC_BANDS), SIZE, SIZE), dtype=np.uint16)
     valid = rng.random((3, SIZE, SIZE)) >= 0.25
-    stc_index(refl[:, :, :8, :8], valid[:, :8, :8], STC_BANDS)
-    seconds = best_of(lambda: stc_index(refl, valid, STC_BANDS))
-    print(f"{'stc_index':<14}{3:>6}{len(STC_BANDS):>6}{SIZE * SIZE / seconds / 1e6:>10.2f}")
+    stc = mpx_per_s(lambda: stc_index(refl, valid, STC_BANDS))
+    print(f"stc_index {3} x {len(STC_BANDS)}: {stc:.2f} Mpx/s")
 
 
 if __name__ == "__main__":

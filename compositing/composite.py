@@ -58,7 +58,7 @@ def select(stack: Stack, medoid_min_obs: int = l2a.MEDOID_MIN_OBSERVATIONS,
     pos = [stack.band_names.index(b) for b in l2a.MEDOID_BANDS]
     spread = np.full(n_valid.shape, np.nan)
     medoid = medoid_index(np.ascontiguousarray(stack.refl[:, pos]), valid, spread=spread)
-    stc = stc_index(stack.refl, valid, stack.band_names)
+    stc = stc_index(stack.refl, valid, stack.band_names, scl=stack.scl)
     use_medoid = n_valid >= medoid_min_obs
     index = np.where(use_medoid, medoid, stc).astype(np.int16)
     method = np.where(use_medoid, METHOD_MEDOID, METHOD_STC).astype(np.uint8)

@@ -7,6 +7,43 @@ Each kernel has a slow, obviously-correct twin in `compositing.kernels_reference
 Threading: kernels run `prange` over rows with numba's default threading layer; they release
 the GIL (nogil) so a worker thread pool can overlap them with I/O. `cache=True` writes the
 compiled code beside this file (or numba's cache dir), shared by prefork worker processes.
+
+Medoid: exact by construction
+-----------------------------
+The medoid is defined on exact numbers we can reproduce anywhere: for observation i of a
+pixel, the "canonical sum"
+    S_i = sum over valid j != i, in time order, of sqrt(sum over bands, in band order, of
+          (x_ib - x_jb)**2),
+every operation in IEEE float64 (x converted from uint16 or float32, both exact), no fused
+multiply-add. medoid = the earliest i with the smallest S_i. `kernels_reference` computes the
+same S_i with plain Python floats, so kernel and reference agree bit for bit on the index.
+
+Fast path and why it cannot change the index. The kernel first computes every S_i in
+float32 (S~_i), vectorised over _LANES pixels of a row at once. With u = 2**-24 and
+k = n_band + n_time + 2 (k * u < 0.01 for any stack we accept), standard rounding-error
+analysis (Higham, Accuracy and Stability of Numerical Algorithms, ch. 3) gives, against the
+real-number sum R_i:
+  difference  fl(a - b) = (a - b)(1 + d1)                 |d1| <= u
+  square      fl(e * e) = (a - b)**2 (1 + d1)**2 (1 + d2)
+  band sum    of n_band non-negative terms: each term gets (1 + t), |t| <= gamma(n_band - 1)
+  sqrt        sqrt(D**2 (1 + h)) (1 + d3), |sqrt(1 + h) - 1| <= |h|
+  time sum    n_time - 1 non-negative terms (masked terms are exact zeros): gamma(n_time - 1)
+so |S~_i - R_i| <= gamma(k) R_i with gamma(k) = k u / (1 - k u); the float64 S_i obeys the
+same with u = 2**-53. Together |S~_i - S_i| <= 1.03 (k 2**-24 + k 2**-53) S~_i < 2 k u S~_i.
+Float32 underflow (squared differences below 2**-126, only possible for float input) adds at
+most 2**-150 per square, hence at most sqrt(n_band) 2**-75 per distance after the square root
+and n_time sqrt(n_band) 2**-74 per sum: the bound used is
+    E_i = 2 k u S~_i + n_time n_band 2**-70.
+Candidates are the valid i with S~_i - E_i <= min_j (S~_j + E_j). Every i outside has
+S_i > S_j* for the j* reaching that minimum, so all minimisers of S lie among the candidates.
+One candidate: it is the medoid. Several (exact ties, near-ties, or a non-finite S~ from a
+float32 overflow): their canonical S_i are computed in float64 and compared in time order.
+`spread` is S~_i / n_valid (within the same relative 2 k u), or S_i / n_valid where the
+float64 check ran.
+
+Validity: an observation counts only where `valid` is True AND all its bands are finite
+(NaN or +-inf in float input makes it not valid; the reference does the same). S2GM also
+drops spectra with NaN or infinite values (ATBD 2.4.1).
 """
 
 from __future__ import annotations
@@ -22,66 +59,198 @@ STC_BANDS: tuple[str, ...] = ("B02", "B03", "B04", "B08", "B8A", "B11", "B12")
 _B2, _B3, _B4, _B8, _B8A, _B11, _B12 = range(7)
 
 
+# Pixels of a row processed together ("lanes"). The lane loops are the innermost loops over
+# contiguous float32, which LLVM vectorises (8 lanes per AVX2 instruction). The count is passed
+# at run time on purpose: a compile-time constant gets the loops fully unrolled into scalar code.
+# 128 lanes keep a (60 time, 7 band) block at 215 KB, inside a core's L2.
+_LANES = 128
+_U32 = 2.0**-24
+
+
 def medoid_index(
     refl: np.ndarray, valid: np.ndarray, out: np.ndarray | None = None,
     spread: np.ndarray | None = None,
 ) -> np.ndarray:
     """Time index of the medoid per pixel (ties to the earliest), -1 without valid observation.
 
-    refl: (time, band, y, x) uint16 or float32; valid: (time, y, x) bool. `spread`, if given,
-    receives the medoid's summed distance divided by the number of valid observations
-    (S2GM `medoid_mos`), NaN where there is none.
+    refl: (time, band, y, x) uint16 or float32; valid: (time, y, x) bool. An observation with a
+    non-finite band counts as not valid. `spread`, if given, receives the medoid's summed
+    distance divided by the number of valid observations (S2GM `medoid_mos`), NaN where none.
     """
     _check_stack(refl, valid)
+    if refl.dtype not in (np.uint16, np.float32):
+        raise ValueError(f"refl must be uint16 or float32, not {refl.dtype}")
     out = _out_index(refl, out)
     if spread is None:
         spread = np.empty(out.shape, np.float64)
-    _medoid_kernel(refl, valid, out, spread)
+    elif spread.shape != out.shape:
+        raise ValueError(f"spread must have shape {out.shape}")
+    n_time, n_band = refl.shape[:2]
+    if n_time == 0 or n_band == 0:
+        # No observation, or no band to measure a distance on: the earliest valid one wins.
+        first = np.where(valid.any(axis=0), valid.argmax(axis=0), -1) if n_time else -1
+        out[...] = first
+        spread[...] = np.where(first >= 0, 0.0, np.nan)
+        return out
+    rel = 2.0 * (n_band + n_time + 2) * _U32  # 2 k u of the bound above; k u < 0.01 holds
+    if rel >= 0.02:
+        raise ValueError("too many bands and observations for the float32 error bound")
+    floor = n_time * n_band * 2.0**-70
+    check_finite = bool(np.issubdtype(refl.dtype, np.floating))
+    _medoid_kernel(refl, valid, check_finite, rel, floor, _LANES, out, spread)
     return out
 
 
-@numba.njit(nogil=True, cache=True, inline="always")
-def _valid_members(valid, y, x, members):  # type: ignore[no-untyped-def]
-    """Write the time indices valid at (y, x) into members, in time order; return how many."""
-    n = 0
-    for t in range(valid.shape[0]):
-        if valid[t, y, x]:
-            members[n] = t
-            n += 1
-    return n
-
-
 @numba.njit(parallel=True, nogil=True, cache=True)
-def _medoid_kernel(refl, valid, out, spread):  # type: ignore[no-untyped-def]
+def _medoid_kernel(refl, valid, check_finite, rel, floor, n_lane, out, spread):  # type: ignore[no-untyped-def]
     n_time, n_band, height, width = refl.shape
     for y in numba.prange(height):
+        # Per-row scratch: spectra as float32 (time, band, lane), weights 1/0, float32 sums.
+        buf = np.empty((n_time, n_band, n_lane), np.float32)
+        weight = np.empty((n_time, n_lane), np.float32)
+        sums = np.empty((n_time, n_lane), np.float32)
+        d2 = np.empty(n_lane, np.float32)
         members = np.empty(n_time, np.int64)
-        sums = np.empty(n_time, np.float64)
-        for x in range(width):
-            n = _valid_members(valid, y, x, members)
-            if n == 0:
-                out[y, x] = -1
-                spread[y, x] = np.nan
-                continue
-            sums[:n] = 0.0
-            # Each pair once: the distance counts for both members.
-            for i in range(n):
-                ti = members[i]
-                for j in range(i + 1, n):
-                    tj = members[j]
-                    d2 = 0.0
-                    for b in range(n_band):
-                        diff = np.float64(refl[ti, b, y, x]) - np.float64(refl[tj, b, y, x])
-                        d2 += diff * diff
-                    d = math.sqrt(d2)
-                    sums[i] += d
-                    sums[j] += d
-            best = 0
-            for i in range(1, n):
-                if sums[i] < sums[best]:  # strict: ties stay with the earliest
-                    best = i
-            out[y, x] = members[best]
-            spread[y, x] = sums[best] / n
+        scratch = np.empty((4, n_lane), np.float64)
+        for x0 in range(0, width, n_lane):
+            lanes = min(n_lane, width - x0)
+            _load_block(refl, valid, y, x0, lanes, check_finite, buf, weight)
+            _block_sums(buf, weight, d2, sums)
+            _pick_block(refl, weight, sums, y, x0, lanes, rel, floor, scratch, members, out,
+                        spread)
+
+
+@numba.njit(nogil=True, cache=True)
+def _load_block(refl, valid, y, x0, lanes, check_finite, buf, weight):  # type: ignore[no-untyped-def]
+    """Copy `lanes` pixels from x0 into buf as float32; weight 1 for valid finite spectra.
+
+    Spectra that are not valid, and lanes past the row's end, are zeros with weight 0, so the
+    vectorised sums never see NaN or inf from them.
+    """
+    n_time, n_band = refl.shape[0], refl.shape[1]
+    for t in range(n_time):
+        w_t, valid_t = weight[t], valid[t, y, x0:x0 + lanes]
+        for lane in range(lanes):
+            w_t[lane] = 1.0 if valid_t[lane] else 0.0
+        w_t[lanes:] = 0.0
+        if check_finite:
+            for b in range(n_band):
+                row = refl[t, b, y, x0:x0 + lanes]
+                for lane in range(lanes):
+                    if not math.isfinite(row[lane]):
+                        w_t[lane] = 0.0
+        for b in range(n_band):
+            row, out_b = refl[t, b, y, x0:x0 + lanes], buf[t, b]
+            for lane in range(lanes):
+                v = np.float32(row[lane])  # loaded unconditionally so the select vectorises
+                out_b[lane] = v if w_t[lane] != 0.0 else np.float32(0.0)
+            out_b[lanes:] = 0.0
+
+
+@numba.njit(nogil=True, cache=True)
+def _block_sums(buf, weight, d2, sums):  # type: ignore[no-untyped-def]
+    """Float32 summed distances of every observation to all valid others, per lane.
+
+    Each pair once, added to both members, in time order; the lane loops vectorise.
+    """
+    n_time, n_band, n_lane = buf.shape
+    sums[:, :] = 0.0
+    for i in range(n_time):
+        w_i, sum_i = weight[i], sums[i]
+        for j in range(i + 1, n_time):
+            d2[:] = 0.0
+            for b in range(n_band):
+                x_i, x_j = buf[i, b], buf[j, b]
+                for lane in range(n_lane):
+                    diff = x_i[lane] - x_j[lane]
+                    d2[lane] += diff * diff
+            w_j, sum_j = weight[j], sums[j]
+            for lane in range(n_lane):
+                d = np.sqrt(d2[lane]) * (w_i[lane] * w_j[lane])
+                sum_i[lane] += d
+                sum_j[lane] += d
+
+
+@numba.njit(nogil=True, cache=True)
+def _pick_block(refl, weight, sums, y, x0, lanes, rel, floor, scratch, members, out, spread):  # type: ignore[no-untyped-def]
+    """Choose the medoid of each lane from its float32 sums, checking near-ties in float64.
+
+    The scans over time run on all lanes at once (they vectorise); only lanes with several
+    candidates or a non-finite sum take the scalar float64 path.
+    """
+    n_time, n_lane = weight.shape
+    best_s, best_t, n_valid, n_cand = scratch[0], scratch[1], scratch[2], scratch[3]
+    best_s[:] = np.inf
+    best_t[:] = -1.0
+    n_valid[:] = 0.0
+    n_cand[:] = 0.0
+    for t in range(n_time):
+        w_t, s_t = weight[t], sums[t]
+        for lane in range(n_lane):
+            s = np.float64(s_t[lane])
+            # NaN or inf sums (float32 overflow) become "many candidates": checked in float64.
+            ok = w_t[lane] != 0.0
+            better = ok and s < best_s[lane]
+            best_s[lane] = s if better else best_s[lane]
+            best_t[lane] = t if better else best_t[lane]
+            n_valid[lane] += w_t[lane]
+            n_cand[lane] += 2.0 if ok and not s < np.inf else 0.0
+    for t in range(n_time):
+        w_t, s_t = weight[t], sums[t]
+        for lane in range(n_lane):
+            s = np.float64(s_t[lane])
+            hi = best_s[lane] + rel * best_s[lane] + floor  # min over j of S~_j + E_j
+            n_cand[lane] += 1.0 if w_t[lane] != 0.0 and s - rel * s - floor <= hi else 0.0
+    for lane in range(lanes):
+        x, n = x0 + lane, int(n_valid[lane])
+        if n == 0:
+            out[y, x] = -1
+            spread[y, x] = np.nan
+        elif n_cand[lane] == 1.0:
+            out[y, x] = int(best_t[lane])
+            spread[y, x] = best_s[lane] / n
+        else:
+            _pick_exact(refl, weight, sums, y, x, lane, rel, floor, members, out, spread)
+
+
+@numba.njit(nogil=True, cache=True)
+def _pick_exact(refl, weight, sums, y, x, lane, rel, floor, members, out, spread):  # type: ignore[no-untyped-def]
+    """One lane with several candidates: decide on canonical float64 sums, earliest on ties."""
+    n = 0
+    finite = True
+    best_hi = np.inf
+    for t in range(weight.shape[0]):
+        if weight[t, lane] != 0.0:
+            s = np.float64(sums[t, lane])
+            finite = finite and s < np.inf
+            best_hi = min(best_hi, s + rel * s + floor)
+            members[n] = t
+            n += 1
+    best, best_sum = -1, np.inf
+    for k in range(n):
+        s = np.float64(sums[members[k], lane])
+        if finite and not s - rel * s - floor <= best_hi:
+            continue  # provably larger than the smallest canonical sum
+        s = _canonical_sum(refl, weight, y, x, lane, members[k])
+        if best < 0 or s < best_sum:
+            best, best_sum = members[k], s
+    out[y, x] = best
+    spread[y, x] = best_sum / n
+
+
+@numba.njit(nogil=True, cache=True)
+def _canonical_sum(refl, weight, y, x, lane, i):  # type: ignore[no-untyped-def]
+    """S_i in float64, in the exact operation order the reference uses (see above)."""
+    total = 0.0
+    for j in range(refl.shape[0]):
+        if j == i or weight[j, lane] == 0.0:
+            continue
+        d2 = 0.0
+        for b in range(refl.shape[1]):
+            diff = np.float64(refl[i, b, y, x]) - np.float64(refl[j, b, y, x])
+            d2 += diff * diff
+        total += math.sqrt(d2)
+    return total
 
 
 def stc_band_positions(band_names: Sequence[str]) -> np.ndarray:
@@ -94,16 +263,23 @@ def stc_band_positions(band_names: Sequence[str]) -> np.ndarray:
 
 def stc_index(
     refl: np.ndarray, valid: np.ndarray, band_names: Sequence[str],
-    out: np.ndarray | None = None,
+    out: np.ndarray | None = None, scl: np.ndarray | None = None,
 ) -> np.ndarray:
     """Time index chosen by the S2GM V1.1.0 short-term decision tree, -1 where none.
 
     Reflectance on the 0-1 scale; integer input is read as DN / 10000 (offset already removed).
+    An observation with a non-finite value in one of the STC bands counts as not valid.
+    `scl` (time, y, x) uint8 feeds the tree's snow test (ATBD isSnow: SCL 11 and NDSI > 0.6
+    and TCB > 0.36); without it no observation is SCL 11, so the snow test is always false.
     """
     _check_stack(refl, valid)
     out = _out_index(refl, out)
+    if scl is None:
+        scl = np.zeros((0, 0, 0), np.uint8)
+    elif scl.shape != valid.shape:
+        raise ValueError(f"scl must have shape {valid.shape}")
     scale = 1e-4 if np.issubdtype(refl.dtype, np.integer) else 1.0
-    _stc_kernel(refl, valid, stc_band_positions(band_names), scale, out)
+    _stc_kernel(refl, valid, scl, scl.size > 0, stc_band_positions(band_names), scale, out)
     return out
 
 
@@ -151,9 +327,14 @@ def is_cloud_or_snow(s):  # type: ignore[no-untyped-def]
     return low
 
 
+SCL_SNOW_ICE = 11  # Sen2Cor scene classification: snow and ice
+
+
 @numba.njit(nogil=True, cache=True)
-def is_snow(s):  # type: ignore[no-untyped-def]
-    """Snow test (ours, DOMAIN.md): NDSI > 0.6 and TCB > 0.36 on s = STC band vector."""
+def is_snow(s, scl_class):  # type: ignore[no-untyped-def]
+    """ATBD Fig. 2-13 isSnow: SCL says snow and NDSI > 0.6 and TCB > 0.36 (s: STC bands)."""
+    if scl_class != SCL_SNOW_ICE:
+        return False
     b3, b11 = s[_B3], s[_B11]
     ndsi = (b3 - b11) / (b3 + b11) if (b3 + b11) != 0 else 0.0
     tcb = tasselled_cap_brightness(s[_B2], b3, s[_B4], s[_B8A], b11, s[_B12])
@@ -165,8 +346,23 @@ def _safe_nd(a, b):  # type: ignore[no-untyped-def]
     return (a - b) / (a + b) if (a + b) != 0 else 0.0
 
 
+@numba.njit(nogil=True, cache=True, inline="always")
+def _stc_members(refl, valid, pos, y, x, members):  # type: ignore[no-untyped-def]
+    """Time indices valid at (y, x) with finite STC bands, in time order; return how many."""
+    n = 0
+    for t in range(valid.shape[0]):
+        if valid[t, y, x]:
+            finite = True
+            for k in range(pos.shape[0]):
+                finite = finite and math.isfinite(refl[t, pos[k], y, x])
+            if finite:
+                members[n] = t
+                n += 1
+    return n
+
+
 @numba.njit(parallel=True, nogil=True, cache=True)
-def _stc_kernel(refl, valid, pos, scale, out):  # type: ignore[no-untyped-def]
+def _stc_kernel(refl, valid, scl, has_scl, pos, scale, out):  # type: ignore[no-untyped-def]
     n_time, _, height, width = refl.shape
     for y in numba.prange(height):
         members = np.empty(n_time, np.int64)
@@ -175,7 +371,7 @@ def _stc_kernel(refl, valid, pos, scale, out):  # type: ignore[no-untyped-def]
         tcb = np.empty(n_time, np.float64)
         s = np.empty(7, np.float64)
         for x in range(width):
-            n = _valid_members(valid, y, x, members)
+            n = _stc_members(refl, valid, pos, y, x, members)
             if n == 0:
                 out[y, x] = -1
                 continue
@@ -219,7 +415,7 @@ def _stc_kernel(refl, valid, pos, scale, out):  # type: ignore[no-untyped-def]
                 pick = i_ndvi_max
             elif not is_cloud_or_snow(s):
                 pick = i_tcb_min
-            elif not is_snow(s):
+            elif not is_snow(s, scl[t_min, y, x] if has_scl else 0):
                 pick = i_tcb_min if tcb[i_tcb_min] <= 1.0 else -1
             elif ndvi_mean < -0.2:
                 pick = i_mndwi_max

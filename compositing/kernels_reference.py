@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 import numpy as np
@@ -11,21 +12,54 @@ from compositing.kernels import STC_BANDS
 
 def medoid_index_reference(refl: np.ndarray, valid: np.ndarray) -> np.ndarray:
     """Medoid per pixel by the textbook definition, one pixel at a time."""
+    return medoid_reference(refl, valid)[0]
+
+
+def medoid_reference(refl: np.ndarray, valid: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(index, spread) per pixel: the earliest observation with the smallest distance sum.
+
+    Plain Python floats (IEEE float64), summed in band order and then in time order: the
+    canonical sums that `compositing.kernels` promises to decide on. An observation with a
+    non-finite band is not valid.
+    """
     _, _, height, width = refl.shape
-    out = np.full((height, width), -1, np.int16)
+    index = np.full((height, width), -1, np.int16)
+    spread = np.full((height, width), np.nan)
     for y in range(height):
         for x in range(width):
-            members = [t for t in range(refl.shape[0]) if valid[t, y, x]]
-            if not members:
-                continue
-            spectra = refl[members, :, y, x].astype(np.float64)
-            sums = [sum(float(np.sqrt(((a - b) ** 2).sum())) for b in spectra) for a in spectra]
-            out[y, x] = members[int(np.argmin(sums))]  # argmin returns the first minimum
-    return out
+            members = _finite_members(refl, valid, y, x, range(refl.shape[1]))
+            spectra = [[float(v) for v in refl[t, :, y, x]] for t in members]
+            best = None
+            for i, spectrum in enumerate(spectra):
+                total = _distance_sum(spectrum, spectra, i)
+                if best is None or total < best[1]:  # strict: ties stay with the earliest
+                    best = (i, total)
+            if best is not None:
+                index[y, x] = members[best[0]]
+                spread[y, x] = best[1] / len(members)
+    return index, spread
 
 
-def stc_index_reference(refl: np.ndarray, valid: np.ndarray,
-                        band_names: Sequence[str]) -> np.ndarray:
+def _distance_sum(spectrum: list[float], spectra: list[list[float]], i: int) -> float:
+    total = 0.0
+    for j, other in enumerate(spectra):
+        if j != i:
+            squares = 0.0
+            for a, b in zip(spectrum, other, strict=True):
+                squares += (a - b) * (a - b)
+            total += math.sqrt(squares)
+    return total
+
+
+def _finite_members(refl: np.ndarray, valid: np.ndarray, y: int, x: int,
+                    bands: Sequence[int]) -> list[int]:
+    """Valid observations whose given bands are all finite, in time order."""
+    return [t for t in range(refl.shape[0])
+            if valid[t, y, x] and all(math.isfinite(float(refl[t, b, y, x])) for b in bands)]
+
+
+def stc_index_reference(refl: np.ndarray, valid: np.ndarray, band_names: Sequence[str],
+                        scl: np.ndarray | None = None) -> np.ndarray:
     """The STC decision tree written out per pixel with plain Python."""
     scale = 1e-4 if np.issubdtype(refl.dtype, np.integer) else 1.0
     pos = [list(band_names).index(b) for b in STC_BANDS]
@@ -33,9 +67,11 @@ def stc_index_reference(refl: np.ndarray, valid: np.ndarray,
     out = np.full((height, width), -1, np.int16)
     for y in range(height):
         for x in range(width):
-            members = [t for t in range(refl.shape[0]) if valid[t, y, x]]
+            members = _finite_members(refl, valid, y, x, pos)
             spectra = [dict(zip(STC_BANDS, refl[t, pos, y, x].astype(np.float64) * scale,
                                 strict=True)) for t in members]
+            for t, s in zip(members, spectra, strict=True):
+                s["SCL"] = int(scl[t, y, x]) if scl is not None else 0
             pick = _stc_pick(spectra)
             out[y, x] = members[pick] if pick is not None else -1
     return out
@@ -71,7 +107,8 @@ def _cloud_or_snow(s: dict) -> bool:
 
 
 def _snow(s: dict) -> bool:
-    return _nd(s["B03"], s["B11"]) > 0.6 and _tcb(s) > 0.36
+    """ATBD isSnow: Sen2Cor says snow (SCL 11) and the spectrum agrees."""
+    return s["SCL"] == 11 and _nd(s["B03"], s["B11"]) > 0.6 and _tcb(s) > 0.36
 
 
 def _stc_pick(spectra: list[dict]) -> int | None:

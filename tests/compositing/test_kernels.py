@@ -1,10 +1,16 @@
-"""Kernels against their slow references (the exhaustive suite comes with the science issue)."""
+"""The medoid kernel against its slow reference: exactly the same index, every case."""
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
 
-from compositing.kernels import STC_BANDS, medoid_index, stc_index
-from compositing.kernels_reference import medoid_index_reference, stc_index_reference
+from compositing import kernels
+from compositing.kernels import medoid_index
+from compositing.kernels_reference import medoid_index_reference, medoid_reference
+
+DTYPES = [np.uint16, np.float32]
 
 
 def random_stack(rng, t, b, h, w, dtype, invalid=0.25):
@@ -16,23 +22,79 @@ def random_stack(rng, t, b, h, w, dtype, invalid=0.25):
     return refl, valid
 
 
-@pytest.mark.parametrize("dtype", [np.uint16, np.float32])
-@pytest.mark.parametrize("t", [0, 1, 3, 4, 5, 17])
-def test_medoid_matches_reference(dtype, t):
+def assert_same_as_reference(refl, valid):
+    spread = np.full(valid.shape[1:], -7.0)
+    index = medoid_index(refl, valid, spread=spread)
+    ref_index, ref_spread = medoid_reference(refl, valid)
+    np.testing.assert_array_equal(index, ref_index)
+    np.testing.assert_allclose(spread, ref_spread, rtol=1e-5, atol=0)  # NaN where none
+    return index
+
+
+def spectra_stack(spectra, dtype=np.float32):
+    """One pixel from a list of spectra (time order)."""
+    return np.array(spectra, dtype)[:, :, None, None]
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize(("t", "h", "w"), [(0, 4, 5), (1, 9, 11), (3, 9, 11), (4, 9, 11),
+                                           (5, 9, 11), (100, 2, 3)])
+def test_medoid_matches_reference(dtype, t, h, w):
     rng = np.random.default_rng(t)
-    refl, valid = random_stack(rng, t, 7, 9, 11, dtype)
-    np.testing.assert_array_equal(medoid_index(refl, valid), medoid_index_reference(refl, valid))
+    assert_same_as_reference(*random_stack(rng, t, 7, h, w, dtype))
 
 
-def test_medoid_is_minus_one_without_valid_observations():
-    refl = np.ones((5, 7, 3, 4), np.float32)
-    assert (medoid_index(refl, np.zeros((5, 3, 4), bool)) == -1).all()
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize(("h", "w"), [(1, 1), (1, 17), (13, 1), (2, 129), (3, 257)])
+def test_medoid_handles_any_chunk_shape(dtype, h, w):
+    # Widths around the kernel's block of pixels exercise its partial last block.
+    rng = np.random.default_rng(h * 1000 + w)
+    assert_same_as_reference(*random_stack(rng, 6, 4, h, w, dtype))
 
 
-def test_medoid_ties_go_to_the_earliest():
-    refl = np.ones((4, 7, 1, 1), np.float32)
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_medoid_is_minus_one_without_valid_observations(dtype):
+    refl = np.ones((5, 7, 3, 4), dtype)
+    spread = np.zeros((3, 4))
+    assert (medoid_index(refl, np.zeros((5, 3, 4), bool), spread=spread) == -1).all()
+    assert np.isnan(spread).all()
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_medoid_of_identical_spectra_is_the_earliest_valid(dtype):
+    refl = np.ones((4, 7, 1, 1), dtype)
     valid = np.array([False, True, True, True]).reshape(4, 1, 1)
     assert medoid_index(refl, valid)[0, 0] == 1
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_medoid_tie_between_duplicates_goes_to_the_earliest(dtype):
+    # Times 1 and 3 carry the same central spectrum: same sum, the earlier wins.
+    refl = spectra_stack([[10, 10], [20, 20], [90, 90], [20, 20], [30, 30]], dtype)
+    assert assert_same_as_reference(refl, np.ones((5, 1, 1), bool))[0, 0] == 1
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_medoid_of_two_symmetric_values_is_the_earliest(dtype):
+    refl = spectra_stack([[3], [1]], dtype)  # 1 and 3 around 2: equal sums
+    assert assert_same_as_reference(refl, np.ones((2, 1, 1), bool))[0, 0] == 0
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("corners", [3, 4, 5, 6, 8])
+def test_medoid_on_a_regular_polygon_follows_the_canonical_sums(dtype, corners):
+    # Every corner is equally central in real numbers; float64 rounding in the canonical
+    # order decides, and the kernel must decide exactly like the reference.
+    angle = 2 * np.pi * np.arange(corners) / corners
+    points = np.stack([1000 + 500 * np.cos(angle), 1000 + 500 * np.sin(angle)], axis=1)
+    refl = spectra_stack(np.round(points) if dtype == np.uint16 else points, dtype)
+    assert_same_as_reference(refl, np.ones((corners, 1, 1), bool))
+
+
+def test_medoid_with_a_centre_on_a_polygon_picks_the_centre():
+    square = [[0, 2], [2, 4], [4, 2], [2, 0]]
+    refl = spectra_stack([*square, [2, 2]], np.uint16)
+    assert medoid_index(refl, np.ones((5, 1, 1), bool))[0, 0] == 4
 
 
 def test_medoid_picks_the_central_spectrum():
@@ -41,17 +103,61 @@ def test_medoid_picks_the_central_spectrum():
     assert medoid_index(refl, np.ones((5, 1, 1), bool))[0, 0] == 2
 
 
-@pytest.mark.parametrize("t", [1, 2, 3, 6])
-def test_stc_matches_reference(t):
-    rng = np.random.default_rng(100 + t)
-    refl, valid = random_stack(rng, t, len(STC_BANDS), 12, 10, np.float32, invalid=0.2)
-    np.testing.assert_array_equal(stc_index(refl, valid, STC_BANDS),
-                                  stc_index_reference(refl, valid, STC_BANDS))
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+def test_medoid_treats_a_non_finite_observation_as_not_valid(bad):
+    rng = np.random.default_rng(5)
+    refl, valid = random_stack(rng, 8, 5, 6, 7, np.float32, invalid=0.1)
+    holes = rng.random(refl.shape) < 0.05
+    refl[holes] = bad
+    index = assert_same_as_reference(refl, valid)
+    finite_valid = valid & np.isfinite(refl).all(axis=1)
+    np.testing.assert_array_equal(index, medoid_index(np.nan_to_num(refl), finite_valid))
 
 
-def test_stc_prefers_vegetation_over_a_hazy_observation():
-    # Two observations of a field: one clear (high NDVI, dark), one hazy (bright, flat).
-    clear = [0.03, 0.06, 0.04, 0.40, 0.42, 0.20, 0.10]
-    hazy = [0.25, 0.26, 0.27, 0.35, 0.36, 0.30, 0.25]
-    refl = np.array([hazy, clear], np.float32)[:, :, None, None]
-    assert stc_index(refl, np.ones((2, 1, 1), bool), STC_BANDS)[0, 0] == 1
+@pytest.mark.parametrize("scale", [1e-30, 1e18, 3e37])
+def test_medoid_is_exact_where_float32_underflows_or_overflows(scale):
+    # Tiny spectra make subnormal float32 squares; huge ones overflow float32 sums to inf,
+    # which sends the pixel to the float64 path.
+    rng = np.random.default_rng(7)
+    refl, valid = random_stack(rng, 7, 3, 4, 5, np.float32)
+    assert_same_as_reference((refl * np.float32(scale)).astype(np.float32), valid)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_the_float64_check_agrees_with_the_fast_path(dtype):
+    # A bound of 100 % makes every valid observation a candidate, so every pixel is decided
+    # on the canonical float64 sums; the fast path must have chosen the same.
+    rng = np.random.default_rng(11)
+    refl, valid = random_stack(rng, 12, 7, 5, 40, dtype)
+    fast = medoid_index(refl, valid)
+    slow, spread = np.empty_like(fast), np.empty(fast.shape)
+    kernels._medoid_kernel(refl, valid, dtype == np.float32, 1.0, 0.0, 16, slow, spread)
+    np.testing.assert_array_equal(fast, slow)
+    np.testing.assert_array_equal(slow, medoid_index_reference(refl, valid))
+
+
+def test_medoid_rejects_other_dtypes():
+    with pytest.raises(ValueError, match="uint16 or float32"):
+        medoid_index(np.ones((2, 3, 1, 1), np.float64), np.ones((2, 1, 1), bool))
+
+
+@st.composite
+def stacks(draw):
+    """Small stacks with few distinct values, so exact and near ties are common."""
+    t = draw(st.integers(0, 9))
+    b = draw(st.integers(1, 4))
+    h, w = draw(st.integers(1, 3)), draw(st.integers(1, 20))
+    dtype = draw(st.sampled_from(DTYPES))
+    top = draw(st.sampled_from([3, 20, 6000]))
+    elements = (st.integers(0, top) if dtype == np.uint16
+                else st.integers(0, top).map(lambda v: v / 7) | st.floats(0, 1, width=32)
+                | st.just(float("nan")))
+    refl = draw(hnp.arrays(dtype, (t, b, h, w), elements=elements))
+    valid = draw(hnp.arrays(np.bool_, (t, h, w)))
+    return refl, valid
+
+
+@settings(max_examples=150, deadline=None)
+@given(stacks())
+def test_medoid_matches_reference_on_generated_stacks(stack):
+    assert_same_as_reference(*stack)

@@ -45,7 +45,7 @@ def test_every_pixel_is_the_reference_choice(hub_dirs, tmp_path):
     n_valid = valid.sum(0)
     medoid_pos = [stack.band_names.index(b) for b in l2a.MEDOID_BANDS]
     medoid = medoid_index_reference(stack.refl[:, medoid_pos], valid)
-    stc = stc_index_reference(stack.refl, valid, stack.band_names)
+    stc = stc_index_reference(stack.refl, valid, stack.band_names, scl=stack.scl)
     expected = np.where(n_valid >= l2a.MEDOID_MIN_OBSERVATIONS, medoid, stc)
 
     inside = grid.aoi_mask(spec.aoi, chunk)
