@@ -8,21 +8,28 @@ Layout (read by `compositing.catalog` and the rest of the hub)::
     {archive}/sentinel-2-l2a/{item_id}/truth/reflectance.tif   float32, 12 bands at 20 m
     {archive}/sentinel-2-l2a/{item_id}/truth/cloud.tif         uint8: 0 clear, 1 cloud, 2 shadow
 
-Each scene is a `size_m` square window of a real MGRS tile, on the tile's real grid. Acquisitions
-follow the real 5-day revisit of relative orbit 23 (S2A and S2B alternating), so the same
-acquisition appears in every requested tile with the same datatake id. The surface physics and
-clouds live in `compositing.demo_scene`. The truth rasters cover the whole window, also where a
-swath wedge leaves the product without data (DN 0 in every band, SCL 0).
+Each scene is a `size_m` square window of a real MGRS tile, on the tile's real grid, placed
+around the centre of a named demo area (`DEMO_AREAS`): "midlands" (29UNU and 29UPU, inside
+zone 29) and "zone-border" (29UPU's east edge and 30UUD of zone 30, across the 6 W zone border).
+29UPU has a window in both areas; the second one gets sequence number 1 in its item id, as Earth
+Search numbers several products of one tile and day. Acquisitions follow the real 5-day revisit
+of relative orbit 23 (S2A and S2B alternating), and every tile is seen on every pass with the
+same datatake id. The surface physics and clouds live in `compositing.demo_scene`. The truth
+rasters cover the whole window, also where a swath wedge leaves the product without data (DN 0
+in every band, SCL 0).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 from collections.abc import Sequence
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from itertools import combinations
+from functools import lru_cache
+from itertools import combinations, repeat
 from pathlib import Path
 from typing import Any
 
@@ -30,8 +37,7 @@ import numpy as np
 import rasterio
 from affine import Affine
 from pyproj import Transformer
-from shapely.geometry import Polygon, mapping
-from shapely.geometry.polygon import orient
+from shapely.geometry import mapping
 
 from compositing import demo_scene as ds
 from compositing import l2a
@@ -46,6 +52,19 @@ DEMO_CENTER_32629 = (604890.0, 5845140.0)
 # A ~3 km x 3 km square around the centre, as a lon/lat bbox. It crosses the edges of both
 # default scene windows, so a composite needs both tiles, and it is clear of any swath wedge.
 DEMO_AOI_BBOX: tuple[float, float, float, float] = (-7.4688, 52.7321, -7.4234, 52.7597)
+# The zone-border area's centre (lon, lat): 0.1 km east of 30UUD's west edge (E 300000 of zone
+# 30, 5.9917 W at this latitude), 0.7 km east of the 6 W zone border and 8.6 km west of 29UPU's
+# east edge (E 709800 of zone 29). 30UUD does not reach 6 W anywhere (5.93-5.995 W).
+DEMO_ZONE_BORDER_CENTER = (-5.99, 53.16)
+# A 2 km x 2 km square around it (geodesic, rounded): it crosses the 6 W meridian; its west
+# 0.9 km lie in 29UPU's window only, its east 1.1 km in both 29UPU's and 30UUD's windows (at
+# any size from 2400 m), so a composite there mixes granules of two UTM zones.
+DEMO_ZONE_BORDER_AOI_BBOX: tuple[float, float, float, float] = (-6.005, 53.151, -5.975, 53.169)
+# What `make_demo_archive` and `python -m compositing.demo` build by default: a year of both
+# areas (3 tiles, 4 scenes per pass) at a window size that builds in under a minute on 2 cores.
+FULL_START, FULL_END = date(2023, 1, 1), date(2023, 12, 31)
+FULL_TILES: tuple[str, ...] = ("29UNU", "29UPU", "30UUD")
+FULL_SIZE_M = 3600
 
 # Baseline 04.00 (BOA_ADD_OFFSET -1000) reached the archive on this day.
 BASELINE_04_START = date(2022, 1, 25)
@@ -131,18 +150,72 @@ def _absolute_orbit(day: date, platform: str) -> int:
     return estimate + (delta if delta <= _ORBITS_PER_CYCLE // 2 else delta - _ORBITS_PER_CYCLE)
 
 
-def scene_grid(t: Tile, size_m: int) -> ds.SceneGrid:
-    """The demo window of a tile: near the demo centre, pushed toward the tile's interior.
+@dataclass(frozen=True)
+class DemoArea:
+    """A demo area: windows of its tiles placed around one centre."""
 
-    Windows of tiles on either side of the centre overlap by a third of their size, so an
-    AOI around the centre needs both; the window is clamped into the tile and snapped to the
-    tile's 60 m grid so that pixels of all resolutions (and of overlapping tiles) nest.
+    name: str
+    tiles: tuple[str, ...]
+    centre_epsg: int
+    centre: tuple[float, float]  # x, y (lon, lat for EPSG:4326) in centre_epsg
+    push: float  # windows move this share of their size from the centre into their tile
+
+
+DEMO_AREAS: dict[str, DemoArea] = {a.name: a for a in (
+    # Windows a third off the centre: they overlap by a third, so the AOI needs both tiles.
+    DemoArea("midlands", DEMO_TILES, 32629, DEMO_CENTER_32629, 1 / 3),
+    # Centred windows: 30UUD's starts at its west edge; 29UPU's reaches 6 W and beyond.
+    DemoArea("zone-border", ("29UPU", "30UUD"), 4326, DEMO_ZONE_BORDER_CENTER, 0.0),
+)}
+
+
+@dataclass(frozen=True)
+class Window:
+    """One scene window: a tile's window in one area, with the item id's sequence number."""
+
+    area: str
+    tile: Tile
+    grid: ds.SceneGrid
+    seq: int
+
+    @property
+    def key(self) -> str:
+        return f"{self.area}/{self.tile.id}"
+
+
+def home_area(tile_id: str) -> DemoArea:
+    """The first area that holds the tile; tiles of no area are placed as in the midlands."""
+    return next((a for a in DEMO_AREAS.values() if tile_id in a.tiles), DEMO_AREAS["midlands"])
+
+
+def demo_windows(tiles: Sequence[str], size_m: int) -> list[Window]:
+    """The windows to build for `tiles`: every area whose tiles are all requested, then each
+    remaining tile in its home area (so 29UNU+29UPU is the midlands, 29UPU+30UUD the border).
+    A window's sequence number counts the earlier areas that hold its tile."""
+    chosen = list(dict.fromkeys(tile(tid).id for tid in tiles))
+    pairs = [(a, tid) for a in DEMO_AREAS.values() if set(a.tiles) <= set(chosen)
+             for tid in a.tiles]
+    pairs += [(home_area(tid), tid) for tid in chosen if tid not in {p[1] for p in pairs}]
+    names = list(DEMO_AREAS)
+    return [Window(a.name, tile(tid), scene_grid(tile(tid), size_m, a),
+                   sum(tid in DEMO_AREAS[n].tiles for n in names[:names.index(a.name)]))
+            for a, tid in pairs]
+
+
+def scene_grid(t: Tile, size_m: int, area: DemoArea | None = None) -> ds.SceneGrid:
+    """The demo window of a tile in an area (default: its home area), on the tile's grid.
+
+    The window is centred on the area's centre, moved by `area.push` of its size toward the
+    tile's interior (midlands: windows on either side overlap by a third, so an AOI around the
+    centre needs both), clamped into the tile and snapped to the tile's 60 m grid so that
+    pixels of all resolutions (and of overlapping tiles of a zone) nest.
     """
-    to_tile = Transformer.from_crs(32629, t.epsg, always_xy=True)
-    cx, cy = to_tile.transform(*DEMO_CENTER_32629)
+    area = area or home_area(t.id)
+    to_tile = Transformer.from_crs(area.centre_epsg, t.epsg, always_xy=True)
+    cx, cy = to_tile.transform(*area.centre)
     left, bottom, right, top = t.bounds
     side = 1.0 if (left + right) / 2 >= cx else -1.0
-    x0 = cx + side * (size_m / 3) - size_m / 2
+    x0 = cx + side * (size_m * area.push) - size_m / 2
     y0 = cy + size_m / 2
 
     def snap(v: float, lo: float, hi: float, origin: float) -> float:
@@ -153,7 +226,7 @@ def scene_grid(t: Tile, size_m: int) -> ds.SceneGrid:
 
 
 def _groups(grids: dict[str, ds.SceneGrid]) -> dict[str, tuple[float, float, float, float]]:
-    """World-frame extent of the group of overlapping windows that each tile belongs to."""
+    """World-frame extent of the group of overlapping windows that each window belongs to."""
     extent = {}
     for tid, g in grids.items():
         wx, wy = g.node_world
@@ -174,31 +247,48 @@ def _groups(grids: dict[str, ds.SceneGrid]) -> dict[str, tuple[float, float, flo
 
 def build_demo_archive(archive_dir: Path, *, start: date = DEMO_START, end: date = DEMO_END,
                        tiles: Sequence[str] = DEMO_TILES, size_m: int = 6000,
-                       seed: int = 0) -> list[Path]:
+                       seed: int = 0, workers: int = 1) -> list[Path]:
     """Write demo L2A scenes of `tiles` from start to end; return the STAC Item paths.
 
-    Serial on purpose: writing COGs holds the GIL in rasterio, so threads gain nothing, and
-    the default build takes a few seconds.
+    With workers > 1 the passes are shared out to that many processes (writing COGs holds the
+    GIL in rasterio, so threads gain nothing). Every scene depends only on its pass, window and
+    seed, so the archive is byte-identical whatever the number of workers.
     """
     if size_m <= 0 or size_m % TILE_LATTICE_M or size_m > TILE_SIZE_M:
         raise ValueError(f"size_m must be a multiple of {TILE_LATTICE_M} m up to {TILE_SIZE_M}")
     if end < start:
         raise ValueError("end is before start")
-    chosen = {t.id: t for t in (tile(tid) for tid in tiles)}
-    grids = {tid: scene_grid(t, size_m) for tid, t in chosen.items()}
-    extents = _groups(grids)
-    landscape = ds.Landscape(seed)
-    statics = {tid: landscape.classes(grid) for tid, grid in grids.items()}
+    windows = demo_windows(tiles, size_m)
+    extents = _groups({w.key: w.grid for w in windows})
+    passes = acquisitions(start, end, seed)
+    args = (repeat(Path(archive_dir)), repeat(windows), repeat(extents), passes, repeat(seed))
+    if workers <= 1 or len(passes) <= 1:
+        written = list(map(_write_pass, *args))
+    else:
+        with ProcessPoolExecutor(max_workers=min(workers, len(passes))) as pool:
+            written = list(pool.map(_write_pass, *args))
+    return sorted(path for paths in written for path in paths)
+
+
+def _write_pass(archive: Path, windows: list[Window],
+                extents: dict[str, tuple[float, float, float, float]], acq: Acquisition,
+                seed: int) -> list[Path]:
+    """Every scene of one pass (one sky per group of overlapping windows)."""
+    skies: dict[tuple[float, ...], ds.Sky] = {}
     paths = []
-    for acq in acquisitions(start, end, seed):
-        skies: dict[tuple[float, ...], ds.Sky] = {}
-        for tid, t in chosen.items():
-            if extents[tid] not in skies:  # one sky per group of overlapping windows
-                skies[extents[tid]] = _sky(seed, acq, extents[tid])
-            sky = skies[extents[tid]]
-            paths.append(_write_scene(Path(archive_dir), t, grids[tid], acq, sky, statics[tid],
-                                      seed))
-    return sorted(paths)
+    with rasterio.Env():  # one GDAL environment for all the files
+        for w in windows:
+            if extents[w.key] not in skies:
+                skies[extents[w.key]] = _sky(seed, acq, extents[w.key])
+            static = _static(seed, w.grid.epsg, w.grid.x0, w.grid.y0, w.grid.size_m)
+            paths.append(_write_scene(archive, w, acq, skies[extents[w.key]], static, seed))
+    return paths
+
+
+@lru_cache(maxsize=8)
+def _static(seed: int, epsg: int, x0: float, y0: float, size_m: int) -> dict[str, np.ndarray]:
+    """The land cover of a window (cached: the same for every pass)."""
+    return ds.Landscape(seed).classes(ds.SceneGrid(epsg, x0, y0, size_m))
 
 
 def _sky(seed: int, acq: Acquisition, extent: tuple[float, float, float, float]) -> ds.Sky:
@@ -209,9 +299,9 @@ def _sky(seed: int, acq: Acquisition, extent: tuple[float, float, float, float])
                        acq.day.timetuple().tm_yday, float(lat))
 
 
-def item_id(t: Tile, acq: Acquisition) -> str:
-    """Earth Search style item id, e.g. S2A_29UNU_20230602_0_L2A."""
-    return f"{acq.platform}_{t.id}_{acq.day:%Y%m%d}_0_L2A"
+def item_id(t: Tile, acq: Acquisition, seq: int = 0) -> str:
+    """Earth Search style item id, e.g. S2A_29UNU_20230602_0_L2A (seq: the 0)."""
+    return f"{acq.platform}_{t.id}_{acq.day:%Y%m%d}_{seq}_L2A"
 
 
 def render_scene(t: Tile, grid: ds.SceneGrid, acq: Acquisition, sky: ds.Sky,
@@ -247,11 +337,12 @@ def _tile_key(t: Tile) -> int:
     return int.from_bytes(t.id.encode(), "big")
 
 
-def _write_scene(archive: Path, t: Tile, grid: ds.SceneGrid, acq: Acquisition, sky: ds.Sky,
+def _write_scene(archive: Path, w: Window, acq: Acquisition, sky: ds.Sky,
                  static: dict[str, np.ndarray], seed: int) -> Path:
     """Render one scene and write its COGs and STAC Item; return the Item path."""
+    t, grid = w.tile, w.grid
     r = render_scene(t, grid, acq, sky, static, seed)
-    iid = item_id(t, acq)
+    iid = item_id(t, acq, w.seq)
     folder = archive / COLLECTION / iid
     (folder / "truth").mkdir(parents=True, exist_ok=True)
     for band in l2a.BANDS:
@@ -261,7 +352,7 @@ def _write_scene(archive: Path, t: Tile, grid: ds.SceneGrid, acq: Acquisition, s
     write_cog(folder / "AOT.tif", r["aot"], grid, 20, ["AOT"], nodata=0)
     write_cog(folder / "truth" / "reflectance.tif", r["truth"], grid, 20, list(l2a.BAND_NAMES))
     write_cog(folder / "truth" / "cloud.tif", r["cloud"], grid, 20, ["cloud"], categorical=True)
-    item = stac_item(t, grid, acq, sky, r)
+    item = stac_item(t, grid, acq, sky, r, w.seq)
     path = folder / f"{iid}.json"
     path.write_text(json.dumps(item, indent=1) + "\n")
     return path
@@ -270,55 +361,25 @@ def _write_scene(archive: Path, t: Tile, grid: ds.SceneGrid, acq: Acquisition, s
 def write_cog(path: Path, data: np.ndarray, grid: ds.SceneGrid, res: int,
               descriptions: list[str], *, nodata: float | None = None,
               categorical: bool = False) -> None:
-    """One Cloud-Optimized GeoTIFF (DEFLATE, band descriptions) on the tile's grid at `res`."""
+    """One Cloud-Optimized GeoTIFF (DEFLATE, band descriptions) on the tile's grid at `res`.
+
+    Blocks of 256 px where one holds the whole raster, else 512 (blocks are padded to full
+    size, so small windows write faster in small blocks).
+    """
     data = data if data.ndim == 3 else data[None]
     floating = data.dtype.kind == "f"
     profile = {
         "driver": "COG", "width": data.shape[2], "height": data.shape[1], "count": data.shape[0],
         "dtype": data.dtype.name, "crs": f"EPSG:{grid.epsg}", "nodata": nodata,
         "transform": Affine(res, 0, grid.x0, 0, -res, grid.y0), "compress": "DEFLATE",
-        "predictor": 3 if floating else 2, "blocksize": 512,
+        "predictor": 3 if floating else 2,
+        "blocksize": 256 if max(data.shape[1:]) <= 256 else 512,
         "resampling": "NEAREST" if categorical else "AVERAGE",
     }
     with rasterio.open(path, "w", **profile) as dst:
         dst.write(data)
         for i, text in enumerate(descriptions, start=1):
             dst.set_band_description(i, text)
-
-
-def footprint(t: Tile, grid: ds.SceneGrid, sky: ds.Sky) -> Polygon:
-    """The scene's data footprint in lon/lat: its window (densified) less any swath wedge."""
-    s = np.linspace(0, grid.size_m, 7)
-    xs = np.concatenate([grid.x0 + s, np.full(7, grid.x0 + grid.size_m), grid.x0 + s[::-1],
-                         np.full(7, grid.x0)])
-    ys = np.concatenate([np.full(7, grid.y0), grid.y0 - s, np.full(7, grid.y0 - grid.size_m),
-                         grid.y0 - s[::-1]])
-    lon, lat = Transformer.from_crs(t.epsg, 4326, always_xy=True).transform(xs, ys)
-    shape = Polygon(zip(lon, lat, strict=True)).buffer(0)
-    if sky.wedge is not None:
-        shape = shape.difference(_wedge_polygon(sky.wedge, grid))
-    return orient(shape if isinstance(shape, Polygon) else max(shape.geoms, key=lambda g: g.area))
-
-
-def _wedge_polygon(wedge: tuple[float, float, float], grid: ds.SceneGrid) -> Polygon:
-    """The no-data half-plane nx*wx + ny*wy < c, clipped to a box around the scene, in lon/lat."""
-    wx, wy = grid.node_world
-    pad = 4.0 * grid.size_m
-    box = [(wx.min() - pad, wy.min() - pad), (wx.max() + pad, wy.min() - pad),
-           (wx.max() + pad, wy.max() + pad), (wx.min() - pad, wy.max() + pad)]
-    nx, ny, c = wedge
-    inside = [nx * x + ny * y < c for x, y in box]
-    ring = []
-    for i, (p, p_in) in enumerate(zip(box, inside, strict=True)):
-        q, q_in = box[(i + 1) % 4], inside[(i + 1) % 4]
-        if p_in:
-            ring.append(p)
-        if p_in != q_in:  # the edge crosses the line: add the crossing (Sutherland-Hodgman)
-            fp, fq = nx * p[0] + ny * p[1] - c, nx * q[0] + ny * q[1] - c
-            k = fp / (fp - fq)
-            ring.append((p[0] + k * (q[0] - p[0]), p[1] + k * (q[1] - p[1])))
-    lon, lat = ds.lonlat_from_world(np.array([p[0] for p in ring]), np.array([p[1] for p in ring]))
-    return Polygon(zip(lon, lat, strict=True))
 
 
 def _percentages(scl: np.ndarray) -> dict[str, float]:
@@ -334,9 +395,9 @@ def _percentages(scl: np.ndarray) -> dict[str, float]:
 
 
 def stac_item(t: Tile, grid: ds.SceneGrid, acq: Acquisition, sky: ds.Sky,
-              rendered: dict[str, Any]) -> dict[str, Any]:
+              rendered: dict[str, Any], seq: int = 0) -> dict[str, Any]:
     """The scene's STAC Item (Earth Search style, band-named assets, relative hrefs)."""
-    shape = footprint(t, grid, sky)
+    shape = ds.footprint(grid, sky)
     centre = shape.centroid
     azimuth, elevation = ds.sun_angles(acq.sensing, centre.x, centre.y)
     valid = rendered["valid"]
@@ -367,7 +428,7 @@ def stac_item(t: Tile, grid: ds.SceneGrid, acq: Acquisition, sky: ds.Sky,
     }
     return {
         "type": "Feature", "stac_version": "1.0.0", "stac_extensions": _EXTENSIONS,
-        "id": item_id(t, acq), "collection": COLLECTION,
+        "id": item_id(t, acq, seq), "collection": COLLECTION,
         "geometry": _rounded(mapping(shape)), "bbox": [round(v, 7) for v in shape.bounds],
         "properties": props,
         "links": [{"rel": "license", "href": _LICENSE_URL}],
@@ -429,15 +490,16 @@ def main(argv: Sequence[str] | None = None) -> None:
     """Command line: python -m compositing.demo ARCHIVE_DIR [--start --end --tiles ...]."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("archive_dir", type=Path)
-    parser.add_argument("--start", type=date.fromisoformat, default=DEMO_START)
-    parser.add_argument("--end", type=date.fromisoformat, default=DEMO_END)
-    parser.add_argument("--tiles", default=",".join(DEMO_TILES))
-    parser.add_argument("--size-m", type=int, default=6000)
+    parser.add_argument("--start", type=date.fromisoformat, default=FULL_START)
+    parser.add_argument("--end", type=date.fromisoformat, default=FULL_END)
+    parser.add_argument("--tiles", default=",".join(FULL_TILES))
+    parser.add_argument("--size-m", type=int, default=FULL_SIZE_M)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
     args = parser.parse_args(argv)
     paths = build_demo_archive(args.archive_dir, start=args.start, end=args.end,
                                tiles=[t for t in args.tiles.split(",") if t],
-                               size_m=args.size_m, seed=args.seed)
+                               size_m=args.size_m, seed=args.seed, workers=args.workers)
     print(f"wrote {len(paths)} items under {args.archive_dir / COLLECTION}")
 
 

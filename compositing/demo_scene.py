@@ -1,4 +1,4 @@
-"""Synthetic surface, clouds and scene classification for the demo archive (arrays only, no I/O).
+"""Synthetic surface, clouds, scene classification and footprints for the demo archive (no I/O).
 
 Everything is a function of position in a *world frame* (metres on a plane tied to longitude and
 latitude, see `world_xy`), never of a scene's own pixel indices, so two MGRS tiles that overlap
@@ -19,6 +19,8 @@ from typing import Any, TypeVar
 
 import numpy as np
 from pyproj import Transformer
+from shapely.geometry import Polygon
+from shapely.geometry.polygon import orient
 
 from compositing import l2a
 
@@ -359,6 +361,41 @@ def make_sky(seed: int, key: int, cover: float, extent: tuple[float, float, floa
         snow_threshold=quantile_z(1 - (0.2 + 0.7 * snow_cover) * winter),
         aot_base=float(aot_base), aot=aot, wedge=wedge,
     )
+
+
+def footprint(grid: SceneGrid, sky: Sky) -> Polygon:
+    """The scene's data footprint in lon/lat: its window (densified) less any swath wedge."""
+    s = np.linspace(0, grid.size_m, 7)
+    xs = np.concatenate([grid.x0 + s, np.full(7, grid.x0 + grid.size_m), grid.x0 + s[::-1],
+                         np.full(7, grid.x0)])
+    ys = np.concatenate([np.full(7, grid.y0), grid.y0 - s, np.full(7, grid.y0 - grid.size_m),
+                         grid.y0 - s[::-1]])
+    lon, lat = Transformer.from_crs(grid.epsg, 4326, always_xy=True).transform(xs, ys)
+    shape = Polygon(zip(lon, lat, strict=True)).buffer(0)
+    if sky.wedge is not None:
+        shape = shape.difference(_wedge_polygon(sky.wedge, grid))
+    return orient(shape if isinstance(shape, Polygon) else max(shape.geoms, key=lambda g: g.area))
+
+
+def _wedge_polygon(wedge: tuple[float, float, float], grid: SceneGrid) -> Polygon:
+    """The no-data half-plane nx*wx + ny*wy < c, clipped to a box around the scene, in lon/lat."""
+    wx, wy = grid.node_world
+    pad = 4.0 * grid.size_m
+    box = [(wx.min() - pad, wy.min() - pad), (wx.max() + pad, wy.min() - pad),
+           (wx.max() + pad, wy.max() + pad), (wx.min() - pad, wy.max() + pad)]
+    nx, ny, c = wedge
+    inside = [nx * x + ny * y < c for x, y in box]
+    ring = []
+    for i, (p, p_in) in enumerate(zip(box, inside, strict=True)):
+        q, q_in = box[(i + 1) % 4], inside[(i + 1) % 4]
+        if p_in:
+            ring.append(p)
+        if p_in != q_in:  # the edge crosses the line: add the crossing (Sutherland-Hodgman)
+            fp, fq = nx * p[0] + ny * p[1] - c, nx * q[0] + ny * q[1] - c
+            k = fp / (fp - fq)
+            ring.append((p[0] + k * (q[0] - p[0]), p[1] + k * (q[1] - p[1])))
+    lon, lat = lonlat_from_world(np.array([p[0] for p in ring]), np.array([p[1] for p in ring]))
+    return Polygon(zip(lon, lat, strict=True))
 
 
 def observe(truth: np.ndarray, atmosphere: dict[str, Any], sky: Sky,

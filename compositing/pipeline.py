@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import logging
 import shutil
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -31,7 +33,7 @@ from compositing.products import (
     layer_file_name,
     write_json,
 )
-from compositing.read import read_stack
+from compositing.read import close_datasets, read_stack
 from compositing.writers import GeoTiffWriter
 
 log = logging.getLogger(__name__)
@@ -61,10 +63,18 @@ class MosaicResult:
 
 
 def run_mosaic(spec: MosaicSpec, settings: MosaicSettings, out_dir: Path, product_id: str,
-               progress: Progress | None = None) -> MosaicResult:
-    """Compose the order into out_dir/<folder>; nothing is left behind if it fails."""
+               progress: Progress | None = None,
+               timings: dict[str, float] | None = None) -> MosaicResult:
+    """Compose the order into out_dir/<folder>; nothing is left behind if it fails.
+
+    `timings`, if given, receives the seconds spent in search, read, composite, write and
+    publish (for benchmarks).
+    """
     progress = progress or (lambda fraction: None)
-    scenes = search_scenes(settings.stac_url, settings.collection, spec.aoi, spec.start, spec.end)
+    clock = Stopwatch(timings if timings is not None else {})
+    with clock("search"):
+        scenes = search_scenes(settings.stac_url, settings.collection, spec.aoi, spec.start,
+                               spec.end)
     if not scenes:
         raise NoObservationsError(
             f"no L2A observations over the AOI from {spec.start} to {spec.end} "
@@ -77,20 +87,24 @@ def run_mosaic(spec: MosaicSpec, settings: MosaicSettings, out_dir: Path, produc
     shutil.rmtree(partial, ignore_errors=True)
     partial.mkdir(parents=True)
     try:
-        _compose(spec, settings, grid, observations, partial, progress)
-        write_json(partial / "metadata.json",
-                   product_metadata(spec, grid, observations, stand_ins))
-        files = describe_files(partial)
+        _compose(spec, settings, grid, observations, partial, progress, clock)
+        with clock("publish"):
+            write_json(partial / "metadata.json",
+                       product_metadata(spec, grid, observations, stand_ins))
+            files = describe_files(partial)
         shutil.rmtree(final, ignore_errors=True)
         partial.rename(final)
     except BaseException:
         shutil.rmtree(partial, ignore_errors=True)
         raise
+    finally:
+        close_datasets()
     return MosaicResult(final, files, grid, len(observations))
 
 
 def _compose(spec: MosaicSpec, settings: MosaicSettings, grid: OutputGrid,
-             observations: list[Observation], folder: Path, progress: Progress) -> None:
+             observations: list[Observation], folder: Path, progress: Progress,
+             clock: Stopwatch) -> None:
     bands = stack_bands(spec.bands)
     days = np.array([(o.datetime.date() - date(1970, 1, 1)).days for o in observations])
     writers = {"bands": GeoTiffWriter(folder / layer_file_name(spec, "bands"), grid,
@@ -102,18 +116,38 @@ def _compose(spec: MosaicSpec, settings: MosaicSettings, grid: OutputGrid,
     try:
         for done, chunk in enumerate(grid.chunks(settings.chunk_size), start=1):
             halo = spec.cloud_buffer  # the buffer looks this far beyond the chunk
-            stack = read_stack(observations, bands, grid, chunk.expanded(halo), spec.resolution)
-            selection = select(stack, settings.medoid_min_obs, halo).crop(halo)
-            stack = stack.crop(halo)
-            layers = chunk_layers(stack, selection, spec.bands, spec.aux, days,
-                                  grid.aoi_mask(spec.aoi, chunk))
-            writers["bands"].write(chunk, [layers[b] for b in spec.bands])
-            for name in spec.aux:
-                writers[name].write(chunk, [layers[name]])
+            with clock("read"):
+                stack = read_stack(observations, bands, grid, chunk.expanded(halo),
+                                   spec.resolution)
+            with clock("composite"):
+                selection = select(stack, settings.medoid_min_obs, halo).crop(halo)
+                stack = stack.crop(halo)
+                layers = chunk_layers(stack, selection, spec.bands, spec.aux, days,
+                                      grid.aoi_mask(spec.aoi, chunk))
+            with clock("write"):
+                writers["bands"].write(chunk, [layers[b] for b in spec.bands])
+                for name in spec.aux:
+                    writers[name].write(chunk, [layers[name]])
             progress(done / total)
     finally:
-        for writer in writers.values():
-            writer.close()
+        with clock("write"):
+            for writer in writers.values():
+                writer.close()
+
+
+class Stopwatch:
+    """Adds the seconds spent in named phases into a dict: `with clock("read"): ...`."""
+
+    def __init__(self, totals: dict[str, float]) -> None:
+        self.totals = totals
+
+    @contextmanager
+    def __call__(self, phase: str) -> Iterator[None]:
+        start = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.totals[phase] = self.totals.get(phase, 0.0) + time.perf_counter() - start
 
 
 def product_metadata(spec: MosaicSpec, grid: OutputGrid, observations: list[Observation],

@@ -8,11 +8,14 @@ different surfaces.
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 import rasterio
+import rasterio.io
 from rasterio.enums import Resampling
 from rasterio.vrt import WarpedVRT
 from rasterio.warp import transform_bounds
@@ -115,23 +118,45 @@ def read_asset(asset: Asset, grid: OutputGrid, chunk: Chunk,
                resampling: Resampling) -> np.ndarray:
     """The asset on the chunk grid as float32 physical values, NaN where nodata."""
     h, w = chunk.shape
-    with rasterio.open(asset.href) as src:
-        nodata = asset.nodata if asset.nodata is not None else src.nodata
-        with WarpedVRT(src, crs=grid.crs, transform=chunk.transform, width=w, height=h,
-                       resampling=resampling, src_nodata=nodata, nodata=nodata) as vrt:
-            dn = vrt.read(1, masked=True)
+    src = open_dataset(asset.href)
+    nodata = asset.nodata if asset.nodata is not None else src.nodata
+    with WarpedVRT(src, crs=grid.crs, transform=chunk.transform, width=w, height=h,
+                   resampling=resampling, src_nodata=nodata, nodata=nodata) as vrt:
+        dn = vrt.read(1, masked=True)
     values = dn.astype(np.float32) * np.float32(asset.scale) + np.float32(asset.offset)
     return np.ma.filled(values, np.nan)
 
 
-_EPSG_CACHE: dict[str, int | None] = {}
+# Open datasets kept across chunks: opening a COG costs about as much as warping a chunk of
+# it. Per process and per thread (a rasterio dataset must not be shared between threads);
+# the oldest are closed beyond the limit, so a long year of scenes cannot exhaust handles.
+MAX_OPEN_DATASETS = 256
+_open = threading.local()
+
+
+def open_dataset(href: str) -> rasterio.io.DatasetReader:
+    """A cached read-only dataset for href."""
+    cache: OrderedDict[str, rasterio.io.DatasetReader] = _open.__dict__.setdefault(
+        "datasets", OrderedDict())
+    src = cache.get(href)
+    if src is None or src.closed:
+        src = cache[href] = rasterio.open(href)
+        while len(cache) > MAX_OPEN_DATASETS:
+            cache.popitem(last=False)[1].close()
+    cache.move_to_end(href)
+    return src
+
+
+def close_datasets() -> None:
+    """Close this thread's cached datasets (after a request, so files can be replaced)."""
+    cache = _open.__dict__.pop("datasets", {})
+    for src in cache.values():
+        src.close()
 
 
 def _asset_epsg(asset: Asset) -> int | None:
-    if asset.href not in _EPSG_CACHE:
-        with rasterio.open(asset.href) as src:
-            _EPSG_CACHE[asset.href] = src.crs.to_epsg() if src.crs else None
-    return _EPSG_CACHE[asset.href]
+    crs = open_dataset(asset.href).crs
+    return crs.to_epsg() if crs else None
 
 
 def _chunk_bounds(chunk: Chunk) -> tuple[float, float, float, float]:

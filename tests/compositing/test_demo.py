@@ -18,6 +18,7 @@ from shapely.geometry import box, shape
 from shapely.ops import unary_union
 
 from compositing import demo, l2a
+from compositing import demo_scene as ds
 from compositing.mgrs import tile
 
 SIZE_M = 1800
@@ -206,15 +207,15 @@ def test_footprints_leave_out_the_swath_wedge(june):
 
 def test_the_demo_aoi_is_covered_on_every_date_of_a_year():
     aoi = box(*demo.DEMO_AOI_BBOX)
-    grids = {tid: demo.scene_grid(tile(tid), 6000) for tid in demo.DEMO_TILES}
-    extents = demo._groups(grids)
+    windows = demo.demo_windows(demo.DEMO_TILES, 6000)
+    extents = demo._groups({w.key: w.grid for w in windows})
     wedges = 0
     for acq in demo.acquisitions(date(2023, 1, 1), date(2023, 12, 31)):
         footprints = []
-        for tid, grid in grids.items():
-            sky = demo._sky(0, acq, extents[tid])
+        for w in windows:
+            sky = demo._sky(0, acq, extents[w.key])
             wedges += sky.wedge is not None
-            footprints.append(demo.footprint(tile(tid), grid, sky))
+            footprints.append(ds.footprint(w.grid, sky))
         assert unary_union(footprints).contains(aoi), acq.day
         assert not all(f.contains(aoi) for f in footprints)  # the AOI needs both tiles
     assert wedges > 0
@@ -257,3 +258,163 @@ def test_windows_stay_inside_their_tile_and_on_its_grid():
 def test_it_rejects_a_window_size_off_the_60m_grid(tmp_path):
     with pytest.raises(ValueError, match="multiple of 60"):
         demo.build_demo_archive(tmp_path, size_m=1000)
+
+
+# --- Demo areas: the midlands (zone 29) and the zone 29/30 border ---------------------------
+
+def _window_shape(w: demo.Window) -> shapely.Polygon:
+    """A window's lon/lat outline (no swath wedge)."""
+    to_lonlat = Transformer.from_crs(w.grid.epsg, 4326, always_xy=True).transform
+    square = box(w.grid.x0, w.grid.y0 - w.grid.size_m, w.grid.x0 + w.grid.size_m, w.grid.y0)
+    return shapely.transform(shapely.segmentize(square, 60), to_lonlat, interleaved=False)
+
+
+def test_tiles_choose_their_areas():
+    def keys(tiles: tuple[str, ...]) -> list[tuple[str, int]]:
+        return [(w.key, w.seq) for w in demo.demo_windows(tiles, 1200)]
+
+    assert keys(demo.DEMO_TILES) == [("midlands/29UNU", 0), ("midlands/29UPU", 0)]
+    assert keys(("29UPU", "30UUD")) == [("zone-border/29UPU", 1), ("zone-border/30UUD", 0)]
+    assert keys(demo.FULL_TILES) == [("midlands/29UNU", 0), ("midlands/29UPU", 0),
+                                     ("zone-border/29UPU", 1), ("zone-border/30UUD", 0)]
+    assert keys(("29UPU",)) == [("midlands/29UPU", 0)]  # a lone tile stays in its home area
+    assert keys(("t30uud",)) == [("zone-border/30UUD", 0)]
+
+
+def test_the_midlands_windows_keep_their_place():
+    for size in (1800, 2400, 6000):
+        for w in demo.demo_windows(demo.FULL_TILES, size)[:2]:
+            assert (w.grid.x0, w.grid.y0) == (demo.scene_grid(w.tile, size).x0,
+                                              demo.scene_grid(w.tile, size).y0)
+    unu, upu = demo.demo_windows(demo.DEMO_TILES, 6000)
+    assert (unu.grid.x0, upu.grid.x0, unu.grid.y0) == (599880, 603900, 5848140)
+
+
+@pytest.mark.parametrize("size_m", [2400, demo.FULL_SIZE_M, 6000])
+def test_the_zone_border_windows_overlap_across_the_utm_zones(size_m):
+    upu, uud = (w for w in demo.demo_windows(demo.FULL_TILES, size_m) if w.area == "zone-border")
+    # each on its own tile's real grid: 30UUD in EPSG:32630, from its west edge
+    assert (upu.grid.epsg, uud.grid.epsg) == (32629, 32630)
+    assert uud.grid.x0 == tile("30UUD").ulx == 300000
+    for w in (upu, uud):
+        assert (w.grid.x0 - w.tile.ulx) % 60 == 0 and (w.tile.uly - w.grid.y0) % 60 == 0
+    a, b = _window_shape(upu), _window_shape(uud)
+    overlap = a.intersection(b)
+    assert overlap.area > 0.3 * b.area
+    aoi = box(*demo.DEMO_ZONE_BORDER_AOI_BBOX)
+    west, _, east, _ = demo.DEMO_ZONE_BORDER_AOI_BBOX
+    assert west < -6.0 < east  # across the zone border (6 W) ...
+    assert a.contains(aoi) and a.union(b).contains(aoi)
+    assert 0.4 < aoi.intersection(overlap).area / aoi.area < 0.7  # ... and the tile overlap
+    assert box(-6.0, 0, -5.0, 90).contains(overlap)  # 30UUD stays east of 6 W
+    # the AOI is ~2 km x 2 km, around the area's centre
+    to_utm = Transformer.from_crs(4326, 32630, always_xy=True).transform
+    x0, y0, x1, y1 = shapely.transform(aoi, to_utm, interleaved=False).bounds
+    assert 1950 < x1 - x0 < 2100 and 1950 < y1 - y0 < 2100
+    assert aoi.centroid.distance(shapely.Point(demo.DEMO_ZONE_BORDER_CENTER)) < 1e-3
+
+
+def test_the_zone_border_aoi_is_covered_on_most_dates_of_a_year():
+    aoi = box(*demo.DEMO_ZONE_BORDER_AOI_BBOX)
+    windows = demo.demo_windows(("29UPU", "30UUD"), demo.FULL_SIZE_M)
+    extents = demo._groups({w.key: w.grid for w in windows})
+    assert len(set(extents.values())) == 1  # one group, one sky: clouds agree across the zones
+    passes = demo.acquisitions(demo.FULL_START, demo.FULL_END)
+    cut = sum(not unary_union([ds.footprint(w.grid, demo._sky(0, acq, extents[w.key]))
+                               for w in windows]).contains(aoi) for acq in passes)
+    assert len(passes) == 73 and cut <= 3  # a swath wedge may clip a corner now and then
+
+
+@pytest.fixture(scope="module")
+def both_areas(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
+    """Two passes of all three tiles (both areas), built by two processes."""
+    return demo.build_demo_archive(tmp_path_factory.mktemp("both"), end=date(2023, 6, 7),
+                                   tiles=demo.FULL_TILES, size_m=SIZE_M, workers=2)
+
+
+def test_both_areas_give_four_scenes_per_pass_with_one_datatake(both_areas):
+    items = _items(both_areas)
+    assert [p.stem for p in both_areas] == sorted(
+        f"{sat}_{t}_{day}_{n}_L2A" for sat, day in (("S2A", "20230602"), ("S2B", "20230607"))
+        for t, n in (("29UNU", 0), ("29UPU", 0), ("29UPU", 1), ("30UUD", 0)))
+    by_day: dict[str, set[str]] = {}
+    for item in items:
+        by_day.setdefault(item["properties"]["datetime"], set()).add(
+            item["properties"]["s2:datatake_id"])
+    assert len(by_day) == 2 and all(len(ids) == 1 for ids in by_day.values())
+    uud = next(i for i in items if "_30UUD_" in i["id"])["properties"]
+    assert (uud["proj:epsg"], uud["mgrs:utm_zone"], uud["grid:code"]) == (32630, 30, "MGRS-30UUD")
+    assert "_T30UUD_" in uud["s2:product_uri"] and "_T30UUD_" in uud["s2:granule_id"]
+    upu = [i for i in items if "_29UPU_" in i["id"]]
+    # two windows of one granule: same product, different footprints far apart
+    assert len({i["properties"]["s2:product_uri"] for i in upu}) == 2  # one per pass
+    first = [i for i in upu if i["properties"]["datetime"].startswith("2023-06-02")]
+    assert not shape(first[0]["geometry"]).intersects(shape(first[1]["geometry"]))
+
+
+def test_the_same_acquisition_agrees_across_the_zone_border(both_areas):
+    from rasterio.warp import Resampling, reproject
+
+    for day in ("20230602", "20230607"):
+        upu = next(p for p in both_areas if f"_29UPU_{day}_1_" in p.name)
+        uud = next(p for p in both_areas if f"_30UUD_{day}_0_" in p.name)
+        with rasterio.open(uud.parent / "SCL.tif") as dst:
+            target, profile = dst.read(1), dst.profile
+        with rasterio.open(upu.parent / "SCL.tif") as src:
+            moved = np.zeros_like(target)
+            reproject(src.read(1), moved, src_transform=src.transform, src_crs=src.crs,
+                      dst_transform=profile["transform"], dst_crs=profile["crs"],
+                      resampling=Resampling.nearest, src_nodata=0, dst_nodata=0)
+        both = (moved > 0) & (target > 0)
+        assert both.sum() > 0.3 * both.size
+        # the same surface and sky, sampled on grids that do not nest across the zones
+        assert (moved[both] == target[both]).mean() > 0.9
+
+
+def test_workers_do_not_change_a_byte(both_areas, tmp_path):
+    serial = demo.build_demo_archive(tmp_path, end=date(2023, 6, 7), tiles=demo.FULL_TILES,
+                                     size_m=SIZE_M)
+    assert [p.relative_to(tmp_path) for p in serial] == [
+        p.relative_to(both_areas[0].parents[2]) for p in both_areas]
+    for a, b in zip(serial, both_areas, strict=True):
+        assert a.read_text() == b.read_text()
+        for name in ("B04.tif", "SCL.tif", "truth/reflectance.tif"):
+            with rasterio.open(a.parent / name) as sa, rasterio.open(b.parent / name) as sb:
+                assert sa.read().tobytes() == sb.read().tobytes()
+
+
+def test_vegetation_greens_up_in_summer():
+    w = demo.demo_windows(demo.DEMO_TILES, 1200)[0]
+    static = demo._static(0, w.grid.epsg, w.grid.x0, w.grid.y0, w.grid.size_m)
+    plants = np.isin(static["lc"], [ds.GRASS, ds.CROP, ds.FOREST])
+
+    def ndvi(doy: int) -> float:
+        refl = ds.surface_reflectance(static, doy, False, None)
+        red, nir = refl[3][plants], refl[7][plants]
+        return float(np.median((nir - red) / (nir + red)))
+
+    assert ndvi(170) > ndvi(15) + 0.1 and ndvi(170) > ndvi(300)
+
+
+def test_winter_brings_snow_that_the_scl_mostly_calls_snow():
+    windows = demo.demo_windows(demo.FULL_TILES, 1200)
+    extents = demo._groups({w.key: w.grid for w in windows})
+    passes = demo.acquisitions(demo.FULL_START, demo.FULL_END)
+    snowy = {acq.day for acq in passes for w in windows
+             if demo._sky(0, acq, extents[w.key]).snow is not None}
+    assert len(snowy) >= 3 and all(d.month in (11, 12, 1, 2, 3) for d in snowy)
+    seen_snow, cloud_called_snow = 0, 0
+    for acq in passes:
+        for w in windows[1:3]:  # one window of each area
+            sky = demo._sky(0, acq, extents[w.key])
+            if sky.snow is None and not (sky.snow_error and acq.cover > 0.3):
+                continue
+            static = demo._static(0, w.grid.epsg, w.grid.x0, w.grid.y0, w.grid.size_m)
+            r = demo.render_scene(w.tile, w.grid, acq, sky, static, 0)
+            green, swir = r["truth"][2], r["truth"][10]
+            snow = ((green - swir) / (green + swir) > 0.4) & (green > 0.3) & (r["cloud"] == 0)
+            if sky.snow is not None and snow.sum() > 50:
+                seen_snow += 1
+                assert (r["scl"][snow] == l2a.SCL_SNOW).mean() > 0.8, acq.day
+            cloud_called_snow += int(((r["scl"] == l2a.SCL_SNOW) & (r["cloud"] == 1)).any())
+    assert seen_snow >= 2 and cloud_called_snow >= 1
