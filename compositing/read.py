@@ -22,6 +22,7 @@ from rasterio.warp import transform_bounds
 from shapely.geometry import box
 
 from compositing import l2a
+from compositing.aligned import read_aligned
 from compositing.archive import Asset, Observation, Scene
 from compositing.grid import Chunk, OutputGrid
 
@@ -120,11 +121,14 @@ def read_asset(asset: Asset, grid: OutputGrid, chunk: Chunk,
     h, w = chunk.shape
     src = open_dataset(asset.href)
     nodata = asset.nodata if asset.nodata is not None else src.nodata
-    with WarpedVRT(src, crs=grid.crs, transform=chunk.transform, width=w, height=h,
-                   resampling=resampling, src_nodata=nodata, nodata=nodata) as vrt:
-        dn = vrt.read(1, masked=True)
-    values = dn.astype(np.float32) * np.float32(asset.scale) + np.float32(asset.offset)
-    return np.ma.filled(values, np.nan)
+    dn = None
+    if src.crs is not None and src.crs.to_epsg() == grid.epsg:
+        dn = read_aligned(src, chunk.transform, chunk.shape, resampling, nodata)
+    if dn is None:
+        with WarpedVRT(src, crs=grid.crs, transform=chunk.transform, width=w, height=h,
+                       resampling=resampling, src_nodata=nodata, nodata=nodata) as vrt:
+            dn = np.ma.filled(vrt.read(1, masked=True).astype(np.float32), np.nan)
+    return dn * np.float32(asset.scale) + np.float32(asset.offset)
 
 
 # Open datasets kept across chunks: opening a COG costs about as much as warping a chunk of
