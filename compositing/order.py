@@ -19,8 +19,6 @@ from compositing.grid import utm_epsg
 from compositing.periods import PERIOD_TYPES, period_bounds
 
 FORMATS: dict[str, str] = {"GTiff": "GeoTIFF", "JP2": "JPEG 2000", "NetCDF": "NetCDF-4"}
-# Formats whose writers exist; the others are valid names that are refused with a reason.
-AVAILABLE_FORMATS: frozenset[str] = frozenset({"GTiff"})
 
 AUX_LAYERS: dict[str, str] = {
     "source_index": "index of the chosen observation in the product's source list",
@@ -82,7 +80,7 @@ def parse_spec(options: Mapping[str, Any], *, max_area_km2: float = 1e6) -> Mosa
     """Validate ordering options (JSON shapes as the REST API takes them) into a MosaicSpec."""
     aoi = parse_aoi(_required(options, "aoi"), max_area_km2=max_area_km2)
     period_type, start, end = parse_period(options)
-    return MosaicSpec(
+    spec = MosaicSpec(
         aoi=aoi,
         start=start,
         end=end,
@@ -97,6 +95,22 @@ def parse_spec(options: Mapping[str, Any], *, max_area_km2: float = 1e6) -> Mosa
         name=parse_name(options.get("name") or "mosaic"),
         cloud_buffer=parse_cloud_buffer(options.get("cloud_buffer") or 0),
     )
+    check_writable(spec)
+    return spec
+
+
+def check_writable(spec: MosaicSpec) -> None:
+    """Refuse, before any work, a layer the ordered format cannot hold without loss."""
+    if spec.file_format != "JP2":
+        return
+    from compositing.jp2 import jp2_supports
+    from compositing.layers import AUX_LAYER_STORAGE
+
+    refused = [n for n in spec.aux if not jp2_supports(AUX_LAYER_STORAGE[n].dtype)]
+    if refused:
+        raise SpecError("aux", f"JPEG 2000 cannot hold {', '.join(refused)} losslessly "
+                               f"({AUX_LAYER_STORAGE[refused[0]].dtype}); order GeoTIFF or "
+                               "NetCDF for it")
 
 
 def parse_aoi(value: Any, *, max_area_km2: float = 1e6) -> BaseGeometry:
@@ -223,14 +237,12 @@ def parse_crs(value: Any, aoi: BaseGeometry | None = None) -> int:
 
 
 def parse_format(value: Any) -> str:
-    """A product file format known to the hub and available now."""
+    """A product file format: GTiff (Cloud-Optimised GeoTIFF), JP2 or NetCDF."""
     by_lower = {k.lower(): k for k in FORMATS} | {"geotiff": "GTiff", "tif": "GTiff",
                                                  "jpeg2000": "JP2", "nc": "NetCDF"}
     fmt = by_lower.get(str(value).strip().lower())
     if fmt is None:
         raise SpecError("format", f"unknown format {value!r}; one of {', '.join(FORMATS)}")
-    if fmt not in AVAILABLE_FORMATS:
-        raise SpecError("format", f"{FORMATS[fmt]} output is not available yet; order GTiff")
     return fmt
 
 

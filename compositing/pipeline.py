@@ -8,7 +8,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import date
 from pathlib import Path
 
 import numpy as np
@@ -23,15 +23,21 @@ from compositing.archive import (
 )
 from compositing.composite import chunk_layers, select, stack_bands
 from compositing.grid import OutputGrid
-from compositing.layers import AUX_LAYER_STORAGE, reflectance_layer
+from compositing.layers import AUX_LAYER_STORAGE, Layer, reflectance_layer
+from compositing.metadata import Contact, ProductInfo
 from compositing.order import MosaicSpec
 from compositing.products import (
-    PROCESSING_VERSION,
     ProductFile,
     describe_files,
     folder_name,
-    layer_file_name,
-    write_json,
+)
+from compositing.publish import (
+    RGB,
+    Intermediates,
+    now,
+    product_attributes,
+    write_formats,
+    write_metadata,
 )
 from compositing.read import close_datasets, read_stack
 from compositing.writers import GeoTiffWriter
@@ -50,6 +56,7 @@ class MosaicSettings:
     chunk_size: int = 512
     medoid_min_obs: int = l2a.MEDOID_MIN_OBSERVATIONS
     prefix: str = "S2GM"
+    contact: Contact = Contact("Mosaic Hub operator", "Mosaic Hub", "mosaics@example.org")
 
 
 @dataclass(frozen=True)
@@ -64,11 +71,13 @@ class MosaicResult:
 
 def run_mosaic(spec: MosaicSpec, settings: MosaicSettings, out_dir: Path, product_id: str,
                progress: Progress | None = None,
-               timings: dict[str, float] | None = None) -> MosaicResult:
+               timings: dict[str, float] | None = None,
+               base_url: str | None = None) -> MosaicResult:
     """Compose the order into out_dir/<folder>; nothing is left behind if it fails.
 
     `timings`, if given, receives the seconds spent in search, read, composite, write and
-    publish (for benchmarks).
+    publish (for benchmarks). `base_url`: where the product's files will be downloaded from
+    (`{base_url}/{file name}`), for the metadata's resource locators.
     """
     progress = progress or (lambda fraction: None)
     clock = Stopwatch(timings if timings is not None else {})
@@ -87,10 +96,18 @@ def run_mosaic(spec: MosaicSpec, settings: MosaicSettings, out_dir: Path, produc
     shutil.rmtree(partial, ignore_errors=True)
     partial.mkdir(parents=True)
     try:
-        _compose(spec, settings, grid, observations, partial, progress, clock)
+        work = partial / ".work"
+        work.mkdir()
+        intermediates = _compose(spec, settings, grid, observations, work, progress, clock)
         with clock("publish"):
-            write_json(partial / "metadata.json",
-                       product_metadata(spec, grid, observations, stand_ins))
+            info = ProductInfo(
+                spec=spec, grid=grid, observations=observations, files=[],
+                product_id=product_id, folder_name=final.name, created=now(),
+                contact=settings.contact, stand_ins=stand_ins, base_url=base_url, folder=final,
+                medoid_min_obs=settings.medoid_min_obs)
+            write_formats(spec, grid, intermediates, partial, product_attributes(info))
+            shutil.rmtree(work)
+            write_metadata(info, partial)
             files = describe_files(partial)
         shutil.rmtree(final, ignore_errors=True)
         partial.rename(final)
@@ -104,14 +121,22 @@ def run_mosaic(spec: MosaicSpec, settings: MosaicSettings, out_dir: Path, produc
 
 def _compose(spec: MosaicSpec, settings: MosaicSettings, grid: OutputGrid,
              observations: list[Observation], folder: Path, progress: Progress,
-             clock: Stopwatch) -> None:
+             clock: Stopwatch) -> Intermediates:
+    """Every chunk into intermediate tiled GeoTIFFs: the ordered bands, one per auxiliary
+    layer, and the true-colour bands for the quicklook when they were not ordered."""
     bands = stack_bands(spec.bands)
     days = np.array([(o.datetime.date() - date(1970, 1, 1)).days for o in observations])
-    writers = {"bands": GeoTiffWriter(folder / layer_file_name(spec, "bands"), grid,
-                                      [reflectance_layer(b) for b in spec.bands])}
+    groups: dict[str, list[str]] = {"bands": list(spec.bands)}
+    if not set(RGB) <= set(spec.bands):
+        groups["rgb"] = list(RGB)
+    group_layers: dict[str, list[Layer]] = {
+        name: [reflectance_layer(b) for b in members] for name, members in groups.items()}
     for name in spec.aux:
-        writers[name] = GeoTiffWriter(folder / layer_file_name(spec, name), grid,
-                                      [AUX_LAYER_STORAGE[name]])
+        groups[name] = [name]
+        group_layers[name] = [AUX_LAYER_STORAGE[name]]
+    writers = {name: GeoTiffWriter(folder / f"{name}.tif", grid, layers)
+               for name, layers in group_layers.items()}
+    out_bands = list(dict.fromkeys([*spec.bands, *groups.get("rgb", [])]))
     total = grid.chunk_count(settings.chunk_size)
     try:
         for done, chunk in enumerate(grid.chunks(settings.chunk_size), start=1):
@@ -122,17 +147,17 @@ def _compose(spec: MosaicSpec, settings: MosaicSettings, grid: OutputGrid,
             with clock("composite"):
                 selection = select(stack, settings.medoid_min_obs, halo).crop(halo)
                 stack = stack.crop(halo)
-                layers = chunk_layers(stack, selection, spec.bands, spec.aux, days,
+                layers = chunk_layers(stack, selection, out_bands, spec.aux, days,
                                       grid.aoi_mask(spec.aoi, chunk))
             with clock("write"):
-                writers["bands"].write(chunk, [layers[b] for b in spec.bands])
-                for name in spec.aux:
-                    writers[name].write(chunk, [layers[name]])
+                for name, writer in writers.items():
+                    writer.write(chunk, [layers[member] for member in groups[name]])
             progress(done / total)
     finally:
         with clock("write"):
             for writer in writers.values():
                 writer.close()
+    return {name: (writers[name].path, group_layers[name]) for name in writers}
 
 
 class Stopwatch:
@@ -148,28 +173,3 @@ class Stopwatch:
             yield
         finally:
             self.totals[phase] = self.totals.get(phase, 0.0) + time.perf_counter() - start
-
-
-def product_metadata(spec: MosaicSpec, grid: OutputGrid, observations: list[Observation],
-                     stand_ins: dict[str, str] | None = None) -> dict:
-    """The product's JSON metadata: order, grid, layers and the source list."""
-    return {
-        "title": f"Sentinel-2 L2A {spec.period_type} mosaic {spec.name}",
-        "processing_version": PROCESSING_VERSION,
-        "created": datetime.now(UTC).isoformat(timespec="seconds"),
-        "attribution": f"Contains modified Copernicus Sentinel data {spec.end.year}",
-        "order": spec.to_options(),
-        "mosaicking_period": {"start": spec.start.isoformat(), "end": spec.end.isoformat()},
-        "grid": {"crs": f"EPSG:{grid.epsg}", "transform": list(grid.transform)[:6],
-                 "width": grid.width, "height": grid.height, "bounds": list(grid.bounds)},
-        "algorithm": {"medoid_bands": list(l2a.MEDOID_BANDS),
-                      "valid_scl_classes": sorted(l2a.SCL_VALID_CLASSES),
-                      "selection_stand_ins": stand_ins or {}},
-        "bands": {b: {"scale": reflectance_layer(b).scale, "nodata": reflectance_layer(b).nodata}
-                  for b in spec.bands},
-        "Source_product_list": {
-            str(i): {"acquisition": o.acquisition, "datetime": o.datetime.isoformat(),
-                     "scenes": [s.id for s in o.scenes]}
-            for i, o in enumerate(observations)
-        },
-    }

@@ -103,6 +103,12 @@ HUB_CHUNK_SIZE = env_int("HUB_CHUNK_SIZE", 512, minimum=16)
 HUB_MEDOID_MIN_OBS = env_int("HUB_MEDOID_MIN_OBS", 4, minimum=2)
 HUB_MAX_AOI_KM2 = env_int("HUB_MAX_AOI_KM2", 1_000_000, minimum=1)
 HUB_PRODUCT_PREFIX = env_str("HUB_PRODUCT_PREFIX", "S2GM")
+# Who answers for the products (INSPIRE responsible party and metadata point of contact).
+HUB_CONTACT_NAME = env_str("HUB_CONTACT_NAME", "Mosaic Hub operator")
+HUB_CONTACT_EMAIL = env_str("HUB_CONTACT_EMAIL", "mosaics@example.org")
+HUB_ORGANISATION = env_str("HUB_ORGANISATION", "Mosaic Hub")
+# The hub's public address, for the download links in product metadata (none when empty).
+HUB_PUBLIC_URL = env_str("HUB_PUBLIC_URL").rstrip("/")
 
 CELERY_BROKER_URL, CELERY_BROKER_TRANSPORT_OPTIONS = broker_config(
     env_str("CELERY_BROKER_URL"), HUB_STATE_DIR

@@ -13,6 +13,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from compositing.archive import ArchiveDataError
+from compositing.metadata import Contact
 from compositing.order import parse_spec
 from compositing.pipeline import MosaicSettings, run_mosaic
 from hub.mosaics.models import ACTIVE_STATUSES, MosaicRequest, ProductFile, Status
@@ -70,6 +71,8 @@ def mosaic_settings() -> MosaicSettings:
         stac_url=stac_api_url(), collection=settings.HUB_STAC_COLLECTION,
         chunk_size=settings.HUB_CHUNK_SIZE, medoid_min_obs=settings.HUB_MEDOID_MIN_OBS,
         prefix=settings.HUB_PRODUCT_PREFIX,
+        contact=Contact(settings.HUB_CONTACT_NAME, settings.HUB_ORGANISATION,
+                        settings.HUB_CONTACT_EMAIL),
     )
 
 
@@ -82,8 +85,11 @@ def process_request(request_id: str) -> None:
         return
     req = MosaicRequest.objects.get(pk=request_id)
     try:
+        base_url = (f"{settings.HUB_PUBLIC_URL}/api/v1/mosaics/{req.pk}/files"
+                    if settings.HUB_PUBLIC_URL else None)
         result = run_mosaic(req.spec(), mosaic_settings(), Path(settings.HUB_MEDIA_ROOT),
-                            str(req.pk)[:8], progress=_progress_writer(req.pk))
+                            str(req.pk)[:8], progress=_progress_writer(req.pk),
+                            base_url=base_url)
     except CancelledError:
         log.info("request %s cancelled while running", request_id)
         return

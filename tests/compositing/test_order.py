@@ -90,10 +90,10 @@ def test_it_picks_the_aoi_utm_zone_for_utm():
     assert spec_with(crs="UTM", aoi=[2.1, 41.3, 2.2, 41.4]).epsg == 32631
 
 
-def test_formats_not_yet_written_are_refused_with_a_reason():
-    with pytest.raises(SpecError, match="not available yet") as err:
-        spec_with(format="NetCDF")
-    assert err.value.field == "format"
+@pytest.mark.parametrize("name,fmt", [("GTiff", "GTiff"), ("geotiff", "GTiff"),
+                                      ("jpeg2000", "JP2"), ("NetCDF", "NetCDF"), ("nc", "NetCDF")])
+def test_every_format_is_offered_under_its_usual_names(name, fmt):
+    assert spec_with(format=name).file_format == fmt
 
 
 def test_band_names_are_normalised_and_ordered():

@@ -1,0 +1,42 @@
+"""Lossless JPEG 2000 files, one band each, from the pipeline's intermediate GeoTIFFs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import rasterio
+import rasterio.shutil
+
+from compositing.cog import band_subset
+
+# What this GDAL build's JP2OpenJPEG driver writes and reads back exactly: it creates Int32 and
+# UInt32 files but cannot open them again (opj_read_header fails), and refuses Int8 and floats.
+JP2_DTYPES = frozenset({"uint8", "uint16", "int16"})
+
+JP2_OPTIONS = {"QUALITY": "100", "REVERSIBLE": "YES", "YCBCR420": "NO"}
+
+
+def jp2_supports(dtype: str) -> bool:
+    """True if a layer stored as dtype can be written losslessly to JPEG 2000."""
+    return dtype in JP2_DTYPES
+
+
+def write_jp2(src: Path, dst: Path, band_index: int) -> None:
+    """Write band band_index (1-based) of src to dst as a lossless, georeferenced JPEG 2000.
+
+    The CRS and transform go into the GeoJP2 and GMLJP2 boxes. JPEG 2000 has no place for
+    nodata, scale, offset, units or band tags: GDAL keeps them in the dst + '.aux.xml' sidecar,
+    which must travel with the file.
+    """
+    with rasterio.open(src) as ds:
+        dtypes = ds.dtypes
+    if not 1 <= band_index <= len(dtypes):
+        raise ValueError(f"band {band_index} outside 1..{len(dtypes)} of {src}")
+    dtype = dtypes[band_index - 1]
+    if not jp2_supports(dtype):
+        raise ValueError(f"JPEG 2000 cannot hold {dtype} losslessly (band {band_index} of {src})")
+    sidecar = dst.with_name(dst.name + ".aux.xml")
+    sidecar.unlink(missing_ok=True)
+    with rasterio.Env(GDAL_PAM_ENABLED="YES"):  # the sidecar is needed: see above
+        rasterio.shutil.copy(band_subset(src, [band_index]), str(dst), driver="JP2OpenJPEG",
+                             **JP2_OPTIONS)

@@ -1,0 +1,486 @@
+"""Metadata delivered with every product: S2GM-style JSON, a STAC Item and a checksum manifest.
+
+The INSPIRE/ISO 19139 XML is built in `compositing.inspire` from the same `ProductInfo`.
+S2GM's own JSON keys keep S2GM's spelling (`Title`, `Source_product_list`, ...) so that scripts
+written for S2GM products keep working; keys the hub adds are lower case (`algorithm`, `files`).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+import shapely
+from pyproj import Transformer
+from shapely.geometry.base import BaseGeometry
+
+from compositing import l2a
+from compositing.archive import Observation, Scene
+from compositing.grid import OutputGrid
+from compositing.layers import AUX_LAYER_STORAGE, Layer, reflectance_layer
+from compositing.order import FORMATS, MosaicSpec
+from compositing.periods import PERIOD_CODES
+from compositing.products import PROCESSING_VERSION, ProductFile, layer_file_name, period_code
+
+METADATA_VERSION = "1.0.0"
+STAC_VERSION = "1.0.0"
+STAC_COLLECTION = "mosaics"
+STAC_EXTENSIONS: tuple[str, ...] = (
+    "https://stac-extensions.github.io/projection/v2.0.0/schema.json",
+    "https://stac-extensions.github.io/eo/v1.1.0/schema.json",
+    "https://stac-extensions.github.io/raster/v1.1.0/schema.json",
+    "https://stac-extensions.github.io/file/v2.1.0/schema.json",
+)
+PERIOD_NAMES: dict[str, str] = {
+    "day": "Daily", "tenday": "Ten-daily", "month": "Monthly", "quarter": "Quarterly",
+    "year": "Yearly", "custom": "Custom",
+}
+FILE_EXTENSIONS: dict[str, str] = {"GTiff": "tif", "JP2": "jp2", "NetCDF": "nc"}
+MEDIA_TYPES: dict[str, str] = {
+    "tif": "image/tiff; application=geotiff",
+    "tiff": "image/tiff; application=geotiff",
+    "jp2": "image/jp2",
+    "nc": "application/netcdf",
+    "json": "application/json",
+    "xml": "application/xml",
+    "png": "image/png",
+    "jpg": "image/jpeg",
+    "txt": "text/plain",
+}
+DATA_SUFFIXES = frozenset({"tif", "tiff", "jp2", "nc"})
+OVERVIEW_SUFFIXES = frozenset({"png", "jpg"})
+STC_NAME = "S2GM short-term composite (STC) V1.1.0 decision tree"
+SHA256_MULTIHASH_PREFIX = "1220"  # multihash: 0x12 sha2-256, 0x20 = 32 bytes
+
+
+@dataclass(frozen=True)
+class Contact:
+    """Who answers for the product and its metadata."""
+
+    name: str
+    organisation: str
+    email: str
+
+
+@dataclass(frozen=True)
+class ProductInfo:
+    """Everything the metadata of one finished product is built from.
+
+    `files` are the product's files as described so far (a file cannot list its own checksum).
+    `base_url`, when given, is where the files are served: file f is at `{base_url}/{f.name}`;
+    without it the files are referred to by `file:` URLs under `folder` (or relative names).
+    """
+
+    spec: MosaicSpec
+    grid: OutputGrid
+    observations: list[Observation]
+    files: list[ProductFile]
+    product_id: str
+    folder_name: str
+    created: datetime
+    contact: Contact
+    stand_ins: dict[str, str] = field(default_factory=dict)
+    base_url: str | None = None
+    folder: Path | None = None
+    medoid_min_obs: int = l2a.MEDOID_MIN_OBSERVATIONS
+    id_namespace: str = "mosaichub"
+    stac_url: str | None = None
+
+
+# ---------------------------------------------------------------- shared facts and texts
+
+
+def scenes(info: ProductInfo) -> list[Scene]:
+    """Every input L2A granule, in source-list order."""
+    return [s for o in info.observations for s in o.scenes]
+
+
+def input_years(info: ProductInfo) -> list[int]:
+    """Sensing years of the inputs (the period's end year if there are none)."""
+    years = sorted({o.datetime.year for o in info.observations})
+    return years or [info.spec.end.year]
+
+
+def attribution(info: ProductInfo) -> str:
+    """The Copernicus attribution with the years of the input data."""
+    years = input_years(info)
+    span = str(years[0]) if len(years) == 1 else f"{years[0]}-{years[-1]}"
+    return f"Contains modified Copernicus Sentinel data {span}"
+
+
+def sensor_name(platform: str) -> str:
+    """'sentinel-2a' or 'Sentinel-2A' -> 'S2A' (S2GM's Sensor_list spelling)."""
+    p = platform.strip().lower().replace("_", "-")
+    if p.startswith("sentinel-2") and len(p) > len("sentinel-2"):
+        return "S2" + p[len("sentinel-2"):].upper()
+    return platform.strip().upper()
+
+
+def sensors(info: ProductInfo) -> list[str]:
+    """Distinct sensors of the inputs, sorted."""
+    return sorted({sensor_name(s.platform) for s in scenes(info) if s.platform})
+
+
+def title(info: ProductInfo) -> str:
+    """Product title."""
+    period = PERIOD_NAMES[info.spec.period_type].lower()
+    return f"Sentinel-2 L2A {period} mosaic {info.spec.name}"
+
+
+def summary(info: ProductInfo) -> str:
+    """One-paragraph abstract of the product."""
+    spec = info.spec
+    bands = ", ".join(spec.bands)
+    return (
+        f"Best-available-pixel composite of Copernicus Sentinel-2 Level-2A surface reflectance "
+        f"({bands}) at {spec.resolution} m in EPSG:{spec.epsg} over the ordered area, for "
+        f"{spec.start.isoformat()} to {spec.end.isoformat()}, built from "
+        f"{len(scenes(info))} L2A granules ({len(info.observations)} acquisitions). "
+        f"{algorithm_text(info)}"
+    )
+
+
+def algorithm_text(info: ProductInfo) -> str:
+    """How each pixel was chosen, in one paragraph."""
+    spec = info.spec
+    text = (
+        f"Each output pixel takes all its values from one observation, never a blend. "
+        f"Observations are valid where the Sen2Cor scene classification is one of "
+        f"{', '.join(str(c) for c in sorted(l2a.SCL_VALID_CLASSES))}. With at least "
+        f"{info.medoid_min_obs} valid observations the medoid is chosen (the observation with "
+        f"the least sum of Euclidean distances to the others over "
+        f"{', '.join(l2a.MEDOID_BANDS)}); with 1 to {info.medoid_min_obs - 1} the "
+        f"{STC_NAME} chooses; with none the pixel is nodata."
+    )
+    if spec.cloud_buffer:
+        text += f" Cloud and cloud-shadow masks are dilated by {spec.cloud_buffer} pixels."
+    if info.stand_ins:
+        pairs = ", ".join(f"{alt} for {band}" for band, alt in sorted(info.stand_ins.items()))
+        text += f" The selection used {pairs}, which the inputs lack."
+    return text
+
+
+def lineage_statement(info: ProductInfo) -> str:
+    """INSPIRE lineage: the algorithm and every input granule id."""
+    ids = [s.id for s in scenes(info)]
+    return (
+        f"Produced by the Mosaic Hub {PROCESSING_VERSION} from Copernicus Sentinel-2 MSI "
+        f"Level-2A products (Sen2Cor surface reflectance). {algorithm_text(info)} "
+        f"Inputs ({len(ids)} L2A granules): {', '.join(ids)}."
+    )
+
+
+def wgs84_bbox(info: ProductInfo) -> tuple[float, float, float, float]:
+    """West, south, east, north of the ordered area (lon/lat)."""
+    west, south, east, north = info.spec.aoi.bounds
+    return float(west), float(south), float(east), float(north)
+
+
+def geojson(geom: BaseGeometry) -> dict[str, Any]:
+    """A shapely geometry as a GeoJSON dict with plain lists."""
+    result: dict[str, Any] = json.loads(shapely.to_geojson(geom))
+    return result
+
+
+def grid_ring(grid: OutputGrid) -> list[list[float]]:
+    """The grid extent as a closed ring in the product CRS (S2GM `Boundary`)."""
+    left, bottom, right, top = grid.bounds
+    return [[left, bottom], [left, top], [right, top], [right, bottom], [left, bottom]]
+
+
+def grid_ring_wgs84(grid: OutputGrid) -> list[list[float]]:
+    """The grid extent's corners in lon/lat."""
+    ring = grid_ring(grid)
+    if grid.epsg == 4326:
+        return [[round(x, 7), round(y, 7)] for x, y in ring]
+    to_lonlat = Transformer.from_crs(grid.epsg, 4326, always_xy=True)
+    return [[round(v, 7) for v in to_lonlat.transform(x, y)] for x, y in ring]
+
+
+def resolution_m(info: ProductInfo) -> int:
+    """Resolution distance in metres (for EPSG:4326 the metre equivalent at the equator)."""
+    return info.spec.resolution
+
+
+def file_url(info: ProductInfo, name: str) -> str:
+    """Download link of a product file: under base_url, else a file: URL."""
+    if info.base_url:
+        return f"{info.base_url.rstrip('/')}/{quote(name)}"
+    if info.folder is not None:
+        return (info.folder.resolve() / name).as_uri()
+    return f"file:{quote(info.folder_name)}/{quote(name)}"
+
+
+def product_url(info: ProductInfo) -> str:
+    """Link to the whole product: base_url, else the folder as a file: URL."""
+    if info.base_url:
+        return info.base_url.rstrip("/")
+    if info.folder is not None:
+        return info.folder.resolve().as_uri()
+    return f"file:{quote(info.folder_name)}"
+
+
+def file_suffix(name: str) -> str:
+    """Lower-case extension without the dot."""
+    return Path(name).suffix.lower().lstrip(".")
+
+
+def data_files(info: ProductInfo) -> list[ProductFile]:
+    """The raster files of the product."""
+    return [f for f in info.files if file_suffix(f.name) in DATA_SUFFIXES]
+
+
+def product_layers(spec: MosaicSpec) -> list[tuple[str, Layer, int]]:
+    """(file layer name, layer, 1-based band index in its file) of every product layer.
+
+    GeoTIFF products hold the reflectance bands in one `bands` file; JPEG 2000 products hold
+    one file per band.
+    """
+    if spec.file_format == "JP2":
+        out = [(b, reflectance_layer(b), 1) for b in spec.bands]
+    else:
+        out = [("bands", reflectance_layer(b), i) for i, b in enumerate(spec.bands, start=1)]
+    out += [(name, AUX_LAYER_STORAGE[name], 1) for name in spec.aux]
+    return out
+
+
+def layer_file(info: ProductInfo, file_layer: str) -> str:
+    """Name of the file holding a layer (the one NetCDF file for NetCDF products)."""
+    spec = info.spec
+    if spec.file_format == "NetCDF":
+        nc = [f.name for f in info.files if file_suffix(f.name) == "nc"]
+        return nc[0] if nc else layer_file_name(spec, "bands", "nc")
+    return layer_file_name(spec, file_layer, FILE_EXTENSIONS[spec.file_format])
+
+
+def layer_of_file(spec: MosaicSpec, name: str) -> str | None:
+    """The layer name ('bands', 'valid_obs', ...) a product file holds, if it is a layer file."""
+    suffix = f"_{period_code(spec)}_{spec.start:%Y%m%d}_{spec.name}."
+    stem = Path(name).name
+    return stem.split(suffix)[0] if suffix in stem else None
+
+
+# ---------------------------------------------------------------- JSON (S2GM)
+
+
+def metadata_json(info: ProductInfo) -> dict[str, Any]:
+    """The product's JSON metadata with the fields S2GM users know, plus the hub's own."""
+    spec, grid = info.spec, info.grid
+    days = [o.datetime.date() for o in info.observations]
+    return {
+        "Title": title(info),
+        "Summary": summary(info),
+        "Institution": info.contact.organisation,
+        "Contact": info.contact.name,
+        "Creator_email": info.contact.email,
+        "Resource_locator": product_url(info),
+        "Metadata_version": METADATA_VERSION,
+        "Processing_baseline": PROCESSING_VERSION,
+        "Processing_name": info.folder_name,
+        "Processing_steps": f"Sen2Cor, Mosaic Hub v{PROCESSING_VERSION}",
+        "Processing_configuration": "STD",
+        "Compositing_period": PERIOD_NAMES[spec.period_type],
+        "Compositing_period_code": PERIOD_CODES[spec.period_type],
+        "Sensor_list": ", ".join(sensors(info)),
+        "Mosaicking_period_start": spec.start.isoformat(),
+        "Mosaicking_period_end": spec.end.isoformat(),
+        "First_product_date": min(days).isoformat() if days else None,
+        "Last_product_date": max(days).isoformat() if days else None,
+        "Resolution_distance": resolution_m(info),
+        "Date_of_creation": _iso(info.created),
+        "Geometry": {
+            "Image_width": grid.width,
+            "Image_height": grid.height,
+            "CRS": f"EPSG:{grid.epsg}",
+            "Transform": list(grid.transform)[:6],
+            "Pixel_size": grid.resolution,
+            "Boundary": grid_ring(grid),
+            "Boundary_WGS84": grid_ring_wgs84(grid),
+            "AOI": geojson(spec.aoi),
+        },
+        "Band_interpretations": band_interpretations(info),
+        "Source_product_list": source_product_list(info),
+        "product_id": info.product_id,
+        "processing_version": PROCESSING_VERSION,
+        "attribution": attribution(info),
+        "order": spec.to_options(),
+        "algorithm": algorithm_parameters(info),
+        "files": [{"name": f.name, "size": f.size, "sha256": f.sha256} for f in info.files],
+    }
+
+
+def band_interpretations(info: ProductInfo) -> list[dict[str, Any]]:
+    """S2GM `Band_interpretations`: one entry per product layer."""
+    spec = info.spec
+    out = []
+    for file_layer, layer, index in product_layers(spec):
+        entry: dict[str, Any] = {"Name": layer.name, "Description": layer.description}
+        if layer.name in l2a.BAND_BY_NAME:
+            band = l2a.BAND_BY_NAME[layer.name]
+            entry["Spectral_information"] = {
+                "S2_nominal": {"Central_wavelength": float(band.center_nm)}}
+        entry.update({
+            "Unit": layer.units,
+            "No_data_value": layer.nodata,
+            "Scaling_factor": layer.scale,
+            "Offset": 0.0,
+            "Data_type": layer.dtype,
+            "File_path": layer_file(info, file_layer),
+            "Band_index": index,
+            "File_format": FORMATS[spec.file_format],
+        })
+        out.append(entry)
+    return out
+
+
+def source_product_list(info: ProductInfo) -> dict[str, dict[str, Any]]:
+    """`Source_product_list` keyed by the `source_index` pixel value ("0", "1", ...)."""
+    return {
+        str(i): {
+            "acquisition": o.acquisition,
+            "datetime": _iso(o.datetime),
+            "platform": o.scenes[0].platform if o.scenes else "",
+            "scenes": [s.id for s in o.scenes],
+            "granules": [_granule(s) for s in o.scenes],
+        }
+        for i, o in enumerate(info.observations)
+    }
+
+
+def _granule(scene: Scene) -> dict[str, Any]:
+    refl = {b: a for b, a in scene.assets.items() if b in l2a.BAND_BY_NAME}
+    return {
+        "id": scene.id,
+        "datetime": _iso(scene.datetime),
+        "platform": scene.platform,
+        "processing_baseline": scene.processing_baseline,
+        "offsets": {b: a.offset for b, a in refl.items()},
+        "scales": {b: a.scale for b, a in refl.items()},
+    }
+
+
+def algorithm_parameters(info: ProductInfo) -> dict[str, Any]:
+    """The selection's parameters as run."""
+    return {
+        "method": f"medoid with at least {info.medoid_min_obs} valid observations, else STC",
+        "medoid_bands": list(l2a.MEDOID_BANDS),
+        "medoid_min_valid_observations": info.medoid_min_obs,
+        "short_term_composite": STC_NAME,
+        "valid_scl_classes": sorted(l2a.SCL_VALID_CLASSES),
+        "cloud_buffer_px": info.spec.cloud_buffer,
+        "selection_stand_ins": dict(info.stand_ins),
+    }
+
+
+def _iso(value: datetime | date) -> str:
+    if isinstance(value, datetime):
+        if value.tzinfo is not None:
+            value = value.astimezone(UTC)
+            return value.replace(tzinfo=None).isoformat(timespec="seconds") + "Z"
+        return value.isoformat(timespec="seconds")
+    return value.isoformat()
+
+
+# ---------------------------------------------------------------- STAC
+
+
+def stac_item(info: ProductInfo) -> dict[str, Any]:
+    """A STAC 1.0.0 Item for the product (projection, eo, raster and file extensions)."""
+    spec, grid = info.spec, info.grid
+    start = datetime.combine(spec.start, time.min, tzinfo=UTC)
+    end = datetime.combine(spec.end, time(23, 59, 59), tzinfo=UTC)
+    collection_href = (f"{info.stac_url.rstrip('/')}/collections/{STAC_COLLECTION}"
+                       if info.stac_url else "../collection.json")
+    return {
+        "type": "Feature",
+        "stac_version": STAC_VERSION,
+        "stac_extensions": list(STAC_EXTENSIONS),
+        "id": info.folder_name,
+        "collection": STAC_COLLECTION,
+        "geometry": geojson(spec.aoi),
+        "bbox": list(wgs84_bbox(info)),
+        "properties": {
+            "title": title(info),
+            "description": summary(info),
+            "datetime": None,
+            "start_datetime": _iso(start),
+            "end_datetime": _iso(end),
+            "created": _iso(info.created),
+            "constellation": "sentinel-2",
+            "platform": ", ".join(sorted({s.platform for s in scenes(info) if s.platform})),
+            "instruments": ["msi"],
+            "gsd": resolution_m(info),
+            "proj:code": f"EPSG:{grid.epsg}",
+            "proj:shape": [grid.height, grid.width],
+            "proj:transform": list(grid.transform)[:6],
+            "proj:bbox": list(grid.bounds),
+            "compositing_period": PERIOD_CODES[spec.period_type],
+            "processing_version": PROCESSING_VERSION,
+            "attribution": attribution(info),
+        },
+        "links": [{"rel": "collection", "href": collection_href, "type": "application/json"}],
+        "assets": {_asset_key(info, f): _asset(info, f) for f in info.files},
+    }
+
+
+def _asset_key(info: ProductInfo, f: ProductFile) -> str:
+    layer = layer_of_file(info.spec, f.name)
+    if layer:
+        return layer
+    named = {"xml": "inspire", "nc": "netcdf", "png": "quicklook"}
+    return named.get(file_suffix(f.name), Path(f.name).stem)
+
+
+def _asset(info: ProductInfo, f: ProductFile) -> dict[str, Any]:
+    suffix = file_suffix(f.name)
+    role = ("data" if suffix in DATA_SUFFIXES
+            else "overview" if suffix in OVERVIEW_SUFFIXES else "metadata")
+    asset: dict[str, Any] = {
+        "href": f"{info.base_url.rstrip('/')}/{quote(f.name)}" if info.base_url else f.name,
+        "title": f.name,
+        "roles": [role],
+        "file:size": f.size,
+        "file:checksum": SHA256_MULTIHASH_PREFIX + f.sha256,
+    }
+    if suffix in MEDIA_TYPES:
+        asset["type"] = MEDIA_TYPES[suffix]
+    layer = layer_of_file(info.spec, f.name)
+    layers = [lyr for name, lyr, _ in product_layers(info.spec)
+              if name == layer or suffix == "nc"]
+    if role == "data" and layers:
+        asset["raster:bands"] = [_raster_band(info, lyr) for lyr in layers]
+        reflectance = [lyr.name for lyr in layers if lyr.name in l2a.BAND_BY_NAME]
+        if reflectance and len(reflectance) == len(layers):  # eo:bands parallels raster:bands
+            asset["eo:bands"] = [_eo_band(name) for name in reflectance]
+    return asset
+
+
+def _raster_band(info: ProductInfo, layer: Layer) -> dict[str, Any]:
+    band = {"nodata": layer.nodata, "data_type": layer.dtype, "scale": layer.scale,
+            "offset": 0.0, "spatial_resolution": resolution_m(info)}
+    if layer.units not in ("1", ""):
+        band["unit"] = layer.units
+    return band
+
+
+def _eo_band(name: str) -> dict[str, Any]:
+    band = l2a.BAND_BY_NAME[name]
+    return {"name": name, "common_name": band.common_name,
+            "center_wavelength": band.center_nm / 1000.0, "description": band.description}
+
+
+# ---------------------------------------------------------------- manifest
+
+
+def manifest(files: list[ProductFile]) -> str:
+    """`sha256sum -c`-compatible lines "<hex>  <name>", one per file."""
+    lines = []
+    for f in files:
+        if "\n" in f.name or "\\" in f.name:
+            raise ValueError(f"file name {f.name!r} cannot be written to a sha256sum manifest")
+        lines.append(f"{f.sha256}  {f.name}\n")
+    return "".join(lines)

@@ -1,0 +1,82 @@
+"""Turning the intermediate GeoTIFFs of a composed product into its delivered files."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
+from datetime import UTC, datetime
+from pathlib import Path
+
+from compositing.cog import write_cog
+from compositing.grid import OutputGrid
+from compositing.inspire import inspire_xml
+from compositing.jp2 import write_jp2
+from compositing.layers import Layer
+from compositing.metadata import ProductInfo, manifest, metadata_json, stac_item
+from compositing.order import MosaicSpec
+from compositing.products import describe_files, layer_file_name, write_json
+from compositing.quicklook import write_quicklook
+
+# An intermediate: a tiled GeoTIFF written chunk by chunk, one band per layer.
+Intermediates = Mapping[str, tuple[Path, Sequence[Layer]]]
+RGB = ("B04", "B03", "B02")
+
+
+def write_formats(spec: MosaicSpec, grid: OutputGrid, intermediates: Intermediates,
+                  folder: Path, attributes: Mapping[str, str] | None = None) -> None:
+    """The ordered format's files and the quicklook, from the intermediates, into folder.
+
+    `attributes`: global attributes of self-describing formats (NetCDF): id, creator, ...
+    """
+    layers = {name: item for name, item in intermediates.items() if name != "rgb"}
+    if spec.file_format == "GTiff":
+        for name, (path, _) in layers.items():
+            write_cog(path, folder / layer_file_name(spec, name, "tif"))
+    elif spec.file_format == "JP2":
+        for name, (path, parts) in layers.items():
+            for index, layer in enumerate(parts, start=1):
+                file_layer = layer.name if name == "bands" else name
+                write_jp2(path, folder / layer_file_name(spec, file_layer, "jp2"), index)
+    elif spec.file_format == "NetCDF":
+        from compositing.netcdf import write_netcdf
+
+        write_netcdf(folder / layer_file_name(spec, "bands", "nc"), list(layers.values()),
+                     grid, spec, attributes=attributes or {})
+    else:
+        raise ValueError(f"no writer for format {spec.file_format!r}")
+    _quicklook(spec, intermediates, folder)
+
+
+def _quicklook(spec: MosaicSpec, intermediates: Intermediates, folder: Path) -> None:
+    path, parts = intermediates["rgb"] if "rgb" in intermediates else intermediates["bands"]
+    names = [layer.name for layer in parts]
+    rgb = tuple(names.index(b) + 1 for b in RGB)
+    write_quicklook(path, folder / layer_file_name(spec, "quicklook", "png"),
+                    rgb=(rgb[0], rgb[1], rgb[2]))
+
+
+def product_attributes(info: ProductInfo) -> dict[str, str]:
+    """Who made the product and what it is called, for self-describing formats."""
+    contact = info.contact
+    return {"id": info.folder_name, "institution": contact.organisation,
+            "creator_name": contact.name, "creator_email": contact.email,
+            "publisher_name": contact.organisation, "publisher_email": contact.email}
+
+
+def write_metadata(info: ProductInfo, folder: Path) -> None:
+    """metadata.json, inspire.xml (if ordered), the STAC Item and the SHA-256 manifest.
+
+    Each file lists the ones written before it: a file cannot hold its own checksum.
+    """
+    info = replace(info, files=describe_files(folder))
+    write_json(folder / "metadata.json", metadata_json(info))
+    if "inspire" in info.spec.metadata:
+        (folder / "inspire.xml").write_bytes(inspire_xml(info))
+    info = replace(info, files=describe_files(folder))
+    write_json(folder / "stac_item.json", stac_item(info))
+    (folder / "manifest.sha256").write_text(manifest(describe_files(folder)), encoding="utf-8")
+
+
+def now() -> datetime:
+    """Creation time of a product, to the second."""
+    return datetime.now(UTC).replace(microsecond=0)

@@ -1,0 +1,54 @@
+"""A true-colour PNG preview of a product, read from a decimated view of its bands file."""
+
+from __future__ import annotations
+
+import math
+import warnings
+from pathlib import Path
+
+import numpy as np
+import rasterio
+from rasterio.enums import Resampling
+from rasterio.errors import NotGeoreferencedWarning
+
+STRETCH_PERCENTILES = (2.0, 98.0)
+
+
+def write_quicklook(bands_tif: Path, dst: Path, *, rgb: tuple[int, int, int],
+                    max_size: int = 1024) -> None:
+    """Write an RGBA PNG of bands rgb (1-based: B04, B03, B02), at most max_size pixels a side.
+
+    Each channel is stretched between its 2nd and 98th percentiles over the valid pixels;
+    pixels where any of the three bands is nodata are transparent.
+    """
+    with rasterio.open(bands_tif) as ds:
+        height, width = preview_shape(ds.height, ds.width, max_size)
+        # out_shape makes GDAL read from the overviews: memory stays bounded by max_size.
+        data = ds.read(list(rgb), out_shape=(3, height, width), masked=True,
+                       resampling=Resampling.nearest)
+    valid = np.asarray(~np.ma.getmaskarray(data).any(axis=0))
+    channels = [stretch(np.ma.getdata(band), valid) for band in data]
+    alpha = np.where(valid, 255, 0).astype(np.uint8)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", NotGeoreferencedWarning)  # a preview, not a map
+        with rasterio.open(dst, "w", driver="PNG", width=width, height=height, count=4,
+                           dtype="uint8") as out:
+            out.write(np.stack([*channels, alpha]))
+
+
+def preview_shape(height: int, width: int, max_size: int) -> tuple[int, int]:
+    """The raster's shape shrunk (never enlarged) so that neither side exceeds max_size."""
+    factor = max(1.0, height / max_size, width / max_size)
+    return (max(1, min(max_size, math.ceil(height / factor))),
+            max(1, min(max_size, math.ceil(width / factor))))
+
+
+def stretch(band: np.ndarray, valid: np.ndarray) -> np.ndarray:
+    """8-bit band: percentile range over valid pixels to 0..255, invalid pixels 0."""
+    values = band[valid].astype(np.float64)
+    if values.size == 0:
+        return np.zeros(band.shape, np.uint8)
+    low, high = np.percentile(values, STRETCH_PERCENTILES)
+    span = high - low if high > low else 1.0
+    scaled = np.clip((band.astype(np.float64) - low) / span, 0.0, 1.0) * 255.0
+    return np.where(valid, np.rint(scaled), 0).astype(np.uint8)
