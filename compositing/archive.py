@@ -103,7 +103,8 @@ def scene_from_item(item: dict) -> Scene:
     baseline = str(props.get("s2:processing_baseline", ""))
     assets: dict[str, Asset] = {}
     for band, keys in ASSET_KEYS.items():
-        for key in keys:
+        # Earth Search v1 also lists JPEG 2000 twins (`red-jp2`); the COG is preferred.
+        for key in (*keys, *(f"{k}-jp2" for k in keys)):
             if key in item.get("assets", {}):
                 assets[band] = asset_from_stac(item["assets"][key], band, props)
                 break
