@@ -14,15 +14,29 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-install: $(STAMP)
+# Leaflet and Leaflet.draw from the npm registry, copied into static/vendor (no CDN at run time).
+VENDOR := static/vendor/.stamp
+$(VENDOR): package.json package-lock.json
+	@command -v npm >/dev/null || { echo "npm is needed to vendor Leaflet: apt-get install npm"; exit 1; }
+	npm ci --no-audit --no-fund --loglevel=error
+	rm -rf static/vendor
+	mkdir -p static/vendor/leaflet static/vendor/leaflet-draw
+	cp -r node_modules/leaflet/dist/leaflet.js node_modules/leaflet/dist/leaflet.css \
+	  node_modules/leaflet/dist/images static/vendor/leaflet/
+	cp -r node_modules/leaflet-draw/dist/leaflet.draw.js node_modules/leaflet-draw/dist/leaflet.draw.css \
+	  node_modules/leaflet-draw/dist/images static/vendor/leaflet-draw/
+	touch $@
+
+install: $(STAMP) $(VENDOR)
 
 ## Start the hub on http://127.0.0.1:8000 and one worker (SQLite, no-server broker). Ctrl-C stops both.
-run: $(STAMP)
+run: $(STAMP) $(VENDOR)
 	DEBUG=$${DEBUG:-1} bin/run-hub
 
 ## The whole suite; starts PostgreSQL and Redis when they are installed but down.
-test: $(STAMP)
+test: $(STAMP) $(VENDOR)
 	bin/ensure-services
+	bin/ensure-browser
 	DEBUG=0 SECRET_KEY=test-only-key $(VENV)/bin/pytest -p no:cacheprovider $(PYTEST_ARGS)
 
 ## The suite without the cases marked heavy.

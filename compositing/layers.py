@@ -20,6 +20,11 @@ class Layer:
     units: str
     description: str
 
+    @property
+    def dtype_size(self) -> int:
+        """Bytes per stored value."""
+        return int(np.dtype(self.dtype).itemsize)
+
 
 REFLECTANCE_NODATA = 65535
 REFLECTANCE_SCALE = 1e-4

@@ -38,10 +38,13 @@ INSTALLED_APPS = [
     "hub.accounts",
     "hub.mosaics",
     "hub.stac",
+    "hub.catalogue",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Static files (vendored Leaflet, CSS) from gunicorn too, not only from runserver.
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -89,6 +92,9 @@ USE_TZ = True
 STATIC_URL = "/static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = env_path("HUB_STATIC_ROOT", BASE_DIR / "var" / "staticfiles")
+# Serve from the app folders when collectstatic has not run (make run, tests); production runs
+# collectstatic (docker-compose.yml) and whitenoise serves STATIC_ROOT.
+WHITENOISE_USE_FINDERS = True
 
 # Where finished products are written and served from.
 HUB_MEDIA_ROOT = env_path("HUB_MEDIA_ROOT", BASE_DIR / "var" / "media")

@@ -8,5 +8,6 @@ urlpatterns = [
     path("accounts/", include("hub.accounts.urls")),
     path("stac/", include("hub.stac.urls")),
     path("api/v1/", include("hub.mosaics.api_urls")),
+    path("catalogue/", include("hub.catalogue.urls")),
     path("", include("hub.mosaics.urls")),
 ]

@@ -5,15 +5,17 @@ from __future__ import annotations
 from pathlib import Path
 
 from django.conf import settings
-from django.http import FileResponse, HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404
+from django.urls import reverse
+from django.utils.http import content_disposition_header
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods
 
 from hub.accounts.auth import api_user
 from hub.errors import ApiError, json_api, json_body
-from hub.mosaics import services
-from hub.mosaics.models import MosaicRequest, ProductFile
+from hub.mosaics import downloads, services
+from hub.mosaics.models import MosaicRequest, ProductFile, Status
 from hub.mosaics.openapi import openapi_document
 
 MAX_PAGE = 500
@@ -53,17 +55,56 @@ def mosaic(request: HttpRequest, request_id: str) -> HttpResponse:
 
 
 @json_api
-@require_GET
+@require_http_methods(["GET", "HEAD"])
 def mosaic_file(request: HttpRequest, request_id: str, name: str) -> HttpResponse:
-    """Download one file of a finished product."""
+    """Download one file of a finished product: byte ranges (resume), ETag, HEAD."""
     req = _own_request(request, request_id)
     product_file = get_object_or_404(ProductFile, request=req, name=name)
-    path = (Path(settings.HUB_MEDIA_ROOT) / product_file.path).resolve()
-    if not path.is_relative_to(Path(settings.HUB_MEDIA_ROOT).resolve()) or not path.is_file():
-        raise ApiError(410, "the product file is no longer stored")
-    response = FileResponse(path.open("rb"), as_attachment=True, filename=path.name)
-    response["X-Checksum-SHA256"] = product_file.sha256
+    return downloads.file_response(request, _stored(product_file))
+
+
+@json_api
+@require_GET
+def mosaic_zip(request: HttpRequest, request_id: str) -> HttpResponse:
+    """Download all files of a finished product as one zip, streamed as it is written."""
+    req = _finished_request(request, request_id)
+    files = [_stored(f) for f in req.files.all()]
+    return downloads.zip_response(files, _folder(req))
+
+
+@json_api
+@require_GET
+def mosaic_metalink(request: HttpRequest, request_id: str) -> HttpResponse:
+    """A Metalink 4 document listing every file with its size, SHA-256 and absolute URL."""
+    req = _finished_request(request, request_id)
+    files = [_stored(f) for f in req.files.all()]
+    document = downloads.metalink_document(
+        files, _folder(req),
+        lambda f: request.build_absolute_uri(reverse("api-mosaic-file", args=[req.id, f.name])),
+        req.finished_at)
+    response = HttpResponse(document, content_type="application/metalink4+xml")
+    response["Content-Disposition"] = content_disposition_header(True, f"{_folder(req)}.meta4")
     return response
+
+
+def _finished_request(request: HttpRequest, request_id: str) -> MosaicRequest:
+    req = _own_request(request, request_id)
+    if req.status != Status.DONE:
+        raise ApiError(409, f"the product is not ready ({req.get_status_display()})")
+    return req
+
+
+def _stored(product_file: ProductFile) -> downloads.StoredFile:
+    """The file on disk, or ApiError 410 when it is gone or points outside the media root."""
+    root = Path(settings.HUB_MEDIA_ROOT).resolve()
+    path = (root / product_file.path).resolve()
+    if not path.is_relative_to(root) or not path.is_file():
+        raise ApiError(410, "the product file is no longer stored")
+    return downloads.StoredFile(product_file.name, path, product_file.size, product_file.sha256)
+
+
+def _folder(req: MosaicRequest) -> str:
+    return downloads.safe_folder_name(req.product_folder or req.name)
 
 
 @require_GET

@@ -60,6 +60,34 @@ def openapi_document(server_url: str) -> dict[str, Any]:
                                          "204": {"description": "removed with its files"},
                                          **errors}},
             },
+            "/mosaics/{id}/zip": {
+                "parameters": [id_param],
+                "get": {"summary": "Every file of a finished product as one streamed zip",
+                        "responses": {"200": {"description": "the zip",
+                                              "content": {"application/zip": {}}},
+                                      "409": _json(_ERROR, "not finished"), **errors}},
+            },
+            "/mosaics/{id}/metalink": {
+                "parameters": [id_param],
+                "get": {"summary": "Metalink 4 list of the files with sizes and SHA-256",
+                        "responses": {"200": {"description": "RFC 5854 document", "content": {
+                            "application/metalink4+xml": {}}}, **errors}},
+            },
+            "/timeseries": {
+                "get": {"summary": "Composite values of every period, or every observation, "
+                                   "at a pixel (1x1 or 3x3)",
+                        "parameters": [
+                            {"name": n, "in": "query", "required": n in ("lon", "lat", "start",
+                                                                         "end"),
+                             "schema": {"type": t}}
+                            for n, t in (("lon", "number"), ("lat", "number"),
+                                         ("start", "string"), ("end", "string"),
+                                         ("period", "string"), ("resolution", "integer"),
+                                         ("window", "integer"), ("bands", "string"),
+                                         ("kind", "string"), ("format", "string"))],
+                        "responses": {"200": {"description": "CSV or JSON rows", "content": {
+                            "text/csv": {}, "application/json": {}}}, **errors}},
+            },
             "/mosaics/{id}/files/{name}": {
                 "parameters": [id_param, {"name": "name", "in": "path", "required": True,
                                           "schema": {"type": "string"}}],

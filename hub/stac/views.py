@@ -176,6 +176,8 @@ def landing(request: HttpRequest) -> HttpResponse:
                 _link("search", search, GEOJSON, method="GET"),
                 _link("search", search, GEOJSON, method="POST"),
                 *children,
+                _link("child", request.build_absolute_uri(reverse("catalogue:stac-root")),
+                      title="Land-product catalogue"),
             ],
         }
     )

@@ -129,6 +129,7 @@ def test_deleting_an_active_request_cancels_it(client, alice, alice_token):
 def test_openapi_document_describes_every_path(client):
     doc = client.get("/api/v1/openapi.json").json()
     assert doc["openapi"].startswith("3.")
-    assert set(doc["paths"]) == {"/mosaics", "/mosaics/{id}", "/mosaics/{id}/files/{name}"}
+    assert set(doc["paths"]) == {"/mosaics", "/mosaics/{id}", "/mosaics/{id}/files/{name}",
+                                 "/mosaics/{id}/zip", "/mosaics/{id}/metalink", "/timeseries"}
     order = doc["components"]["schemas"]["Order"]
     assert "B8A" in order["properties"]["bands"]["items"]["enum"]

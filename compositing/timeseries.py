@@ -1,0 +1,465 @@
+"""The time-series tool: per-period composite values, or every raw observation, at one pixel.
+
+A time series is a tiny output grid (1x1 or 3x3 pixels) in the point's UTM zone, snapped to
+multiples of the pixel size exactly as `OutputGrid.for_aoi` snaps an ordered product, so its
+centre pixel is the product pixel containing the point (the pixel whose centre is nearest to
+it). The archive is searched once for the whole range, every observation is read once, and each
+period then runs the pipeline's own per-chunk steps (`select`, `chunk_layers`) on its
+observations: the values are those an ordered product of that period holds at that pixel,
+including the product's 1e-4 quantisation of reflectance and `medoid_mos`.
+
+Periods are the aligned S2GM periods (`periods.period_bounds`) overlapping the requested
+dates, whole: the first starts on or before `start`, the last ends on or after `end`.
+For a 3x3 window, band values are the mean and population standard deviation (ddof 0) over
+the pixels with a value, `n_pixels` counts them, NDVI is the mean of the per-pixel NDVI, and
+the quality columns (valid_obs, total_obs, method, medoid_mos, scl, acquisition date, scene)
+are those of the centre pixel.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+import numpy as np
+from affine import Affine
+from pyproj import Transformer
+from rasterio.enums import Resampling
+from rasterio.warp import transform_bounds
+from shapely.geometry import box
+from shapely.geometry.base import BaseGeometry
+
+from compositing import l2a
+from compositing.archive import (
+    MissingBandsError,
+    Observation,
+    Scene,
+    group_acquisitions,
+    resolve_bands,
+    search_scenes,
+)
+from compositing.composite import chunk_layers, select, stack_bands
+from compositing.grid import Chunk, OutputGrid, utm_epsg
+from compositing.layers import (
+    AUX_LAYER_STORAGE,
+    METHOD_MEDOID,
+    METHOD_STC,
+    REFLECTANCE_NODATA,
+    REFLECTANCE_SCALE,
+)
+from compositing.mask import valid_mask
+from compositing.order import SpecError, parse_date, parse_resolution
+from compositing.periods import period_bounds
+from compositing.read import Stack, close_datasets, read_asset, read_stack
+
+# Period types the tool offers (no 'custom': every period is an aligned S2GM period).
+TIMESERIES_PERIODS: tuple[str, ...] = ("day", "tenday", "month", "quarter", "year")
+WINDOWS: tuple[int, ...] = (1, 3)
+# Longest date range of one request (three years, counting leap days).
+MAX_RANGE_DAYS = 3 * 366
+# UTM is defined from 80 S to 84 N; Sentinel-2 does not observe beyond it either.
+MIN_LAT, MAX_LAT = -80.0, 84.0
+METHOD_NAMES: dict[int, str] = {METHOD_MEDOID: "medoid", METHOD_STC: "stc"}
+NDVI_BANDS: tuple[str, str] = ("B04", "B08")
+# Auxiliary layers every period row needs from `chunk_layers`.
+ROW_AUX: tuple[str, ...] = ("source_index", "valid_obs", "total_obs", "method", "medoid_mos",
+                            "acquisition_date", "quality_scene_classification")
+# Threads reading observations (rasterio releases the GIL while it opens and reads files).
+READ_THREADS = 4
+DECIMALS = 6  # rounding of means, standard deviations, NDVI and raw reflectances
+_TILE_IN_ID = re.compile(r"(?:^|_)T?(\d{1,2}[C-HJ-NP-X][A-HJ-NP-Z]{2})(?=_|$)")
+_EPOCH = date(1970, 1, 1)
+
+
+@dataclass(frozen=True)
+class PointQuery:
+    """A validated time-series request."""
+
+    lon: float
+    lat: float
+    start: date
+    end: date
+    period_type: str = "month"
+    resolution: int = 20
+    window: int = 1
+    bands: tuple[str, ...] = l2a.BAND_NAMES
+    cloud_buffer: int = 0
+
+
+@dataclass(frozen=True)
+class PixelGrid:
+    """The tiny output grid of a query and where its centre pixel lies."""
+
+    grid: OutputGrid
+    chunk: Chunk  # the window plus a halo of cloud_buffer pixels
+    halo: int
+
+    @property
+    def centre(self) -> tuple[float, float]:
+        """Map coordinates (x, y) of the centre pixel's centre."""
+        left, _, _, top = self.grid.bounds
+        half = self.grid.width / 2
+        return left + half * self.grid.resolution, top - half * self.grid.resolution
+
+    @property
+    def centre_lonlat(self) -> tuple[float, float]:
+        """Longitude and latitude of the centre pixel's centre."""
+        to_lonlat = Transformer.from_crs(self.grid.epsg, 4326, always_xy=True)
+        lon, lat = to_lonlat.transform(*self.centre)
+        return float(lon), float(lat)
+
+    def footprint(self) -> BaseGeometry:
+        """The chunk (with halo) in lon/lat, as `read_stack` computes it."""
+        t = self.chunk.transform
+        left, top = t.c, t.f
+        right, bottom = left + self.chunk.width * t.a, top + self.chunk.height * t.e
+        return box(*transform_bounds(self.grid.crs, "EPSG:4326", left, bottom, right, top))
+
+
+@dataclass
+class TimeSeries:
+    """Rows (one dict per period or observation, keyed by `columns`) at one pixel."""
+
+    query: PointQuery
+    pixel: PixelGrid
+    kind: str
+    columns: list[str]
+    rows: list[dict[str, Any]]
+
+    def pixel_info(self) -> dict[str, Any]:
+        """The centre pixel: EPSG, map and lon/lat coordinates, resolution and window."""
+        x, y = self.pixel.centre
+        lon, lat = self.pixel.centre_lonlat
+        return {"epsg": self.pixel.grid.epsg, "x": x, "y": y, "lon": lon, "lat": lat,
+                "resolution": self.query.resolution, "window": self.query.window}
+
+
+def pixel_grid(lon: float, lat: float, resolution: int, window: int = 1,
+               halo: int = 0) -> PixelGrid:
+    """A window x window grid in the point's UTM zone centred on the pixel containing it."""
+    epsg = utm_epsg(lon, lat)
+    x, y = Transformer.from_crs(4326, epsg, always_xy=True).transform(lon, lat)
+    res = float(resolution)
+    col, row = math.floor(x / res), math.floor(y / res)  # the pixel holding the point
+    half = window // 2
+    transform = Affine(res, 0.0, (col - half) * res, 0.0, -res, (row + 1 + half) * res)
+    grid = OutputGrid(epsg, transform, window, window)
+    chunk = next(grid.chunks(window)).expanded(halo)
+    return PixelGrid(grid, chunk, halo)
+
+
+def periods_between(period_type: str, start: date, end: date) -> list[tuple[date, date]]:
+    """The aligned periods of the type overlapping start..end, in order."""
+    out: list[tuple[date, date]] = []
+    day = start
+    while day <= end:
+        first, last = period_bounds(period_type, day)
+        out.append((first, last))
+        day = last + timedelta(days=1)
+    return out
+
+
+def composite_columns(bands: Sequence[str], window: int) -> list[str]:
+    """CSV/JSON column names of a composite series."""
+    values: list[str] = []
+    for name in [*bands, "NDVI"]:
+        values.append(name)
+        if window > 1:
+            values.append(f"{name}_std")
+    extra = ["n_pixels"] if window > 1 else []
+    return ["period_start", "period_end", *values, *extra, "valid_obs", "total_obs", "method",
+            "medoid_mos", "scl", "acquisition_date", "scene_id"]
+
+
+def observation_columns(bands: Sequence[str]) -> list[str]:
+    """CSV/JSON column names of an observation list."""
+    return ["date", "datetime", "scene_id", "tile", *bands, "NDVI", "scl", "valid",
+            "all_scene_ids"]
+
+
+def composite_series(query: PointQuery, stac_url: str, collection: str = "sentinel-2-l2a",
+                     medoid_min_obs: int = l2a.MEDOID_MIN_OBSERVATIONS) -> TimeSeries:
+    """Per aligned period: the composite values an ordered product holds at the pixel."""
+    pixel = pixel_grid(query.lon, query.lat, query.resolution, query.window, query.cloud_buffer)
+    periods = periods_between(query.period_type, query.start, query.end)
+    read_bands = stack_bands([*query.bands, *NDVI_BANDS])
+    scenes = _search(pixel, stac_url, collection, periods[0][0], periods[-1][1])
+    # Each period is its own product: bands are resolved and acquisitions grouped from that
+    # period's scenes only. Periods partition the scenes, so every observation is read once.
+    per_period: list[list[Observation] | None] = []
+    for first, last in periods:
+        members = [s for s in scenes if first <= _utc_day(s) <= last]
+        try:
+            resolved, _ = resolve_bands(members, read_bands, query.bands) if members else ([], {})
+        except MissingBandsError:
+            per_period.append(None)  # the product of this period could not be made either
+            continue
+        per_period.append(group_acquisitions(resolved))
+    every = [o for obs in per_period if obs for o in obs]
+    try:
+        stack = _read_parallel(every, read_bands, pixel, query.resolution)
+        rows: list[dict[str, Any]] = []
+        offset = 0
+        for (first, last), obs in zip(periods, per_period, strict=True):
+            count = len(obs or [])
+            sub = _sub_stack(stack, offset, count)
+            offset += count
+            rows.append(_period_row(query, pixel, first, last, obs or [], sub, medoid_min_obs))
+    finally:
+        close_datasets()
+    return TimeSeries(query, pixel, "composite", composite_columns(query.bands, query.window),
+                      rows)
+
+
+def observations(query: PointQuery, stac_url: str,
+                 collection: str = "sentinel-2-l2a") -> TimeSeries:
+    """Every L2A acquisition with data at the centre pixel from start to end (inclusive).
+
+    Reflectances are the L2A values resampled onto the pixel as the pipeline reads them;
+    `valid` is `mask.valid_mask` over the bands a product of `query.bands` reads. Raises
+    MissingBandsError when an asked band is in no scene.
+    """
+    pixel = pixel_grid(query.lon, query.lat, query.resolution, 1, query.cloud_buffer)
+    read_bands = stack_bands([*query.bands, *NDVI_BANDS])
+    scenes = _search(pixel, stac_url, collection, query.start, query.end)
+    rows: list[dict[str, Any]] = []
+    try:
+        if scenes:
+            scenes, _ = resolve_bands(scenes, read_bands, query.bands)
+        obs = group_acquisitions(scenes)
+        stack = _read_parallel(obs, read_bands, pixel, query.resolution)
+        valid = valid_mask(stack.refl, stack.scl, stack.band_names, query.cloud_buffer)
+        r = c = pixel.halo
+        for t, i in enumerate(stack.obs_index):
+            scl = int(stack.scl[t, r, c])
+            if scl == 0:
+                continue
+            refl = {b: _float(stack.refl[t, stack.band_names.index(b), r, c])
+                    for b in read_bands}
+            scene = _pixel_scene(obs[i], pixel)
+            covering = _covering_scenes(obs[i], pixel)
+            rows.append({
+                "date": obs[i].datetime.astimezone(UTC).date(),
+                "datetime": obs[i].datetime.astimezone(UTC),
+                "scene_id": scene.id if scene else None,
+                "tile": scene_tile(scene.id) if scene else None,
+                **{b: _round(refl[b]) for b in query.bands},
+                "NDVI": _round(_ndvi(refl["B04"], refl["B08"])),
+                "scl": scl,
+                "valid": bool(valid[t, r, c]),
+                "all_scene_ids": ";".join(s.id for s in covering),
+            })
+    finally:
+        close_datasets()
+    return TimeSeries(query, pixel, "observations", observation_columns(query.bands), rows)
+
+
+def scene_tile(scene_id: str) -> str | None:
+    """The MGRS tile named in a scene id (Earth Search, Planetary Computer, ESA styles)."""
+    match = _TILE_IN_ID.search(scene_id)
+    return match.group(1) if match else None
+
+
+def parse_query(params: Mapping[str, Any]) -> PointQuery:
+    """Validate request parameters into a PointQuery; SpecError names the bad parameter."""
+    lon = _parse_float(params, "lon", -180.0, 180.0)
+    lat = _parse_float(params, "lat", MIN_LAT, MAX_LAT)
+    start = parse_date("start", _required(params, "start"))
+    end = parse_date("end", _required(params, "end"))
+    if end < start:
+        raise SpecError("end", "the end date is before the start date")
+    if (end - start).days + 1 > MAX_RANGE_DAYS:
+        raise SpecError("end", f"the range is longer than {MAX_RANGE_DAYS} days")
+    period = str(params.get("period") or "month").strip().lower()
+    if period not in TIMESERIES_PERIODS:
+        raise SpecError("period", f"unknown period {period!r}; one of "
+                                  f"{', '.join(TIMESERIES_PERIODS)}")
+    resolution = parse_resolution(params.get("resolution") or 20)
+    window_raw = str(params.get("window") or "1").strip()
+    if window_raw not in {str(w) for w in WINDOWS}:
+        raise SpecError("window", f"{window_raw!r} is not a window; use 1 (one pixel) or 3 "
+                                  "(3x3 pixels)")
+    bands_raw = params.get("bands") or ",".join(l2a.BAND_NAMES)
+    try:
+        bands = tuple(l2a.parse_bands(bands_raw))
+    except ValueError as exc:
+        raise SpecError("bands", str(exc)) from None
+    return PointQuery(lon, lat, start, end, period, resolution, int(window_raw), bands)
+
+
+# --- internals -------------------------------------------------------------------------------
+
+
+def _search(pixel: PixelGrid, stac_url: str, collection: str, start: date,
+            end: date) -> list[Scene]:
+    return search_scenes(stac_url, collection, pixel.footprint(), start, end)
+
+
+def _read_parallel(observations: Sequence[Observation], band_names: Sequence[str],
+                   pixel: PixelGrid, resolution: int) -> Stack:
+    """`read_stack` of the observations, in READ_THREADS contiguous parts read concurrently.
+
+    Observations are read independently of each other, so the parts concatenate into exactly
+    the stack of one call. Each thread closes its own cached datasets when its part is read.
+    """
+    size = max(1, math.ceil(len(observations) / READ_THREADS))
+    parts = [list(observations[i:i + size]) for i in range(0, len(observations), size)]
+
+    def read(part: list[Observation]) -> Stack:
+        try:
+            return read_stack(part, band_names, pixel.grid, pixel.chunk, resolution)
+        finally:
+            close_datasets()
+
+    if len(parts) <= 1:
+        return read(parts[0] if parts else [])
+    with ThreadPoolExecutor(max_workers=len(parts)) as pool:
+        stacks = list(pool.map(read, parts))
+    offsets = np.cumsum([0, *(len(p) for p in parts[:-1])])
+    return Stack(np.concatenate([s.obs_index + o for s, o in zip(stacks, offsets, strict=True)]),
+                 tuple(band_names), np.concatenate([s.refl for s in stacks]),
+                 np.concatenate([s.scl for s in stacks]),
+                 np.concatenate([s.aot for s in stacks]))
+
+
+def _utc_day(scene: Scene) -> date:
+    return scene.datetime.astimezone(UTC).date()
+
+
+def _sub_stack(stack: Stack, offset: int, count: int) -> Stack:
+    """The stack's observations numbered offset..offset+count-1, renumbered from 0."""
+    keep = (stack.obs_index >= offset) & (stack.obs_index < offset + count)
+    return Stack(stack.obs_index[keep] - offset, stack.band_names, stack.refl[keep],
+                 stack.scl[keep], stack.aot[keep])
+
+
+def _period_row(query: PointQuery, pixel: PixelGrid, first: date, last: date,
+                obs: list[Observation], stack: Stack, medoid_min_obs: int) -> dict[str, Any]:
+    """One period's composite at the pixel, as the pipeline computes a chunk."""
+    halo = pixel.halo
+    days = np.array([(o.datetime.date() - _EPOCH).days for o in obs], dtype=np.int64)
+    selection = select(stack, medoid_min_obs, halo).crop(halo)
+    stack = stack.crop(halo)
+    out_bands = list(dict.fromkeys([*query.bands, *NDVI_BANDS]))
+    inside = np.ones(selection.index.shape, bool)
+    layers = chunk_layers(stack, selection, out_bands, ROW_AUX, days, inside)
+    refl = {b: _decode_reflectance(layers[b]) for b in out_bands}
+    with np.errstate(invalid="ignore", divide="ignore"):
+        ndvi = (refl["B08"] - refl["B04"]) / (refl["B08"] + refl["B04"])
+    ndvi[~np.isfinite(ndvi)] = np.nan
+    c = query.window // 2
+    row: dict[str, Any] = {"period_start": first, "period_end": last}
+    for name, values in [*((b, refl[b]) for b in query.bands), ("NDVI", ndvi)]:
+        if query.window == 1:
+            row[name] = _round(values[c, c])
+            continue
+        have = values[np.isfinite(values)]
+        row[name] = _round(float(have.mean())) if have.size else None
+        row[f"{name}_std"] = _round(float(have.std())) if have.size else None
+    if query.window > 1:
+        row["n_pixels"] = int(np.isfinite(refl[query.bands[0]]).sum())
+    aux = {name: _decode_aux(name, layers[name][c, c]) for name in ROW_AUX}
+    method = int(layers["method"][c, c])
+    source = aux["source_index"]
+    scene = _pixel_scene(obs[int(source)], pixel) if source is not None else None
+    row.update({
+        "valid_obs": int(aux["valid_obs"] or 0),
+        "total_obs": int(aux["total_obs"] or 0),
+        "method": METHOD_NAMES.get(method, "none"),
+        "medoid_mos": _round(aux["medoid_mos"], 4),
+        "scl": int(aux["quality_scene_classification"])
+        if aux["quality_scene_classification"] is not None else None,
+        "acquisition_date": (_EPOCH + timedelta(days=int(aux["acquisition_date"])))
+        if aux["acquisition_date"] is not None else None,
+        "scene_id": scene.id if scene else None,
+    })
+    return row
+
+
+def _decode_reflectance(stored: np.ndarray) -> np.ndarray:
+    """Stored product reflectance to float, NaN for nodata."""
+    return np.where(stored == REFLECTANCE_NODATA, np.nan, stored * REFLECTANCE_SCALE)
+
+
+def _decode_aux(name: str, stored: Any) -> float | None:
+    layer = AUX_LAYER_STORAGE[name]
+    if int(stored) == layer.nodata:
+        return None
+    return float(stored) * layer.scale
+
+
+def _covering_scenes(obs: Observation, pixel: PixelGrid) -> list[Scene]:
+    footprint = pixel.footprint()
+    return [s for s in obs.scenes if s.footprint.intersects(footprint)]
+
+
+def _pixel_scene(obs: Observation, pixel: PixelGrid) -> Scene | None:
+    """The granule whose values `read_stack` keeps at the centre pixel (smallest AOT)."""
+    candidates = _covering_scenes(obs, pixel)
+    if len(candidates) == 1:
+        return candidates[0]
+    r = c = pixel.halo + pixel.grid.height // 2
+    chosen, chosen_aot = None, math.nan
+    for scene in candidates:
+        if "SCL" not in scene.assets:
+            continue
+        scl = read_asset(scene.assets["SCL"], pixel.grid, pixel.chunk, Resampling.nearest)[r, c]
+        if not (np.isfinite(scl) and scl > 0):
+            continue
+        aot = (float(read_asset(scene.assets["AOT"], pixel.grid, pixel.chunk,
+                                Resampling.nearest)[r, c])
+               if "AOT" in scene.assets else math.nan)
+        clearer = math.isfinite(aot) and not (chosen_aot <= aot)
+        if chosen is None or clearer:
+            chosen, chosen_aot = scene, aot
+    return chosen
+
+
+def _ndvi(red: float | None, nir: float | None) -> float | None:
+    if red is None or nir is None or red + nir == 0:
+        return None
+    return (nir - red) / (nir + red)
+
+
+def _float(value: Any) -> float | None:
+    value = float(value)
+    return value if math.isfinite(value) else None
+
+
+def _round(value: Any, decimals: int = DECIMALS) -> float | None:
+    if value is None:
+        return None
+    value = float(value)
+    return round(value, decimals) if math.isfinite(value) else None
+
+
+def _parse_float(params: Mapping[str, Any], name: str, low: float, high: float) -> float:
+    raw = _required(params, name)
+    try:
+        value = float(str(raw).strip())
+    except ValueError:
+        raise SpecError(name, f"{raw!r} is not a number") from None
+    if not math.isfinite(value) or not low <= value <= high:
+        raise SpecError(name, f"{name} must be between {low:g} and {high:g} degrees")
+    return value
+
+
+def _required(params: Mapping[str, Any], name: str) -> Any:
+    value = params.get(name)
+    if value is None or str(value).strip() == "":
+        raise SpecError(name, "this parameter is required")
+    return value
+
+
+def serialise(value: Any) -> Any:
+    """A row value for JSON or CSV: dates as ISO 8601, everything else unchanged."""
+    if isinstance(value, datetime):
+        return value.isoformat().replace("+00:00", "Z")
+    if isinstance(value, date):
+        return value.isoformat()
+    return value

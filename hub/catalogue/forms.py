@@ -1,0 +1,71 @@
+"""Forms of the public pages and the admin."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+
+from hub.catalogue.models import ProductFamily, Theme
+
+
+class PeriodForm(forms.Form):
+    """A date range: items whose period overlaps it."""
+
+    start = forms.DateField(required=False, label="From",
+                            widget=forms.DateInput(attrs={"type": "date"}))
+    end = forms.DateField(required=False, label="To",
+                          widget=forms.DateInput(attrs={"type": "date"}))
+
+    def clean(self) -> dict[str, Any]:
+        """From on or before to."""
+        data = super().clean() or {}
+        if data.get("start") and data.get("end") and data["start"] > data["end"]:
+            raise forms.ValidationError("the range ends before it starts")
+        return data
+
+
+class BrowseForm(PeriodForm):
+    """Filters of the browse page: theme, variable, resolution and a date range."""
+
+    theme = forms.ChoiceField(required=False, choices=[("", "any theme"), *Theme.choices])
+    variable = forms.ChoiceField(required=False)
+    resolution = forms.ChoiceField(required=False)
+
+    def __init__(self, *args: Any, families: list[ProductFamily], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        variables = sorted({f.variable for f in families})
+        resolutions = sorted({r for f in families for r in f.resolutions}, key=_resolution_key)
+        self.fields["variable"].choices = [("", "any variable"), *[(v, v) for v in variables]]
+        self.fields["resolution"].choices = [("", "any resolution"),
+                                             *[(r, r) for r in resolutions]]
+
+
+def _resolution_key(text: str) -> tuple[float, str]:
+    """Sort "10 m" < "300 m" < "1 km"; anything unparsable last."""
+    number, _, unit = text.partition(" ")
+    try:
+        return float(number) * (1000 if unit == "km" else 1), text
+    except ValueError:
+        return float("inf"), text
+
+
+class ResolutionsField(forms.CharField):
+    """A list of resolutions edited as comma-separated text ("300 m, 1 km")."""
+
+    def prepare_value(self, value: Any) -> Any:
+        return ", ".join(value) if isinstance(value, list) else value
+
+    def to_python(self, value: Any) -> list[str]:  # type: ignore[override]
+        text = super().to_python(value)
+        return [part.strip() for part in text.split(",") if part.strip()]
+
+
+class FamilyAdminForm(forms.ModelForm):
+    """The family form of the admin, with resolutions as plain text."""
+
+    resolutions = ResolutionsField(required=False, help_text='comma-separated, e.g. "300 m, 1 km"')
+
+    class Meta:
+        model = ProductFamily
+        fields = "__all__"

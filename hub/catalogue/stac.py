@@ -1,0 +1,112 @@
+"""STAC 1.0.0 documents of catalogue families (collections) and items, with absolute links."""
+
+from __future__ import annotations
+
+import mimetypes
+from typing import Any
+
+from django.db.models import Max, Min
+from django.http import HttpRequest
+from django.urls import reverse
+
+from hub.catalogue.geometry import footprint_bbox
+from hub.catalogue.models import Item, ItemFile, ProductFamily
+
+STAC_VERSION = "1.0.0"
+FILE_EXT = "https://stac-extensions.github.io/file/v2.1.0/schema.json"
+JSON = "application/json"
+GEOJSON = "application/geo+json"
+WORLD = [-180.0, -90.0, 180.0, 90.0]
+
+
+def url(request: HttpRequest, name: str, *args: Any) -> str:
+    """Absolute URL of a named catalogue route."""
+    return request.build_absolute_uri(reverse(f"catalogue:{name}", args=args))
+
+
+def link(rel: str, href: str, media_type: str = JSON, **extra: Any) -> dict[str, Any]:
+    """A STAC link object."""
+    return {"rel": rel, "href": href, "type": media_type, **extra}
+
+
+def _iso(day: Any, end: bool = False) -> str:
+    """A date as an RFC 3339 UTC instant (start or end of the day)."""
+    return f"{day.isoformat()}T{'23:59:59' if end else '00:00:00'}Z"
+
+
+def _extent(family: ProductFamily) -> dict[str, Any]:
+    """Spatial and temporal extent from the items (world and open interval when none)."""
+    items = list(family.items.only("footprint"))
+    if items:
+        boxes = [footprint_bbox(i.footprint) for i in items]
+        bbox = [min(b[0] for b in boxes), min(b[1] for b in boxes),
+                max(b[2] for b in boxes), max(b[3] for b in boxes)]
+    else:
+        bbox = WORLD
+    span = family.items.aggregate(first=Min("start"), last=Max("end"))
+    interval = [_iso(span["first"]) if span["first"] else None,
+                _iso(span["last"], end=True) if span["last"] else None]
+    return {"spatial": {"bbox": [bbox]}, "temporal": {"interval": [interval]}}
+
+
+def collection(request: HttpRequest, family: ProductFamily) -> dict[str, Any]:
+    """The family as a STAC Collection."""
+    root = url(request, "stac-root")
+    links = [
+        link("self", url(request, "stac-collection", family.slug)),
+        link("root", root),
+        link("parent", root),
+        link("items", url(request, "stac-items", family.slug), GEOJSON),
+        link("alternate", request.build_absolute_uri(family.get_absolute_url()), "text/html",
+             title="Catalogue page"),
+    ]
+    links += [link("describedby", request.build_absolute_uri(d.href), title=d.title,
+                   media_type="application/pdf") for d in family.documents.all() if d.href]
+    if family.ordering_url:
+        links.append(link("order", request.build_absolute_uri(family.ordering_url), "text/html"))
+    return {
+        "type": "Collection",
+        "stac_version": STAC_VERSION,
+        "stac_extensions": [],
+        "id": family.slug,
+        "title": family.name,
+        "description": family.description or family.name,
+        "keywords": [family.get_theme_display(), family.variable],
+        "license": "proprietary",
+        "extent": _extent(family),
+        "summaries": {"resolutions": family.resolutions,
+                      "temporal_frequency": [family.temporal_frequency]},
+        "links": links,
+    }
+
+
+def _asset(request: HttpRequest, file: ItemFile) -> dict[str, Any]:
+    """A file as an asset with size and multihash SHA-256 checksum."""
+    href = file.url or url(request, "file", file.pk)
+    media_type = mimetypes.guess_type(file.name)[0] or "application/octet-stream"
+    return {"href": href, "type": media_type, "title": file.name, "roles": ["data"],
+            "file:size": file.size, "file:checksum": f"1220{file.sha256}"}
+
+
+def item(request: HttpRequest, found: Item) -> dict[str, Any]:
+    """An item as a STAC Item (a GeoJSON Feature)."""
+    slug = found.family.slug
+    collection_url = url(request, "stac-collection", slug)
+    return {
+        "type": "Feature",
+        "stac_version": STAC_VERSION,
+        "stac_extensions": [FILE_EXT],
+        "id": found.identifier,
+        "collection": slug,
+        "geometry": found.footprint,
+        "bbox": footprint_bbox(found.footprint),
+        "properties": {"datetime": None, "start_datetime": _iso(found.start),
+                       "end_datetime": _iso(found.end, end=True)},
+        "assets": {f.name: _asset(request, f) for f in found.files.all()},
+        "links": [
+            link("self", url(request, "stac-item", slug, found.identifier), GEOJSON),
+            link("parent", collection_url),
+            link("collection", collection_url),
+            link("root", url(request, "stac-root")),
+        ],
+    }

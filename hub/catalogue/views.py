@@ -1,0 +1,85 @@
+"""Public pages of the catalogue and the downloads of signed-in users."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_GET, require_POST
+
+from hub.catalogue import downloads, services
+from hub.catalogue.forms import BrowseForm, PeriodForm
+from hub.catalogue.models import Document, ItemFile, ProductFamily
+from hub.catalogue.stac import url
+
+ITEMS_PER_PAGE = 25
+
+
+@require_GET
+def browse(request: HttpRequest) -> HttpResponse:
+    """Families by theme, filtered by theme, variable, resolution and date range."""
+    form = BrowseForm(request.GET or None, families=list(ProductFamily.objects.all()))
+    filters = form.cleaned_data if form.is_bound and form.is_valid() else {}
+    return render(request, "catalogue/browse.html",
+                  {"form": form, "groups": services.browse(filters),
+                   "dated": bool(filters.get("start") or filters.get("end"))})
+
+
+@require_GET
+def family(request: HttpRequest, slug: str) -> HttpResponse:
+    """A family with its documents and a paginated, date-filtered table of items."""
+    found = get_object_or_404(ProductFamily, slug=slug)
+    form = PeriodForm(request.GET or None)
+    period = form.cleaned_data if form.is_bound and form.is_valid() else {}
+    items = services.family_items(found, period.get("start"), period.get("end"))
+    page = Paginator(items, ITEMS_PER_PAGE).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(request, "catalogue/family.html", {
+        "family": found, "documents": found.documents.all(), "form": form, "page": page,
+        "query": query.urlencode(),
+    })
+
+
+@require_GET
+def document(request: HttpRequest, pk: int) -> HttpResponse:
+    """An uploaded document (public, like the family page that lists it)."""
+    found = get_object_or_404(Document, pk=pk)
+    if not found.file:
+        raise Http404("this document has no uploaded copy")
+    return FileResponse(found.file.open("rb"), as_attachment=False,
+                        filename=found.file.name.rsplit("/", 1)[-1])
+
+
+@login_required
+@require_GET
+def item_file(request: HttpRequest, pk: int) -> HttpResponse:
+    """A local item file, or a redirect to its external URL."""
+    found = get_object_or_404(ItemFile.objects.select_related("item"), pk=pk)
+    local = found.local_file()
+    if local is not None:
+        return FileResponse(local.open("rb"), as_attachment=True, filename=found.name)
+    if found.url:
+        return redirect(found.url)
+    raise Http404("this file is not available")
+
+
+@login_required
+@require_POST
+def download(request: HttpRequest, slug: str) -> HttpResponse:
+    """The selected items of a family as a streamed zip or as a Metalink 4 document."""
+    found = get_object_or_404(ProductFamily, slug=slug)
+    files = services.selected_files(found, request.POST.getlist("item"))
+    if not files:
+        messages.info(request, "Select at least one item with files to download.")
+        return redirect(found.get_absolute_url())
+    if request.POST.get("format") == "metalink":
+        body = downloads.metalink(files, lambda f: url(request, "file", f.pk))
+        response = HttpResponse(body, content_type=downloads.METALINK_TYPE)
+        response["Content-Disposition"] = f'attachment; filename="{found.slug}.meta4"'
+        return response
+    response = StreamingHttpResponse(downloads.zip_chunks(files), content_type="application/zip")
+    response["Content-Disposition"] = f'attachment; filename="{found.slug}.zip"'
+    return response

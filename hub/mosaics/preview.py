@@ -1,0 +1,53 @@
+"""What an order would be, before it is placed: area, aligned period, CRS, scenes, size."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, time
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from pyproj import CRS, Geod
+
+from compositing.grid import OutputGrid
+from compositing.layers import AUX_LAYER_STORAGE
+from compositing.order import SpecError, parse_spec
+from hub.errors import error_response
+from hub.stac.views import get_catalog
+
+# Deflate typically halves surface reflectance; an estimate, shown as such.
+COMPRESSION_RATIO = 0.5
+
+
+@login_required
+def preview(request: HttpRequest) -> HttpResponse:
+    """GET with the order form's fields: a JSON summary, or 400 naming the field."""
+    options: dict[str, Any] = {k: request.GET[k] for k in (
+        "aoi", "period", "start", "end", "resolution", "crs", "format", "name", "cloud_buffer")
+        if request.GET.get(k, "") != ""}  # absent: the order's defaults
+    options["bands"] = request.GET.getlist("bands") or ["B04"]
+    options["aux"] = request.GET.getlist("aux")
+    options.setdefault("crs", "UTM")
+    if options.get("period") != "custom":
+        options["end"] = None
+    try:
+        spec = parse_spec(options, max_area_km2=settings.HUB_MAX_AOI_KM2)
+    except SpecError as exc:
+        return error_response(400, exc.message, exc.field)
+    grid = OutputGrid.for_aoi(spec.aoi, spec.epsg, spec.resolution)
+    bytes_per_px = sum(2 for _ in spec.bands) + sum(
+        AUX_LAYER_STORAGE[name].dtype_size for name in spec.aux)
+    window = (f"{datetime.combine(spec.start, time.min, UTC):%Y-%m-%dT%H:%M:%SZ}/"
+              f"{datetime.combine(spec.end, time.max, UTC):%Y-%m-%dT%H:%M:%SZ}")
+    page = get_catalog().search(intersects=spec.aoi.__geo_interface__, datetime=window,
+                                collections=[settings.HUB_STAC_COLLECTION], limit=1)
+    return JsonResponse({
+        "area_km2": round(abs(Geod(ellps="WGS84").geometry_area_perimeter(spec.aoi)[0]) / 1e6,
+                          3),
+        "start": spec.start.isoformat(), "end": spec.end.isoformat(),
+        "epsg": spec.epsg, "crs_name": CRS.from_epsg(spec.epsg).name,
+        "width": grid.width, "height": grid.height,
+        "scenes": page.number_matched,
+        "estimated_bytes": int(grid.width * grid.height * bytes_per_px * COMPRESSION_RATIO),
+    })

@@ -1,0 +1,200 @@
+"""The time-series tool holds, per period, the values an ordered product holds at that pixel."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import date
+from pathlib import Path
+
+import numpy as np
+import pytest
+import rasterio
+from pyproj import Transformer
+from rasterio.transform import rowcol
+from shapely.geometry import box
+
+from compositing.archive import group_acquisitions, search_scenes
+from compositing.composite import stack_bands
+from compositing.demo import DEMO_CENTER_32629
+from compositing.grid import OutputGrid
+from compositing.mask import valid_mask
+from compositing.order import parse_spec
+from compositing.pipeline import run_mosaic
+from compositing.read import close_datasets, read_stack
+from compositing.timeseries import (
+    PointQuery,
+    composite_columns,
+    composite_series,
+    observations,
+    periods_between,
+    pixel_grid,
+    scene_tile,
+)
+from hub.mosaics.services import mosaic_settings
+
+pytestmark = pytest.mark.django_db
+
+# A point near the demo centre, off every 10/20/60 m pixel edge, in both tiles' overlap.
+POINT_32629 = (DEMO_CENTER_32629[0] + 7.0, DEMO_CENTER_32629[1] - 13.0)
+LON, LAT = Transformer.from_crs(32629, 4326, always_xy=True).transform(*POINT_32629)
+BANDS = ("B02", "B04", "B08")
+AUX = ["valid_obs", "total_obs", "method", "medoid_mos", "acquisition_date",
+       "quality_scene_classification"]
+
+
+def product_layers(tmp_path: Path, resolution: int, bands: tuple[str, ...] = BANDS
+                   ) -> tuple[dict[str, np.ndarray], int, int]:
+    """An ordered June product around the point: its layers and the point's row and column."""
+    x, y = POINT_32629
+    to_lonlat = Transformer.from_crs(32629, 4326, always_xy=True)
+    west, south = to_lonlat.transform(x - 300, y - 300)
+    east, north = to_lonlat.transform(x + 300, y + 300)
+    spec = parse_spec({"aoi": [west, south, east, north], "start": "2023-06-01",
+                       "period": "month", "resolution": resolution, "crs": "EPSG:32629",
+                       "bands": list(bands), "aux": AUX, "name": "ts"})
+    result = run_mosaic(spec, mosaic_settings(), tmp_path, f"p{resolution}")
+    layers: dict[str, np.ndarray] = {}
+    with rasterio.open(next(result.folder.glob("bands_*.tif"))) as src:
+        row, col = src.index(x, y)
+        for i, band in enumerate(spec.bands):
+            layers[band] = src.read(i + 1)
+    for name in AUX:
+        with rasterio.open(next(result.folder.glob(f"{name}_*.tif"))) as src:
+            layers[name] = src.read(1)
+    return layers, row, col
+
+
+def reflectance(stored: np.ndarray) -> np.ndarray:
+    return np.where(stored == 65535, np.nan, stored * 1e-4)
+
+
+def query(**changes) -> PointQuery:
+    base = PointQuery(LON, LAT, date(2023, 6, 1), date(2023, 6, 30), "month", 20, 1, BANDS)
+    return replace(base, **changes)
+
+
+def test_the_centre_pixel_is_the_product_pixel_holding_the_point():
+    for res in (10, 20, 60):
+        grid = pixel_grid(LON, LAT, res, 3).grid
+        assert grid.epsg == 32629 and (grid.width, grid.height) == (3, 3)
+        product = OutputGrid.for_aoi(box(LON - 0.01, LAT - 0.01, LON + 0.01, LAT + 0.01),
+                                     32629, res)
+        # Same lattice as a product: origins differ by whole pixels.
+        assert (grid.transform.c - product.transform.c) % res == 0
+        assert (grid.transform.f - product.transform.f) % res == 0
+        left, bottom, right, top = grid.bounds
+        assert left + res <= POINT_32629[0] < right - res
+        assert bottom + res <= POINT_32629[1] < top - res
+
+
+@pytest.mark.parametrize("resolution", [20, 60])
+def test_a_period_equals_the_ordered_product_at_the_pixel(hub_dirs, tmp_path, resolution):
+    layers, row, col = product_layers(tmp_path, resolution)
+    settings = mosaic_settings()
+    series = composite_series(query(resolution=resolution), settings.stac_url,
+                              settings.collection, settings.medoid_min_obs)
+    assert len(series.rows) == 1
+    got = series.rows[0]
+    assert got["period_start"] == date(2023, 6, 1) and got["period_end"] == date(2023, 6, 30)
+    assert got["valid_obs"] == layers["valid_obs"][row, col] > 0
+    assert got["total_obs"] == layers["total_obs"][row, col]
+    assert got["method"] == {1: "medoid", 2: "stc", 0: "none"}[int(layers["method"][row, col])]
+    for band in BANDS:
+        assert got[band] == pytest.approx(float(reflectance(layers[band])[row, col]), abs=1e-9)
+    b4, b8 = reflectance(layers["B04"])[row, col], reflectance(layers["B08"])[row, col]
+    assert got["NDVI"] == pytest.approx((b8 - b4) / (b8 + b4), abs=1e-6)
+    assert got["scl"] == layers["quality_scene_classification"][row, col]
+    assert got["acquisition_date"] == date.fromordinal(
+        date(1970, 1, 1).toordinal() + int(layers["acquisition_date"][row, col]))
+    assert got["acquisition_date"].strftime("%Y%m%d") in got["scene_id"]
+    if got["method"] == "medoid":
+        assert got["medoid_mos"] == pytest.approx(layers["medoid_mos"][row, col] * 1e-4)
+    else:
+        assert got["medoid_mos"] is None
+
+
+def test_a_3x3_window_is_the_mean_and_std_of_the_products_window(hub_dirs, tmp_path):
+    layers, row, col = product_layers(tmp_path, 20)
+    settings = mosaic_settings()
+    got = composite_series(query(window=3), settings.stac_url, settings.collection).rows[0]
+    window = (slice(row - 1, row + 2), slice(col - 1, col + 2))
+    for band in BANDS:
+        values = reflectance(layers[band][window])
+        have = values[np.isfinite(values)]
+        assert got[band] == pytest.approx(have.mean(), abs=1e-6)
+        assert got[f"{band}_std"] == pytest.approx(have.std(), abs=1e-6)
+    assert got["n_pixels"] == np.isfinite(reflectance(layers["B04"][window])).sum()
+    b4, b8 = reflectance(layers["B04"][window]), reflectance(layers["B08"][window])
+    assert got["NDVI"] == pytest.approx(np.nanmean((b8 - b4) / (b8 + b4)), abs=1e-6)
+    assert got["valid_obs"] == layers["valid_obs"][row, col]  # the centre pixel's quality
+    assert set(composite_columns(BANDS, 3)) == set(got)
+
+
+def test_periods_are_aligned_and_cover_the_range(hub_dirs):
+    assert periods_between("tenday", date(2023, 6, 5), date(2023, 6, 25)) == [
+        (date(2023, 6, 1), date(2023, 6, 10)), (date(2023, 6, 11), date(2023, 6, 20)),
+        (date(2023, 6, 21), date(2023, 6, 30))]
+    settings = mosaic_settings()
+    series = composite_series(query(start=date(2023, 5, 20), end=date(2023, 7, 3),
+                                    period_type="tenday"),
+                              settings.stac_url, settings.collection)
+    starts = [r["period_start"] for r in series.rows]
+    assert starts[0] == date(2023, 5, 11) and starts[-1] == date(2023, 7, 1)
+    assert len(starts) == 6
+    june = [r for r in series.rows if r["period_start"].month == 6]
+    assert all(r["total_obs"] > 0 for r in june)
+    empty = [r for r in series.rows if r["period_start"].month != 6]  # the archive is June only
+    for r in empty:
+        assert r["method"] == "none" and r["valid_obs"] == 0 and r["total_obs"] == 0
+        assert r["B04"] is None and r["scene_id"] is None and r["acquisition_date"] is None
+
+
+def test_a_point_without_scenes_gives_empty_rows(hub_dirs):
+    settings = mosaic_settings()
+    series = composite_series(query(lon=10.0, lat=10.0, window=3), settings.stac_url,
+                              settings.collection)
+    assert len(series.rows) == 1
+    row = series.rows[0]
+    assert row["method"] == "none" and row["B04"] is None and row["n_pixels"] == 0
+    assert observations(query(lon=10.0, lat=10.0), settings.stac_url,
+                        settings.collection).rows == []
+
+
+def test_observations_list_every_acquisition_once_with_the_pipelines_validity(hub_dirs):
+    settings = mosaic_settings()
+    got = observations(query(), settings.stac_url, settings.collection)
+    # Independent: the acquisitions of the month, read on a product-sized chunk.
+    x, y = POINT_32629
+    to_lonlat = Transformer.from_crs(32629, 4326, always_xy=True)
+    aoi = box(*to_lonlat.transform(x - 500, y - 500), *to_lonlat.transform(x + 500, y + 500))
+    scenes = search_scenes(settings.stac_url, settings.collection, aoi, date(2023, 6, 1),
+                           date(2023, 6, 30))
+    acquisitions = group_acquisitions(scenes)
+    grid = OutputGrid.for_aoi(aoi, 32629, 20)
+    chunk = next(grid.chunks(10_000))
+    stack = read_stack(acquisitions, stack_bands(BANDS), grid, chunk, 20)
+    close_datasets()
+    valid = valid_mask(stack.refl, stack.scl, stack.band_names)
+    row, col = rowcol(grid.transform, x, y)
+    expected = [(acquisitions[i].datetime.date(), bool(valid[t, row, col]),
+                 int(stack.scl[t, row, col]))
+                for t, i in enumerate(stack.obs_index) if stack.scl[t, row, col] > 0]
+    assert [(r["date"], r["valid"], r["scl"]) for r in got.rows] == expected
+    assert len({r["date"] for r in got.rows}) == len(got.rows)
+    assert any(r["valid"] for r in got.rows) and not all(r["valid"] for r in got.rows)
+    for r in got.rows:
+        assert r["tile"] in {"29UNU", "29UPU"} and r["tile"] in r["scene_id"]
+        assert r["scene_id"] in r["all_scene_ids"].split(";")
+    # The composite's valid_obs counts exactly the valid observations.
+    series = composite_series(query(), settings.stac_url, settings.collection)
+    assert series.rows[0]["valid_obs"] == sum(r["valid"] for r in got.rows)
+    assert series.rows[0]["total_obs"] == len(got.rows)
+    chosen = [r for r in got.rows if r["scene_id"] == series.rows[0]["scene_id"]]
+    assert len(chosen) == 1 and chosen[0]["valid"]
+    assert chosen[0]["B04"] == pytest.approx(series.rows[0]["B04"], abs=6e-5)
+
+
+def test_scene_tiles_are_read_from_the_common_id_styles():
+    assert scene_tile("S2A_29UNU_20230602_0_L2A") == "29UNU"
+    assert scene_tile("S2B_MSIL2A_20230601T115359_R023_T29UPU_20230601T150000") == "29UPU"
+    assert scene_tile("no-tile-here") is None
