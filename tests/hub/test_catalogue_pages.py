@@ -77,7 +77,8 @@ def test_the_family_page_lists_documents_and_filters_items(client, lwq_items) ->
     assert [i.identifier for i in response.context["page"]] == [
         "c_gls_LWQ1km_201808210000_GL", "c_gls_LWQ1km_201808110000_GL"]
     assert b'type="checkbox"' not in response.content
-    assert b"Log in</a> to select" in response.content
+    assert b"to select and download items" in response.content
+    assert b"/accounts/signup/" in response.content
     ranged = client.get("/catalogue/families/lwq/", {"start": "2018-08-25", "end": "2018-09-30"})
     assert [i.identifier for i in ranged.context["page"]] == ["c_gls_LWQ1km_201808210000_GL"]
     assert client.get("/catalogue/families/nope/").status_code == 404
