@@ -7,37 +7,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 import rasterio
-from affine import Affine
 from rio_cogeo.cogeo import cog_validate
 
 from compositing.cog import write_cog
-from compositing.grid import METRES_PER_DEGREE, OutputGrid
-from compositing.layers import AUX_LAYER_STORAGE, Layer, reflectance_layer
+from compositing.grid import OutputGrid
+from compositing.layers import AUX_LAYER_STORAGE, reflectance_layer
 from compositing.writers import GeoTiffWriter
+from tests.compositing.intermediates import UTM_GRID, WGS84_GRID, write_layers
 
 BANDS = ("B02", "B03", "B04")
-# Wider and taller than one 512 block, so the COG has several tiles and overview levels.
-UTM_GRID = OutputGrid(32631, Affine(10.0, 0.0, 600000.0, 0.0, -10.0, 5000040.0), 1300, 900)
-_DEG = 20 / METRES_PER_DEGREE
-WGS84_GRID = OutputGrid(4326, Affine(_DEG, 0.0, 4.5, 0.0, -_DEG, 45.2), 700, 520)
-
-
-def write_layers(path: Path, grid: OutputGrid, layers: list[Layer],
-                 seed: int = 0) -> np.ndarray:
-    """An intermediate GeoTIFF as the pipeline writes it (chunk by chunk); returns its values."""
-    rng = np.random.default_rng(seed)
-    info = np.iinfo(np.dtype(layers[0].dtype))
-    values = rng.integers(max(info.min + 1, 0), min(info.max - 1, 20000),
-                          (len(layers), grid.height, grid.width)).astype(layers[0].dtype)
-    values[:, 100:180, 200:330] = layers[0].nodata
-    with GeoTiffWriter(path, grid, layers) as writer:
-        for chunk in grid.chunks(512):
-            rows = slice(chunk.row_off, chunk.row_off + chunk.height)
-            cols = slice(chunk.col_off, chunk.col_off + chunk.width)
-            writer.write(chunk, list(values[:, rows, cols]))
-    return values
-
-
 @pytest.fixture(params=[UTM_GRID, WGS84_GRID], ids=["utm-1300x900", "wgs84-700x520"])
 def grid(request: pytest.FixtureRequest) -> OutputGrid:
     return request.param
