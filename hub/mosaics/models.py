@@ -18,6 +18,7 @@ class Status(models.TextChoices):
     DONE = "DONE", "Ready to download"
     FAILED = "FAILED", "Failed"
     CANCELLED = "CANCELLED", "Cancelled"
+    EXPIRED = "EXPIRED", "Expired"
 
 
 ACTIVE_STATUSES = (Status.QUEUED, Status.RUNNING)
@@ -42,6 +43,12 @@ class MosaicRequest(models.Model):
     metadata_options = models.JSONField(default=list, blank=True)
     cloud_buffer = models.PositiveSmallIntegerField(
         default=0, help_text="dilation of cloud and shadow masks, in output pixels")
+    layout = models.CharField(
+        max_length=16, default="multiband",
+        help_text="GeoTIFF: 'multiband' (one file) or 'per_layer' (one file per layer, as S2GM)")
+    tiling = models.CharField(
+        max_length=16, default="single",
+        help_text="'single' product, or 'mgrs': one subfolder per Sentinel-2 tile (UTM orders)")
 
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED,
                               db_index=True)
@@ -53,6 +60,9 @@ class MosaicRequest(models.Model):
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    expires_at = models.DateTimeField(
+        null=True, blank=True, db_index=True,
+        help_text="when the product's files are removed (set when it is published)")
 
     class Meta:
         ordering = ["-created_at"]
