@@ -3,13 +3,15 @@
 Prints output megapixels per second for medoid_index, for geomad's geometric median
 (`nangeomedian_pcm`, what odc-algo uses; install with `pip install -e .[bench]`) and for a
 per-band `numpy.nanmedian` on the same stacks, the ratios medoid / other, then stc_index.
-The machine may be shared: compare ratios within one run, and repeat.
+The machine may be shared: compare ratios within one run, and repeat; the load average
+is printed before and after.
 
     DEBUG=1 .venv/bin/python bench/kernels.py
 """
 
 from __future__ import annotations
 
+import os
 import time
 import warnings
 from collections.abc import Callable
@@ -68,7 +70,8 @@ def ratio(a: float, b: float | None) -> str:
 def main() -> None:
     rng = np.random.default_rng(0)
     print(f"numba threads: {numba.get_num_threads()}; geomad: "
-          + (geomad.__version__ if geomad else "NOT INSTALLED (pip install -e .[bench]), skipped"))
+          + (geomad.__version__ if geomad else "NOT INSTALLED (pip install -e .[bench]), skipped")
+          + f"; load average {load_average()}")
     print(f"{'time':>5}{'band':>5}{'medoid':>10}{'geomad':>10}{'nanmedian':>11}"
           f"{'vs geomad':>11}{'vs nanmed':>10}   (Mpx/s)")
     for n_time, n_band in CASES:
@@ -84,6 +87,12 @@ def main() -> None:
     valid = rng.random((3, SIZE, SIZE)) >= 0.25
     stc = mpx_per_s(lambda: stc_index(refl, valid, STC_BANDS))
     print(f"stc_index {3} x {len(STC_BANDS)}: {stc:.2f} Mpx/s")
+    print(f"load average after: {load_average()}")
+
+
+def load_average() -> str:
+    """1, 5 and 15 minute load averages: other processes on the same cores slow every rate."""
+    return " ".join(f"{v:.2f}" for v in os.getloadavg())
 
 
 if __name__ == "__main__":

@@ -19,7 +19,8 @@ multiply-add. medoid = the earliest i with the smallest S_i. `kernels_reference`
 same S_i with plain Python floats, so kernel and reference agree bit for bit on the index.
 
 Fast path and why it cannot change the index. The kernel first computes every S_i in
-float32 (S~_i), vectorised over _LANES pixels of a row at once. With u = 2**-24 and
+float32 (S~_i), vectorised over a block of pixels of a row (`medoid_lanes`), each pair once,
+the terms of a sum added in whatever order and grouping is fastest. With u = 2**-24 and
 k = n_band + n_time + 2 (k * u < 0.01 for any stack we accept), standard rounding-error
 analysis (Higham, Accuracy and Stability of Numerical Algorithms, ch. 3) gives, against the
 real-number sum R_i:
@@ -27,7 +28,9 @@ real-number sum R_i:
   square      fl(e * e) = (a - b)**2 (1 + d1)**2 (1 + d2)
   band sum    of n_band non-negative terms: each term gets (1 + t), |t| <= gamma(n_band - 1)
   sqrt        sqrt(D**2 (1 + h)) (1 + d3), |sqrt(1 + h) - 1| <= |h|
-  time sum    n_time - 1 non-negative terms (masked terms are exact zeros): gamma(n_time - 1)
+  time sum    n_time - 1 non-negative terms (masked terms are exact zeros), summed in any
+              order or grouping, so each term passes at most n_time - 1 roundings:
+              gamma(n_time - 1) (Higham sec. 4.2)
 so |S~_i - R_i| <= gamma(k) R_i with gamma(k) = k u / (1 - k u); the float64 S_i obeys the
 same with u = 2**-53. Together |S~_i - S_i| <= 1.03 (k 2**-24 + k 2**-53) S~_i < 2 k u S~_i.
 Float32 underflow (squared differences below 2**-126, only possible for float input) adds at
@@ -39,7 +42,14 @@ S_i > S_j* for the j* reaching that minimum, so all minimisers of S lie among th
 One candidate: it is the medoid. Several (exact ties, near-ties, or a non-finite S~ from a
 float32 overflow): their canonical S_i are computed in float64 and compared in time order.
 `spread` is S~_i / n_valid (within the same relative 2 k u), or S_i / n_valid where the
-float64 check ran.
+float64 check ran. No fastmath anywhere: the bound above is for IEEE operations as written.
+
+Speed: what was measured and left out (bench/kernels.py). Early termination (stop summing a
+candidate once its partial sum exceeds the best complete sum) needs per-pixel branches and
+visits every pair twice, so it loses to pair-once sums vectorised over pixels. Compacting
+each pixel's valid observations to the front saves under 20 % of the pairs at 25 % invalid
+(the block's busiest pixel sets the pair count); a prototype that also grouped pixels by
+count, to save more, ran slower: its per-pixel gather cost more than the pairs it saved.
 
 Validity: an observation counts only where `valid` is True AND all its bands are finite
 (NaN or +-inf in float input makes it not valid; the reference does the same). S2GM also
@@ -59,12 +69,24 @@ STC_BANDS: tuple[str, ...] = ("B02", "B03", "B04", "B08", "B8A", "B11", "B12")
 _B2, _B3, _B4, _B8, _B8A, _B11, _B12 = range(7)
 
 
-# Pixels of a row processed together ("lanes"). The lane loops are the innermost loops over
-# contiguous float32, which LLVM vectorises (8 lanes per AVX2 instruction). The count is passed
-# at run time on purpose: a compile-time constant gets the loops fully unrolled into scalar code.
-# 128 lanes keep a (60 time, 7 band) block at 215 KB, inside a core's L2.
-_LANES = 128
+# Pixels of a row processed together ("lanes"): the innermost loops run over contiguous
+# float32 lanes, which LLVM vectorises (16 lanes per AVX-512 instruction). More lanes spread
+# each pair's loop overhead wider (256 measured best: 128 is 5-25 % slower, 512 no faster);
+# the block (time, band, lane) is kept within _BLOCK_BYTES so it stays in a core's L2 cache.
+# The count is passed at run time on purpose: a compile-time constant gets the lane loops
+# fully unrolled into scalar code.
+_MAX_LANES = 256
+_MIN_LANES = 32
+_BLOCK_BYTES = 512 * 1024
 _U32 = 2.0**-24
+
+
+def medoid_lanes(n_time: int, n_band: int, width: int) -> int:
+    """Lanes per block for a stack: as many as fit _BLOCK_BYTES, a multiple of 16, not wider
+    than the chunk's rows (idle lanes cost as much as busy ones)."""
+    lanes = _BLOCK_BYTES // max(1, 4 * n_time * n_band)
+    lanes = max(_MIN_LANES, min(_MAX_LANES, lanes)) // 16 * 16
+    return max(16, min(lanes, -(-width // 16) * 16))
 
 
 def medoid_index(
@@ -97,27 +119,33 @@ def medoid_index(
         raise ValueError("too many bands and observations for the float32 error bound")
     floor = n_time * n_band * 2.0**-70
     check_finite = bool(np.issubdtype(refl.dtype, np.floating))
-    _medoid_kernel(refl, valid, check_finite, rel, floor, _LANES, out, spread)
+    lanes = medoid_lanes(n_time, n_band, refl.shape[3])
+    _medoid_kernel(refl, valid, check_finite, rel, floor, lanes, (0,) * n_band, out, spread)
     return out
 
 
 @numba.njit(parallel=True, nogil=True, cache=True)
-def _medoid_kernel(refl, valid, check_finite, rel, floor, n_lane, out, spread):  # type: ignore[no-untyped-def]
+def _medoid_kernel(refl, valid, check_finite, rel, floor, n_lane, band_slots, out, spread):  # type: ignore[no-untyped-def]
+    """`band_slots` is a tuple of n_band zeros: its length is a compile-time constant, so numba
+    compiles one kernel per band count and LLVM unrolls the band loop inside the lane loop."""
     n_time, n_band, height, width = refl.shape
     for y in numba.prange(height):
         # Per-row scratch: spectra as float32 (time, band, lane), weights 1/0, float32 sums.
         buf = np.empty((n_time, n_band, n_lane), np.float32)
         weight = np.empty((n_time, n_lane), np.float32)
         sums = np.empty((n_time, n_lane), np.float32)
-        d2 = np.empty(n_lane, np.float32)
+        # Per-lane scan state in separate arrays: rows of one array defeat vectorisation.
+        best_s = np.empty(n_lane, np.float32)
+        best_t = np.empty(n_lane, np.int32)
+        n_valid = np.empty(n_lane, np.int32)
+        n_cand = np.empty(n_lane, np.int32)
         members = np.empty(n_time, np.int64)
-        scratch = np.empty((4, n_lane), np.float64)
         for x0 in range(0, width, n_lane):
             lanes = min(n_lane, width - x0)
             _load_block(refl, valid, y, x0, lanes, check_finite, buf, weight)
-            _block_sums(buf, weight, d2, sums)
-            _pick_block(refl, weight, sums, y, x0, lanes, rel, floor, scratch, members, out,
-                        spread)
+            _block_sums(buf, weight, sums, band_slots)
+            _pick_block(refl, weight, sums, y, x0, lanes, rel, floor, best_s, best_t, n_valid,
+                        n_cand, members, out, spread)
 
 
 @numba.njit(nogil=True, cache=True)
@@ -148,67 +176,88 @@ def _load_block(refl, valid, y, x0, lanes, check_finite, buf, weight):  # type: 
 
 
 @numba.njit(nogil=True, cache=True)
-def _block_sums(buf, weight, d2, sums):  # type: ignore[no-untyped-def]
+def _block_sums(buf, weight, sums, band_slots):  # type: ignore[no-untyped-def]
     """Float32 summed distances of every observation to all valid others, per lane.
 
-    Each pair once, added to both members, in time order; the lane loops vectorise.
+    Each pair once, its distance added to both members. The lane loops are the vectorised
+    ones; the band loop inside has the constant trip count len(band_slots), so it is unrolled
+    and each squared distance stays in a register. Observations go two at a time (i, i + 1)
+    against each later j: x_j is loaded and sums[j] updated once for two pairs, about 25 %
+    faster than one at a time; three or four at a time measured several times slower.
     """
-    n_time, n_band, n_lane = buf.shape
+    n_time, n_lane = weight.shape
     sums[:, :] = 0.0
-    for i in range(n_time):
-        w_i, sum_i = weight[i], sums[i]
-        for j in range(i + 1, n_time):
-            d2[:] = 0.0
-            for b in range(n_band):
-                x_i, x_j = buf[i, b], buf[j, b]
-                for lane in range(n_lane):
-                    diff = x_i[lane] - x_j[lane]
-                    d2[lane] += diff * diff
-            w_j, sum_j = weight[j], sums[j]
+    for i in range(0, n_time - 1, 2):
+        k = i + 1
+        _pair_sums(buf, weight, sums, i, k, band_slots)
+        for j in range(i + 2, n_time):
             for lane in range(n_lane):
-                d = np.sqrt(d2[lane]) * (w_i[lane] * w_j[lane])
-                sum_i[lane] += d
-                sum_j[lane] += d
+                d2_i = np.float32(0.0)
+                d2_k = np.float32(0.0)
+                for b in range(len(band_slots)):
+                    x_j = buf[j, b, lane]
+                    diff_i = buf[i, b, lane] - x_j
+                    diff_k = buf[k, b, lane] - x_j
+                    d2_i += diff_i * diff_i
+                    d2_k += diff_k * diff_k
+                w_j = weight[j, lane]
+                d_i = np.sqrt(d2_i) * (weight[i, lane] * w_j)
+                d_k = np.sqrt(d2_k) * (weight[k, lane] * w_j)
+                sums[i, lane] += d_i
+                sums[k, lane] += d_k
+                sums[j, lane] += d_i + d_k
+
+
+@numba.njit(nogil=True, cache=True, inline="always")
+def _pair_sums(buf, weight, sums, i, j, band_slots):  # type: ignore[no-untyped-def]
+    """Add the distance between observations i and j to both their sums, on every lane."""
+    for lane in range(weight.shape[1]):
+        d2 = np.float32(0.0)
+        for b in range(len(band_slots)):
+            diff = buf[i, b, lane] - buf[j, b, lane]
+            d2 += diff * diff
+        d = np.sqrt(d2) * (weight[i, lane] * weight[j, lane])
+        sums[i, lane] += d
+        sums[j, lane] += d
 
 
 @numba.njit(nogil=True, cache=True)
-def _pick_block(refl, weight, sums, y, x0, lanes, rel, floor, scratch, members, out, spread):  # type: ignore[no-untyped-def]
+def _pick_block(refl, weight, sums, y, x0, lanes, rel, floor, best_s, best_t, n_valid, n_cand,  # type: ignore[no-untyped-def]
+                members, out, spread):
     """Choose the medoid of each lane from its float32 sums, checking near-ties in float64.
 
-    The scans over time run on all lanes at once (they vectorise); only lanes with several
-    candidates or a non-finite sum take the scalar float64 path.
+    The scans over time run on all lanes at once (selects, no branches, so they vectorise);
+    only lanes with several candidates or a non-finite sum take the scalar float64 path.
     """
     n_time, n_lane = weight.shape
-    best_s, best_t, n_valid, n_cand = scratch[0], scratch[1], scratch[2], scratch[3]
     best_s[:] = np.inf
-    best_t[:] = -1.0
-    n_valid[:] = 0.0
-    n_cand[:] = 0.0
+    best_t[:] = -1
+    n_valid[:] = 0
+    n_cand[:] = 0
     for t in range(n_time):
-        w_t, s_t = weight[t], sums[t]
         for lane in range(n_lane):
-            s = np.float64(s_t[lane])
-            # NaN or inf sums (float32 overflow) become "many candidates": checked in float64.
-            ok = w_t[lane] != 0.0
-            better = ok and s < best_s[lane]
+            ok = weight[t, lane] != 0.0
+            s = sums[t, lane] if ok else np.float32(np.inf)
+            better = s < best_s[lane]  # strict: ties stay with the earliest
             best_s[lane] = s if better else best_s[lane]
             best_t[lane] = t if better else best_t[lane]
-            n_valid[lane] += w_t[lane]
-            n_cand[lane] += 2.0 if ok and not s < np.inf else 0.0
+            n_valid[lane] += ok
+            # NaN or inf sums (float32 overflow) count as "many candidates": checked in float64.
+            n_cand[lane] += 2 if ok & (not sums[t, lane] < np.inf) else 0
     for t in range(n_time):
-        w_t, s_t = weight[t], sums[t]
         for lane in range(n_lane):
-            s = np.float64(s_t[lane])
-            hi = best_s[lane] + rel * best_s[lane] + floor  # min over j of S~_j + E_j
-            n_cand[lane] += 1.0 if w_t[lane] != 0.0 and s - rel * s - floor <= hi else 0.0
+            best = np.float64(best_s[lane])
+            hi = best + rel * best + floor  # min over j of S~_j + E_j
+            s = np.float64(sums[t, lane])
+            n_cand[lane] += (weight[t, lane] != 0.0) & (s - rel * s - floor <= hi)
     for lane in range(lanes):
-        x, n = x0 + lane, int(n_valid[lane])
+        x, n = x0 + lane, n_valid[lane]
         if n == 0:
             out[y, x] = -1
             spread[y, x] = np.nan
-        elif n_cand[lane] == 1.0:
-            out[y, x] = int(best_t[lane])
-            spread[y, x] = best_s[lane] / n
+        elif n_cand[lane] == 1:
+            out[y, x] = best_t[lane]
+            spread[y, x] = np.float64(best_s[lane]) / n
         else:
             _pick_exact(refl, weight, sums, y, x, lane, rel, floor, members, out, spread)
 

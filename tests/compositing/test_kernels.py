@@ -45,9 +45,10 @@ def test_medoid_matches_reference(dtype, t, h, w):
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
-@pytest.mark.parametrize(("h", "w"), [(1, 1), (1, 17), (13, 1), (2, 129), (3, 257)])
+@pytest.mark.parametrize(("h", "w"), [(1, 1), (1, 17), (13, 1), (2, 129), (3, 257), (1, 530)])
 def test_medoid_handles_any_chunk_shape(dtype, h, w):
-    # Widths around the kernel's block of pixels exercise its partial last block.
+    # Widths around the kernel's blocks of pixels (16 to 256 wide) exercise a partial last
+    # block and rows of several blocks.
     rng = np.random.default_rng(h * 1000 + w)
     assert_same_as_reference(*random_stack(rng, 6, 4, h, w, dtype))
 
@@ -131,9 +132,42 @@ def test_the_float64_check_agrees_with_the_fast_path(dtype):
     refl, valid = random_stack(rng, 12, 7, 5, 40, dtype)
     fast = medoid_index(refl, valid)
     slow, spread = np.empty_like(fast), np.empty(fast.shape)
-    kernels._medoid_kernel(refl, valid, dtype == np.float32, 1.0, 0.0, 16, slow, spread)
+    kernels._medoid_kernel(refl, valid, dtype == np.float32, 1.0, 0.0, 16, (0,) * 7, slow,
+                           spread)
     np.testing.assert_array_equal(fast, slow)
     np.testing.assert_array_equal(slow, medoid_index_reference(refl, valid))
+
+
+def mirrored_near_tie_stack(rng, h, w):
+    """Per pixel, a (later) and b (earlier) near the centre of a cloud symmetric in bands 0
+    and 1, mirror images of each other, except that b sits 1 DN off in band 2: in real numbers
+    S_b exceeds S_a by about 12 / (2 * 15000), some 2e-9 of the sums, far below float32
+    resolution (6e-8). Band values are integers, exact in uint16 and float32 alike."""
+    n_quad, centre = 3, 30000
+    u = rng.integers(5000, 20000, size=(n_quad, h, w))
+    v = rng.integers(5000, 20000, size=(n_quad, h, w))
+    s, lift = rng.integers(1, 50, size=(h, w)), rng.integers(-50, 50, size=(h, w))
+    band0 = [centre - s, centre + s, *(centre + u), *(centre - u), *(centre + u), *(centre - u)]
+    band1 = [centre + lift, centre + lift, *(centre + v), *(centre + v), *(centre - v),
+             *(centre - v)]
+    band2 = [np.ones((h, w), int)] + [np.zeros((h, w), int)] * (1 + 4 * n_quad)
+    spectra = np.stack([np.stack(band0), np.stack(band1), np.stack(band2)], axis=1)
+    flat = np.full((spectra.shape[0], 4, h, w), 1000)  # bands equal everywhere: distance 0
+    return np.concatenate([spectra, flat], axis=1)  # (time, 7 bands, h, w): b at 0, a at 1
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_medoid_near_ties_below_float32_resolution_follow_float64(dtype):
+    rng = np.random.default_rng(13)
+    refl = mirrored_near_tie_stack(rng, 4, 64).astype(dtype)
+    valid = np.ones((refl.shape[0], 4, 64), bool)
+    assert (assert_same_as_reference(refl, valid) == 1).all()  # a: the truly smaller sum
+    # The stack is adversarial: trusting the float32 order (candidates only among exact
+    # float32 ties, no error bound) picks b on many pixels. The bound is what saves it.
+    float32_only, spread = np.empty((4, 64), np.int16), np.empty((4, 64))
+    kernels._medoid_kernel(refl, valid, dtype == np.float32, 0.0, 0.0, 32, (0,) * 7,
+                           float32_only, spread)
+    assert (float32_only != 1).mean() > 0.1
 
 
 def test_medoid_rejects_other_dtypes():
