@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, Q, QuerySet, Sum
 
 from hub.catalogue.models import Item, ItemFile, ProductFamily, Theme
 
@@ -43,7 +43,8 @@ def browse(filters: dict[str, Any]) -> list[dict[str, Any]]:
 def family_items(family: ProductFamily, start: date | None, end: date | None) -> QuerySet[Item]:
     """The items of a family overlapping the range, newest first, with their files."""
     return (family.items.filter(overlap_q(start, end))
-            .annotate(file_count=Count("files")).order_by("-start", "identifier"))
+            .annotate(file_count=Count("files"), total_size=Sum("files__size"))
+            .order_by("-start", "identifier"))
 
 
 def selected_files(family: ProductFamily, item_ids: list[str]) -> list[ItemFile]:

@@ -16,6 +16,8 @@ STAC_VERSION = "1.0.0"
 FILE_EXT = "https://stac-extensions.github.io/file/v2.1.0/schema.json"
 JSON = "application/json"
 GEOJSON = "application/geo+json"
+XML = "application/xml"
+INSPIRE_ASSET = "inspire"
 WORLD = [-180.0, -90.0, 180.0, 90.0]
 
 
@@ -80,9 +82,14 @@ def collection(request: HttpRequest, family: ProductFamily) -> dict[str, Any]:
     }
 
 
+def file_href(request: HttpRequest, file: ItemFile) -> str:
+    """Where a file is downloaded: its external URL, else the hub's (sign-in) file route."""
+    return file.url or url(request, "file", file.pk)
+
+
 def _asset(request: HttpRequest, file: ItemFile) -> dict[str, Any]:
     """A file as an asset with size and multihash SHA-256 checksum."""
-    href = file.url or url(request, "file", file.pk)
+    href = file_href(request, file)
     media_type = mimetypes.guess_type(file.name)[0] or "application/octet-stream"
     return {"href": href, "type": media_type, "title": file.name, "roles": ["data"],
             "file:size": file.size, "file:checksum": f"1220{file.sha256}"}
@@ -92,6 +99,7 @@ def item(request: HttpRequest, found: Item) -> dict[str, Any]:
     """An item as a STAC Item (a GeoJSON Feature)."""
     slug = found.family.slug
     collection_url = url(request, "stac-collection", slug)
+    inspire_url = url(request, "item-inspire", slug, found.identifier)
     return {
         "type": "Feature",
         "stac_version": STAC_VERSION,
@@ -102,11 +110,15 @@ def item(request: HttpRequest, found: Item) -> dict[str, Any]:
         "bbox": footprint_bbox(found.footprint),
         "properties": {"datetime": None, "start_datetime": _iso(found.start),
                        "end_datetime": _iso(found.end, end=True)},
-        "assets": {f.name: _asset(request, f) for f in found.files.all()},
+        "assets": {**{f.name: _asset(request, f) for f in found.files.all()},
+                   INSPIRE_ASSET: {"href": inspire_url, "type": XML,
+                                   "title": "INSPIRE metadata (ISO 19139)",
+                                   "roles": ["metadata"]}},
         "links": [
             link("self", url(request, "stac-item", slug, found.identifier), GEOJSON),
             link("parent", collection_url),
             link("collection", collection_url),
             link("root", url(request, "stac-root")),
+            link("describedby", inspire_url, XML, title="INSPIRE metadata (ISO 19139)"),
         ],
     }

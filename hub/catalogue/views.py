@@ -7,12 +7,14 @@ from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.http import content_disposition_header
 from django.views.decorators.http import require_GET, require_POST
 
 from hub.catalogue import downloads, services
 from hub.catalogue.forms import BrowseForm, PeriodForm
-from hub.catalogue.models import Document, ItemFile, ProductFamily
-from hub.catalogue.stac import url
+from hub.catalogue.inspire import item_xml
+from hub.catalogue.models import Document, Item, ItemFile, ProductFamily
+from hub.catalogue.stac import file_href, url
 
 ITEMS_PER_PAGE = 25
 
@@ -41,6 +43,19 @@ def family(request: HttpRequest, slug: str) -> HttpResponse:
         "family": found, "documents": found.documents.all(), "form": form, "page": page,
         "query": query.urlencode(),
     })
+
+
+@require_GET
+def item_inspire(request: HttpRequest, slug: str, identifier: str) -> HttpResponse:
+    """The INSPIRE (ISO 19139) metadata record of an item (public, like the family page)."""
+    found = get_object_or_404(
+        Item.objects.select_related("family").prefetch_related("files", "family__documents"),
+        family__slug=slug, identifier=identifier)
+    response = HttpResponse(item_xml(found, lambda f: file_href(request, f)),
+                            content_type="application/xml; charset=utf-8")
+    response["Content-Disposition"] = content_disposition_header(
+        False, f"{found.identifier}.inspire.xml")
+    return response
 
 
 @require_GET

@@ -13,8 +13,9 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.urls import reverse
 from django.views.decorators.csrf import csrf_exempt
 
-from compositing.catalog import STAC_VERSION, LocalCatalog, SearchError, SearchPage
+from compositing.catalog import MAX_LIMIT, STAC_VERSION, LocalCatalog, SearchError, SearchPage
 from hub.errors import ApiError, error_response, json_body
+from hub.stac import mosaics
 
 JSON = "application/json"
 GEOJSON = "application/geo+json"
@@ -164,7 +165,8 @@ def landing(request: HttpRequest) -> HttpResponse:
             "type": "Catalog",
             "id": "mosaic-hub",
             "title": "Mosaic Hub L2A archive",
-            "description": "STAC API over the hub's local Sentinel-2 L2A archive.",
+            "description": ("STAC API over the hub's local Sentinel-2 L2A archive and the "
+                            "mosaics ordered on it."),
             "stac_version": STAC_VERSION,
             "stac_extensions": [],
             "conformsTo": CONFORMANCE,
@@ -176,6 +178,8 @@ def landing(request: HttpRequest) -> HttpResponse:
                 _link("search", search, GEOJSON, method="GET"),
                 _link("search", search, GEOJSON, method="POST"),
                 *children,
+                _link("child", _url(request, "collection", mosaics.COLLECTION_ID),
+                      title="Sentinel-2 mosaics ordered on this hub"),
                 _link("child", request.build_absolute_uri(reverse("catalogue:stac-root")),
                       title="Land-product catalogue"),
             ],
@@ -191,9 +195,10 @@ def conformance(request: HttpRequest) -> HttpResponse:
 
 @stac_endpoint("GET")
 def collections(request: HttpRequest) -> HttpResponse:
-    """Every collection of the archive."""
+    """Every collection of the archive, and the mosaics."""
     catalog = get_catalog()
     found = [catalog.collection(cid) for cid in catalog.collection_ids()]
+    found.append(mosaics.collection(request))
     return _json(
         {
             "collections": [_collection_links(request, c) for c in found if c is not None],
@@ -209,16 +214,21 @@ def collections(request: HttpRequest) -> HttpResponse:
 @stac_endpoint("GET")
 def collection(request: HttpRequest, collection_id: str) -> HttpResponse:
     """One collection."""
+    if collection_id == mosaics.COLLECTION_ID:
+        return _json(_collection_links(request, mosaics.collection(request)))
     return _json(_collection_links(request, _require_collection(get_catalog(), collection_id)))
 
 
 @stac_endpoint("GET")
 def items(request: HttpRequest, collection_id: str) -> HttpResponse:
     """The items of one collection (OGC API Features), filtered by bbox and datetime."""
-    catalog = get_catalog()
-    _require_collection(catalog, collection_id)
     params = {key: request.GET[key] for key in ITEMS_PARAMS if key in request.GET}
-    page = catalog.search(collections=[collection_id], **params)
+    if collection_id == mosaics.COLLECTION_ID:
+        page = _mosaic_page(request, params, [])
+    else:
+        catalog = get_catalog()
+        _require_collection(catalog, collection_id)
+        page = catalog.search(collections=[collection_id], **params)
     links = [
         _link("self", request.build_absolute_uri(), GEOJSON),
         _link("root", _url(request, "landing")),
@@ -232,9 +242,12 @@ def items(request: HttpRequest, collection_id: str) -> HttpResponse:
 @stac_endpoint("GET")
 def item(request: HttpRequest, collection_id: str, item_id: str) -> HttpResponse:
     """One item."""
-    catalog = get_catalog()
-    _require_collection(catalog, collection_id)
-    found = catalog.item(collection_id, item_id)
+    if collection_id == mosaics.COLLECTION_ID:
+        found = mosaics.find_item(request, item_id)
+    else:
+        catalog = get_catalog()
+        _require_collection(catalog, collection_id)
+        found = catalog.item(collection_id, item_id)
     if found is None:
         raise ApiError(404, f"there is no item {item_id!r} in {collection_id!r}",
                        "item_id")
@@ -250,7 +263,11 @@ def search(request: HttpRequest) -> HttpResponse:
         params = {key: body[key] for key in SEARCH_PARAMS if key in body}
     else:
         params = {key: request.GET[key] for key in SEARCH_PARAMS if key in request.GET}
-    page = get_catalog().search(**params)
+    names = mosaics.parse_names("collections", params.get("collections"))
+    if names is not None and mosaics.COLLECTION_ID in names:
+        page = _mosaic_page(request, params, sorted(names - {mosaics.COLLECTION_ID}))
+    else:  # the archive search the workers make: mosaics only when asked for by name
+        page = get_catalog().search(**params)
     links = [_link("root", _url(request, "landing"))]
     if request.method == "POST":
         links.append(_link("self", _url(request, "search"), GEOJSON, method="POST", body=body))
@@ -263,6 +280,37 @@ def search(request: HttpRequest) -> HttpResponse:
         links.append(_link("self", request.build_absolute_uri(), GEOJSON))
         links.extend(_get_next_link(request, page.next_token))
     return _feature_collection(request, page, links)
+
+
+def _mosaic_page(request: HttpRequest, params: dict[str, Any],
+                 archive_collections: list[str]) -> SearchPage:
+    """A page of a search over the mosaics, merged with archive collections if also asked."""
+    query = mosaics.MosaicQuery.parse(params)
+    found = [e.item for e in mosaics.search(request, query)]
+    total = len(found)
+    if archive_collections:
+        archive, matched = _archive_prefix(params, archive_collections, query.offset + query.limit)
+        # Both lists are sorted alike; a stable sort of the two merges them.
+        found = mosaics.sort_items(archive + found, query.sort)
+        total += matched
+    page = found[query.offset:query.offset + query.limit]
+    end = query.offset + len(page)
+    return SearchPage(page, total, f"offset:{end}" if page and end < total else None)
+
+
+def _archive_prefix(params: dict[str, Any], collections: list[str],
+                    wanted: int) -> tuple[list[dict[str, Any]], int]:
+    """The first `wanted` archive items of the search, and how many match in all."""
+    query = {k: v for k, v in params.items() if k not in ("collections", "limit", "token")}
+    found: list[dict[str, Any]] = []
+    token = None
+    while True:
+        page = get_catalog().search(collections=collections, limit=min(wanted, MAX_LIMIT),
+                                    token=token, **query)
+        found += page.items
+        token = page.next_token
+        if token is None or len(found) >= wanted:
+            return found[:wanted], page.number_matched
 
 
 def not_found(request: HttpRequest, rest: str = "") -> HttpResponse:

@@ -6,35 +6,14 @@ Screenshots of each page go to test-artifacts/ (look at them).
 from __future__ import annotations
 
 import hashlib
-from pathlib import Path
 
 import pytest
 
+from tests.browser.chromium import shot
 from tests.conftest import TEST_AOI_BBOX
-from tests.hubstack import REPO, running_hub
+from tests.hubstack import running_hub
 
 pytestmark = pytest.mark.browser
-CHROMIUM = Path("/usr/bin/chromium")
-ARTIFACTS = REPO / "test-artifacts"
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-         "--disable-component-update", "--disable-sync", "--no-first-run"]
-
-
-@pytest.fixture
-def browser():
-    if not CHROMIUM.exists():
-        pytest.skip("Debian's chromium is not installed (make test installs it as root: "
-                    "apt-get install chromium)")
-    playwright = pytest.importorskip("playwright.sync_api")
-    with playwright.sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=str(CHROMIUM), args=FLAGS)
-        yield chromium
-        chromium.close()
-
-
-def shot(page, name: str) -> None:
-    ARTIFACTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
 
 
 def test_a_person_draws_orders_watches_and_downloads(browser, tmp_path, demo_archive):

@@ -18,6 +18,10 @@ XLINK_NS = "http://www.w3.org/1999/xlink"
 
 @pytest.fixture(scope="module")
 def iso_schema():
+    return load_iso_schema()
+
+
+def load_iso_schema():
     """The ISO 19139 2007 schemas (gmx, which imports gmd/gco/gml 3.2.1), loaded offline."""
     xmlschema = pytest.importorskip("xmlschema")
     if not SCHEMAS.is_dir():

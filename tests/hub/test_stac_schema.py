@@ -63,3 +63,10 @@ def test_the_validator_catches_a_broken_item(client, hub_dirs):
     item = client.get("/stac/search", {"limit": 1}).json()["features"][0]
     del item["properties"]["datetime"]
     assert errors("item", item)
+
+
+def test_the_mosaics_collection_is_valid_stac(client, hub_dirs):
+    assert errors("collection", client.get("/stac/collections/mosaics").json()) == []
+    landing = client.get("/stac/").json()
+    assert "http://testserver/stac/collections/mosaics" in \
+        [link["href"] for link in landing["links"] if link["rel"] == "child"]
