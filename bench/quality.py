@@ -6,8 +6,13 @@ month, quarter and the year composites a 2 km AOI at 20 m and reports, per metho
   RMSE      reflectance RMSE (medoid bands) against the period's true clear-sky median
 Baselines a user might pick instead: the most recent valid observation, the least cloudy scene
 as a whole, and a per-band median of the valid observations (not an observation: no clear %).
+Rows "stc: cloud" and "stc: shadow" give, in the clear % column, the share of STC pixels whose
+chosen observation is truly cloud or truly cloud shadow.
 
-    DEBUG=1 .venv/bin/python bench/quality.py [--buffer N] [--size-m M] [--year Y]
+The STC prefers observations away from detected clouds (docs/ATBD.md); `--atbd-stc` turns that
+off to measure the decision tree exactly as the ATBD prints it.
+
+    DEBUG=1 .venv/bin/python bench/quality.py [--buffer N] [--atbd-stc] [--size-m M] [--year Y]
 """
 
 from __future__ import annotations
@@ -32,7 +37,7 @@ from compositing.composite import select, stack_bands
 from compositing.demo import DEMO_CENTER_32629, build_demo_archive
 from compositing.grid import Chunk, OutputGrid
 from compositing.layers import METHOD_MEDOID, METHOD_STC
-from compositing.mask import valid_mask
+from compositing.mask import stc_clear_px, valid_mask
 from compositing.periods import next_period_start, period_bounds
 from compositing.read import Stack, read_stack
 
@@ -126,12 +131,16 @@ def evaluate(name: str, index: np.ndarray | None, refl: np.ndarray, truth: Truth
     return name, clear, rmse, int(where.sum())
 
 
-def product_rows(catalog: LocalCatalog, start: date, end: date, buffer_px: int) -> list[tuple]:
+def product_rows(catalog: LocalCatalog, start: date, end: date, buffer_px: int,
+                 atbd_stc: bool = False) -> list[tuple]:
     obs, items = observations(catalog, start, end)
     grid, chunk = aoi_grid()
-    stack = read_stack(obs, stack_bands(l2a.MEDOID_BANDS), grid, chunk, RES)
+    clear_px = 0 if atbd_stc else stc_clear_px(RES)
+    halo = max(buffer_px, clear_px)  # as the pipeline reads it
+    stack = read_stack(obs, stack_bands(l2a.MEDOID_BANDS), grid, chunk.expanded(halo), RES)
+    sel = select(stack, buffer_px=buffer_px, stc_clear_px=clear_px).crop(halo)
+    stack = stack.crop(halo)
     truth = read_truth(obs, items, stack, grid, chunk)
-    sel = select(stack, buffer_px=buffer_px) if buffer_px else select(stack)
     pos = [stack.band_names.index(b) for b in l2a.MEDOID_BANDS]
     refl = stack.refl[:, pos]
     target = np.nanmedian(truth.refl, axis=0)  # the period's true clear-sky median
@@ -141,6 +150,12 @@ def product_rows(catalog: LocalCatalog, start: date, end: date, buffer_px: int) 
     for method, label in ((METHOD_MEDOID, "medoid"), (METHOD_STC, "stc")):
         where = sel.method == method
         rows.append(evaluate(label, sel.index, pick(refl, sel.index), truth, target, where))
+    chosen_truth = pick(truth.cloud, sel.index)
+    stc = sel.method == METHOD_STC
+    for cls, label in ((1, "stc: cloud"), (2, "stc: shadow")):
+        # Not-clear STC picks by true class, as a share of STC pixels (no RMSE).
+        share = 100.0 * float((chosen_truth[stc] == cls).mean()) if stc.any() else float("nan")
+        rows.append((label, share, float("nan"), int(stc.sum())))
     chosen = sel.index >= 0
     rows.append(evaluate("hub (all)", sel.index, pick(refl, sel.index), truth, target, chosen))
     t_idx = np.arange(valid.shape[0])[:, None, None]
@@ -174,12 +189,15 @@ def main() -> None:
     parser.add_argument("--year", type=int, default=2023)
     parser.add_argument("--size-m", type=int, default=2400)
     parser.add_argument("--buffer", type=int, default=0, help="cloud/shadow dilation in px")
+    parser.add_argument("--atbd-stc", action="store_true",
+                        help="STC without the preference for observations away from clouds")
     args = parser.parse_args()
     catalog = LocalCatalog(archive_for(args.year, args.size_m))
     print(f"{'product':<14} {'method':<13} {'clear %':>8} {'RMSE':>8} {'pixels':>7}")
     totals: dict[str, list[tuple[float, int]]] = {}
     for label, start, end in periods(args.year):
-        for name, clear, rmse, n in product_rows(catalog, start, end, args.buffer):
+        for name, clear, rmse, n in product_rows(catalog, start, end, args.buffer,
+                                                 args.atbd_stc):
             print(f"{label:<14} {name:<13} {clear:8.2f} {rmse:8.4f} {n:7d}")
             totals.setdefault(name, []).append((clear, n))
     print("\nall products, pixel-weighted clear share:")

@@ -29,7 +29,17 @@ ASSET_KEYS: dict[str, tuple[str, ...]] = {
     "B12": ("B12", "swir22"),
     "SCL": ("SCL", "scl"),
     "AOT": ("AOT", "aot"),
+    # Sen2Cor's cloud and snow probability masks (MSK_CLDPRB / MSK_SNWPRB, %): the local
+    # archive's keys, and the Sen2Cor product names with resolution suffix. Earth Search and
+    # Planetary Computer items carry neither (their observations get nodata in these layers).
+    "CLD": ("CLD", "CLD_20m", "CLD_60m"),
+    "SNW": ("SNW", "SNW_20m", "SNW_60m"),
 }
+# Rasters that hold classes or percentages, read by nearest neighbour and never rescaled.
+CLASS_RASTERS: frozenset[str] = frozenset({"SCL", "CLD", "SNW"})
+# The JSON sidecar with the 5 km sun and view angle grids (`compositing.angles`), as ingest and
+# the demo archive write it; the scene's asset "ANGLES".
+ANGLES_ASSET_KEYS: tuple[str, ...] = ("angles",)
 
 
 class ArchiveDataError(Exception):
@@ -108,6 +118,10 @@ def scene_from_item(item: dict) -> Scene:
             if key in item.get("assets", {}):
                 assets[band] = asset_from_stac(item["assets"][key], band, props)
                 break
+    for key in ANGLES_ASSET_KEYS:
+        if key in item.get("assets", {}):
+            assets["ANGLES"] = Asset(item["assets"][key]["href"], nodata=None)
+            break
     when = datetime.fromisoformat(props["datetime"].replace("Z", "+00:00"))
     geometry = shape(item["geometry"]) if item.get("geometry") else box(*item["bbox"])
     return Scene(
@@ -121,9 +135,12 @@ def scene_from_item(item: dict) -> Scene:
 def asset_from_stac(asset: dict, band: str, props: dict) -> Asset:
     """Scale, offset and nodata from the asset's raster:bands, else from L2A conventions."""
     raster = (asset.get("raster:bands") or [{}])[0]
-    if band in {"SCL"}:
+    if band == "SCL":
         return Asset(asset["href"], 1.0, 0.0, raster.get("nodata", 0),
                      raster.get("spatial_resolution"))
+    if band in CLASS_RASTERS:  # probabilities in %: 0 is a value, nodata only if declared
+        return Asset(asset["href"], 1.0, 0.0, raster.get("nodata"),
+                     raster.get("spatial_resolution", asset.get("gsd")))
     default_scale = 0.001 if band == "AOT" else 1.0 / l2a.QUANTIFICATION_VALUE
     if "offset" in raster:
         offset = float(raster["offset"])

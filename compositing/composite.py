@@ -8,16 +8,18 @@ from dataclasses import dataclass
 import numpy as np
 
 from compositing import l2a
+from compositing.angles import signed_azimuth
 from compositing.kernels import STC_BANDS, medoid_index, stc_index
 from compositing.layers import (
     AUX_LAYER_STORAGE,
+    AZIMUTH_LAYERS,
     METHOD_MEDOID,
     METHOD_NONE,
     METHOD_STC,
     encode,
     reflectance_layer,
 )
-from compositing.mask import SNOW_TEST_BANDS, valid_mask
+from compositing.mask import SNOW_TEST_BANDS, prefer_clear_surroundings, valid_mask
 from compositing.read import Stack
 
 
@@ -47,18 +49,23 @@ class Selection:
 
 
 def select(stack: Stack, medoid_min_obs: int = l2a.MEDOID_MIN_OBSERVATIONS,
-           buffer_px: int = 0) -> Selection:
+           buffer_px: int = 0, stc_clear_px: int = 0) -> Selection:
     """n_valid >= threshold: medoid over the fixed medoid bands; 1..threshold-1: STC; 0: none.
 
-    buffer_px > 0 drops observations near clouds and shadows; the stack must then carry a halo
-    of that width, which the caller crops from the stack and the selection afterwards.
+    buffer_px > 0 drops observations near clouds and shadows. stc_clear_px > 0 lets the STC
+    choose only among the valid observations that far from detected clouds and shadows where
+    there are any (`mask.prefer_clear_surroundings`; the pipeline passes
+    `mask.stc_clear_px(resolution)`). The stack must then carry a halo of the larger of the two,
+    which the caller crops from the stack and the selection afterwards.
     """
-    valid = valid_mask(stack.refl, stack.scl, stack.band_names, buffer_px)
+    valid = valid_mask(stack.refl, stack.scl, stack.band_names, buffer_px,
+                       stack.extra.get("view_zenith_mean"))
     n_valid = valid.sum(axis=0)
     pos = [stack.band_names.index(b) for b in l2a.MEDOID_BANDS]
     spread = np.full(n_valid.shape, np.nan)
     medoid = medoid_index(np.ascontiguousarray(stack.refl[:, pos]), valid, spread=spread)
-    stc = stc_index(stack.refl, valid, stack.band_names, scl=stack.scl)
+    stc = stc_index(stack.refl, prefer_clear_surroundings(valid, stack.scl, stc_clear_px),
+                    stack.band_names, scl=stack.scl)
     use_medoid = n_valid >= medoid_min_obs
     index = np.where(use_medoid, medoid, stc).astype(np.int16)
     method = np.where(use_medoid, METHOD_MEDOID, METHOD_STC).astype(np.uint8)
@@ -98,6 +105,13 @@ def chunk_layers(stack: Stack, sel: Selection, bands: Sequence[str], aux: Sequen
         "quality_scene_classification": gather(stack.scl.astype(np.float32), sel.index),
         "quality_aot": gather(stack.aot, sel.index),
     }
+    for name in aux:
+        if name in physical:
+            continue
+        # Confidences and angles: the chosen observation's value, nodata where it has none.
+        values = (gather(stack.extra[name], sel.index) if name in stack.extra
+                  else np.full(sel.index.shape, np.nan))
+        physical[name] = signed_azimuth(values) if name in AZIMUTH_LAYERS else values
     for name in aux:
         out[name] = encode(physical[name], AUX_LAYER_STORAGE[name], outside)
     return out

@@ -5,6 +5,10 @@ Layout (read by `compositing.catalog` and the rest of the hub)::
     {archive}/sentinel-2-l2a/{item_id}/{item_id}.json     STAC Item 1.0.0, hrefs relative
     {archive}/sentinel-2-l2a/{item_id}/B01.tif ... B12.tif, B8A.tif   uint16 COG, native 10/20/60 m
     {archive}/sentinel-2-l2a/{item_id}/SCL.tif, AOT.tif   uint8 / uint16 COG at 20 m
+    {archive}/sentinel-2-l2a/{item_id}/CLD.tif, SNW.tif   uint8 COG at 20 m: Sen2Cor-like cloud
+                                                          and snow probability (%), 255 no data
+    {archive}/sentinel-2-l2a/{item_id}/angles.json        5 km sun and view angle grids (asset
+                                                          "angles", the format ingest writes)
     {archive}/sentinel-2-l2a/{item_id}/truth/reflectance.tif   float32, 12 bands at 20 m
     {archive}/sentinel-2-l2a/{item_id}/truth/cloud.tif         uint8: 0 clear, 1 cloud, 2 shadow
 
@@ -23,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
@@ -41,6 +46,7 @@ from shapely.geometry import mapping
 
 from compositing import demo_scene as ds
 from compositing import l2a
+from compositing.angles import incidence_zenith, node_grid
 from compositing.mgrs import TILE_LATTICE_M, TILE_SIZE_M, Tile, tile
 
 COLLECTION = "sentinel-2-l2a"
@@ -83,6 +89,12 @@ _EXTENSIONS = [
                  "grid/v1.1.0", "view/v1.0.0")
 ]
 _TRUTH_STEPS = 2.0**14
+# Viewing geometry of a descending pass (ground track heading ~193 degrees). The nadir line
+# runs midway between the two demo areas' centres (about 50 km from each, view zenith ~4
+# degrees), so that every demo window lies well inside the 290 km swath; real relative orbit
+# 23 sees 29UNU from farther west (mean view zenith 9.2 degrees on 2022-10-05).
+_TRACK_RIGHT_AZIMUTH = 283.0  # from a point east of the track toward the satellite
+_ANGLE_STEP_M, _ANGLE_NODES = 5000.0, 23  # MTD_TL.xml angle grids: 23 x 23 nodes, 5 km apart
 _COG_TYPE = "image/tiff; application=geotiff; profile=cloud-optimized"
 _LICENSE_URL = "https://sentinel.esa.int/documents/247904/690755/Sentinel_Data_Legal_Notice"
 
@@ -328,7 +340,8 @@ def render_scene(t: Tile, grid: ds.SceneGrid, acq: Acquisition, sky: ds.Sky,
     # Truth on a 2^-14 grid (error < 3e-5, under half a DN step): zero low mantissa bits halve
     # the file size.
     truth = (np.rint(truth20 * _TRUTH_STEPS) / _TRUTH_STEPS).astype(np.float32)
-    return {"bands": bands, "scl": scl, "cloud": cloud, "truth": truth,
+    cld, snw = ds.probabilities(static, atm, sky, scl, scl_noise)
+    return {"bands": bands, "scl": scl, "cloud": cloud, "truth": truth, "cld": cld, "snw": snw,
             "aot": np.where(atm["nodata20"], 0, aot).astype(np.uint16),
             "valid": ~atm["nodata20"]}
 
@@ -350,12 +363,62 @@ def _write_scene(archive: Path, w: Window, acq: Acquisition, sky: ds.Sky,
                   [band.name], nodata=0)
     write_cog(folder / "SCL.tif", r["scl"], grid, 20, ["SCL"], nodata=0, categorical=True)
     write_cog(folder / "AOT.tif", r["aot"], grid, 20, ["AOT"], nodata=0)
+    write_cog(folder / "CLD.tif", r["cld"], grid, 20, ["CLD"], nodata=255, categorical=True)
+    write_cog(folder / "SNW.tif", r["snw"], grid, 20, ["SNW"], nodata=255, categorical=True)
+    (folder / "angles.json").write_text(
+        json.dumps(angles_document(t, acq), separators=(",", ":")) + "\n")
     write_cog(folder / "truth" / "reflectance.tif", r["truth"], grid, 20, list(l2a.BAND_NAMES))
     write_cog(folder / "truth" / "cloud.tif", r["cloud"], grid, 20, ["cloud"], categorical=True)
     item = stac_item(t, grid, acq, sky, r, w.seq)
     path = folder / f"{iid}.json"
     path.write_text(json.dumps(item, indent=1) + "\n")
     return path
+
+
+def angles_document(t: Tile, acq: Acquisition) -> dict[str, Any]:
+    """5 km sun and mean view angle grids of a tile on a pass, as `safe.angles_document`.
+
+    Sun from the sensing time and each node's position (NOAA formulas); view zenith from the
+    node's distance to the nadir line (`angles.incidence_zenith`), view azimuth toward the
+    satellite, perpendicular to the track. One mean over the bands: no per-band grids.
+    """
+    lon, lat = _angle_nodes(t.id)
+    sun_zen, sun_az = np.empty(lon.shape), np.empty(lon.shape)
+    for idx in np.ndindex(lon.shape):
+        az, elevation = ds.sun_angles(acq.sensing, float(lon[idx]), float(lat[idx]))
+        sun_zen[idx], sun_az[idx] = 90.0 - elevation, az
+    wx, wy = ds.world_xy(lon, lat)
+    nx, ny = _nadir_point()
+    a = np.radians(_TRACK_RIGHT_AZIMUTH - 180.0)  # unit vector from the track to the east side
+    d = (wx - nx) * math.sin(a) + (wy - ny) * math.cos(a)
+    view_az = np.where(d >= 0, _TRACK_RIGHT_AZIMUTH, _TRACK_RIGHT_AZIMUTH - 180.0)
+
+    def grid(values: np.ndarray) -> list[list[float]]:
+        return np.round(values, 4).tolist()
+
+    return {"tile": t.id, "crs": t.crs, "ulx": t.ulx, "uly": t.uly,
+            "col_step": _ANGLE_STEP_M, "row_step": _ANGLE_STEP_M,
+            "sun_zenith": grid(sun_zen), "sun_azimuth": grid(sun_az),
+            "view_zenith_mean": grid(incidence_zenith(d)), "view_azimuth_mean": grid(view_az),
+            "view_zenith": {}, "view_azimuth": {}}
+
+
+@lru_cache(maxsize=16)
+def _angle_nodes(tile_id: str) -> tuple[np.ndarray, np.ndarray]:
+    """Lon/lat of a tile's angle grid nodes."""
+    t = tile(tile_id)
+    x, y = node_grid(t.ulx, t.uly, _ANGLE_STEP_M, _ANGLE_NODES)
+    lon, lat = Transformer.from_crs(t.epsg, 4326, always_xy=True).transform(x, y)
+    return np.asarray(lon), np.asarray(lat)
+
+
+@lru_cache(maxsize=1)
+def _nadir_point() -> tuple[float, float]:
+    """World-frame point of the nadir line: midway between the demo areas' centres."""
+    lon, lat = Transformer.from_crs(32629, 4326, always_xy=True).transform(*DEMO_CENTER_32629)
+    wx0, wy0 = ds.world_xy(lon, lat)
+    wx1, wy1 = ds.world_xy(*DEMO_ZONE_BORDER_CENTER)
+    return (wx0 + wx1) / 2, (wy0 + wy1) / 2
 
 
 def write_cog(path: Path, data: np.ndarray, grid: ds.SceneGrid, res: int,
@@ -476,6 +539,13 @@ def _assets(grid: ds.SceneGrid, offset_dn: int) -> dict[str, Any]:
                                   ["data"], [{"nodata": 0, "data_type": "uint16",
                                               "spatial_resolution": 20, "scale": 0.001,
                                               "offset": 0}])
+    for key, what in (("CLD", "Cloud"), ("SNW", "Snow")):
+        assets[key] = _raster_asset(
+            grid, 20, f"./{key}.tif", f"{what} probability (%) - 20m", ["data"],
+            [{"nodata": 255, "data_type": "uint8", "spatial_resolution": 20, "unit": "%"}])
+    assets["angles"] = {
+        "href": "./angles.json", "type": "application/json",
+        "title": "Sun and viewing incidence angle grids (5 km)", "roles": ["metadata"]}
     assets["truth_reflectance"] = _raster_asset(
         grid, 20, "./truth/reflectance.tif", "True clear-sky reflectance (synthetic truth)",
         ["truth"], [{"data_type": "float32", "spatial_resolution": 20} for _ in l2a.BANDS],

@@ -473,3 +473,33 @@ def scene_classification(static: dict[str, np.ndarray], truth20: np.ndarray,
     truth[(shadow >= _TRUE_SHADOW) & (alpha < _TRUE_CLOUD)] = 2
     truth[alpha >= _TRUE_CLOUD] = 1
     return scl, truth
+
+
+def probabilities(static: dict[str, np.ndarray], atm: dict[str, Any], sky: Sky,
+                  scl: np.ndarray, noise: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Sen2Cor-like cloud and snow probabilities (uint8 %, 255 no data) at 20 m.
+
+    Consistent with `scene_classification` and as imperfect: the cloud probability rises with
+    opacity through Sen2Cor's class limits (medium 35-65 %, high above 65 %), so the faint cloud
+    ring it misses scores under 35 %; bright roofs score as medium clouds; cloud cores Sen2Cor
+    calls snow score low on cloud and high on snow.
+    """
+    lc = static["lc"][0::2, 0::2]
+    jitter = (noise - np.float32(0.5)) * np.float32(10)
+    cloud = np.interp(atm["alpha"], [0.0, _SEEN_CLOUD, _THICK_CLOUD, 1.0], [0, 35, 65, 100])
+    cloud = np.where(static["bright_roof"][0::2, 0::2], 50.0, cloud) + jitter
+    snow = np.zeros(lc.shape, np.float32)
+    if atm["snow"] is not None:
+        snow = 100 * atm["snow"][0::2, 0::2] * _SNOW_CATCH[lc] * (1 - atm["alpha"])
+    snow = snow + jitter
+    if sky.snow_error:
+        core = (atm["alpha"] >= _THICK_CLOUD) & (atm["pattern"] > 1.2)
+        cloud = np.where(core, 8.0 + jitter, cloud)
+        snow = np.where(core, 80.0 + jitter, snow)
+    nodata = scl == l2a.SCL_NO_DATA
+    out = []
+    for values in (cloud, snow):
+        stored = np.clip(np.rint(values), 0, 100).astype(np.uint8)
+        stored[nodata] = 255
+        out.append(stored)
+    return out[0], out[1]

@@ -39,6 +39,10 @@ RESOLUTIONS_M: tuple[int, ...] = (10, 20, 60)
 ANGLES_FILE = "angles.json"
 _JP2_TYPE = "image/jp2"
 _BAND_FILE = re.compile(r"_(B\d{2}|B8A|SCL|AOT|WVP|TCI)_(10|20|60)m\.jp2$")
+# Sen2Cor's cloud and snow probability masks in the granule's QI_DATA, registered as the
+# assets CLD and SNW (percent; the quality_cloud/snow_confidence layers).
+_PROB_FILE = re.compile(r"^MSK_(CLDPRB|SNWPRB)_(20|60)m\.jp2$")
+PROB_RASTERS: dict[str, str] = {"CLDPRB": "CLD", "SNWPRB": "SNW"}
 _SAFE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$")
 _API_LINK_RELS = {"self", "root", "parent", "collection", "items", "next", "prev"}
 _L2A_KEYS = {key for keys in ASSET_KEYS.values() for key in keys}
@@ -217,6 +221,12 @@ def _from_safe(product: _DirSafe | _ZipSafe) -> _Prepared:
         res, rel = found[0]
         assets[band] = _safe_asset(product, rel, band, res, meta, tile_meta)
         described[band] = f"{res} m"
+    for key in PROB_RASTERS.values():
+        found = [(res, files[(key, res)]) for res in (20, 60) if (key, res) in files]
+        if found:
+            res, rel = found[0]
+            assets[key] = _safe_asset(product, rel, key, res, meta, tile_meta)
+            described[key] = f"{res} m"
     if "SCL" not in assets or not any(b in assets for b in l2a.BAND_NAMES):
         raise IngestError(f"{label}: no SCL or no reflectance band file under "
                           f"{granule}/IMG_DATA/R10m|R20m|R60m")
@@ -242,6 +252,9 @@ def _band_files(names: list[str], granule: str) -> dict[tuple[str, int], str]:
         match = _BAND_FILE.search(base)
         if match and folder == f"{granule}/IMG_DATA/R{match.group(2)}m":
             found[(match.group(1), int(match.group(2)))] = name
+        prob = _PROB_FILE.match(base)
+        if prob and folder == f"{granule}/QI_DATA":
+            found[(PROB_RASTERS[prob.group(1)], int(prob.group(2)))] = name
     return found
 
 
@@ -250,6 +263,8 @@ def _safe_missing(meta: safe.ProductMetadata, names: list[str],
     """Rasters with no file, and the band files MTD_MSIL2A.xml lists that are absent."""
     missing = [f"{band}: no file at any resolution (not registered)"
                for band in SAFE_RASTERS if band not in assets]
+    missing += [f"{key}: no QI_DATA/MSK_{name}_20m|60m.jp2 (its confidence layer is nodata)"
+                for name, key in PROB_RASTERS.items() if key not in assets]
     present = {n.removesuffix(".jp2") for n in names}
     absent: dict[str, list[str]] = {}
     for listed in meta.image_files:
@@ -281,6 +296,12 @@ def _safe_asset(product: _DirSafe | _ZipSafe, rel: str, band: str, res: int,
             "name": band, "common_name": info.common_name, "description": info.description,
             "center_wavelength": info.center_nm / 1000}]}
         roles = ["data", "reflectance"]
+    elif band in PROB_RASTERS.values():
+        del raster["nodata"]  # 0 % is a value; outside the swath SCL says no data
+        raster["unit"] = "%"
+        title = {"CLD": "Cloud probability (%)", "SNW": "Snow probability (%)"}[band] + \
+            f" - {res}m"
+        extra, roles = {}, ["data"]
     else:
         if band == "AOT":
             raster |= {"scale": 1 / meta.aot_quantification, "offset": 0}

@@ -50,8 +50,25 @@ AUX_LAYER_STORAGE: dict[str, Layer] = {
               "acquisition day of the chosen observation"),
         Layer("quality_scene_classification", "uint8", 1, 255, "1", "Sen2Cor SCL class"),
         Layer("quality_aot", "uint16", 1e-3, 65535, "1", "aerosol optical thickness at 550 nm"),
+        Layer("quality_cloud_confidence", "uint8", 1, 255, "%", "Sen2Cor cloud probability"),
+        Layer("quality_snow_confidence", "uint8", 1, 255, "%", "Sen2Cor snow probability"),
+        Layer("view_zenith_mean", "int16", 0.01, -32768, "degree",
+              "viewing incidence zenith angle, mean over the bands"),
+        Layer("view_azimuth_mean", "int16", 0.01, -32768, "degree",
+              "viewing incidence azimuth angle, mean over the bands, clockwise from north, "
+              "-180 to 180"),
+        Layer("sun_zenith", "int16", 0.01, -32768, "degree", "sun zenith angle"),
+        Layer("sun_azimuth", "int16", 0.01, -32768, "degree",
+              "sun azimuth angle, clockwise from north, -180 to 180"),
     )
 }
+# Per-observation layers a stack may carry (read from the inputs, gathered from the chosen
+# observation). Angles only where the inputs' metadata hold angle grids, confidences only where
+# the inputs hold Sen2Cor's probability masks; elsewhere the layer is nodata.
+CONFIDENCE_LAYERS: tuple[str, ...] = ("quality_cloud_confidence", "quality_snow_confidence")
+ANGLE_LAYERS: tuple[str, ...] = ("view_zenith_mean", "view_azimuth_mean", "sun_zenith",
+                                 "sun_azimuth")
+AZIMUTH_LAYERS: frozenset[str] = frozenset({"view_azimuth_mean", "sun_azimuth"})
 
 METHOD_NONE, METHOD_MEDOID, METHOD_STC = 0, 1, 2
 

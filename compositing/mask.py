@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 import numpy as np
 
 from compositing import l2a
+from compositing.angles import MAX_VIEW_ZENITH_DEG
 
 # Snow test thresholds (ours, stricter than S2GM; DOMAIN.md), on 0-1 reflectance.
 SNOW_MIN_NDSI = 0.6
@@ -22,13 +24,47 @@ BUFFERED_CLASSES: frozenset[int] = frozenset({
     l2a.SCL_CLOUD_SHADOW, l2a.SCL_CLOUD_MEDIUM, l2a.SCL_CLOUD_HIGH, l2a.SCL_CIRRUS})
 
 
+# Short-term composite: among the valid observations of a pixel, those at least this far from
+# any cloud, cirrus or cloud shadow Sen2Cor detected in the same acquisition are preferred
+# (docs/ATBD.md, "STC: distance to detected clouds"). One 60 m SCL pixel: Sen2Cor misses thin
+# cloud edges and shadow penumbrae next to what it detects, and the tree's minimum-TCB rule
+# is drawn to exactly those darkened or hazy pixels.
+STC_CLEAR_DISTANCE_M = 60
+
+
+def stc_clear_px(resolution_m: float) -> int:
+    """STC_CLEAR_DISTANCE_M in output pixels (at least 1)."""
+    return max(1, math.ceil(STC_CLEAR_DISTANCE_M / resolution_m - 1e-9))
+
+
+def prefer_clear_surroundings(valid: np.ndarray, scl: np.ndarray, radius_px: int) -> np.ndarray:
+    """(time, y, x) the valid observations the STC chooses among.
+
+    Where at least one valid observation of a pixel is not snow and lies radius_px or more
+    pixels (square neighbourhood) from every detected cloud, cirrus and cloud shadow, only
+    those; elsewhere all valid observations, so a pixel never loses its composite to this
+    preference. The caller must read a halo of radius_px around a chunk, as for the cloud
+    buffer.
+    """
+    if radius_px <= 0 or valid.shape[0] == 0:
+        return valid
+    lut = np.zeros(256, bool)
+    lut[list(BUFFERED_CLASSES)] = True
+    # Snow (SCL 11) is never promoted: Sen2Cor's snow is where it hides clouds (S2GM's known
+    # issue), and snow or not is the decision tree's own question (its steps 5-9).
+    away = valid & ~dilate(lut[scl], radius_px) & (scl != l2a.SCL_SNOW)
+    return np.where(away.any(axis=0), away, valid)
+
+
 def valid_mask(refl: np.ndarray, scl: np.ndarray, band_names: Sequence[str],
-               buffer_px: int = 0) -> np.ndarray:
+               buffer_px: int = 0, view_zenith: np.ndarray | None = None) -> np.ndarray:
     """(time, y, x) True where an observation may be composited.
 
-    refl: (time, band, y, x) float reflectance with NaN for nodata; scl: (time, y, x) uint8.
-    Valid: SCL class in {2, 4, 5, 6, 11}, every band finite, and SCL 11 only if it passes the
-    snow test (Sen2Cor calls some clouds snow). With buffer_px > 0, also at least that many
+    refl: (time, band, y, x) float reflectance with NaN for nodata; scl: (time, y, x) uint8;
+    view_zenith: (time, y, x) mean view zenith in degrees, NaN where no angle grid is known.
+    Valid: SCL class in {2, 4, 5, 6, 11}, every band finite, SCL 11 only if it passes the
+    snow test (Sen2Cor calls some clouds snow), and a mean view zenith below 11 degrees where
+    it is known (S2GM: swath-border artefacts). With buffer_px > 0, also at least that many
     pixels (square neighbourhood) away from cloud, cirrus and cloud shadow: Sen2Cor misses the
     thin edges of clouds. The caller must read a halo of buffer_px around a chunk.
     """
@@ -38,6 +74,8 @@ def valid_mask(refl: np.ndarray, scl: np.ndarray, band_names: Sequence[str],
         lut[list(BUFFERED_CLASSES)] = True
         valid &= ~dilate(lut[scl], buffer_px)
     valid &= np.isfinite(refl).all(axis=1)
+    if view_zenith is not None:
+        valid &= ~(view_zenith >= MAX_VIEW_ZENITH_DEG)  # NaN: not known, so not a reason
     snow = scl == l2a.SCL_SNOW
     if snow.any():
         valid &= ~snow | passes_snow_test(refl, band_names)

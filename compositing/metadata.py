@@ -8,6 +8,7 @@ written for S2GM products keep working; keys the hub adds are lower case (`algor
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
 from pathlib import Path
@@ -25,6 +26,7 @@ from compositing.layers import AUX_LAYER_STORAGE, Layer, reflectance_layer
 from compositing.order import FORMATS, MosaicSpec
 from compositing.periods import PERIOD_CODES
 from compositing.products import PROCESSING_VERSION, ProductFile, layer_file_name, period_code
+from compositing.tiling import ProductPart
 
 METADATA_VERSION = "1.0.0"
 STAC_VERSION = "1.0.0"
@@ -89,6 +91,8 @@ class ProductInfo:
     medoid_min_obs: int = l2a.MEDOID_MIN_OBSERVATIONS
     id_namespace: str = "mosaichub"
     stac_url: str | None = None
+    # Tile subfolders of a product ordered with tiling 'mgrs' (none for a single product).
+    parts: tuple[ProductPart, ...] = ()
 
 
 # ---------------------------------------------------------------- shared facts and texts
@@ -237,10 +241,11 @@ def data_files(info: ProductInfo) -> list[ProductFile]:
 def product_layers(spec: MosaicSpec) -> list[tuple[str, Layer, int]]:
     """(file layer name, layer, 1-based band index in its file) of every product layer.
 
-    GeoTIFF products hold the reflectance bands in one `bands` file; JPEG 2000 products hold
-    one file per band.
+    Multi-band GeoTIFF products hold the reflectance bands in one `bands` file; JPEG 2000 and
+    per-layer GeoTIFF products hold one file per band.
     """
-    if spec.file_format == "JP2":
+    if spec.file_format == "JP2" or (spec.file_format == "GTiff"
+                                     and spec.layout == "per_layer"):
         out = [(b, reflectance_layer(b), 1) for b in spec.bands]
     else:
         out = [("bands", reflectance_layer(b), i) for i, b in enumerate(spec.bands, start=1)]
@@ -248,20 +253,29 @@ def product_layers(spec: MosaicSpec) -> list[tuple[str, Layer, int]]:
     return out
 
 
-def layer_file(info: ProductInfo, file_layer: str) -> str:
-    """Name of the file holding a layer (the one NetCDF file for NetCDF products)."""
+def layer_paths(info: ProductInfo, file_layer: str) -> list[str]:
+    """Paths, relative to the product folder, of the files holding a layer: one, or one per
+    tile subfolder (the NetCDF file of each for NetCDF products)."""
     spec = info.spec
+    labels: list[str | None] = [part.label for part in info.parts] or [None]
     if spec.file_format == "NetCDF":
-        nc = [f.name for f in info.files if file_suffix(f.name) == "nc"]
-        return nc[0] if nc else layer_file_name(spec, "bands", "nc")
-    return layer_file_name(spec, file_layer, FILE_EXTENSIONS[spec.file_format])
+        file_layer, ext = "bands", "nc"
+    else:
+        ext = FILE_EXTENSIONS[spec.file_format]
+    return [f"{label}/{layer_file_name(spec, file_layer, ext, label)}" if label
+            else layer_file_name(spec, file_layer, ext) for label in labels]
 
 
 def layer_of_file(spec: MosaicSpec, name: str) -> str | None:
-    """The layer name ('bands', 'valid_obs', ...) a product file holds, if it is a layer file."""
-    suffix = f"_{period_code(spec)}_{spec.start:%Y%m%d}_{spec.name}."
-    stem = Path(name).name
-    return stem.split(suffix)[0] if suffix in stem else None
+    """The layer name ('bands', 'valid_obs', ...) a product file holds, if it is a layer file.
+
+    The name may lie in a tile subfolder, whose files carry the tile's id for the order name.
+    """
+    folder, _, stem = name.rpartition("/")
+    label = re.escape(folder or spec.name)
+    match = re.fullmatch(
+        rf"(.+)_{period_code(spec)}_{spec.start:%Y%m%d}_{label}\.\w+(\.aux\.xml)?", stem)
+    return match.group(1) if match else None
 
 
 # ---------------------------------------------------------------- JSON (S2GM)
@@ -301,6 +315,7 @@ def metadata_json(info: ProductInfo) -> dict[str, Any]:
             "Boundary": grid_ring(grid),
             "Boundary_WGS84": grid_ring_wgs84(grid),
             "AOI": geojson(spec.aoi),
+            **({"Tiles": [_tile_geometry(part) for part in info.parts]} if info.parts else {}),
         },
         "Band_interpretations": band_interpretations(info),
         "Source_product_list": source_product_list(info),
@@ -313,6 +328,13 @@ def metadata_json(info: ProductInfo) -> dict[str, Any]:
     }
 
 
+def _tile_geometry(part: ProductPart) -> dict[str, Any]:
+    """A tile subfolder's share of the grid, in the keys of `Geometry`."""
+    return {"Tile": part.label, "Folder": part.label, "Image_width": part.grid.width,
+            "Image_height": part.grid.height, "Transform": list(part.grid.transform)[:6],
+            "Boundary": grid_ring(part.grid), "Boundary_WGS84": grid_ring_wgs84(part.grid)}
+
+
 def band_interpretations(info: ProductInfo) -> list[dict[str, Any]]:
     """S2GM `Band_interpretations`: one entry per product layer."""
     spec = info.spec
@@ -323,13 +345,16 @@ def band_interpretations(info: ProductInfo) -> list[dict[str, Any]]:
             band = l2a.BAND_BY_NAME[layer.name]
             entry["Spectral_information"] = {
                 "S2_nominal": {"Central_wavelength": float(band.center_nm)}}
+        paths = layer_paths(info, file_layer)
+        # A tiled product has the layer in each tile subfolder: File_paths lists them all.
+        location = {"File_path": paths[0]} if len(paths) == 1 else {"File_paths": paths}
         entry.update({
             "Unit": layer.units,
             "No_data_value": layer.nodata,
             "Scaling_factor": layer.scale,
             "Offset": 0.0,
             "Data_type": layer.dtype,
-            "File_path": layer_file(info, file_layer),
+            **location,
             "Band_index": index,
             "File_format": FORMATS[spec.file_format],
         })
@@ -428,11 +453,20 @@ def stac_item(info: ProductInfo) -> dict[str, Any]:
 
 
 def _asset_key(info: ProductInfo, f: ProductFile) -> str:
+    """The layer (or role) of a file, followed by its tile id in a tiled product."""
+    folder = f.name.rpartition("/")[0]
     layer = layer_of_file(info.spec, f.name)
-    if layer:
-        return layer
-    named = {"xml": "inspire", "nc": "netcdf", "png": "quicklook"}
-    return named.get(file_suffix(f.name), Path(f.name).stem)
+    if layer and f.name.endswith(".aux.xml"):
+        layer = f"{layer}_aux_xml"  # GDAL's sidecar beside a JPEG 2000 file, not the file
+    if not layer:
+        named = {"xml": "inspire", "nc": "netcdf", "png": "quicklook"}
+        layer = named.get(file_suffix(f.name), Path(f.name).stem)
+    return f"{layer}_{folder}" if folder else layer
+
+
+def _part_of(info: ProductInfo, name: str) -> ProductPart | None:
+    folder = name.rpartition("/")[0]
+    return next((part for part in info.parts if part.label == folder), None)
 
 
 def _asset(info: ProductInfo, f: ProductFile) -> dict[str, Any]:
@@ -451,6 +485,11 @@ def _asset(info: ProductInfo, f: ProductFile) -> dict[str, Any]:
     layer = layer_of_file(info.spec, f.name)
     layers = [lyr for name, lyr, _ in product_layers(info.spec)
               if name == layer or suffix == "nc"]
+    part = _part_of(info, f.name)
+    if role == "data" and part is not None:  # a tile's window of the item's grid
+        asset["proj:shape"] = [part.grid.height, part.grid.width]
+        asset["proj:transform"] = list(part.grid.transform)[:6]
+        asset["proj:bbox"] = list(part.grid.bounds)
     if role == "data" and layers:
         asset["raster:bands"] = [_raster_band(info, lyr) for lyr in layers]
         reflectance = [lyr.name for lyr in layers if lyr.name in l2a.BAND_BY_NAME]

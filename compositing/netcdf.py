@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -43,9 +44,28 @@ AUX_STANDARD_NAMES: dict[str, str] = {
     "view_zenith_mean": "sensor_zenith_angle",
     "view_azimuth_mean": "sensor_azimuth_angle",
 }
-# CF has no standard name for these (ACDD-1.3 still rates a missing one "highly recommended").
+# CF has no standard name for these. The categorical ones are CF flag variables (flag_values,
+# flag_meanings), which ACDD does not ask a standard name of; for medoid_mos, a statistic of
+# this algorithm, ACDD-1.3 still rates the missing one "highly recommended".
 NO_STANDARD_NAME = frozenset({"source_index", "medoid_mos", "quality_scene_classification",
                               "method", "quality_cloud_confidence", "quality_snow_confidence"})
+COMMENTS: dict[str, str] = {
+    "source_index": (
+        "The acquisition each pixel's values come from: an index into flag_meanings (the "
+        "acquisition ids) and into Source_product_list of the product's metadata.json, "
+        "which names its L2A granules; the fill value where no observation was valid."),
+    "medoid_mos": (
+        "Sum of the spectral (Euclidean) distances from the chosen medoid to the pixel's "
+        f"other valid observations over {', '.join(l2a.MEDOID_BANDS)}, in reflectance, "
+        "divided by the number of valid observations (S2GM medoid_mos): the spread of the "
+        "observations around the chosen one. Fill where the medoid did not choose. No CF "
+        "standard name describes this statistic of the compositing algorithm."),
+    **{f"quality_{kind}_confidence": (
+        f"Sen2Cor's {kind} probability of the chosen observation, from its L2A {kind} "
+        "confidence mask. A probability of a class, not the area fraction that CF's "
+        f"{kind}_area_fraction names, so no CF standard name is given.")
+       for kind in ("cloud", "snow")},
+}
 QUALITY_LAYERS = frozenset({"valid_obs", "total_obs", "method", "medoid_mos"})
 FLAGS: dict[str, dict[int, str]] = {
     "method": {0: "none", 1: "medoid", 2: "short_term_composite"},
@@ -86,15 +106,21 @@ DEFAULT_ATTRIBUTES: dict[str, str] = {
 
 
 def write_netcdf(path: Path, sources: Sequence[tuple[Path, Sequence[Layer]]], grid: OutputGrid,
-                 spec: MosaicSpec, *, attributes: Mapping[str, str] = {}) -> None:
-    """Write the layers of the GeoTIFF sources (one band per layer, on `grid`) to one NetCDF."""
+                 spec: MosaicSpec, *, attributes: Mapping[str, str] = {},
+                 source_ids: Sequence[str] = ()) -> None:
+    """Write the layers of the GeoTIFF sources (one band per layer, on `grid`) to one NetCDF.
+
+    `source_ids`: the acquisition of each source_index value, in order; they become the
+    source_index variable's flag_meanings.
+    """
     with netCDF4.Dataset(path, "w", format="NETCDF4") as ds:
         ydim, xdim = _write_coordinates(ds, grid, spec)
         _write_crs(ds, grid)
         aux = " ".join(layer.name for _, layers in sources for layer in layers
                        if layer.name not in l2a.BAND_BY_NAME)
         for source, layers in sources:
-            variables = [_create_variable(ds, layer, grid, (ydim, xdim), aux) for layer in layers]
+            variables = [_create_variable(ds, layer, grid, (ydim, xdim), aux, source_ids)
+                         for layer in layers]
             _copy_rows(source, layers, variables, grid)
         ds.setncatts(global_attributes(grid, spec, attributes))
 
@@ -174,7 +200,8 @@ def _unsigned(layer: Layer) -> bool:
 
 
 def _create_variable(ds: netCDF4.Dataset, layer: Layer, grid: OutputGrid,
-                     dims: tuple[str, str], ancillary: str) -> netCDF4.Variable:
+                     dims: tuple[str, str], ancillary: str,
+                     source_ids: Sequence[str] = ()) -> netCDF4.Variable:
     """An empty (time, y, x) variable for the layer with its CF attributes."""
     dtype = storage_dtype(layer)
     chunks = (1, min(CHUNK_SIZE, grid.height), min(CHUNK_SIZE, grid.width))
@@ -183,13 +210,13 @@ def _create_variable(ds: netCDF4.Dataset, layer: Layer, grid: OutputGrid,
                             complevel=DEFLATE_LEVEL, shuffle=True, chunksizes=chunks,
                             fill_value=fill)
     var.set_auto_maskandscale(False)  # values are copied as stored
-    var.setncatts(variable_attributes(layer))
+    var.setncatts(variable_attributes(layer, source_ids))
     if ancillary and layer.name in l2a.BAND_BY_NAME:
         var.ancillary_variables = ancillary
     return var
 
 
-def variable_attributes(layer: Layer) -> dict[str, Any]:
+def variable_attributes(layer: Layer, source_ids: Sequence[str] = ()) -> dict[str, Any]:
     """CF/ACDD attributes of a layer's variable (not _FillValue)."""
     dtype = storage_dtype(layer)
     band = l2a.BAND_BY_NAME.get(layer.name)
@@ -206,17 +233,32 @@ def variable_attributes(layer: Layer) -> dict[str, Any]:
         quality = layer.name.startswith("quality_") or layer.name in QUALITY_LAYERS
         attrs["coverage_content_type"] = ("qualityInformation" if quality
                                           else "auxiliaryInformation")
-        if layer.name in FLAGS:
-            flags = FLAGS[layer.name]
+        flags = FLAGS.get(layer.name)
+        if layer.name == "source_index" and source_ids:
+            flags = dict(enumerate(flag_words(source_ids)))
+        if flags:
             attrs["flag_values"] = np.array(sorted(flags), dtype=dtype)
             attrs["flag_meanings"] = " ".join(flags[k].replace(" ", "_") for k in sorted(flags))
         else:
             attrs["units"] = layer.units
         if "since" in layer.units:
             attrs["calendar"] = "standard"
+        if layer.name in COMMENTS:
+            attrs["comment"] = COMMENTS[layer.name]
     if layer.scale != 1:
         attrs.update(scale_factor=np.float64(layer.scale), add_offset=np.float64(0.0))
     return attrs
+
+
+def flag_words(names: Sequence[str]) -> list[str]:
+    """Names as distinct CF flag_meanings words (letters, digits and _-.+@ only)."""
+    words: list[str] = []
+    for name in names:
+        word = re.sub(r"[^A-Za-z0-9_.+@-]+", "_", name).strip("_") or "source"
+        while word in words:
+            word += f"_{len(words)}"
+        words.append(word)
+    return words
 
 
 def _to_storage(values: np.ndarray, layer: Layer) -> np.ndarray:

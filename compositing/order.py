@@ -16,6 +16,7 @@ from shapely.ops import unary_union
 
 from compositing import l2a
 from compositing.grid import utm_epsg
+from compositing.mgrs import parse_tile_id, tile_footprint_wgs84, tile_from_id
 from compositing.periods import PERIOD_TYPES, period_bounds
 
 FORMATS: dict[str, str] = {"GTiff": "GeoTIFF", "JP2": "JPEG 2000", "NetCDF": "NetCDF-4"}
@@ -29,8 +30,28 @@ AUX_LAYERS: dict[str, str] = {
     "acquisition_date": "acquisition day of the chosen observation, days since 1970-01-01",
     "quality_scene_classification": "SCL class of the chosen observation",
     "quality_aot": "aerosol optical thickness of the chosen observation",
+    "quality_cloud_confidence": "Sen2Cor cloud probability (%) of the chosen observation",
+    "quality_snow_confidence": "Sen2Cor snow probability (%) of the chosen observation",
+    "view_zenith_mean": "viewing zenith angle (degrees, mean over bands) of the chosen "
+                        "observation",
+    "view_azimuth_mean": "viewing azimuth angle (degrees, mean over bands, -180..180) of the "
+                         "chosen observation",
+    "sun_zenith": "sun zenith angle (degrees) of the chosen observation",
+    "sun_azimuth": "sun azimuth angle (degrees, -180..180) of the chosen observation",
 }
 METADATA_OPTIONS: tuple[str, ...] = ("json", "inspire")
+# GeoTIFF products: all reflectance bands in one file, or one file per band (as S2GM). Auxiliary
+# layers are always files of their own; JPEG 2000 is always one file per band and NetCDF one
+# file, so `layout` only changes GeoTIFF products.
+LAYOUTS: dict[str, str] = {
+    "multiband": "one GeoTIFF holding every band (auxiliary layers in files of their own)",
+    "per_layer": "one GeoTIFF per band and per auxiliary layer, as S2GM delivered",
+}
+# A UTM product as one grid, or split into one subfolder per Sentinel-2 MGRS tile (as S2GM).
+TILINGS: dict[str, str] = {
+    "single": "one product on one grid",
+    "mgrs": "one subfolder per Sentinel-2 MGRS tile the area touches (UTM only)",
+}
 MAX_NAME_LENGTH = 80
 MAX_CLOUD_BUFFER = 20
 
@@ -60,6 +81,8 @@ class MosaicSpec:
     metadata: tuple[str, ...] = ("json",)
     name: str = "mosaic"
     cloud_buffer: int = 0  # pixels of dilation of cloud and shadow masks
+    layout: str = "multiband"
+    tiling: str = "single"
     extra: dict = field(default_factory=dict)
 
     def to_options(self) -> dict[str, Any]:
@@ -94,8 +117,12 @@ def parse_spec(options: Mapping[str, Any], *, max_area_km2: float = 1e6) -> Mosa
                                      METADATA_OPTIONS)),
         name=parse_name(options.get("name") or "mosaic"),
         cloud_buffer=parse_cloud_buffer(options.get("cloud_buffer") or 0),
+        layout=parse_option("layout", options.get("layout") or "multiband", LAYOUTS),
+        tiling=parse_option("tiling", options.get("tiling") or "single", TILINGS),
     )
     check_writable(spec)
+    check_layout(spec)
+    check_tiling(spec)
     return spec
 
 
@@ -113,8 +140,45 @@ def check_writable(spec: MosaicSpec) -> None:
                                "NetCDF for it")
 
 
+def check_layout(spec: MosaicSpec) -> None:
+    """Refuse one file per layer where the format holds every layer in one file (NetCDF)."""
+    if spec.layout == "per_layer" and spec.file_format == "NetCDF":
+        raise SpecError("layout", "a NetCDF product is one file holding every layer; order "
+                                  "GeoTIFF or JPEG 2000 for one file per layer")
+
+
+def check_tiling(spec: MosaicSpec) -> None:
+    """Refuse MGRS tile subfolders for a CRS other than a UTM zone, or an area reaching beyond
+    the Sentinel-2 tiles of the ordered zone."""
+    if spec.tiling != "mgrs":
+        return
+    from compositing.grid import project_geometry
+    from compositing.mgrs import uncovered, utm_zone_of
+
+    zone = utm_zone_of(spec.epsg)
+    if zone is None:
+        raise SpecError("tiling", f"MGRS tile subfolders need a WGS 84 / UTM coordinate system "
+                                  f"(EPSG:326zz or 327zz), not EPSG:{spec.epsg}; order a "
+                                  "single product")
+    rest = uncovered(spec.epsg, project_geometry(spec.aoi, spec.epsg))
+    if rest.area > 0:
+        west, south, east, north = rest.bounds
+        raise SpecError("tiling", f"the area reaches beyond the Sentinel-2 tiles of UTM zone "
+                                  f"{zone[0]} (E {west:.0f}-{east:.0f}, N {south:.0f}-"
+                                  f"{north:.0f} m); order a single product or another zone")
+
+
+def parse_option(name: str, value: Any, allowed: Mapping[str, str]) -> str:
+    """One of the allowed names."""
+    text = str(value).strip().lower()
+    if text not in allowed:
+        raise SpecError(name, f"unknown {name} {value!r}; one of {', '.join(allowed)}")
+    return text
+
+
 def parse_aoi(value: Any, *, max_area_km2: float = 1e6) -> BaseGeometry:
-    """A lon/lat polygon from GeoJSON (geometry, Feature, FeatureCollection) or a bbox."""
+    """A lon/lat polygon from GeoJSON (geometry, Feature, FeatureCollection), a bbox, or a
+    Sentinel-2 MGRS tile id ('29UNU', 'T29UNU': the tile's footprint)."""
     geom = _aoi_geometry(value)
     if geom.is_empty or geom.geom_type not in {"Polygon", "MultiPolygon"}:
         raise SpecError("aoi", "the AOI must be a Polygon or MultiPolygon (or a bbox)")
@@ -142,12 +206,18 @@ def _aoi_geometry(value: Any) -> BaseGeometry:
                 value = json.loads(text)
             except json.JSONDecodeError as exc:
                 raise SpecError("aoi", f"not valid JSON: {exc.msg}") from None
+        elif parse_tile_id(text) is not None:
+            try:
+                return tile_footprint_wgs84(tile_from_id(text))
+            except ValueError as exc:
+                raise SpecError("aoi", str(exc)) from None
         else:
             value = text.split(",")
     if isinstance(value, list | tuple):
         return _bbox(value)
     if not isinstance(value, Mapping):
-        raise SpecError("aoi", "give GeoJSON or a bbox 'min_lon,min_lat,max_lon,max_lat'")
+        raise SpecError("aoi", "give GeoJSON, a bbox 'min_lon,min_lat,max_lon,max_lat' or an "
+                               "MGRS tile id such as 29UNU")
     kind = value.get("type")
     try:
         if kind == "FeatureCollection":

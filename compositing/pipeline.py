@@ -24,6 +24,7 @@ from compositing.archive import (
 from compositing.composite import chunk_layers, select, stack_bands
 from compositing.grid import OutputGrid
 from compositing.layers import AUX_LAYER_STORAGE, Layer, reflectance_layer
+from compositing.mask import stc_clear_px
 from compositing.metadata import Contact, ProductInfo
 from compositing.order import MosaicSpec
 from compositing.products import (
@@ -40,6 +41,7 @@ from compositing.publish import (
     write_metadata,
 )
 from compositing.read import close_datasets, read_stack
+from compositing.tiling import product_parts
 from compositing.writers import GeoTiffWriter
 
 log = logging.getLogger(__name__)
@@ -104,8 +106,9 @@ def run_mosaic(spec: MosaicSpec, settings: MosaicSettings, out_dir: Path, produc
                 spec=spec, grid=grid, observations=observations, files=[],
                 product_id=product_id, folder_name=final.name, created=now(),
                 contact=settings.contact, stand_ins=stand_ins, base_url=base_url, folder=final,
-                medoid_min_obs=settings.medoid_min_obs)
-            write_formats(spec, grid, intermediates, partial, product_attributes(info))
+                medoid_min_obs=settings.medoid_min_obs, parts=tuple(product_parts(spec, grid)))
+            write_formats(spec, grid, intermediates, partial, product_attributes(info),
+                          info.parts, [o.acquisition for o in observations])
             shutil.rmtree(work)
             write_metadata(info, partial)
             files = describe_files(partial)
@@ -140,12 +143,15 @@ def _compose(spec: MosaicSpec, settings: MosaicSettings, grid: OutputGrid,
     total = grid.chunk_count(settings.chunk_size)
     try:
         for done, chunk in enumerate(grid.chunks(settings.chunk_size), start=1):
-            halo = spec.cloud_buffer  # the buffer looks this far beyond the chunk
+            # The cloud buffer and the STC's distance to clouds look this far beyond the chunk.
+            clear_px = stc_clear_px(spec.resolution)
+            halo = max(spec.cloud_buffer, clear_px)
             with clock("read"):
                 stack = read_stack(observations, bands, grid, chunk.expanded(halo),
-                                   spec.resolution)
+                                   spec.resolution, spec.aux)
             with clock("composite"):
-                selection = select(stack, settings.medoid_min_obs, halo).crop(halo)
+                selection = select(stack, settings.medoid_min_obs, spec.cloud_buffer,
+                                   clear_px).crop(halo)
                 stack = stack.crop(halo)
                 layers = chunk_layers(stack, selection, out_bands, spec.aux, days,
                                       grid.aoi_mask(spec.aoi, chunk))

@@ -34,9 +34,11 @@ def folder_name(spec: MosaicSpec, prefix: str, product_id: str) -> str:
             f"_STD_v{PROCESSING_VERSION}_{product_id}")
 
 
-def layer_file_name(spec: MosaicSpec, layer: str, ext: str = "tif") -> str:
-    """{layer}_{T}{RR}_{start}_{OrderName}.{ext}."""
-    return f"{layer}_{period_code(spec)}_{spec.start:%Y%m%d}_{spec.name}.{ext}"
+def layer_file_name(spec: MosaicSpec, layer: str, ext: str = "tif",
+                    label: str | None = None) -> str:
+    """{layer}_{T}{RR}_{start}_{OrderName}.{ext}; in a tile subfolder the tile id replaces
+    the order name (`label`), as in S2GM's tiled products."""
+    return f"{layer}_{period_code(spec)}_{spec.start:%Y%m%d}_{label or spec.name}.{ext}"
 
 
 def sha256_of(path: Path, block: int = 1 << 20) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -16,6 +17,7 @@ from compositing.metadata import ProductInfo, manifest, metadata_json, stac_item
 from compositing.order import MosaicSpec
 from compositing.products import describe_files, layer_file_name, write_json
 from compositing.quicklook import write_quicklook
+from compositing.tiling import ProductPart, crop_intermediates
 
 # An intermediate: a tiled GeoTIFF written chunk by chunk, one band per layer.
 Intermediates = Mapping[str, tuple[Path, Sequence[Layer]]]
@@ -23,28 +25,63 @@ RGB = ("B04", "B03", "B02")
 
 
 def write_formats(spec: MosaicSpec, grid: OutputGrid, intermediates: Intermediates,
-                  folder: Path, attributes: Mapping[str, str] | None = None) -> None:
+                  folder: Path, attributes: Mapping[str, str] | None = None,
+                  parts: Sequence[ProductPart] = (), source_ids: Sequence[str] = ()) -> None:
     """The ordered format's files and the quicklook, from the intermediates, into folder.
 
     `attributes`: global attributes of self-describing formats (NetCDF): id, creator, ...
+    With `parts` (tiling 'mgrs') each part's files go to a subfolder named by its tile; the
+    quicklook of the whole product stays at the top. `source_ids`: the acquisition of each
+    source_index value (named in NetCDF files).
     """
     layers = {name: item for name, item in intermediates.items() if name != "rgb"}
+    attributes = attributes or {}
+    if not parts:
+        write_layers(spec, grid, layers, folder, attributes, source_ids=source_ids)
+    scratch = folder / ".parts"
+    try:
+        for part in parts:
+            cropped = crop_intermediates(layers, part, scratch / part.label)
+            (folder / part.label).mkdir()
+            part_attributes = dict(attributes)
+            if "id" in attributes:
+                part_attributes["id"] = f"{attributes['id']}_{part.label}"
+            write_layers(spec, part.grid, cropped, folder / part.label, part_attributes,
+                         label=part.label, source_ids=source_ids)
+            shutil.rmtree(scratch / part.label)  # a tile's copy at a time on disk
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    _quicklook(spec, intermediates, folder)
+
+
+def write_layers(spec: MosaicSpec, grid: OutputGrid, layers: Intermediates, folder: Path,
+                 attributes: Mapping[str, str], label: str | None = None,
+                 source_ids: Sequence[str] = ()) -> None:
+    """The ordered format's files of the layers (no quicklook) into folder.
+
+    `label` replaces the order name in file names (a tile's id in a tile subfolder).
+    """
     if spec.file_format == "GTiff":
-        for name, (path, _) in layers.items():
-            write_cog(path, folder / layer_file_name(spec, name, "tif"))
+        for name, (path, members) in layers.items():
+            if name == "bands" and spec.layout == "per_layer":
+                for index, layer in enumerate(members, start=1):
+                    write_cog(path, folder / layer_file_name(spec, layer.name, "tif", label),
+                              band_indexes=[index])
+            else:
+                write_cog(path, folder / layer_file_name(spec, name, "tif", label))
     elif spec.file_format == "JP2":
-        for name, (path, parts) in layers.items():
-            for index, layer in enumerate(parts, start=1):
+        for name, (path, members) in layers.items():
+            for index, layer in enumerate(members, start=1):
                 file_layer = layer.name if name == "bands" else name
-                write_jp2(path, folder / layer_file_name(spec, file_layer, "jp2"), index)
+                write_jp2(path, folder / layer_file_name(spec, file_layer, "jp2", label), index)
     elif spec.file_format == "NetCDF":
         from compositing.netcdf import write_netcdf
 
-        write_netcdf(folder / layer_file_name(spec, "bands", "nc"), list(layers.values()),
-                     grid, spec, attributes=attributes or {})
+        write_netcdf(folder / layer_file_name(spec, "bands", "nc", label),
+                     list(layers.values()), grid, spec, attributes=attributes,
+                     source_ids=source_ids)
     else:
         raise ValueError(f"no writer for format {spec.file_format!r}")
-    _quicklook(spec, intermediates, folder)
 
 
 def _quicklook(spec: MosaicSpec, intermediates: Intermediates, folder: Path) -> None:

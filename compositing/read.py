@@ -1,6 +1,7 @@
 """Reading L2A rasters onto an output chunk: only the window needed, reprojected with rasterio.
 
-Resampling (docs/ATBD.md): SCL and other class layers by nearest neighbour. Reflectance onto a
+Resampling (docs/ATBD.md): SCL, the cloud and snow probabilities and other class layers by
+nearest neighbour; the 5 km angle grids bilinearly (`compositing.angles`). Reflectance onto a
 coarser grid of the same CRS by the mean of the native pixels (S2GM: B08 to 20 m by 2x2 mean);
 onto a finer grid or another CRS by nearest neighbour, so that no spectrum is blended from
 different surfaces.
@@ -11,7 +12,7 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import rasterio
@@ -23,6 +24,7 @@ from shapely.geometry import box
 
 from compositing import l2a
 from compositing.aligned import read_aligned
+from compositing.angles import angles_on_chunk, load_angles
 from compositing.archive import Asset, Observation, Scene
 from compositing.grid import Chunk, OutputGrid
 
@@ -36,6 +38,9 @@ class Stack:
     refl: np.ndarray
     scl: np.ndarray  # (t, y, x) uint8, 0 where no data
     aot: np.ndarray  # (t, y, x) float32, NaN where no data
+    # Per-observation layers by product layer name (`layers.CONFIDENCE_LAYERS`,
+    # `layers.ANGLE_LAYERS`), (t, y, x) float32, NaN where the input has none.
+    extra: dict[str, np.ndarray] = field(default_factory=dict)
 
     def crop(self, px: int) -> Stack:
         """The stack without a halo of px pixels (read for neighbourhood operations)."""
@@ -43,7 +48,13 @@ class Stack:
             return self
         inner = (slice(None), slice(px, -px), slice(px, -px))
         return Stack(self.obs_index, self.band_names, self.refl[:, :, px:-px, px:-px],
-                     self.scl[inner], self.aot[inner])
+                     self.scl[inner], self.aot[inner],
+                     {k: v[inner] for k, v in self.extra.items()})
+
+
+# Rasters behind the confidence layers (nearest neighbour, percent).
+CONFIDENCE_ASSETS: dict[str, str] = {"quality_cloud_confidence": "CLD",
+                                     "quality_snow_confidence": "SNW"}
 
 
 def reflectance_resampling(native_m: float, out_res_m: float, same_crs: bool) -> Resampling:
@@ -54,33 +65,46 @@ def reflectance_resampling(native_m: float, out_res_m: float, same_crs: bool) ->
 
 
 def read_stack(observations: Sequence[Observation], band_names: Sequence[str],
-               grid: OutputGrid, chunk: Chunk, resolution_m: int) -> Stack:
-    """Every observation with data in the chunk, its bands on the chunk grid."""
+               grid: OutputGrid, chunk: Chunk, resolution_m: int,
+               extras: Sequence[str] = ()) -> Stack:
+    """Every observation with data in the chunk, its bands on the chunk grid.
+
+    `extras`: per-observation layers to read as well (names of `CONFIDENCE_ASSETS` and angle
+    layers); the mean view zenith is always read where scenes carry angle grids, for the
+    validity rule.
+    """
     footprint = box(*transform_bounds(grid.crs, "EPSG:4326", *_chunk_bounds(chunk)))
+    with_angles = any("ANGLES" in s.assets for o in observations for s in o.scenes)
+    wanted = tuple(dict.fromkeys((*(["view_zenith_mean"] if with_angles else []), *extras)))
     kept, refl_list, scl_list, aot_list = [], [], [], []
+    extra_lists: dict[str, list[np.ndarray]] = {name: [] for name in wanted}
     for i, obs in enumerate(observations):
         scenes = [s for s in obs.scenes if s.footprint.intersects(footprint)]
         if not scenes:
             continue
-        scl, refl, aot = _read_observation(scenes, band_names, grid, chunk, resolution_m)
+        scl, refl, aot, extra = _read_observation(scenes, band_names, grid, chunk,
+                                                  resolution_m, wanted)
         if not scl.any():
             continue
         kept.append(i)
         scl_list.append(scl)
         refl_list.append(refl)
         aot_list.append(aot)
+        for name in wanted:
+            extra_lists[name].append(extra[name])
     h, w = chunk.shape
     if not kept:
         return Stack(np.zeros(0, np.int64), tuple(band_names),
                      np.zeros((0, len(band_names), h, w), np.float32),
-                     np.zeros((0, h, w), np.uint8), np.zeros((0, h, w), np.float32))
+                     np.zeros((0, h, w), np.uint8), np.zeros((0, h, w), np.float32),
+                     {name: np.zeros((0, h, w), np.float32) for name in wanted})
     return Stack(np.array(kept), tuple(band_names), np.stack(refl_list), np.stack(scl_list),
-                 np.stack(aot_list))
+                 np.stack(aot_list), {name: np.stack(v) for name, v in extra_lists.items()})
 
 
 def _read_observation(scenes: Sequence[Scene], band_names: Sequence[str], grid: OutputGrid,
-                      chunk: Chunk, resolution_m: int
-                      ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+                      chunk: Chunk, resolution_m: int, extras: Sequence[str] = ()
+                      ) -> tuple[np.ndarray, np.ndarray, np.ndarray, dict[str, np.ndarray]]:
     """One acquisition onto the chunk, counted once per pixel.
 
     Where granules of the acquisition overlap (MGRS tile overlaps, UTM zone borders), the one
@@ -90,6 +114,7 @@ def _read_observation(scenes: Sequence[Scene], band_names: Sequence[str], grid: 
     scl = np.zeros((h, w), np.uint8)
     refl = np.full((len(band_names), h, w), np.nan, np.float32)
     aot = np.full((h, w), np.nan, np.float32)
+    extra = {name: np.full((h, w), np.nan, np.float32) for name in extras}
     for scene in scenes:
         if "SCL" not in scene.assets:
             continue
@@ -112,7 +137,29 @@ def _read_observation(scenes: Sequence[Scene], band_names: Sequence[str], grid: 
             same_crs = _asset_epsg(asset) == grid.epsg
             resampling = reflectance_resampling(native, resolution_m, same_crs)
             refl[b][take] = read_asset(asset, grid, chunk, resampling)[take]
-    return scl, refl, aot
+        _read_extras(scene, grid, chunk, take, extra)
+    return scl, refl, aot, extra
+
+
+def _read_extras(scene: Scene, grid: OutputGrid, chunk: Chunk, take: np.ndarray,
+                 extra: dict[str, np.ndarray]) -> None:
+    """The scene's confidences and angles into `extra` where it supplies the pixel."""
+    for name, key in CONFIDENCE_ASSETS.items():
+        if name not in extra:
+            continue
+        if key in scene.assets:
+            values = read_asset(scene.assets[key], grid, chunk, Resampling.nearest)
+            extra[name][take] = np.clip(values[take], 0, 100)
+        else:
+            extra[name][take] = np.nan
+    angle_names = [n for n in extra if n not in CONFIDENCE_ASSETS]
+    if not angle_names:
+        return
+    angles = ({} if "ANGLES" not in scene.assets else
+              angles_on_chunk(load_angles(scene.assets["ANGLES"].href), chunk.transform,
+                              chunk.shape, grid.epsg))
+    for name in angle_names:
+        extra[name][take] = angles[name][take] if name in angles else np.nan
 
 
 def read_asset(asset: Asset, grid: OutputGrid, chunk: Chunk,

@@ -349,6 +349,21 @@ def mean_grid(grids: list[AngleGrid]) -> AngleGrid | None:
     return _merge(grids) if grids else None
 
 
+def _circular_mean_grid(grids: list[AngleGrid]) -> AngleGrid | None:
+    """Cell-wise mean direction of azimuth grids (NaN where none has a value)."""
+    if not grids:
+        return None
+    out = []
+    for r in range(len(grids[0].values)):
+        row = []
+        for c in range(len(grids[0].values[r])):
+            cell = [g.values[r][c] for g in grids if r < len(g.values)
+                    and c < len(g.values[r]) and not math.isnan(g.values[r][c])]
+            row.append(_circular_mean(cell) if cell else math.nan)
+        out.append(row)
+    return AngleGrid(grids[0].col_step, grids[0].row_step, out)
+
+
 def _circular_mean(degrees: list[float]) -> float:
     """Mean direction of angles in degrees, in [0, 360)."""
     s = sum(math.sin(math.radians(d)) for d in degrees)
@@ -427,6 +442,8 @@ def angles_document(tile_meta: TileMetadata) -> dict[str, Any]:
         "sun_zenith": grid(tile_meta.sun_zenith_grid),
         "sun_azimuth": grid(tile_meta.sun_azimuth_grid),
         "view_zenith_mean": grid(mean),
+        "view_azimuth_mean": grid(_circular_mean_grid(
+            [g for b, g in sorted(tile_meta.view_azimuth_grids.items()) if b != "B10"])),
         "view_zenith": {b: grid(g) for b, g in sorted(tile_meta.view_zenith_grids.items())},
         "view_azimuth": {b: grid(g) for b, g in sorted(tile_meta.view_azimuth_grids.items())},
     }

@@ -52,7 +52,7 @@ from compositing.layers import (
     REFLECTANCE_NODATA,
     REFLECTANCE_SCALE,
 )
-from compositing.mask import valid_mask
+from compositing.mask import stc_clear_px, valid_mask
 from compositing.order import SpecError, parse_date, parse_resolution
 from compositing.periods import period_bounds
 from compositing.read import Stack, close_datasets, read_asset, read_stack
@@ -96,7 +96,7 @@ class PixelGrid:
     """The tiny output grid of a query and where its centre pixel lies."""
 
     grid: OutputGrid
-    chunk: Chunk  # the window plus a halo of cloud_buffer pixels
+    chunk: Chunk  # the window plus a halo (cloud buffer, STC clear distance)
     halo: int
 
     @property
@@ -185,7 +185,10 @@ def observation_columns(bands: Sequence[str]) -> list[str]:
 def composite_series(query: PointQuery, stac_url: str, collection: str = "sentinel-2-l2a",
                      medoid_min_obs: int = l2a.MEDOID_MIN_OBSERVATIONS) -> TimeSeries:
     """Per aligned period: the composite values an ordered product holds at the pixel."""
-    pixel = pixel_grid(query.lon, query.lat, query.resolution, query.window, query.cloud_buffer)
+    # The halo also holds the surroundings the STC's clear-distance preference looks at, as
+    # in the pipeline, so a period's value equals the ordered product's.
+    halo = max(query.cloud_buffer, stc_clear_px(query.resolution))
+    pixel = pixel_grid(query.lon, query.lat, query.resolution, query.window, halo)
     periods = periods_between(query.period_type, query.start, query.end)
     read_bands = stack_bands([*query.bands, *NDVI_BANDS])
     scenes = _search(pixel, stac_url, collection, periods[0][0], periods[-1][1])
@@ -233,7 +236,8 @@ def observations(query: PointQuery, stac_url: str,
             scenes, _ = resolve_bands(scenes, read_bands, query.bands)
         obs = group_acquisitions(scenes)
         stack = _read_parallel(obs, read_bands, pixel, query.resolution)
-        valid = valid_mask(stack.refl, stack.scl, stack.band_names, query.cloud_buffer)
+        valid = valid_mask(stack.refl, stack.scl, stack.band_names, query.cloud_buffer,
+                           stack.extra.get("view_zenith_mean"))
         r = c = pixel.halo
         for t, i in enumerate(stack.obs_index):
             scl = int(stack.scl[t, r, c])
@@ -324,7 +328,9 @@ def _read_parallel(observations: Sequence[Observation], band_names: Sequence[str
     return Stack(np.concatenate([s.obs_index + o for s, o in zip(stacks, offsets, strict=True)]),
                  tuple(band_names), np.concatenate([s.refl for s in stacks]),
                  np.concatenate([s.scl for s in stacks]),
-                 np.concatenate([s.aot for s in stacks]))
+                 np.concatenate([s.aot for s in stacks]),
+                 {name: np.concatenate([s.extra[name] for s in stacks])
+                  for name in stacks[0].extra})
 
 
 def _utc_day(scene: Scene) -> date:
@@ -335,7 +341,8 @@ def _sub_stack(stack: Stack, offset: int, count: int) -> Stack:
     """The stack's observations numbered offset..offset+count-1, renumbered from 0."""
     keep = (stack.obs_index >= offset) & (stack.obs_index < offset + count)
     return Stack(stack.obs_index[keep] - offset, stack.band_names, stack.refl[keep],
-                 stack.scl[keep], stack.aot[keep])
+                 stack.scl[keep], stack.aot[keep],
+                 {name: values[keep] for name, values in stack.extra.items()})
 
 
 def _period_row(query: PointQuery, pixel: PixelGrid, first: date, last: date,
@@ -343,7 +350,8 @@ def _period_row(query: PointQuery, pixel: PixelGrid, first: date, last: date,
     """One period's composite at the pixel, as the pipeline computes a chunk."""
     halo = pixel.halo
     days = np.array([(o.datetime.date() - _EPOCH).days for o in obs], dtype=np.int64)
-    selection = select(stack, medoid_min_obs, halo).crop(halo)
+    selection = select(stack, medoid_min_obs, query.cloud_buffer,
+                       stc_clear_px(query.resolution)).crop(halo)
     stack = stack.crop(halo)
     out_bands = list(dict.fromkeys([*query.bands, *NDVI_BANDS]))
     inside = np.ones(selection.index.shape, bool)

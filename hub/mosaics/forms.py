@@ -8,7 +8,13 @@ from django import forms
 from django.conf import settings
 
 from compositing import l2a
-from compositing.order import AUX_LAYERS, FORMATS, METADATA_OPTIONS, MosaicSpec, SpecError
+from compositing.order import (
+    AUX_LAYERS,
+    FORMATS,
+    METADATA_OPTIONS,
+    MosaicSpec,
+    SpecError,
+)
 from compositing.order import parse_spec as parse_order
 
 PERIOD_CHOICES = [("day", "Day"), ("tenday", "Ten days (1-10, 11-20, 21-end)"),
@@ -35,6 +41,18 @@ class OrderForm(forms.Form):
                           help_text="'UTM' for the AOI's UTM zone, or an EPSG code "
                                     "(EPSG:4326 WGS 84, EPSG:3035 ETRS89-LAEA, …)")
     format = forms.ChoiceField(choices=list(FORMATS.items()), initial="GTiff")
+    layout = forms.ChoiceField(
+        label="GeoTIFF files", initial="multiband",
+        choices=[("multiband", "One multi-band file for the bands"),
+                 ("per_layer", "One file per band (as S2GM)")],
+        help_text="GeoTIFF only; auxiliary layers are always files of their own, JPEG 2000 is "
+                  "one file per band and NetCDF one file")
+    tiling = forms.ChoiceField(
+        label="Product split", initial="single",
+        choices=[("single", "One product"),
+                 ("mgrs", "One subfolder per Sentinel-2 MGRS tile")],
+        help_text="tile subfolders (as S2GM delivered large orders) need a UTM coordinate "
+                  "system")
     bands = forms.MultipleChoiceField(
         choices=[(b.name, f"{b.name} ({b.center_nm} nm, {b.description})") for b in l2a.BANDS],
         widget=forms.CheckboxSelectMultiple, initial=["B02", "B03", "B04", "B08"])
@@ -54,7 +72,8 @@ class OrderForm(forms.Form):
             return data
         options = {k: data.get(k) for k in ("name", "aoi", "period", "start", "end",
                                               "resolution", "crs", "format", "bands", "aux",
-                                              "metadata", "cloud_buffer")}
+                                              "metadata", "cloud_buffer", "layout",
+                                              "tiling")}
         if options["period"] != "custom":
             options["end"] = None
         try:

@@ -79,6 +79,7 @@ class MosaicRequest(models.Model):
             resolution=spec.resolution, crs_epsg=spec.epsg, file_format=spec.file_format,
             bands=list(spec.bands), aux_layers=list(spec.aux),
             metadata_options=list(spec.metadata), cloud_buffer=spec.cloud_buffer,
+            layout=spec.layout, tiling=spec.tiling,
         )
 
     def spec(self) -> MosaicSpec:
@@ -93,6 +94,7 @@ class MosaicRequest(models.Model):
             "resolution": self.resolution, "crs": f"EPSG:{self.crs_epsg}",
             "format": self.file_format, "bands": self.bands, "aux": self.aux_layers,
             "metadata": self.metadata_options, "cloud_buffer": self.cloud_buffer,
+            "layout": self.layout, "tiling": self.tiling,
         }
 
     @property
@@ -101,6 +103,8 @@ class MosaicRequest(models.Model):
 
     def to_dict(self) -> dict[str, Any]:
         """The request as the REST API serves it."""
+        from hub.mosaics.services import queue_position  # services import this module
+
         url = reverse("api-mosaic", args=[self.id])
         return {
             "id": str(self.id),
@@ -114,6 +118,8 @@ class MosaicRequest(models.Model):
             "finished": self.finished_at.isoformat() if self.finished_at else None,
             "files": [f.to_dict() for f in self.files.all()],
             "links": {"self": url},
+            "queue_position": queue_position(self),
+            "expires": self.expires_at.isoformat() if self.expires_at else None,
         }
 
 

@@ -5,7 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 from compositing import l2a
-from compositing.order import AUX_LAYERS, FORMATS, MAX_CLOUD_BUFFER, METADATA_OPTIONS
+from compositing.order import (
+    AUX_LAYERS,
+    FORMATS,
+    LAYOUTS,
+    MAX_CLOUD_BUFFER,
+    METADATA_OPTIONS,
+    TILINGS,
+)
 from compositing.periods import PERIOD_TYPES
 from hub.mosaics.models import Status
 
@@ -94,6 +101,9 @@ def openapi_document(server_url: str) -> dict[str, Any]:
                 "get": {"summary": "Download a product file",
                         "responses": {"200": {"description": "the file",
                                               "content": {"application/octet-stream": {}}},
+                                      "206": {"description": "the requested byte range"},
+                                      "410": _json(_ERROR, "the product expired; its files "
+                                                           "were removed"),
                                       **errors}},
             },
         },
@@ -117,9 +127,11 @@ def _order_schema() -> dict:
         "properties": {
             "name": {"type": "string", "pattern": "^[A-Za-z0-9_-]{1,80}$"},
             "aoi": {"description": "GeoJSON Polygon/MultiPolygon/Feature/FeatureCollection in "
-                                   "WGS 84, or a bbox [min_lon, min_lat, max_lon, max_lat]",
+                                   "WGS 84, a bbox [min_lon, min_lat, max_lon, max_lat], or a "
+                                   "Sentinel-2 tile id such as '29UNU' (its footprint)",
                     "oneOf": [{"type": "object"}, {"type": "array", "items": {"type": "number"},
-                                                   "minItems": 4, "maxItems": 4}]},
+                                                   "minItems": 4, "maxItems": 4},
+                              {"type": "string", "examples": ["29UNU", "T29UNU"]}]},
             "period": {"type": "string", "enum": list(PERIOD_TYPES),
                        "description": "aligned as in S2GM; 'custom' uses start and end"},
             "start": {"type": "string", "format": "date"},
@@ -133,6 +145,15 @@ def _order_schema() -> dict:
                                                     "enum": list(METADATA_OPTIONS)}},
             "cloud_buffer": {"type": "integer", "minimum": 0, "maximum": MAX_CLOUD_BUFFER,
                              "description": "dilation of cloud/shadow masks in pixels"},
+            "layout": {"type": "string", "enum": list(LAYOUTS), "default": "multiband",
+                       "description": "GeoTIFF files: " + "; ".join(
+                           f"'{k}': {v}" for k, v in LAYOUTS.items())
+                       + ". JPEG 2000 is always one file per band; NetCDF refuses 'per_layer'."},
+            "tiling": {"type": "string", "enum": list(TILINGS), "default": "single",
+                       "description": "; ".join(f"'{k}': {v}" for k, v in TILINGS.items())
+                       + ". Tile subfolders are named by tile id (e.g. 29UNU) and their files "
+                         "carry it in place of the order name; metadata stays at the top. "
+                         "'mgrs' is refused (400, field 'tiling') for a non-UTM crs."},
         },
     }
 
@@ -150,8 +171,18 @@ def _mosaic_schema() -> dict:
             "created": {"type": "string", "format": "date-time"},
             "started": {"type": ["string", "null"], "format": "date-time"},
             "finished": {"type": ["string", "null"], "format": "date-time"},
+            "queue_position": {"type": ["integer", "null"],
+                               "description": "1 = next to run, among all users' queued "
+                                              "requests; null when not queued"},
+            "expires": {"type": ["string", "null"], "format": "date-time",
+                        "description": "when the product's files are removed (HUB_RETENTION_DAYS "
+                                       "after it was published); status EXPIRED after that"},
             "files": {"type": "array", "items": {"type": "object", "properties": {
-                "name": {"type": "string"}, "size": {"type": "integer"},
+                "name": {"type": "string",
+                         "description": "path in the product folder; files of tile subfolders "
+                                        "(tiling 'mgrs') are named like '29UNU/B04_M20_"
+                                        "20230601_29UNU.tif'"},
+                "size": {"type": "integer"},
                 "sha256": {"type": "string"}, "href": {"type": "string"}}}},
             "links": {"type": "object"},
         },

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from dataclasses import replace as dataclass_replace
 from datetime import date
 from pathlib import Path
 
@@ -70,6 +71,8 @@ def test_every_cog_is_on_its_tile_grid_at_native_resolution(june):
         item = json.loads(path.read_text())
         t = tile(item["properties"]["grid:code"].removeprefix("MGRS-"))
         for name, asset in item["assets"].items():
+            if asset["type"] == "application/json":  # the angle grids, not a raster
+                continue
             with rasterio.open(path.parent / asset["href"]) as src:
                 res = asset["gsd"]
                 assert src.crs.to_epsg() == t.epsg
@@ -84,7 +87,8 @@ def test_every_cog_is_on_its_tile_grid_at_native_resolution(june):
                 if name in l2a.BAND_BY_NAME:
                     assert res == l2a.BAND_BY_NAME[name].native_m
                     assert (src.dtypes[0], src.nodata, src.descriptions) == ("uint16", 0, (name,))
-            expected = {"SCL": ("uint8", 1), "AOT": ("uint16", 1), "truth_cloud": ("uint8", 1),
+            expected = {"SCL": ("uint8", 1), "AOT": ("uint16", 1), "CLD": ("uint8", 1),
+                        "SNW": ("uint8", 1), "truth_cloud": ("uint8", 1),
                         "truth_reflectance": ("float32", 12)}.get(name)
             if expected:
                 with rasterio.open(path.parent / asset["href"]) as src:
@@ -418,3 +422,69 @@ def test_winter_brings_snow_that_the_scl_mostly_calls_snow():
                 assert (r["scl"][snow] == l2a.SCL_SNOW).mean() > 0.8, acq.day
             cloud_called_snow += int(((r["scl"] == l2a.SCL_SNOW) & (r["cloud"] == 1)).any())
     assert seen_snow >= 2 and cloud_called_snow >= 1
+
+
+def test_items_carry_probabilities_that_follow_the_clouds(june):
+    """CLD/SNW assets: uint8 %, 255 outside the swath; high cloud probability where the SCL
+    (and the truth) says cloud, low where the SCL says clear."""
+    checked = 0
+    for path in june:
+        item = json.loads(path.read_text())
+        for key in ("CLD", "SNW"):
+            band = item["assets"][key]["raster:bands"][0]
+            assert (band["nodata"], band["data_type"], band["unit"]) == (255, "uint8", "%")
+        with rasterio.open(path.parent / "CLD.tif") as src:
+            cld = src.read(1)
+        with rasterio.open(path.parent / "SCL.tif") as src:
+            scl = src.read(1)
+        with rasterio.open(path.parent / "truth" / "cloud.tif") as src:
+            truth = src.read(1)
+        assert ((cld == 255) == (scl == 0)).all()
+        assert (cld[cld != 255] <= 100).all()
+        if (scl == l2a.SCL_CLOUD_HIGH).sum() > 50:
+            assert np.median(cld[scl == l2a.SCL_CLOUD_HIGH]) > 65
+            assert np.median(cld[np.isin(scl, (4, 5, 6)) & (truth == 0)]) < 10
+            checked += 1
+    assert checked, "the demo month has scenes with high-probability clouds"
+
+
+def test_snow_probability_is_high_over_snow_and_over_clouds_called_snow():
+    n = 8
+    static = {"lc": np.full((2 * n, 2 * n), ds.GRASS, np.uint8),
+              "bright_roof": np.zeros((2 * n, 2 * n), bool)}
+    alpha = np.zeros((n, n), np.float32)
+    alpha[:, n // 2:] = 0.9  # thick cloud on the right half
+    atm = {"alpha": alpha, "pattern": np.full((n, n), 2.0, np.float32),
+           "snow": np.ones((2 * n, 2 * n), np.float32)}
+    scl = np.full((n, n), l2a.SCL_SNOW, np.uint8)
+    scl[0, 0] = l2a.SCL_NO_DATA
+    noise = np.full((n, n), 0.5, np.float32)
+    sky = ds.make_sky(0, 1, 0.5, (0, 0, 1000, 1000), (160.0, 40.0), 15, 52.0)
+    for snow_error in (False, True):
+        sky = dataclass_replace(sky, snow_error=snow_error)
+        cld, snw = ds.probabilities(static, atm, sky, scl, noise)
+        assert cld[0, 0] == snw[0, 0] == 255
+        assert (snw[1:, : n // 2] == 100).all() and (cld[1:, : n // 2] == 0).all()
+        if snow_error:  # the cloud core Sen2Cor calls snow: low cloud, high snow probability
+            assert (cld[:, n // 2:] < 20).all() and (snw[:, n // 2:] >= 75).all()
+        else:
+            assert (cld[:, n // 2:] > 85).all() and (snw[:, n // 2:] < 15).all()
+
+
+def test_items_carry_plausible_angle_grids(june):
+    item = json.loads(june[0].read_text())
+    asset = item["assets"]["angles"]
+    assert (asset["href"], asset["type"]) == ("./angles.json", "application/json")
+    doc = json.loads((june[0].parent / "angles.json").read_text())
+    t = tile(item["properties"]["grid:code"].removeprefix("MGRS-"))
+    assert (doc["crs"], doc["ulx"], doc["uly"], doc["col_step"]) == (t.crs, t.ulx, t.uly, 5000)
+    sun_zenith = np.array(doc["sun_zenith"])
+    assert sun_zenith.shape == (23, 23)
+    # June noon at 52.7 N: the sun ~31 degrees from the zenith, in the south.
+    assert 90 - item["properties"]["view:sun_elevation"] == pytest.approx(
+        sun_zenith.mean(), abs=1.0)
+    assert 25 < sun_zenith.min() and sun_zenith.max() < 40
+    assert (np.abs(np.array(doc["sun_azimuth"]) - 165) < 10).all()
+    view = np.array(doc["view_zenith_mean"])
+    assert view.min() >= 0 and view.max() < 15
+    assert set(np.unique(doc["view_azimuth_mean"])) <= {103.0, 283.0}

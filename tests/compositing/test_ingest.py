@@ -126,7 +126,7 @@ def test_real_safe_registers_what_exists(safe_dir, tmp_path):
     item = json.loads(result.item_path.read_text())
     assert result.item_path == archive / COLLECTION / SAFE_NAME / f"{SAFE_NAME}.json"
     bands = {"B01", "B02", "B03", "B04", "B05", "B06", "B07", "B8A", "B09", "B11", "B12"}
-    assert bands | {"SCL", "AOT", "WVP", "angles"} == set(item["assets"])
+    assert bands | {"SCL", "AOT", "WVP", "CLD", "SNW", "angles"} == set(item["assets"])
     assert any(line.startswith("B08: no file") for line in result.missing)
     assert any("20 m files" in line and "B04" in line for line in result.missing)
     b04 = item["assets"]["B04"]
@@ -154,7 +154,20 @@ def test_real_safe_registers_what_exists(safe_dir, tmp_path):
     assert len(angles["sun_zenith"]) == 23 and len(angles["view_zenith"]["B04"][0]) == 23
     assert angles["view_zenith_mean"][0][0] is None or angles["view_zenith_mean"][0][0] > 0
 
+    # Sen2Cor's probability masks from QI_DATA, the finest (20 m), in percent without nodata
+    for key, mask in (("CLD", "MSK_CLDPRB_20m.jp2"), ("SNW", "MSK_SNWPRB_20m.jp2")):
+        asset = item["assets"][key]
+        assert asset["href"] == str(safe_dir / GRANULE / "QI_DATA" / mask)
+        assert asset["gsd"] == 20 and asset["proj:shape"] == [5490, 5490]
+        assert asset["raster:bands"][0] == {"data_type": "uint8", "spatial_resolution": 20,
+                                            "unit": "%"}
+    assert len(angles["view_azimuth_mean"]) == 23
+    assert all(v is None or 0 <= v < 360 for row in angles["view_azimuth_mean"] for v in row)
+    assert angles["view_azimuth_mean"][11][11] == pytest.approx(289, abs=15)
+
     scene = scene_from_item(item)
+    assert scene.assets["CLD"].nodata is None and scene.assets["SNW"].scale == 1.0
+    assert scene.assets["ANGLES"].href.endswith("angles.json")
     assert scene.assets["B04"].offset == pytest.approx(-0.1)
     assert scene.acquisition == "GS2A_20221005T115411_038058_N04.00"
     served = LocalCatalog(archive).item(COLLECTION, SAFE_NAME)

@@ -26,6 +26,9 @@ BANDS = ["B04", "B08"]
 CF_NAMED_AUX = ["valid_obs", "total_obs", "method", "acquisition_date",
                 "quality_scene_classification", "quality_aot"]
 ALL_AUX = [*CF_NAMED_AUX, "source_index", "medoid_mos"]
+# Acquisition ids as catalogues spell them (the second is not a valid CF flag word as it is).
+SOURCES = ["GS2A_20230502T115411_041490_N04.00", "S2B:2023-05-07/T29UNU",
+           "GS2A_20230512T115411_041633_N05.09"]
 
 
 @pytest.fixture(autouse=True)
@@ -54,7 +57,7 @@ def _random_layer(rng: np.random.Generator, layer: Layer, shape: tuple[int, int]
     return values
 
 
-def _product(folder: Path, spec: MosaicSpec, seed: int = 0,
+def _product(folder: Path, spec: MosaicSpec, seed: int = 0, source_ids: tuple[str, ...] = (),
              **attributes: str) -> tuple[Path, dict[str, np.ndarray]]:
     """GeoTIFF sources as the pipeline writes them (bands together, one file per aux layer)."""
     folder.mkdir(parents=True, exist_ok=True)
@@ -74,7 +77,7 @@ def _product(folder: Path, spec: MosaicSpec, seed: int = 0,
         sources.append((path, layers))
         values.update({layer.name: band for layer, band in zip(layers, data, strict=True)})
     out = folder / f"{spec.start:%Y%m%d}.nc"
-    write_netcdf(out, sources, grid, spec, attributes=attributes)
+    write_netcdf(out, sources, grid, spec, attributes=attributes, source_ids=source_ids)
     return out, values
 
 
@@ -159,15 +162,32 @@ def test_compliance_checker_finds_no_high_priority_failures(
 
 def test_only_layers_without_a_cf_standard_name_miss_one(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    # ACDD-1.3 rates standard_name "highly recommended" even where CF has none to offer.
-    path, _ = _product(tmp_path, _spec(aux=ALL_AUX))
+    # ACDD-1.3 rates standard_name "highly recommended" even where CF has none to offer;
+    # source_index, a flag variable naming the acquisitions, is not asked for one.
+    path, _ = _product(tmp_path, _spec(aux=ALL_AUX), source_ids=tuple(SOURCES))
     failures, report = _compliance(path, monkeypatch)
     print(report)
     assert failures["cf:1.8"] == [], report
     assert all(msgs == ["standard_name"] for _, msgs in failures["acdd:1.3"]), report
     named = {name.split('"')[1] for name, _ in failures["acdd:1.3"]}
     assert named <= netcdf.NO_STANDARD_NAME, report
-    assert named == {"source_index", "medoid_mos"}, report
+    assert named == {"medoid_mos"}, report
+
+
+def test_source_index_names_the_acquisitions_as_flag_meanings(tmp_path: Path) -> None:
+    spec = _spec(aux=["source_index", "medoid_mos"])
+    path, _ = _product(tmp_path, spec, source_ids=tuple(SOURCES))
+    with netCDF4.Dataset(path) as ds:
+        var = ds["source_index"]
+        assert list(var.flag_values) == [0, 1, 2] and var.flag_values.dtype == var.dtype
+        assert var.flag_meanings.split() == [SOURCES[0], "S2B_2023-05-07_T29UNU", SOURCES[2]]
+        assert "units" not in var.ncattrs() and "metadata.json" in var.comment
+        assert "B11" in ds["medoid_mos"].comment and ds["medoid_mos"].long_name
+
+
+def test_flag_words_stay_distinct_and_valid() -> None:
+    words = netcdf.flag_words(["a b", "a/b", "", "x"])
+    assert len(set(words)) == 4 and all(w and " " not in w and "/" not in w for w in words)
 
 
 MONTHS = [("2023-04-01", "2023-05-01"), ("2023-05-01", "2023-06-01"),

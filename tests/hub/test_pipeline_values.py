@@ -13,7 +13,7 @@ from compositing.composite import stack_bands
 from compositing.grid import OutputGrid
 from compositing.kernels_reference import medoid_index_reference, stc_index_reference
 from compositing.layers import encode, reflectance_layer
-from compositing.mask import valid_mask
+from compositing.mask import prefer_clear_surroundings, stc_clear_px, valid_mask
 from compositing.order import parse_spec
 from compositing.pipeline import run_mosaic
 from compositing.read import read_stack
@@ -40,12 +40,18 @@ def test_every_pixel_is_the_reference_choice(hub_dirs, tmp_path):
         settings.stac_url, settings.collection, spec.aoi, spec.start, spec.end))
     grid = OutputGrid.for_aoi(spec.aoi, spec.epsg, spec.resolution)
     chunk = next(grid.chunks(100_000))
-    stack = read_stack(observations, stack_bands(spec.bands), grid, chunk, spec.resolution)
-    valid = valid_mask(stack.refl, stack.scl, stack.band_names)
+    halo = stc_clear_px(spec.resolution)  # the STC looks this far for detected clouds
+    stack = read_stack(observations, stack_bands(spec.bands), grid, chunk.expanded(halo),
+                       spec.resolution)
+    valid = valid_mask(stack.refl, stack.scl, stack.band_names,
+                       view_zenith=stack.extra["view_zenith_mean"])
+    preferred = prefer_clear_surroundings(valid, stack.scl, halo)
+    inner = (slice(None), slice(halo, -halo), slice(halo, -halo))
+    stack, valid, preferred = stack.crop(halo), valid[inner], preferred[inner]
     n_valid = valid.sum(0)
     medoid_pos = [stack.band_names.index(b) for b in l2a.MEDOID_BANDS]
     medoid = medoid_index_reference(stack.refl[:, medoid_pos], valid)
-    stc = stc_index_reference(stack.refl, valid, stack.band_names, scl=stack.scl)
+    stc = stc_index_reference(stack.refl, preferred, stack.band_names, scl=stack.scl)
     expected = np.where(n_valid >= l2a.MEDOID_MIN_OBSERVATIONS, medoid, stc)
 
     inside = grid.aoi_mask(spec.aoi, chunk)

@@ -14,10 +14,10 @@ from rasterio.transform import rowcol
 from shapely.geometry import box
 
 from compositing.archive import group_acquisitions, search_scenes
-from compositing.composite import stack_bands
+from compositing.composite import select, stack_bands
 from compositing.demo import DEMO_CENTER_32629
 from compositing.grid import OutputGrid
-from compositing.mask import valid_mask
+from compositing.mask import stc_clear_px, valid_mask
 from compositing.order import parse_spec
 from compositing.pipeline import run_mosaic
 from compositing.read import close_datasets, read_stack
@@ -198,3 +198,44 @@ def test_scene_tiles_are_read_from_the_common_id_styles():
     assert scene_tile("S2A_29UNU_20230602_0_L2A") == "29UNU"
     assert scene_tile("S2B_MSIL2A_20230601T115359_R023_T29UPU_20230601T150000") == "29UPU"
     assert scene_tile("no-tile-here") is None
+
+
+def test_stc_pixels_where_the_clear_distance_matters_equal_the_product(hub_dirs, tmp_path):
+    # Ten days hold two acquisitions, so every pixel is an STC pixel. Where the STC's preference
+    # for observations away from detected clouds changes the choice, the series needs the same
+    # halo and rule as the pipeline to give the product's value.
+    x, y = POINT_32629
+    to_lonlat = Transformer.from_crs(32629, 4326, always_xy=True)
+    west, south = to_lonlat.transform(x - 600, y - 600)
+    east, north = to_lonlat.transform(x + 600, y + 600)
+    spec = parse_spec({"aoi": [west, south, east, north], "start": "2023-06-01",
+                       "period": "tenday", "resolution": 20, "crs": "EPSG:32629",
+                       "bands": ["B04"], "aux": ["method", "source_index"], "name": "stc"})
+    result = run_mosaic(spec, mosaic_settings(), tmp_path, "stc")
+    with rasterio.open(next(result.folder.glob("bands_*.tif"))) as src:
+        b04, transform = src.read(1), src.transform
+    with rasterio.open(next(result.folder.glob("source_index_*.tif"))) as src:
+        chosen = src.read(1)
+    # Independently: the same stack, selected without the preference.
+    settings = mosaic_settings()
+    grid = OutputGrid(32629, transform, b04.shape[1], b04.shape[0])
+    acquisitions = group_acquisitions(search_scenes(
+        settings.stac_url, settings.collection, box(west, south, east, north),
+        date(2023, 6, 1), date(2023, 6, 10)))
+    halo = stc_clear_px(20)
+    stack = read_stack(acquisitions, stack_bands(["B04"]), grid,
+                       next(grid.chunks(10_000)).expanded(halo), 20)
+    close_datasets()
+    plain = select(stack, settings.medoid_min_obs).crop(halo)
+    assert not (plain.method == 1).any()  # STC or, with nothing valid, none
+    rows, cols = np.nonzero((chosen != plain.index) & (chosen >= 0))
+    assert rows.size, "the preference changes no pixel of the demo's first ten days of June"
+    pick = np.random.default_rng(0).choice(rows.size, size=min(5, rows.size), replace=False)
+    for row, col in zip(rows[pick], cols[pick], strict=True):
+        lon, lat = to_lonlat.transform(*(transform @ (col + 0.5, row + 0.5)))
+        got = composite_series(query(lon=lon, lat=lat, end=date(2023, 6, 10),
+                                     period_type="tenday", bands=("B04",)),
+                               settings.stac_url, settings.collection).rows[0]
+        assert got["method"] == "stc"
+        assert got["acquisition_date"] == acquisitions[chosen[row, col]].datetime.date()
+        assert got["B04"] == pytest.approx(float(reflectance(b04)[row, col]), abs=1e-9)

@@ -48,6 +48,8 @@ def _passes(archive: Path) -> dict[str, list[Path]]:
     """The archive's items grouped by datatake."""
     out: dict[str, list[Path]] = {}
     for path in sorted(archive.glob("sentinel-2-l2a/*/*.json")):
+        if path.stem != path.parent.name:  # a sidecar (angles.json), not the item
+            continue
         datatake = json.loads(path.read_text())["properties"]["s2:datatake_id"]
         out.setdefault(datatake, []).append(path)
     return out

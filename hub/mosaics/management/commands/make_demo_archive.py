@@ -50,7 +50,9 @@ class Command(BaseCommand):
             windows = demo.demo_windows(tiles, demo.FULL_SIZE_M)
         except KeyError as exc:
             raise CommandError(exc.args[0]) from None
-        existing = list(archive.glob("*/*/*.json")) if archive.exists() else []
+        # A scene folder holds its STAC Item, named as the folder, beside sidecars (angles.json).
+        existing = ([f for f in archive.glob("*/*/*.json") if f.stem == f.parent.name]
+                    if archive.exists() else [])
         if existing and not opts["force"]:
             if opts["if_empty"]:
                 self.stdout.write(f"archive {archive} holds {len(existing)} scenes; kept")

@@ -32,6 +32,11 @@ class Command(BaseCommand):
         parser.add_argument("--name", default="mosaic")
         parser.add_argument("--cloud-buffer", default=0,
                             help="dilate cloud and shadow masks by this many pixels")
+        parser.add_argument("--layout", default="multiband",
+                            help="GeoTIFF: multiband (one file for the bands) or per_layer "
+                                 "(one file per band)")
+        parser.add_argument("--tiling", default="single",
+                            help="single, or mgrs: one subfolder per Sentinel-2 tile (UTM only)")
         parser.add_argument("--out", required=True, type=Path, help="output directory")
 
     def handle(self, *args: Any, **opts: Any) -> None:
@@ -39,7 +44,8 @@ class Command(BaseCommand):
         aoi_path = Path(aoi_arg)
         aoi = aoi_path.read_text(encoding="utf-8") if aoi_path.is_file() else aoi_arg
         options = {k: opts[k] for k in ("start", "end", "period", "resolution", "crs",
-                                        "format", "bands", "aux", "name", "cloud_buffer")}
+                                        "format", "bands", "aux", "name", "cloud_buffer",
+                                        "layout", "tiling")}
         options["aoi"] = aoi
         try:
             spec = parse_spec(options)

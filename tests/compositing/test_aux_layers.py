@@ -1,0 +1,229 @@
+"""Confidence and angle layers, the view-zenith validity rule and the STC's preference for
+observations away from detected clouds, on hand-built stacks whose answers are known."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from affine import Affine
+
+from compositing import l2a
+from compositing.angles import (
+    MAX_VIEW_ZENITH_DEG,
+    angles_on_chunk,
+    incidence_zenith,
+    load_angles,
+    signed_azimuth,
+)
+from compositing.composite import chunk_layers, select, stack_bands
+from compositing.kernels_reference import stc_index_reference
+from compositing.layers import ANGLE_LAYERS, AUX_LAYER_STORAGE, CONFIDENCE_LAYERS, encode
+from compositing.mask import prefer_clear_surroundings, stc_clear_px, valid_mask
+from compositing.order import AUX_LAYERS
+from compositing.read import Stack
+
+BANDS = stack_bands(["B04"])
+NEW_LAYERS = (*CONFIDENCE_LAYERS, *ANGLE_LAYERS)
+
+
+def test_new_layers_have_the_s2gm_storage():
+    for name in CONFIDENCE_LAYERS:
+        layer = AUX_LAYER_STORAGE[name]
+        assert (layer.dtype, layer.scale, layer.nodata, layer.units) == ("uint8", 1, 255, "%")
+    for name in ANGLE_LAYERS:
+        layer = AUX_LAYER_STORAGE[name]
+        assert (layer.dtype, layer.scale, layer.nodata) == ("int16", 0.01, -32768)
+    assert set(AUX_LAYERS) == set(AUX_LAYER_STORAGE)  # every stored layer can be ordered
+
+
+def test_azimuths_are_stored_from_minus_180_to_180():
+    layer = AUX_LAYER_STORAGE["sun_azimuth"]
+    degrees = np.array([350.0, 10.0, 180.0, 359.996, np.nan])
+    stored = encode(signed_azimuth(degrees), layer)
+    assert stored.tolist() == [-1000, 1000, 18000, 0, -32768]
+
+
+def _stack(n_time: int, shape: tuple[int, int], value: float = 0.2) -> Stack:
+    refl = np.full((n_time, len(BANDS), *shape), value, np.float32)
+    scl = np.full((n_time, *shape), l2a.SCL_VEGETATION, np.uint8)
+    extra = {
+        "quality_cloud_confidence": np.arange(n_time, dtype=np.float32)[:, None, None] * 10 + 1,
+        "quality_snow_confidence": np.arange(n_time, dtype=np.float32)[:, None, None] * 5,
+        "view_zenith_mean": np.arange(n_time, dtype=np.float32)[:, None, None] + 2.5,
+        "view_azimuth_mean": np.full(n_time, 283.0, np.float32)[:, None, None],
+        "sun_zenith": np.arange(n_time, dtype=np.float32)[:, None, None] + 30.25,
+        "sun_azimuth": 350 - np.arange(n_time, dtype=np.float32)[:, None, None],
+    }
+    extra = {k: np.broadcast_to(v, (n_time, *shape)).copy() for k, v in extra.items()}
+    return Stack(np.arange(n_time), BANDS, refl, scl, np.full((n_time, *shape), 0.1, np.float32),
+                 extra)
+
+
+def _layers(stack: Stack, **kwargs: int) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    sel = select(stack, **kwargs)
+    layers = chunk_layers(stack, sel, ["B04"], ["source_index", *NEW_LAYERS],
+                          np.arange(stack.refl.shape[0]), np.ones(sel.index.shape, bool))
+    return sel.index, layers
+
+
+def test_every_new_layer_holds_the_chosen_observations_value():
+    stack = _stack(5, (1, 2))
+    # Pixel 0: five valid spectra on a line, the medoid is the middle one (index 2).
+    stack.refl[:, :, 0, 0] += 0.01 * np.arange(5)[:, None]
+    # Pixel 1: only observation 3 is valid (the others cloudy): the STC takes it.
+    stack.scl[:, 0, 1] = l2a.SCL_CLOUD_HIGH
+    stack.scl[3, 0, 1] = l2a.SCL_VEGETATION
+    index, layers = _layers(stack)
+    assert index.tolist() == [[2, 3]]
+    for t, x in ((2, 0), (3, 1)):
+        assert layers["quality_cloud_confidence"][0, x] == 10 * t + 1
+        assert layers["quality_snow_confidence"][0, x] == 5 * t
+        assert layers["view_zenith_mean"][0, x] == round((t + 2.5) * 100)
+        assert layers["sun_zenith"][0, x] == round((t + 30.25) * 100)
+        assert layers["sun_azimuth"][0, x] == round((350 - t - 360) * 100)
+        assert layers["view_azimuth_mean"][0, x] == -7700
+
+
+def test_layers_are_nodata_without_a_chosen_observation_or_without_the_input():
+    stack = _stack(2, (1, 2))
+    stack.scl[:, 0, 1] = l2a.SCL_CLOUD_MEDIUM  # no valid observation at pixel 1
+    del stack.extra["quality_snow_confidence"]  # e.g. an Earth Search item
+    stack.extra["sun_zenith"][0, 0, 0] = np.nan  # the chosen observation has no angle grid
+    index, layers = _layers(stack)
+    assert index.tolist() == [[0, -1]]
+    for name in NEW_LAYERS:
+        assert layers[name][0, 1] == AUX_LAYER_STORAGE[name].nodata
+    assert layers["quality_snow_confidence"][0, 0] == 255
+    assert layers["sun_zenith"][0, 0] == -32768
+    assert layers["quality_cloud_confidence"][0, 0] == 1
+
+
+def test_an_observation_seen_at_11_degrees_or_more_is_not_valid():
+    refl = np.full((3, len(BANDS), 1, 3), 0.2, np.float32)
+    scl = np.full((3, 1, 3), l2a.SCL_VEGETATION, np.uint8)
+    zenith = np.array([[[10.99, MAX_VIEW_ZENITH_DEG, np.nan]]] * 3, np.float32)
+    valid = valid_mask(refl, scl, BANDS, view_zenith=zenith)
+    assert valid[:, 0].tolist() == [[True, False, True]] * 3
+    assert valid_mask(refl, scl, BANDS).all()
+
+
+def test_the_view_zenith_rule_changes_the_medoid():
+    stack = _stack(5, (1, 1))
+    stack.refl[:, :, 0, 0] += 0.01 * np.arange(5)[:, None]
+    stack.extra["view_zenith_mean"][2] = 11.5  # the middle one, the medoid, is off-swath
+    index, layers = _layers(stack)
+    # Left: 0, 1, 3, 4 on a line; 1 and 3 tie, the earliest wins.
+    assert index.tolist() == [[1]]
+    assert layers["quality_cloud_confidence"][0, 0] == 11
+
+
+def test_stc_clear_distance_in_pixels():
+    assert [stc_clear_px(r) for r in (10, 20, 60)] == [6, 3, 1]
+
+
+def test_prefer_clear_surroundings_keeps_a_fallback():
+    valid = np.ones((2, 1, 5), bool)
+    scl = np.full((2, 1, 5), l2a.SCL_BARE_SOIL, np.uint8)
+    scl[0, 0, 0] = l2a.SCL_CLOUD_HIGH
+    valid[0, 0, 0] = False
+    valid[1, 0, 1] = False  # at x = 1 only the observation next to the cloud is valid
+    preferred = prefer_clear_surroundings(valid, scl, 2)
+    assert preferred[0, 0].tolist() == [False, True, False, True, True]
+    assert preferred[1, 0].tolist() == [True, False, True, True, True]
+    assert (prefer_clear_surroundings(valid, scl, 0) == valid).all()
+    # Snow is never promoted over the others, but stays a candidate where it is all there is.
+    scl[1, 0, 3:] = l2a.SCL_SNOW
+    valid[0, 0, 4] = False
+    preferred = prefer_clear_surroundings(valid, scl, 2)
+    assert preferred[:, 0, 3].tolist() == [True, False]
+    assert preferred[:, 0, 4].tolist() == [False, True]
+
+
+def _soil(scale: float) -> dict[str, float]:
+    spectrum = {"B01": 0.06, "B02": 0.06, "B03": 0.09, "B04": 0.12, "B05": 0.16, "B06": 0.18,
+                "B07": 0.19, "B08": 0.20, "B8A": 0.21, "B09": 0.21, "B11": 0.28, "B12": 0.22}
+    return {b: v * scale for b, v in spectrum.items()}
+
+
+def test_the_stc_prefers_the_observation_away_from_a_detected_cloud():
+    """Two valid dates of bare soil; the first is darker (a shadow penumbra Sen2Cor missed
+    beside a cloud it detected). The tree's minimum-TCB step takes the dark one, unless the
+    distance preference leaves only the other."""
+    stack = _stack(2, (3, 3))
+    for b, name in enumerate(BANDS):
+        stack.refl[0, b] = _soil(0.6)[name]
+        stack.refl[1, b] = _soil(1.0)[name]
+    stack.scl[0, 0, 0] = l2a.SCL_CLOUD_SHADOW
+    atbd, _ = _layers(stack)
+    preferring, layers = _layers(stack, stc_clear_px=1)
+    assert atbd[1, 1] == 0 and atbd[2, 2] == 0  # minimum TCB: the darker date
+    assert preferring[1, 1] == 1  # one pixel from the shadow: the other date
+    assert preferring[2, 2] == 0  # two pixels away: both candidates, the tree decides
+    assert layers["quality_cloud_confidence"][1, 1] == 11
+    valid = valid_mask(stack.refl, stack.scl, BANDS)
+    expected = stc_index_reference(stack.refl, prefer_clear_surroundings(valid, stack.scl, 1),
+                                   BANDS, scl=stack.scl)
+    assert (np.where(valid.any(0), expected, -1) == preferring).all()
+
+
+def _doc(**grids: list[list[float | None]]) -> dict:
+    return {"crs": "EPSG:32629", "ulx": 500000.0, "uly": 5010000.0, "col_step": 5000.0,
+            "row_step": 5000.0, **grids}
+
+
+CHUNK = Affine(1000, 0, 500000, 0, -1000, 5010000)
+
+
+def test_angles_are_bilinear_between_the_5km_nodes():
+    i, j = np.mgrid[0:3, 0:3]
+    doc = _doc(sun_zenith=(30 + i + 2 * j).tolist(), view_zenith_mean=(1.0 + 0 * i).tolist())
+    out = angles_on_chunk(doc, CHUNK, (10, 10), 32629)
+    centres = (np.arange(10) + 0.5) * 1000 / 5000  # fractional node index of pixel centres
+    np.testing.assert_allclose(out["sun_zenith"], 30 + centres[:, None] + 2 * centres[None, :],
+                               atol=1e-4)
+    assert "sun_azimuth" not in out and "view_azimuth_mean" not in out
+    # A node without a value is left out, not taken as 0 or NaN for the whole cell.
+    doc["sun_zenith"][0][0] = None
+    holed = angles_on_chunk(doc, CHUNK, (10, 10), 32629)["sun_zenith"]
+    assert np.isfinite(holed).all() and holed[0, 0] > 30.5
+    # The separable path (chunk on the tile's CRS) equals the per-pixel one (spelled apart).
+    general = angles_on_chunk({**doc, "crs": "epsg:32629"}, CHUNK, (10, 10), 32629)
+    np.testing.assert_allclose(general["sun_zenith"], holed, atol=1e-5)
+
+
+def test_azimuths_wrap_and_the_view_azimuth_flips_smoothly_across_nadir():
+    doc = _doc(sun_azimuth=[[350.0, 10.0, 10.0]] * 3,
+               view_zenith_mean=[[4.0, 0.0, 4.0]] * 3,
+               view_azimuth_mean=[[103.0, 103.0, 283.0]] * 3)
+    out = angles_on_chunk(doc, CHUNK, (10, 10), 32629)
+    sun = out["sun_azimuth"][0]
+    assert (np.minimum(sun, 360 - sun) <= 10.0 + 1e-3).all()  # near north, never ~180
+    view = out["view_azimuth_mean"][0]
+    assert view[:4] == pytest.approx(103, abs=1e-3)  # west of nadir, as the west node
+    assert view[6:] == pytest.approx(283, abs=1e-3)  # east of it, as the east node
+
+
+def test_angles_reach_another_crs_and_older_sidecars_get_a_mean_view_azimuth(tmp_path):
+    i, j = np.mgrid[0:3, 0:3]
+    doc = _doc(sun_zenith=(30 + i + 2 * j).tolist(),
+               view_azimuth={"B02": [[350.0] * 3] * 3, "B03": [[10.0] * 3] * 3,
+                             "B10": [[180.0] * 3] * 3})
+    path = tmp_path / "angles.json"
+    path.write_text(json.dumps(doc))
+    loaded = load_angles(str(path))
+    assert np.allclose(np.array(loaded["view_azimuth_mean"]) % 360, 0)  # B10 left out
+    # A geographic chunk over the same ground gives the same values (pixel centres reprojected).
+    utm = angles_on_chunk(loaded, Affine(5000, 0, 502500, 0, -5000, 5007500), (1, 1), 32629)
+    from pyproj import Transformer
+
+    lon, lat = Transformer.from_crs(32629, 4326, always_xy=True).transform(505000, 5005000)
+    geo = angles_on_chunk(loaded, Affine(1e-4, 0, lon - 5e-5, 0, -1e-4, lat + 5e-5), (1, 1),
+                          4326)
+    assert geo["sun_zenith"][0, 0] == pytest.approx(utm["sun_zenith"][0, 0], abs=1e-3)
+
+
+def test_view_zenith_grows_across_the_swath():
+    zen = incidence_zenith(np.array([0.0, 110e3, 145e3]))
+    assert zen[0] == 0 and 8.5 < zen[1] < 9.5 and 11 < zen[2] < 12.5
