@@ -132,3 +132,12 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
 }
+
+# Products are kept this long after publishing, then their files are removed (S2GM: 2 weeks).
+HUB_RETENTION_DAYS = env_int("HUB_RETENTION_DAYS", 14, minimum=1)
+# Celery beat runs the expiry this often (seconds); its schedule state lives with the hub's state.
+HUB_EXPIRY_INTERVAL_S = env_int("HUB_EXPIRY_INTERVAL_S", 3600, minimum=60)
+CELERY_BEAT_SCHEDULE = {
+    "expire-products": {"task": "mosaics.expire_products", "schedule": HUB_EXPIRY_INTERVAL_S},
+}
+CELERY_BEAT_SCHEDULE_FILENAME = str(HUB_STATE_DIR / "celerybeat-schedule")

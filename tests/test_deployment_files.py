@@ -13,7 +13,7 @@ def compose() -> dict:
 
 def test_compose_has_the_production_services():
     services = compose()["services"]
-    assert set(services) == {"postgres", "redis", "web", "worker"}
+    assert set(services) == {"postgres", "redis", "web", "worker", "beat"}
     assert "gunicorn hub.wsgi" in services["web"]["command"]
     assert services["worker"]["command"][:4] == ["celery", "-A", "workers", "worker"]
 

@@ -1,10 +1,12 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from hub.accounts import views
+from hub.accounts import token_views, views
 
 urlpatterns = [
     path("login/", auth_views.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("signup/", views.signup, name="signup"),
+    path("tokens/", token_views.tokens, name="api-tokens"),
+    path("tokens/<int:token_id>/revoke/", token_views.revoke_token, name="api-token-revoke"),
 ]

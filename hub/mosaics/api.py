@@ -59,6 +59,7 @@ def mosaic(request: HttpRequest, request_id: str) -> HttpResponse:
 def mosaic_file(request: HttpRequest, request_id: str, name: str) -> HttpResponse:
     """Download one file of a finished product: byte ranges (resume), ETag, HEAD."""
     req = _own_request(request, request_id)
+    _gone_if_expired(req)
     product_file = get_object_or_404(ProductFile, request=req, name=name)
     return downloads.file_response(request, _stored(product_file))
 
@@ -89,9 +90,17 @@ def mosaic_metalink(request: HttpRequest, request_id: str) -> HttpResponse:
 
 def _finished_request(request: HttpRequest, request_id: str) -> MosaicRequest:
     req = _own_request(request, request_id)
+    _gone_if_expired(req)
     if req.status != Status.DONE:
         raise ApiError(409, f"the product is not ready ({req.get_status_display()})")
     return req
+
+
+def _gone_if_expired(req: MosaicRequest) -> None:
+    if req.status == Status.EXPIRED:
+        when = f" on {req.expires_at:%Y-%m-%d}" if req.expires_at else ""
+        raise ApiError(410, f"the product expired{when} and its files were removed; "
+                            "order it again to get new files")
 
 
 def _stored(product_file: ProductFile) -> downloads.StoredFile:

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, time
 from typing import Any
 
+import shapely
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.views.decorators.http import require_http_methods
 from pyproj import CRS, Geod
 
-from compositing.grid import OutputGrid
+from compositing.grid import OutputGrid, utm_epsg
 from compositing.layers import AUX_LAYER_STORAGE
 from compositing.order import SpecError, parse_spec
 from hub.errors import error_response
@@ -21,13 +24,17 @@ COMPRESSION_RATIO = 0.5
 
 
 @login_required
+@require_http_methods(["GET", "POST"])
 def preview(request: HttpRequest) -> HttpResponse:
-    """GET with the order form's fields: a JSON summary, or 400 naming the field."""
-    options: dict[str, Any] = {k: request.GET[k] for k in (
-        "aoi", "period", "start", "end", "resolution", "crs", "format", "name", "cloud_buffer")
-        if request.GET.get(k, "") != ""}  # absent: the order's defaults
-    options["bands"] = request.GET.getlist("bands") or ["B04"]
-    options["aux"] = request.GET.getlist("aux")
+    """The order form's fields (GET query, or POST form for AOIs too long for a URL): a JSON
+    summary, or 400 naming the field. POST changes nothing either."""
+    data = request.POST if request.method == "POST" else request.GET
+    options: dict[str, Any] = {k: data[k] for k in (
+        "aoi", "period", "start", "end", "resolution", "crs", "format", "name", "cloud_buffer",
+        "layout", "tiling") if data.get(k, "") != ""}  # absent: the order's defaults
+    options["bands"] = data.getlist("bands") or ["B04"]
+    options["aux"] = data.getlist("aux")
+    options["metadata"] = data.getlist("metadata")
     options.setdefault("crs", "UTM")
     if options.get("period") != "custom":
         options["end"] = None
@@ -42,7 +49,9 @@ def preview(request: HttpRequest) -> HttpResponse:
               f"{datetime.combine(spec.end, time.max, UTC):%Y-%m-%dT%H:%M:%SZ}")
     page = get_catalog().search(intersects=spec.aoi.__geo_interface__, datetime=window,
                                 collections=[settings.HUB_STAC_COLLECTION], limit=1)
-    return JsonResponse({
+    centre = spec.aoi.centroid
+    utm = utm_epsg(centre.x, centre.y)
+    summary: dict[str, Any] = {
         "area_km2": round(abs(Geod(ellps="WGS84").geometry_area_perimeter(spec.aoi)[0]) / 1e6,
                           3),
         "start": spec.start.isoformat(), "end": spec.end.isoformat(),
@@ -50,4 +59,9 @@ def preview(request: HttpRequest) -> HttpResponse:
         "width": grid.width, "height": grid.height,
         "scenes": page.number_matched,
         "estimated_bytes": int(grid.width * grid.height * bytes_per_px * COMPRESSION_RATIO),
-    })
+        "utm_epsg": utm, "utm_name": CRS.from_epsg(utm).name,
+    }
+    if not str(options.get("aoi", "")).lstrip().startswith("{"):
+        # A bbox or a tile id: the page draws the area the server understood.
+        summary["aoi_geometry"] = json.loads(shapely.to_geojson(spec.aoi))
+    return JsonResponse(summary)

@@ -5,11 +5,14 @@ from __future__ import annotations
 import logging
 import shutil
 import time
+from collections.abc import Iterable
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from compositing.archive import ArchiveDataError
@@ -117,6 +120,7 @@ def _publish(req: MosaicRequest, folder: Path, files: list) -> None:
         ])
         MosaicRequest.objects.filter(pk=req.pk).update(
             status=Status.DONE, progress=100.0, finished_at=timezone.now(),
+            expires_at=timezone.now() + retention_period(),
             product_folder=str(relative), error="")
 
 
@@ -140,3 +144,49 @@ def _progress_writer(pk: Any):  # type: ignore[no-untyped-def]
             raise CancelledError
 
     return report
+
+
+def retention_period() -> timedelta:
+    """How long a published product stays downloadable."""
+    return timedelta(days=settings.HUB_RETENTION_DAYS)
+
+
+def queue_position(req: MosaicRequest) -> int | None:
+    """1 for the next request the workers take, counting every user's queued requests."""
+    if req.status != Status.QUEUED:
+        return None
+    ahead = MosaicRequest.objects.filter(status=Status.QUEUED).filter(
+        Q(created_at__lt=req.created_at) | Q(created_at=req.created_at, pk__lt=req.pk))
+    return ahead.count() + 1
+
+
+def queue_positions(reqs: Iterable[MosaicRequest]) -> dict[Any, int]:
+    """Queue positions of the queued ones among reqs, from one query over the whole queue."""
+    wanted = {r.pk for r in reqs if r.status == Status.QUEUED}
+    if not wanted:
+        return {}
+    queue = (MosaicRequest.objects.filter(status=Status.QUEUED)
+             .order_by("created_at", "pk").values_list("pk", flat=True))
+    return {pk: n for n, pk in enumerate(queue, start=1) if pk in wanted}
+
+
+def expire_products(now: datetime | None = None) -> list[MosaicRequest]:
+    """Remove the files of finished products past their expiry; the requests stay, EXPIRED.
+
+    Safe to run again and concurrently: a request is claimed by its DONE -> EXPIRED update, and
+    files already gone from storage are not an error.
+    """
+    now = now or timezone.now()
+    expired = []
+    due = MosaicRequest.objects.filter(status=Status.DONE, expires_at__lte=now)
+    for req in due.order_by("expires_at"):
+        with transaction.atomic():
+            claimed = MosaicRequest.objects.filter(pk=req.pk, status=Status.DONE).update(
+                status=Status.EXPIRED)
+            if not claimed:  # deleted, or expired by a concurrent run
+                continue
+            ProductFile.objects.filter(request=req).delete()
+        remove_product(req)
+        log.info("request %s expired (due %s); its files were removed", req.pk, req.expires_at)
+        expired.append(req)
+    return expired

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import json
+import uuid
+from typing import Any
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
-from hub.mosaics import services
+from hub.mosaics import listing, product_page, services
 from hub.mosaics.forms import OrderForm
-from hub.mosaics.models import MosaicRequest
+from hub.mosaics.models import MosaicRequest, Status
 
 
 def home(request: HttpRequest) -> HttpResponse:
@@ -22,15 +26,26 @@ def home(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def request_list(request: HttpRequest) -> HttpResponse:
-    """My requests, newest first, with live status."""
-    reqs = MosaicRequest.objects.filter(owner=request.user).prefetch_related("files")
-    return render(request, "mosaics/request_list.html", {"requests": reqs})
+    """My requests, newest first, filtered by name (?q=), with live status."""
+    query = request.GET.get("q", "").strip()
+    own = MosaicRequest.objects.filter(owner=request.user)
+    shown = own.filter(name__icontains=query) if query else own
+    rows = listing.request_rows(shown.prefetch_related("files"))
+    return render(request, "mosaics/request_list.html", {
+        "rows": rows, "query": query, "total": own.count() if query else len(rows)})
 
 
 @login_required
 def new_request(request: HttpRequest) -> HttpResponse:
-    """The ordering dialogue."""
-    form = OrderForm(request.POST or None)
+    """The ordering dialogue; ?from=<id> starts from the options of an earlier request."""
+    initial: dict[str, Any] = {}
+    if request.method == "GET" and request.GET.get("from"):
+        source = _own(request, request.GET["from"])
+        initial = reorder_initial(source, OrderForm.base_fields)
+        messages.info(request, f"Options copied from {source.name} "
+                               f"(ordered {source.created_at:%Y-%m-%d %H:%M}). Change what you "
+                               "need: ordering creates a new request and leaves that one as it is.")
+    form = OrderForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():
         req = services.create_request(form.spec.to_options(), request.user)
         messages.success(request, f"Order {req.name} placed.")
@@ -38,18 +53,49 @@ def new_request(request: HttpRequest) -> HttpResponse:
     return render(request, "mosaics/new_request.html", {"form": form})
 
 
+def reorder_initial(req: MosaicRequest, fields: dict[str, Any]) -> dict[str, Any]:
+    """A request's options as initial values of the ordering form's fields."""
+    options = req.options()
+    initial = {}
+    for key, value in options.items():
+        if key not in fields:
+            continue
+        if key == "aoi":
+            value = json.dumps(value)
+        elif key == "end" and options.get("period") != "custom":
+            continue  # the period's end follows from its start
+        initial[key] = value
+    return initial
+
+
 @login_required
 def request_detail(request: HttpRequest, request_id: str) -> HttpResponse:
-    """One request with its options and files."""
-    req = get_object_or_404(MosaicRequest, pk=request_id, owner=request.user)
-    return render(request, "mosaics/request_detail.html", {"req": req})
+    """The product page: status, quicklook on a map over the AOI, metadata, files."""
+    req = _own(request, request_id)
+    metadata = product_page.read_metadata(req) if req.status == Status.DONE else None
+    row = listing.request_rows([req])[0]
+    return render(request, "mosaics/request_detail.html", {
+        "req": req, "row": row, "metadata": metadata,
+        "map_data": product_page.map_data(req, metadata),
+        "links": product_page.metadata_links(req) if req.status == Status.DONE else [],
+    })
 
 
 @login_required
 @require_POST
 def remove_request(request: HttpRequest, request_id: str) -> HttpResponse:
     """Cancel an active request or delete a finished one."""
-    req = get_object_or_404(MosaicRequest, pk=request_id, owner=request.user)
+    req = _own(request, request_id)
     done = services.cancel_or_delete(req)
     messages.info(request, f"Request {req.name} {done}.")
     return redirect("requests")
+
+
+def _own(request: HttpRequest, request_id: Any) -> MosaicRequest:
+    """The signed-in user's request, or 404 (also for ids that are not UUIDs)."""
+    try:
+        pk = uuid.UUID(str(request_id))
+    except ValueError:
+        raise Http404("no such request") from None
+    return get_object_or_404(MosaicRequest.objects.prefetch_related("files"), pk=pk,
+                             owner=request.user)

@@ -1,83 +1,129 @@
-// The ordering dialogue's map: draw or show the AOI, and preview the order as it is typed.
+// The ordering dialogue's map: draw or show the AOI, with a background that works offline
+// (a graticule, the AOI outline and the user's own finished products' quicklooks) and
+// OpenStreetMap tiles only when they can be reached.
 (function () {
   "use strict";
   const form = document.querySelector("form.order");
   const aoiField = document.getElementById("id_aoi");
   const mapDiv = document.getElementById("aoi-map");
-  const summary = document.getElementById("order-summary");
   if (!form || !aoiField || !mapDiv || typeof L === "undefined") return;
 
-  const map = L.map(mapDiv, { zoomControl: true }).setView([52.75, -7.2], 8);
-  // OpenStreetMap when it is reachable; offline the AOI outline stays on a plain background.
-  L.tileLayer("https://tile.openstreetmap.org/{z}/{x}/{y}.png", {
-    maxZoom: 18, attribution: "© OpenStreetMap contributors",
-  }).addTo(map);
+  const AOI_STYLE = { color: "#d9480f", weight: 2, fillOpacity: 0.08 };
+  const map = L.map(mapDiv, { zoomControl: true }).setView([52.75, -7.2], 7);
+  map.attributionControl.setPrefix("Leaflet");
   const drawn = new L.FeatureGroup().addTo(map);
+  const products = L.layerGroup().addTo(map);
+  const layers = L.control.layers({}, { "Area of interest": drawn, "My products": products },
+                                  { collapsed: false }).addTo(map);
   map.addControl(new L.Control.Draw({
     draw: { polyline: false, circle: false, marker: false, circlemarker: false,
-            rectangle: { shapeOptions: { color: "#1f6f8b" } },
-            polygon: { allowIntersection: false, shapeOptions: { color: "#1f6f8b" } } },
+            rectangle: { shapeOptions: AOI_STYLE },
+            polygon: { allowIntersection: false, shapeOptions: AOI_STYLE } },
     edit: { featureGroup: drawn },
   }));
 
-  function showAoi(text) {
-    drawn.clearLayers();
-    let geojson = null;
-    const t = text.trim();
-    if (!t) return;
-    if (t[0] === "{") {
-      try { geojson = JSON.parse(t); } catch (e) { return; }
-    } else {
-      const v = t.split(",").map(Number);
-      if (v.length !== 4 || v.some(isNaN)) return;
-      geojson = { type: "Polygon", coordinates: [[[v[0], v[1]], [v[2], v[1]], [v[2], v[3]],
-                                                  [v[0], v[3]], [v[0], v[1]]]] };
+  // ---------------------------------------------------------------- offline background
+  const graticule = L.layerGroup().addTo(map);
+  function drawGraticule() {
+    graticule.clearLayers();
+    const z = map.getZoom();
+    const step = z >= 9 ? 0.1 : z >= 7 ? 0.5 : z >= 5 ? 1 : z >= 3 ? 5 : 10;
+    const b = map.getBounds().pad(0.2);
+    const style = { color: "#8aa1ab", weight: 0.6, opacity: 0.7, interactive: false };
+    const west = Math.max(-180, Math.floor(b.getWest() / step) * step);
+    const east = Math.min(180, b.getEast());
+    const south = Math.max(-85, Math.floor(b.getSouth() / step) * step);
+    const north = Math.min(85, b.getNorth());
+    for (let lon = west; lon <= east; lon += step) {
+      graticule.addLayer(L.polyline([[south, lon], [north, lon]], style));
     }
+    for (let lat = south; lat <= north; lat += step) {
+      graticule.addLayer(L.polyline([[lat, west], [lat, east]], style));
+    }
+  }
+  map.on("moveend", drawGraticule);
+  drawGraticule();
+
+  // OSM only if one tile loads: offline, nothing is requested again and nothing fails loudly.
+  const probe = new Image();
+  probe.onload = () => {
+    const osm = L.tileLayer("https://tile.openstreetmap.org/{z}/{x}/{y}.png", {
+      maxZoom: 18, attribution: "© OpenStreetMap contributors",
+    }).addTo(map);
+    osm.bringToBack();
+    layers.addBaseLayer(osm, "OpenStreetMap");
+    mapDiv.dataset.osm = "on";
+  };
+  probe.onerror = () => { mapDiv.dataset.osm = "off"; };
+  probe.referrerPolicy = "strict-origin-when-cross-origin";
+  probe.src = "https://tile.openstreetmap.org/0/0/0.png";
+
+  let productBounds = null;
+  async function loadQuicklooks() {
     try {
-      const layer = L.geoJSON(geojson, { style: { color: "#1f6f8b" } });
-      layer.eachLayer((l) => drawn.addLayer(l));
-      map.fitBounds(drawn.getBounds(), { maxZoom: 13 });
-    } catch (e) { /* not a geometry: the server says why on submit */ }
+      const resp = await fetch(form.dataset.quicklooksUrl, { credentials: "same-origin" });
+      if (!resp.ok) return;
+      const data = await resp.json();
+      for (const p of data.results) {
+        const [w, s, e, n] = p.bounds;
+        const bounds = L.latLngBounds([s, w], [n, e]);
+        L.imageOverlay(p.quicklook, bounds, { opacity: 0.9, alt: `quicklook of ${p.name}`,
+                                              className: "product-overlay" })
+          .addTo(products);
+        L.rectangle(bounds, { color: "#12394a", weight: 1, fill: false, interactive: true })
+          .bindTooltip(`${p.name}: ${p.start} to ${p.end}`).addTo(products);
+        productBounds = productBounds ? productBounds.extend(bounds) : bounds;
+      }
+      mapDiv.dataset.products = String(data.results.length);
+      if (productBounds && !drawn.getLayers().length) {
+        map.fitBounds(productBounds, { maxZoom: 13 });
+      }
+    } catch (e) { /* the overlays are a background; the page works without them */ }
+  }
+
+  // ---------------------------------------------------------------- the AOI
+  // Show a GeoJSON geometry as the AOI; fit the view when asked.
+  function showGeometry(geojson, fit) {
+    drawn.clearLayers();
+    try {
+      L.geoJSON(geojson, { style: AOI_STYLE }).eachLayer((l) => drawn.addLayer(l));
+      if (fit && drawn.getLayers().length) map.fitBounds(drawn.getBounds(), { maxZoom: 13 });
+    } catch (e) { /* not a geometry: the server says why */ }
+  }
+
+  // Text typed in the AOI box: GeoJSON and bboxes are drawn here; anything else (a tile id)
+  // is drawn from the preview's answer, which says what the server understood.
+  function showText(text) {
+    const t = text.trim();
+    if (!t) { drawn.clearLayers(); return; }
+    if (t[0] === "{") {
+      try { showGeometry(JSON.parse(t), true); } catch (e) { /* the server says why */ }
+      return;
+    }
+    const v = t.split(",").map(Number);
+    if (v.length === 4 && !v.some(isNaN)) {
+      showGeometry({ type: "Polygon", coordinates: [[[v[0], v[1]], [v[2], v[1]], [v[2], v[3]],
+                                                    [v[0], v[3]], [v[0], v[1]]]] }, true);
+    } else {
+      drawn.clearLayers();
+    }
   }
 
   function fromDrawing() {
-    const layers = drawn.getLayers();
-    if (!layers.length) return;
-    aoiField.value = JSON.stringify(layers[layers.length - 1].toGeoJSON().geometry);
-    refresh();
+    const drawnLayers = drawn.getLayers();
+    if (!drawnLayers.length) return;
+    aoiField.value = JSON.stringify(drawnLayers[drawnLayers.length - 1].toGeoJSON().geometry);
+    form.dispatchEvent(new CustomEvent("aoi:changed"));
   }
 
   map.on(L.Draw.Event.CREATED, (e) => { drawn.clearLayers(); drawn.addLayer(e.layer);
                                         fromDrawing(); });
   map.on(L.Draw.Event.EDITED, fromDrawing);
-  aoiField.addEventListener("change", () => { showAoi(aoiField.value); refresh(); });
+  map.on(L.Draw.Event.DELETED, () => { aoiField.value = "";
+                                       form.dispatchEvent(new CustomEvent("aoi:changed")); });
+  aoiField.addEventListener("change", () => showText(aoiField.value));
 
-  let pending = null;
-  function refresh() {
-    window.clearTimeout(pending);
-    pending = window.setTimeout(async () => {
-      const params = new URLSearchParams(new FormData(form));
-      params.delete("csrfmiddlewaretoken");
-      try {
-        const resp = await fetch("/requests/preview?" + params.toString(),
-                                 { credentials: "same-origin" });
-        const data = await resp.json();
-        if (!resp.ok) {
-          summary.textContent = data.field ? `${data.field}: ${data.error}` : data.error;
-          summary.className = "summary invalid";
-          return;
-        }
-        const b = data.estimated_bytes;
-        const size = b >= 1e9 ? (b / 1e9).toFixed(1) + " GB" : b >= 1e6 ?
-          (b / 1e6).toFixed(1) + " MB" : Math.max(1, Math.round(b / 1e3)) + " kB";
-        summary.textContent = `AOI ${data.area_km2} km² · ${data.start} to ${data.end} · ` +
-          `${data.scenes} L2A scenes · EPSG:${data.epsg} ${data.crs_name} · ` +
-          `${data.width} × ${data.height} px · about ${size}`;
-        summary.className = "summary";
-      } catch (e) { /* offline or server busy: keep the last summary */ }
-    }, 300);
-  }
-  form.addEventListener("change", refresh);
-  showAoi(aoiField.value);
-  if (aoiField.value.trim()) refresh();
+  window.orderMap = { showGeometry, showText };
+  showText(aoiField.value);
+  loadQuicklooks();
 })();

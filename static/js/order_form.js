@@ -1,0 +1,160 @@
+// The ordering dialogue's form: a live preview (area, scenes, CRS, size) with errors next to
+// their field, band and CRS shortcuts, AOI upload and MGRS tile ids.
+(function () {
+  "use strict";
+  const form = document.querySelector("form.order");
+  const aoiField = document.getElementById("id_aoi");
+  if (!form || !aoiField) return;
+  const summary = document.getElementById("order-summary");
+  const estimate = document.getElementById("order-estimate");
+  const crsResolved = document.getElementById("crs-resolved");
+  const csrf = form.querySelector("input[name=csrfmiddlewaretoken]").value;
+  const map = () => window.orderMap;
+
+  function humanSize(b) {
+    if (b >= 1e9) return (b / 1e9).toFixed(1) + " GB";
+    if (b >= 1e6) return (b / 1e6).toFixed(1) + " MB";
+    return Math.max(1, Math.round(b / 1e3)) + " kB";
+  }
+
+  // Errors found while typing go under their field, like the server's errors on submit.
+  function clearLiveErrors() {
+    form.querySelectorAll(".live-error").forEach((p) => {
+      p.hidden = true;
+      p.textContent = "";
+      p.closest(".field").classList.remove("live-invalid");
+    });
+  }
+  function showLiveError(field, message) {
+    const p = form.querySelector(`.live-error[data-field="${field}"]`);
+    if (!p) return false;
+    p.textContent = message;
+    p.hidden = false;
+    p.closest(".field").classList.add("live-invalid");
+    return true;
+  }
+
+  // ---------------------------------------------------------------- live preview
+  let pending = null;
+  let fittedText = null;
+  let sequence = 0;
+  function refresh() {
+    window.clearTimeout(pending);
+    pending = window.setTimeout(preview, 300);
+  }
+
+  async function preview() {
+    if (!aoiField.value.trim()) return;
+    const mine = ++sequence;
+    // POST: an uploaded AOI can be far longer than a URL may be.
+    const body = new FormData(form);
+    try {
+      const resp = await fetch(form.dataset.previewUrl, {
+        method: "POST", body, credentials: "same-origin", headers: { "X-CSRFToken": csrf },
+      });
+      const data = await resp.json();
+      if (mine !== sequence) return;  // a newer preview is on its way
+      clearLiveErrors();
+      if (!resp.ok) {
+        const where = data.field && showLiveError(data.field, data.error);
+        summary.textContent = data.field ? `${fieldName(data.field)}: ${data.error}` : data.error;
+        summary.className = "summary invalid";
+        estimate.textContent = where ? "Correct the field marked in red to see the estimate."
+                                     : data.error;
+        crsResolved.textContent = "";
+        return;
+      }
+      const size = humanSize(data.estimated_bytes);
+      summary.textContent = `AOI ${data.area_km2} km² · ${data.start} to ${data.end} · ` +
+        `${data.scenes} L2A scenes · EPSG:${data.epsg} ${data.crs_name} · ` +
+        `${data.width} × ${data.height} px · about ${size}`;
+      summary.className = "summary";
+      estimate.textContent = `Estimated size about ${size} (${data.width} × ${data.height} px, ` +
+        `${data.scenes} L2A scenes from ${data.start} to ${data.end})`;
+      const suggested = data.epsg === data.utm_epsg ? " (the AOI's UTM zone)" :
+        ` · suggested: EPSG:${data.utm_epsg} ${data.utm_name}`;
+      crsResolved.textContent = `EPSG:${data.epsg} · ${data.crs_name}${suggested}`;
+      if (data.aoi_geometry && map()) {
+        const text = aoiField.value.trim();
+        map().showGeometry(data.aoi_geometry, text !== fittedText);
+        fittedText = text;
+      }
+    } catch (e) { /* offline or server busy: keep the last summary */ }
+  }
+
+  function fieldName(field) {
+    const label = form.querySelector(`#field-${field} label`);
+    return label ? label.textContent : field;
+  }
+
+  form.addEventListener("change", refresh);
+  form.addEventListener("aoi:changed", refresh);
+
+  // ---------------------------------------------------------------- band presets
+  const bandBoxes = () => Array.from(form.querySelectorAll("input[name=bands]"));
+  form.querySelectorAll("button[data-bands]").forEach((button) => {
+    button.addEventListener("click", () => {
+      const wanted = button.dataset.bands === "*" ? null : button.dataset.bands.split(",");
+      bandBoxes().forEach((box) => { box.checked = wanted === null || wanted.includes(box.value); });
+      refresh();
+    });
+  });
+
+  // ---------------------------------------------------------------- CRS shortcuts
+  const crsField = document.getElementById("id_crs");
+  form.querySelectorAll("button[data-crs]").forEach((button) => {
+    button.addEventListener("click", () => { crsField.value = button.dataset.crs; refresh(); });
+  });
+  crsField.addEventListener("input", refresh);
+
+  // ---------------------------------------------------------------- AOI from a file
+  const fileInput = document.getElementById("aoi-file");
+  const fileNote = document.getElementById("aoi-file-note");
+  fileInput.addEventListener("change", async () => {
+    const file = fileInput.files[0];
+    clearLiveErrors();
+    fileNote.hidden = true;
+    if (!file) return;
+    const body = new FormData();
+    body.append("aoi_file", file);
+    try {
+      const resp = await fetch(form.dataset.uploadUrl, {
+        method: "POST", body, credentials: "same-origin", headers: { "X-CSRFToken": csrf },
+      });
+      const data = await resp.json();
+      if (!resp.ok) { showLiveError("aoi_file", data.error); return; }
+      aoiField.value = JSON.stringify(data.geometry);
+      if (map()) map().showGeometry(data.geometry, true);
+      const ignored = data.ignored ? `, ${data.ignored} points or lines ignored` : "";
+      const repaired = data.repaired ? ", invalid rings repaired" : "";
+      const crs = data.source_crs === "WGS 84" ? "" : `, reprojected from ${data.source_crs}`;
+      fileNote.textContent = `${file.name}: ${data.polygons} polygon(s) from ${data.kind}, ` +
+        `${data.area_km2} km²${ignored}${repaired}${crs}`;
+      fileNote.hidden = false;
+      fittedText = aoiField.value.trim();
+      refresh();
+    } catch (e) {
+      showLiveError("aoi_file", "the upload failed; is the hub reachable?");
+    }
+  });
+
+  // ---------------------------------------------------------------- AOI from a tile id
+  const tileInput = document.getElementById("tile-id");
+  function useTile() {
+    const id = tileInput.value.trim().toUpperCase();
+    if (!id) return;
+    aoiField.value = id;  // the server computes the footprint; the preview draws it
+    fileInput.value = "";
+    fileNote.hidden = true;
+    aoiField.dispatchEvent(new Event("change", { bubbles: true }));
+  }
+  document.getElementById("use-tile").addEventListener("click", useTile);
+  tileInput.addEventListener("keydown", (e) => {
+    if (e.key === "Enter") { e.preventDefault(); useTile(); }
+  });
+
+  // After a refused order, bring the first field in error into view.
+  const firstError = form.querySelector(".has-error");
+  if (firstError) firstError.scrollIntoView({ block: "center" });
+  if (aoiField.value.trim()) refresh();
+})();
