@@ -24,7 +24,7 @@ from compositing import timeseries as ts
 from compositing.order import SpecError, parse_resolution
 from hub.accounts.auth import api_user
 from hub.errors import json_api
-from hub.stac.views import get_catalog
+from hub.stac.views import archive_interval
 
 # Bands ticked when the page opens: true colour and the near infrared of NDVI.
 DEFAULT_BANDS: tuple[str, ...] = ("B02", "B03", "B04", "B08")
@@ -54,11 +54,8 @@ def timeseries_page(request: HttpRequest) -> HttpResponse:
 def default_range(today: date | None = None) -> tuple[date, date]:
     """Up to a year of the local archive, from the first of a month to its last acquisition day
     (without an archive: the year to yesterday)."""
-    last = first = None
-    collection = get_catalog().collection(settings.HUB_STAC_COLLECTION)
-    if collection is not None:
-        interval = collection["extent"]["temporal"]["interval"][0]
-        first, last = (date.fromisoformat(v[:10]) if v else None for v in interval)
+    interval = archive_interval()
+    first, last = interval if interval else (None, None)
     if last is None:
         last = (today or date.today()) - timedelta(days=1)
     year_before = date(last.year - 1, last.month, 1) + timedelta(days=32)

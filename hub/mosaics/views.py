@@ -15,6 +15,7 @@ from django.views.decorators.http import require_POST
 from hub.mosaics import listing, product_page, services
 from hub.mosaics.forms import OrderForm
 from hub.mosaics.models import MosaicRequest, Status
+from hub.stac.views import archive_interval
 
 
 def home(request: HttpRequest) -> HttpResponse:
@@ -45,12 +46,18 @@ def new_request(request: HttpRequest) -> HttpResponse:
         messages.info(request, f"Options copied from {source.name} "
                                f"(ordered {source.created_at:%Y-%m-%d %H:%M}). Change what you "
                                "need: ordering creates a new request and leaves that one as it is.")
+    interval = archive_interval()
+    if interval and "start" not in initial:
+        # Without a date a new user would order today's month, which the archive may not
+        # hold yet: start from its latest month.
+        initial["start"] = interval[1].replace(day=1).isoformat()
     form = OrderForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():
         req = services.create_request(form.spec.to_options(), request.user)
         messages.success(request, f"Order {req.name} placed.")
         return redirect("requests")
-    return render(request, "mosaics/new_request.html", {"form": form})
+    return render(request, "mosaics/new_request.html",
+                  {"form": form, "archive_interval": interval})
 
 
 def reorder_initial(req: MosaicRequest, fields: dict[str, Any]) -> dict[str, Any]:

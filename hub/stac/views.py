@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from datetime import date
 from functools import wraps
 from pathlib import Path
 from typing import Any
@@ -45,6 +46,17 @@ def get_catalog() -> LocalCatalog:
         if path not in _catalogs:
             _catalogs[path] = LocalCatalog(path)
         return _catalogs[path]
+
+
+def archive_interval() -> tuple[date, date] | None:
+    """First and last acquisition day of the local L2A archive, or None when it is empty."""
+    collection = get_catalog().collection(settings.HUB_STAC_COLLECTION)
+    if collection is None:
+        return None
+    first, last = collection["extent"]["temporal"]["interval"][0]
+    if not first or not last:
+        return None
+    return date.fromisoformat(first[:10]), date.fromisoformat(last[:10])
 
 
 def _json(data: dict[str, Any], content_type: str = JSON, status: int = 200) -> JsonResponse:

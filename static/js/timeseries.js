@@ -96,6 +96,9 @@
     lonInput.value = p.lng.toFixed(6);
     latInput.value = p.lat.toFixed(6);
     snap(true);
+    // Zoomed out, a scene is a few screen pixels: zoom in on the click so the selected pixel
+    // (and its neighbours, to pick another) can be seen.
+    if (map.getZoom() < 14 && covered(p.lng, p.lat)) map.setView(e.latlng, 15);
   });
 
   let snapping = 0;

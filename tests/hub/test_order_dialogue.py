@@ -216,3 +216,15 @@ def test_the_page_orders_a_tile_typed_in_the_aoi_box(client, alice,
     assert shape(req.aoi).equals_exact(tile_footprint_wgs84(TILES["29UPU"]), 1e-9)
     bad = client.post("/requests/new/", {**data, "aoi": "29UPJ"}).content.decode()
     assert 'data-field="aoi"' in bad and "no 100 km square" in bad
+
+
+def test_a_new_order_starts_in_the_archives_latest_month_and_says_what_it_holds(
+        client, alice, hub_dirs, tmp_path, settings):
+    client.force_login(alice)
+    page = client.get("/requests/new/").content.decode()
+    # The test archive holds June 2023 only.
+    assert 'value="2023-06-01"' in page
+    assert "acquisitions from 2023-06-" in page and "to 2023-06-" in page
+    settings.HUB_ARCHIVE_DIR = str(tmp_path / "empty-archive")
+    page = client.get("/requests/new/").content.decode()
+    assert 'id="archive-extent"' not in page
