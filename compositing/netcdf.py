@@ -43,12 +43,17 @@ AUX_STANDARD_NAMES: dict[str, str] = {
     "sun_azimuth": "solar_azimuth_angle",
     "view_zenith_mean": "sensor_zenith_angle",
     "view_azimuth_mean": "sensor_azimuth_angle",
+    # CF's name for "assessed quality information of another data variable", linked to it by
+    # ancillary_variables (every band lists every auxiliary layer): S2GM counts medoid_mos among
+    # its quality layers, and the Sen2Cor probabilities qualify the chosen reflectance. No
+    # CF name describes the quantities themselves (see their comments).
+    "medoid_mos": "quality_flag",
+    "quality_cloud_confidence": "quality_flag",
+    "quality_snow_confidence": "quality_flag",
 }
-# CF has no standard name for these. The categorical ones are CF flag variables (flag_values,
-# flag_meanings), which ACDD does not ask a standard name of; for medoid_mos, a statistic of
-# this algorithm, ACDD-1.3 still rates the missing one "highly recommended".
-NO_STANDARD_NAME = frozenset({"source_index", "medoid_mos", "quality_scene_classification",
-                              "method", "quality_cloud_confidence", "quality_snow_confidence"})
+# CF has no standard name for these categorical layers; they are CF flag variables
+# (flag_values, flag_meanings), which ACDD does not ask a standard name of.
+NO_STANDARD_NAME = frozenset({"source_index", "quality_scene_classification", "method"})
 COMMENTS: dict[str, str] = {
     "source_index": (
         "The acquisition each pixel's values come from: an index into flag_meanings (the "
@@ -59,11 +64,13 @@ COMMENTS: dict[str, str] = {
         f"other valid observations over {', '.join(l2a.MEDOID_BANDS)}, in reflectance, "
         "divided by the number of valid observations (S2GM medoid_mos): the spread of the "
         "observations around the chosen one. Fill where the medoid did not choose. No CF "
-        "standard name describes this statistic of the compositing algorithm."),
+        "standard name describes this statistic of the compositing algorithm; it is given "
+        "as quality information (quality_flag) of the reflectance variables."),
     **{f"quality_{kind}_confidence": (
         f"Sen2Cor's {kind} probability of the chosen observation, from its L2A {kind} "
         "confidence mask. A probability of a class, not the area fraction that CF's "
-        f"{kind}_area_fraction names, so no CF standard name is given.")
+        f"{kind}_area_fraction names; it is given as quality information (quality_flag) of "
+        "the reflectance variables.")
        for kind in ("cloud", "snow")},
 }
 QUALITY_LAYERS = frozenset({"valid_obs", "total_obs", "method", "medoid_mos"})
