@@ -30,9 +30,10 @@ from shapely.errors import GEOSException
 from shapely.geometry import box, shape
 from shapely.geometry.base import BaseGeometry
 
+from compositing.stacspec import STAC_VERSION
+
 log = logging.getLogger(__name__)
 
-STAC_VERSION = "1.0.0"
 DEFAULT_LIMIT = 10
 MAX_LIMIT = 1000
 LEGAL_NOTICE_URL = "https://sentinel.esa.int/documents/247904/690755/Sentinel_Data_Legal_Notice"

@@ -48,6 +48,7 @@ from compositing import demo_scene as ds
 from compositing import l2a
 from compositing.angles import incidence_zenith, node_grid
 from compositing.mgrs import TILE_LATTICE_M, TILE_SIZE_M, Tile, tile
+from compositing.stacspec import STAC_VERSION, extension
 
 COLLECTION = "sentinel-2-l2a"
 DEMO_START = date(2023, 6, 1)
@@ -84,7 +85,7 @@ _ORBITS_PER_CYCLE, _CYCLE_DAYS = 143, 10
 _AOT_SENSITIVITY = np.array([1.0, 0.8, 0.6, 0.45, 0.35, 0.3, 0.25, 0.2, 0.2, 0.2, 0.1, 0.05],
                             np.float32)[:, None, None]
 _EXTENSIONS = [
-    f"https://stac-extensions.github.io/{name}/schema.json"
+    extension(name)
     for name in ("eo/v1.1.0", "projection/v1.1.0", "raster/v1.1.0", "mgrs/v1.0.0",
                  "grid/v1.1.0", "view/v1.0.0")
 ]
@@ -490,7 +491,7 @@ def stac_item(t: Tile, grid: ds.SceneGrid, acq: Acquisition, sky: ds.Sky,
         **_percentages(rendered["scl"]),
     }
     return {
-        "type": "Feature", "stac_version": "1.0.0", "stac_extensions": _EXTENSIONS,
+        "type": "Feature", "stac_version": STAC_VERSION, "stac_extensions": _EXTENSIONS,
         "id": item_id(t, acq, seq), "collection": COLLECTION,
         "geometry": _rounded(mapping(shape)), "bbox": [round(v, 7) for v in shape.bounds],
         "properties": props,

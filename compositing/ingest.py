@@ -25,11 +25,11 @@ from shapely.geometry import mapping
 
 from compositing import l2a, safe
 from compositing.archive import ASSET_KEYS
+from compositing.stacspec import STAC_VERSION, extension
 
-STAC_VERSION = "1.0.0"
 LICENSE_URL = "https://sentinel.esa.int/documents/247904/690755/Sentinel_Data_Legal_Notice"
 EXTENSIONS = [
-    f"https://stac-extensions.github.io/{name}/schema.json"
+    extension(name)
     for name in ("eo/v1.1.0", "projection/v1.1.0", "raster/v1.1.0", "mgrs/v1.0.0",
                  "grid/v1.1.0", "view/v1.0.0", "sat/v1.0.0")
 ]

@@ -26,16 +26,14 @@ from compositing.layers import AUX_LAYER_STORAGE, Layer, reflectance_layer
 from compositing.order import FORMATS, MosaicSpec
 from compositing.periods import PERIOD_CODES
 from compositing.products import PROCESSING_VERSION, ProductFile, layer_file_name, period_code
+from compositing.stacspec import FILE_EXTENSION, STAC_VERSION, extension
 from compositing.tiling import ProductPart
 
 METADATA_VERSION = "1.0.0"
-STAC_VERSION = "1.0.0"
 STAC_COLLECTION = "mosaics"
 STAC_EXTENSIONS: tuple[str, ...] = (
-    "https://stac-extensions.github.io/projection/v2.0.0/schema.json",
-    "https://stac-extensions.github.io/eo/v1.1.0/schema.json",
-    "https://stac-extensions.github.io/raster/v1.1.0/schema.json",
-    "https://stac-extensions.github.io/file/v2.1.0/schema.json",
+    extension("projection/v2.0.0"), extension("eo/v1.1.0"), extension("raster/v1.1.0"),
+    FILE_EXTENSION,
 )
 PERIOD_NAMES: dict[str, str] = {
     "day": "Daily", "tenday": "Ten-daily", "month": "Monthly", "quarter": "Quarterly",

@@ -9,11 +9,10 @@ from django.db.models import Max, Min
 from django.http import HttpRequest
 from django.urls import reverse
 
+from compositing.stacspec import FILE_EXTENSION, STAC_VERSION
 from hub.catalogue.geometry import footprint_bbox
 from hub.catalogue.models import Item, ItemFile, ProductFamily
 
-STAC_VERSION = "1.0.0"
-FILE_EXT = "https://stac-extensions.github.io/file/v2.1.0/schema.json"
 JSON = "application/json"
 GEOJSON = "application/geo+json"
 XML = "application/xml"
@@ -103,7 +102,7 @@ def item(request: HttpRequest, found: Item) -> dict[str, Any]:
     return {
         "type": "Feature",
         "stac_version": STAC_VERSION,
-        "stac_extensions": [FILE_EXT],
+        "stac_extensions": [FILE_EXTENSION],
         "id": found.identifier,
         "collection": slug,
         "geometry": found.footprint,

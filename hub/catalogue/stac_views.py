@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.core.paginator import EmptyPage, Paginator
 from django.http import HttpRequest, HttpResponse, JsonResponse
 
+from compositing.stacspec import STAC_VERSION
 from hub.catalogue import stac
 from hub.catalogue.models import Item, ProductFamily
 from hub.errors import ApiError
@@ -36,7 +37,7 @@ def root(request: HttpRequest) -> HttpResponse:
     children = [stac.link("child", stac.url(request, "stac-collection", f.slug), title=f.name)
                 for f in ProductFamily.objects.all()]
     return JsonResponse({
-        "type": "Catalog", "stac_version": stac.STAC_VERSION, "stac_extensions": [],
+        "type": "Catalog", "stac_version": STAC_VERSION, "stac_extensions": [],
         "id": "mosaic-hub-catalogue", "title": "Land-product catalogue",
         "description": "Copernicus land products and Sentinel-2 mosaics listed by the hub.",
         "links": [stac.link("self", here), stac.link("root", here),

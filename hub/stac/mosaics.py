@@ -28,7 +28,6 @@ from shapely.geometry.base import BaseGeometry
 
 from compositing.catalog import (
     LEGAL_NOTICE_URL,
-    STAC_VERSION,
     SearchError,
     parse_bbox,
     parse_datetime,
@@ -37,6 +36,7 @@ from compositing.catalog import (
     parse_sortby,
 )
 from compositing.metadata import MEDIA_TYPES, SHA256_MULTIHASH_PREFIX, STAC_COLLECTION
+from compositing.stacspec import FILE_EXTENSION, STAC_VERSION
 from hub.accounts.auth import api_user
 from hub.mosaics.models import MosaicRequest, ProductFile, Status
 
@@ -44,7 +44,6 @@ log = logging.getLogger(__name__)
 
 COLLECTION_ID = STAC_COLLECTION
 ITEM_FILE = "stac_item.json"
-FILE_EXT = "https://stac-extensions.github.io/file/v2.1.0/schema.json"
 # Sentinel-2A's launch: no mosaic can start earlier.
 FIRST_DAY = "2015-06-23T00:00:00Z"
 WORLD = [-180.0, -90.0, 180.0, 90.0]
@@ -121,8 +120,8 @@ def load_item(request: HttpRequest, req: MosaicRequest) -> dict[str, Any] | None
                            **_file_fields(request, stored)}
     item["assets"] = served
     item["collection"] = COLLECTION_ID
-    if FILE_EXT not in item.setdefault("stac_extensions", []):
-        item["stac_extensions"].append(FILE_EXT)
+    if FILE_EXTENSION not in item.setdefault("stac_extensions", []):
+        item["stac_extensions"].append(FILE_EXTENSION)
     item["links"] = [link for link in item.get("links", [])
                      if isinstance(link, dict) and link.get("rel") not in API_RELS]
     item["links"].append({"rel": "alternate", "type": "application/json",

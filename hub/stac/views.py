@@ -14,7 +14,8 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.urls import reverse
 from django.views.decorators.csrf import csrf_exempt
 
-from compositing.catalog import MAX_LIMIT, STAC_VERSION, LocalCatalog, SearchError, SearchPage
+from compositing.catalog import MAX_LIMIT, LocalCatalog, SearchError, SearchPage
+from compositing.stacspec import STAC_VERSION
 from hub.errors import ApiError, error_response, json_body
 from hub.stac import mosaics
 

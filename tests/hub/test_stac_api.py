@@ -123,7 +123,7 @@ def test_landing_and_conformance_are_json_with_absolute_links(
     landing = requests.get(live_server.url + "/stac/", timeout=10)
     assert landing.headers["Content-Type"] == "application/json"
     body = landing.json()
-    assert body["type"] == "Catalog" and body["stac_version"] == "1.0.0"
+    assert body["type"] == "Catalog" and body["stac_version"] == "1.1.0"
     assert all(link["href"].startswith(live_server.url) for link in body["links"])
     conformance = requests.get(live_server.url + "/stac/conformance", timeout=10).json()
     assert set(conformance["conformsTo"]) == set(body["conformsTo"])

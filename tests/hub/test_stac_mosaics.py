@@ -44,7 +44,7 @@ class CoreValidator(JsonSchemaSTACValidator):
 
 
 def core_schemas(stac: pystac.STACObject) -> list[str]:
-    """Validate against the STAC 1.1 core schemas (pystac migrates the 1.0 documents) offline;
+    """Validate against the STAC 1.1 core schemas (the version the hub writes) offline;
     the URIs of the schemas used (an invalid document raises STACValidationError)."""
     document = stac.to_dict(include_self_link=False, transform_hrefs=False)
     return pystac.validation.validate_dict(document, validator=CoreValidator())
