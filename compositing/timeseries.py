@@ -176,6 +176,45 @@ def composite_columns(bands: Sequence[str], window: int) -> list[str]:
             "medoid_mos", "scl", "acquisition_date", "scene_id"]
 
 
+# What each CSV/JSON column holds ("<band>" stands for every ordered band, e.g. B04).
+COLUMN_DOCS: dict[str, str] = {
+    "period_start": "first day of the compositing period (ISO 8601 date)",
+    "period_end": "last day of the compositing period (ISO 8601 date)",
+    "<band>": "surface reflectance (0-1, L2A offset removed) of the chosen observation; for a "
+              "3x3 window the mean over the window's composited pixels",
+    "<band>_std": "3x3 only: standard deviation of the band over the window's composited pixels",
+    "NDVI": "(B08 - B04) / (B08 + B04) of the same values; for 3x3 the mean of the pixels' NDVI",
+    "NDVI_std": "3x3 only: standard deviation of the pixels' NDVI",
+    "n_pixels": "3x3 only: how many of the 9 pixels have a composite value",
+    "valid_obs": "valid observations of the period at the (centre) pixel",
+    "total_obs": "observations of the period at the (centre) pixel, valid or not",
+    "method": "medoid (4 or more valid), stc (S2GM short-term composite) or none",
+    "medoid_mos": "medoid pixels: mean spectral distance of the other valid observations to "
+                  "the chosen one (reflectance); empty otherwise",
+    "scl": "Sen2Cor scene class of the chosen (or listed) observation",
+    "acquisition_date": "day of the chosen observation (ISO 8601 date)",
+    "scene_id": "L2A scene the value comes from",
+    "date": "acquisition day (ISO 8601 date, UTC)",
+    "datetime": "acquisition time (ISO 8601, UTC)",
+    "tile": "MGRS tile of the scene",
+    "valid": "true where the observation may be composited (SCL class, snow test, view "
+             "zenith, cloud buffer), false otherwise",
+    "all_scene_ids": "every scene of the acquisition covering the pixel, ';'-separated; in "
+                     "tile overlaps scene_id names the one whose values are used (smaller AOT)",
+}
+
+
+def column_doc(name: str) -> str:
+    """What a CSV/JSON column holds (KeyError for a name that is not a column)."""
+    if name in COLUMN_DOCS:
+        return COLUMN_DOCS[name]
+    if name.endswith("_std") and name[:-4] in l2a.BAND_NAMES:
+        return COLUMN_DOCS["<band>_std"]
+    if name in l2a.BAND_NAMES:
+        return COLUMN_DOCS["<band>"]
+    raise KeyError(name)
+
+
 def observation_columns(bands: Sequence[str]) -> list[str]:
     """CSV/JSON column names of an observation list."""
     return ["date", "datetime", "scene_id", "tile", *bands, "NDVI", "scl", "valid",

@@ -92,7 +92,7 @@ def openapi_document(server_url: str) -> dict[str, Any]:
                                          ("period", "string"), ("resolution", "integer"),
                                          ("window", "integer"), ("bands", "string"),
                                          ("kind", "string"), ("format", "string"))],
-                        "responses": {"200": {"description": "CSV or JSON rows", "content": {
+                        "responses": {"200": {"description": _timeseries_columns(), "content": {
                             "text/csv": {}, "application/json": {}}}, **errors}},
             },
             "/mosaics/{id}/files/{name}": {
@@ -118,6 +118,16 @@ def openapi_document(server_url: str) -> dict[str, Any]:
                             "error": {"type": "string"}, "field": {"type": ["string", "null"]}}}},
         },
     }
+
+
+def _timeseries_columns() -> str:
+    """The CSV/JSON columns of the time-series answers, as a Markdown list."""
+    from compositing.timeseries import COLUMN_DOCS
+
+    lines = [f"- `{name}`: {doc}" for name, doc in COLUMN_DOCS.items()]
+    return ("CSV (UTF-8, header row, ISO 8601 dates) or JSON rows: one per period "
+            "(kind=composite) or per observation (kind=observations). Columns:\n"
+            + "\n".join(lines))
 
 
 def _order_schema() -> dict:

@@ -42,6 +42,7 @@ def timeseries_page(request: HttpRequest) -> HttpResponse:
                    "description": b.description, "checked": b.name in DEFAULT_BANDS}
                   for b in l2a.BANDS],
         "periods": [(p, PERIOD_LABELS[p]) for p in ts.TIMESERIES_PERIODS],
+        "column_docs": list(ts.COLUMN_DOCS.items()),
         "resolutions": l2a.RESOLUTIONS_M,
         "start": start.isoformat(),
         "end": end.isoformat(),

@@ -78,3 +78,19 @@ def test_pixel_errors_name_the_field(client, alice, params, field):
 
 def test_pixel_needs_a_user(client):
     assert client.get("/timeseries/pixel", {"lon": "-7", "lat": "52.7"}).status_code == 401
+
+
+def test_every_csv_column_is_documented_on_the_page_and_in_openapi(client, alice):
+    from compositing.timeseries import column_doc, composite_columns, observation_columns
+
+    bands = ("B02", "B8A", "B12")
+    columns = {*composite_columns(bands, 1), *composite_columns(bands, 3),
+               *observation_columns(bands)}
+    assert all(column_doc(name) for name in columns)
+    client.force_login(alice)
+    page = client.get("/timeseries/").content.decode()
+    described = client.get("/api/v1/openapi.json").json()["paths"]["/timeseries"]["get"][
+        "responses"]["200"]["description"]
+    for name in ("period_start", "<band>_std", "n_pixels", "valid", "all_scene_ids"):
+        assert f"<code>{name.replace('<', '&lt;').replace('>', '&gt;')}</code>" in page
+        assert f"`{name}`" in described
