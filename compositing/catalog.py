@@ -153,7 +153,7 @@ class LocalCatalog:
         """Items matching all the filters, one page of them; strings take the GET forms."""
         query = _Query.parse(bbox, intersects, datetime, collections, ids, sortby)
         page_size = parse_limit(limit)
-        offset = _parse_token(token)
+        offset = parse_token(token)
         matches = [entry for entry in self._refresh().entries if query.matches(entry)]
         _sort(matches, query.sort)
         page = matches[offset : offset + page_size]
@@ -383,14 +383,14 @@ class _Query:
         if area is not None and geometry is not None:
             raise SearchError("intersects", "use either bbox or intersects, not both")
         if area is not None:
-            geometry = _bbox_geometry(area)
+            geometry = bbox_geometry(area)
         start, end = parse_datetime(datetime_)
         return cls(
             geometry,
             start,
             end,
-            _parse_names("collections", collections),
-            _parse_names("ids", ids),
+            parse_names("collections", collections),
+            parse_names("ids", ids),
             parse_sortby(sortby),
         )
 
@@ -442,7 +442,7 @@ def _is_number(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
-def _bbox_geometry(bbox: Sequence[float]) -> BaseGeometry:
+def bbox_geometry(bbox: Sequence[float]) -> BaseGeometry:
     """A prepared polygon for the bbox; two when it crosses the antimeridian (west > east)."""
     west, south, east, north = bbox
     if west <= east:
@@ -513,7 +513,7 @@ def _parse_instant(text: str, *, end: bool) -> datetime:
         raise SearchError("datetime", f"{text!r} is not a valid date-time: {exc}") from None
 
 
-def _parse_names(field: str, value: Any) -> frozenset[str] | None:
+def parse_names(field: str, value: Any) -> frozenset[str] | None:
     """A set of ids from `a,b,c` or a list of strings; empty means no filter."""
     if value is None:
         return None
@@ -546,7 +546,7 @@ def parse_limit(value: Any) -> int:
     return min(number, MAX_LIMIT)
 
 
-def _parse_token(value: Any) -> int:
+def parse_token(value: Any) -> int:
     """The offset a paging token stands for."""
     if value is None or value == "":
         return 0

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import logging
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -23,17 +22,20 @@ from django.conf import settings
 from django.db.models import Q, QuerySet
 from django.http import HttpRequest
 from django.urls import reverse
-from shapely.geometry import box, shape
+from shapely.geometry import shape
 from shapely.geometry.base import BaseGeometry
 
 from compositing.catalog import (
     LEGAL_NOTICE_URL,
     SearchError,
+    bbox_geometry,
     parse_bbox,
     parse_datetime,
     parse_intersects,
     parse_limit,
+    parse_names,
     parse_sortby,
+    parse_token,
 )
 from compositing.metadata import MEDIA_TYPES, SHA256_MULTIHASH_PREFIX, STAC_COLLECTION
 from compositing.stacspec import FILE_EXTENSION, STAC_VERSION
@@ -49,7 +51,6 @@ FIRST_DAY = "2015-06-23T00:00:00Z"
 WORLD = [-180.0, -90.0, 180.0, 90.0]
 # Links the API writes itself: any in the product's file point at the product folder.
 API_RELS = {"self", "root", "parent", "collection", "items", "next", "prev"}
-_TOKEN = re.compile(r"^offset:(\d{1,12})$", re.ASCII)
 
 
 @dataclass(frozen=True)
@@ -206,10 +207,10 @@ class MosaicQuery:
         if area is not None and geometry is not None:
             raise SearchError("intersects", "use either bbox or intersects, not both")
         if area is not None:
-            geometry = _bbox_geometry(area)
+            geometry = bbox_geometry(area)
         start, end = parse_datetime(params.get("datetime"))
         return cls(geometry, start, end, parse_names("ids", params.get("ids")),
-                   parse_sortby(params.get("sortby")), parse_offset(params.get("token")),
+                   parse_sortby(params.get("sortby")), parse_token(params.get("token")),
                    parse_limit(params.get("limit")))
 
     def matches(self, entry: MosaicEntry) -> bool:
@@ -247,37 +248,6 @@ def item_start(item: Mapping[str, Any]) -> datetime:
     """When an item starts: its datetime, else its start_datetime."""
     props = item.get("properties", {})
     return _instant(props.get("datetime") or props.get("start_datetime"))
-
-
-def parse_names(field: str, value: Any) -> frozenset[str] | None:
-    """A set of names from `a,b` or a list of strings; None (no filter) when empty."""
-    if value is None:
-        return None
-    if isinstance(value, str):
-        names = [part.strip() for part in value.split(",") if part.strip()]
-    elif isinstance(value, (list, tuple)) and all(isinstance(v, str) for v in value):
-        names = list(value)
-    else:
-        raise SearchError(field, f"{field} must be a list of strings")
-    return frozenset(names) if names else None
-
-
-def parse_offset(value: Any) -> int:
-    """The offset a paging token of a mosaic or mixed search stands for."""
-    if value is None or value == "":
-        return 0
-    match = _TOKEN.match(value) if isinstance(value, str) else None
-    if match is None:
-        raise SearchError("token", "unknown paging token: use the one from a next link")
-    return int(match.group(1))
-
-
-def _bbox_geometry(bbox: Sequence[float]) -> BaseGeometry:
-    """The bbox as a polygon; two when it crosses the antimeridian (west > east)."""
-    west, south, east, north = bbox
-    if west <= east:
-        return box(west, south, east, north)
-    return shapely.MultiPolygon([box(west, south, 180, north), box(-180, south, east, north)])
 
 
 # ---------------------------------------------------------------- collection

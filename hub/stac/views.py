@@ -14,7 +14,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.urls import reverse
 from django.views.decorators.csrf import csrf_exempt
 
-from compositing.catalog import MAX_LIMIT, LocalCatalog, SearchError, SearchPage
+from compositing.catalog import MAX_LIMIT, LocalCatalog, SearchError, SearchPage, parse_names
 from compositing.stacspec import STAC_VERSION
 from hub.errors import ApiError, error_response, json_body
 from hub.stac import mosaics
@@ -276,7 +276,7 @@ def search(request: HttpRequest) -> HttpResponse:
         params = {key: body[key] for key in SEARCH_PARAMS if key in body}
     else:
         params = {key: request.GET[key] for key in SEARCH_PARAMS if key in request.GET}
-    names = mosaics.parse_names("collections", params.get("collections"))
+    names = parse_names("collections", params.get("collections"))
     if names is not None and mosaics.COLLECTION_ID in names:
         page = _mosaic_page(request, params, sorted(names - {mosaics.COLLECTION_ID}))
     else:  # the archive search the workers make: mosaics only when asked for by name
