@@ -46,7 +46,7 @@ test-fast: $(STAMP)
 ## Benchmarks: each script under bench/ prints its figures.
 bench: $(STAMP)
 	$(PY) -m pip install --quiet -e '.[dev,bench]'  # geomad, to compare against in the same run
-	@for script in bench/*.py; do echo "== $$script"; DEBUG=1 $(PY) $$script || exit 1; done
+	@for script in bench/[!_]*.py; do echo "== $$script"; DEBUG=1 $(PY) $$script || exit 1; done
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .

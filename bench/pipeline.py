@@ -19,18 +19,14 @@ import tempfile
 import time
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
-ARCHIVE = REPO / "var" / "bench" / "archive-pipeline"
+from _demo_hub import REPO, ensure_archive, setup_django
+
 PHASES = ("search", "read", "composite", "write", "publish")
 
 
 def child(side_km: float, chunk: int) -> None:
     """Run one request in this process and print its figures as JSON."""
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "hub.settings")
-    os.environ["HUB_ARCHIVE_DIR"], os.environ["HUB_STAC_URL"] = str(ARCHIVE), ""
-    import django
-
-    django.setup()
+    setup_django()
     from dataclasses import replace
 
     from pyproj import Transformer
@@ -75,9 +71,7 @@ def main() -> None:
     if args.child:
         child(args.side_km, args.chunk)
         return
-    if not any(ARCHIVE.glob("*/*/*.json")):
-        subprocess.run([sys.executable, "-m", "compositing.demo", str(ARCHIVE)], check=True,
-                       cwd=REPO)
+    ensure_archive()
     run(0.5, args.chunk)  # warm numba's cache outside the measured runs
     print(f"{'AOI':>10} {'Mpx':>6} {'obs':>4} {'Mpx/s':>7} "
           + " ".join(f"{p:>9}" for p in PHASES) + f" {'peak MB':>8}")

@@ -10,27 +10,16 @@ item searches through pystac-client against the hub's own STAC API.
 
 from __future__ import annotations
 
-import os
 import statistics
-import subprocess
-import sys
 import time
 from datetime import date
-from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
-ARCHIVE = REPO / "var" / "bench" / "archive-pipeline"
+from _demo_hub import ensure_archive, setup_django
 
 
 def main() -> None:
-    if not any(ARCHIVE.glob("*/*/*.json")):
-        subprocess.run([sys.executable, "-m", "compositing.demo", str(ARCHIVE)], check=True,
-                       cwd=REPO)
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "hub.settings")
-    os.environ["HUB_ARCHIVE_DIR"], os.environ["HUB_STAC_URL"] = str(ARCHIVE), ""
-    import django
-
-    django.setup()
+    ensure_archive()
+    setup_django()
     import rasterio
     from affine import Affine
     from rasterio.warp import transform_bounds

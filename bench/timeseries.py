@@ -15,13 +15,10 @@ import argparse
 import json
 import os
 import statistics
-import subprocess
-import sys
 import time
-from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
-ARCHIVE = REPO / "var" / "bench" / "archive-pipeline"  # the same default archive as bench/read.py
+from _demo_hub import ARCHIVE, ensure_archive, setup_django
+
 CASES = [  # label, parameters beyond the point and the year
     ("composite month 1x1, 4 bands", {"kind": "composite", "window": "1"}),
     ("composite month 3x3, 4 bands", {"kind": "composite", "window": "3"}),
@@ -38,14 +35,8 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=5, help="warm calls per case")
     parser.add_argument("--only", default="", help="run the cases whose label contains this")
     args = parser.parse_args()
-    if not any(ARCHIVE.glob("*/*/*.json")):
-        subprocess.run([sys.executable, "-m", "compositing.demo", str(ARCHIVE)], check=True,
-                       cwd=REPO)
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "hub.settings")
-    os.environ["HUB_ARCHIVE_DIR"], os.environ["HUB_STAC_URL"] = str(ARCHIVE), ""
-    import django
-
-    django.setup()
+    ensure_archive()
+    setup_django()
     from django.contrib.auth.models import User
     from django.test import RequestFactory
     from pyproj import Transformer

@@ -17,3 +17,11 @@ def shot(page: Any, name: str) -> None:
     """Save a full-page screenshot as test-artifacts/<name>.png (look at them)."""
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+
+
+def log_in(page: Any, hub: dict[str, Any]) -> None:
+    """Sign in through the login form as the running hub's user."""
+    page.goto(hub["base"] + "/accounts/login/")
+    page.fill("#id_username", hub["user"])
+    page.fill("#id_password", hub["password"])
+    page.click("main button[type=submit]")

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 import requests
 
-from tests.browser.chromium import ARTIFACTS, shot
+from tests.browser.chromium import ARTIFACTS, log_in, shot
 from tests.conftest import TEST_AOI_BBOX
 from tests.hubstack import running_hub, wait_for
 
@@ -55,10 +55,7 @@ def test_upload_presets_tile_id_crs_and_estimate(browser, tmp_path, demo_archive
     with running_hub("embedded", tmp_path, demo_archive) as hub:
         _finished_product(hub)
         page = browser.new_page(viewport={"width": 1200, "height": 1000})
-        page.goto(hub["base"] + "/accounts/login/")
-        page.fill("#id_username", hub["user"])
-        page.fill("#id_password", hub["password"])
-        page.click("main button[type=submit]")
+        log_in(page, hub)
         page.goto(hub["base"] + "/requests/new/")
         page.wait_for_selector(".leaflet-container")
 

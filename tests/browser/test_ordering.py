@@ -9,7 +9,7 @@ import hashlib
 
 import pytest
 
-from tests.browser.chromium import shot
+from tests.browser.chromium import log_in, shot
 from tests.conftest import TEST_AOI_BBOX
 from tests.hubstack import running_hub
 
@@ -20,10 +20,7 @@ def test_a_person_draws_orders_watches_and_downloads(browser, tmp_path, demo_arc
     with running_hub("embedded", tmp_path, demo_archive) as hub:
         page = browser.new_page(viewport={"width": 1200, "height": 1000},
                                 accept_downloads=True)
-        page.goto(hub["base"] + "/accounts/login/")
-        page.fill("#id_username", hub["user"])
-        page.fill("#id_password", hub["password"])
-        page.click("main button[type=submit]")
+        log_in(page, hub)
         page.goto(hub["base"] + "/requests/new/")
         page.wait_for_selector(".leaflet-container")
         page.fill("#id_name", "browser")
@@ -66,10 +63,7 @@ def test_a_person_draws_orders_watches_and_downloads(browser, tmp_path, demo_arc
 def test_field_errors_appear_next_to_their_field(browser, tmp_path, demo_archive):
     with running_hub("embedded", tmp_path, demo_archive) as hub:
         page = browser.new_page(viewport={"width": 1200, "height": 1000})
-        page.goto(hub["base"] + "/accounts/login/")
-        page.fill("#id_username", hub["user"])
-        page.fill("#id_password", hub["password"])
-        page.click("main button[type=submit]")
+        log_in(page, hub)
         page.goto(hub["base"] + "/requests/new/")
         page.fill("#id_aoi", "-7.45,52.73,-7.45,52.76")
         page.fill("#id_start", "2023-06-01")

@@ -15,7 +15,7 @@ import pytest
 from pyproj import Transformer
 
 from compositing.demo import DEMO_CENTER_32629, build_demo_archive
-from tests.browser.chromium import shot
+from tests.browser.chromium import log_in, shot
 from tests.conftest import TEST_SCENE_SIZE_M
 from tests.hubstack import running_hub
 
@@ -54,10 +54,7 @@ def test_a_person_charts_a_pixel_and_downloads_the_csv(browser, tmp_path,  # noq
     with running_hub("embedded", tmp_path, season_archive) as hub:
         page = browser.new_page(viewport={"width": 1200, "height": 1000},
                                 accept_downloads=True)
-        page.goto(hub["base"] + "/accounts/login/")
-        page.fill("#id_username", hub["user"])
-        page.fill("#id_password", hub["password"])
-        page.click("main button[type=submit]")
+        log_in(page, hub)
         page.click("header nav >> text=Time series")
         page.wait_for_selector("#ts-map.leaflet-container")
         # The archive's coverage is drawn (offline: no tiles), and a click picks a pixel in it.

@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 import requests
 
-from tests.browser.chromium import shot
+from tests.browser.chromium import log_in, shot
 from tests.conftest import TEST_AOI_BBOX
 from tests.hubstack import manage, running_hub
 
@@ -31,10 +31,7 @@ def test_a_person_filters_opens_a_product_reorders_and_manages_tokens(browser, t
                                                                         demo_archive):
     with running_hub("embedded", tmp_path, demo_archive) as hub:
         page = browser.new_page(viewport={"width": 1280, "height": 900})
-        page.goto(hub["base"] + "/accounts/login/")
-        page.fill("#id_username", hub["user"])
-        page.fill("#id_password", hub["password"])
-        page.click("main button[type=submit]")
+        log_in(page, hub)
         meath = order(hub, "meath-june")
         other = order(hub, "kildare-june")
         page.goto(hub["base"] + "/requests/")
