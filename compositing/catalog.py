@@ -378,12 +378,7 @@ class _Query:
         sortby: Any,
     ) -> _Query:
         """Validate every filter, raising SearchError on the first bad one."""
-        area = parse_bbox(bbox)
-        geometry = parse_intersects(intersects)
-        if area is not None and geometry is not None:
-            raise SearchError("intersects", "use either bbox or intersects, not both")
-        if area is not None:
-            geometry = bbox_geometry(area)
+        geometry = parse_area(bbox, intersects)
         start, end = parse_datetime(datetime_)
         return cls(
             geometry,
@@ -440,6 +435,15 @@ def parse_bbox(value: Any) -> list[float] | None:
 def _is_number(value: Any) -> bool:
     """A JSON number (booleans are not)."""
     return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def parse_area(bbox: Any, intersects: Any) -> BaseGeometry | None:
+    """The search area of a bbox or an intersects geometry (not both), or None."""
+    area = parse_bbox(bbox)
+    geometry = parse_intersects(intersects)
+    if area is not None and geometry is not None:
+        raise SearchError("intersects", "use either bbox or intersects, not both")
+    return bbox_geometry(area) if area is not None else geometry
 
 
 def bbox_geometry(bbox: Sequence[float]) -> BaseGeometry:

@@ -27,11 +27,8 @@ from shapely.geometry.base import BaseGeometry
 
 from compositing.catalog import (
     LEGAL_NOTICE_URL,
-    SearchError,
-    bbox_geometry,
-    parse_bbox,
+    parse_area,
     parse_datetime,
-    parse_intersects,
     parse_limit,
     parse_names,
     parse_sortby,
@@ -202,12 +199,7 @@ class MosaicQuery:
     @classmethod
     def parse(cls, params: Mapping[str, Any]) -> MosaicQuery:
         """Validate the parameters as the archive search does (SearchError names the field)."""
-        area = parse_bbox(params.get("bbox"))
-        geometry = parse_intersects(params.get("intersects"))
-        if area is not None and geometry is not None:
-            raise SearchError("intersects", "use either bbox or intersects, not both")
-        if area is not None:
-            geometry = bbox_geometry(area)
+        geometry = parse_area(params.get("bbox"), params.get("intersects"))
         start, end = parse_datetime(params.get("datetime"))
         return cls(geometry, start, end, parse_names("ids", params.get("ids")),
                    parse_sortby(params.get("sortby")), parse_token(params.get("token")),
