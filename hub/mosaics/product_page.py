@@ -73,6 +73,7 @@ class ProductMetadata:
     algorithm: list[tuple[str, str]] = field(default_factory=list)
     attribution: str = ""
     corners: list[list[float]] | None = None  # quicklook's top-left, top-right, bottom-left
+    bounds: list[float] | None = None  # west, south, east, north of the grid's corners
 
 
 def stored_path(product_file: ProductFile) -> Path | None:
@@ -126,6 +127,7 @@ def describe(doc: dict[str, Any]) -> ProductMetadata:
                    for k, v in algorithm.items() if v not in (None, "", [], {})],
         attribution=doc.get("attribution", ""),
         corners=quicklook_corners(geometry.get("Boundary_WGS84")),
+        bounds=ring_bounds(geometry.get("Boundary_WGS84")),
     )
 
 
@@ -139,6 +141,15 @@ def quicklook_corners(ring: Any) -> list[list[float]] | None:
     try:
         lower_left, upper_left, upper_right = ring[0], ring[1], ring[2]
         return [[float(p[1]), float(p[0])] for p in (upper_left, upper_right, lower_left)]
+    except (TypeError, IndexError, ValueError):
+        return None
+
+
+def ring_bounds(ring: Any) -> list[float] | None:
+    """[west, south, east, north] of a lon/lat ring, or None when it is not one."""
+    try:
+        lons, lats = [float(p[0]) for p in ring], [float(p[1]) for p in ring]
+        return [min(lons), min(lats), max(lons), max(lats)] if lons else None
     except (TypeError, IndexError, ValueError):
         return None
 

@@ -9,7 +9,8 @@
   if (!form || !aoiField || !mapDiv || typeof L === "undefined") return;
 
   const AOI_STYLE = { color: "#d9480f", weight: 2, fillOpacity: 0.08 };
-  const map = L.map(mapDiv, { zoomControl: true }).setView([52.75, -7.2], 7);
+  // No zoom animation: it would scale the panes under the corner-placed quicklooks.
+  const map = L.map(mapDiv, { zoomControl: true, zoomAnimation: false }).setView([52.75, -7.2], 7);
   map.attributionControl.setPrefix("Leaflet");
   const drawn = new L.FeatureGroup().addTo(map);
   const products = L.layerGroup().addTo(map);
@@ -67,11 +68,19 @@
       for (const p of data.results) {
         const [w, s, e, n] = p.bounds;
         const bounds = L.latLngBounds([s, w], [n, e]);
-        L.imageOverlay(p.quicklook, bounds, { opacity: 0.9, alt: `quicklook of ${p.name}`,
-                                              className: "product-overlay" })
-          .addTo(products);
-        L.rectangle(bounds, { color: "#12394a", weight: 1, fill: false, interactive: true })
-          .bindTooltip(`${p.name}: ${p.start} to ${p.end}`).addTo(products);
+        const look = { opacity: 0.9, alt: `quicklook of ${p.name}`, className: "product-overlay" };
+        let outline;
+        if (p.corners) {  // the grid's own corners: a UTM quicklook sits rotated, as it is
+          const [tl, tr, bl] = p.corners;
+          const br = [tr[0] + bl[0] - tl[0], tr[1] + bl[1] - tl[1]];
+          L.cornerImage(p.quicklook, p.corners, look).addTo(products);
+          outline = L.polygon([tl, tr, br, bl]);
+        } else {  // no metadata: the AOI's box, which the grid covers up to a pixel
+          L.imageOverlay(p.quicklook, bounds, look).addTo(products);
+          outline = L.rectangle(bounds);
+        }
+        outline.setStyle({ color: "#12394a", weight: 1, fill: false });
+        outline.bindTooltip(`${p.name}: ${p.start} to ${p.end}`).addTo(products);
         productBounds = productBounds ? productBounds.extend(bounds) : bounds;
       }
       mapDiv.dataset.products = String(data.results.length);

@@ -177,6 +177,9 @@ def test_quicklooks_list_the_users_done_products_with_bounds(client, alice, bob,
     assert results["with-meta"]["bounds_from"] == "metadata"
     assert results["no-meta"]["bounds"] == [-7.5, 52.7, -7.4, 52.8]
     assert results["no-meta"]["bounds_from"] == "aoi"
+    # Top-left, top-right, bottom-left as [lat, lon]: placed rotated, as on the product page.
+    assert results["with-meta"]["corners"] == [[52.81, -7.52], [52.82, -7.39], [52.69, -7.51]]
+    assert results["no-meta"]["corners"] is None
     href = results["with-meta"]["quicklook"]
     assert href == f"/api/v1/mosaics/{with_meta.id}/files/quicklook.png"
     assert client.get(href).status_code == 200
