@@ -20,9 +20,11 @@ from pyproj import Transformer
 from shapely.geometry.base import BaseGeometry
 
 from compositing import l2a
+from compositing.angles import MAX_VIEW_ZENITH_DEG
 from compositing.archive import Observation, Scene
 from compositing.grid import OutputGrid
 from compositing.layers import AUX_LAYER_STORAGE, Layer, reflectance_layer
+from compositing.mask import STC_CLEAR_DISTANCE_M
 from compositing.order import FORMATS, MosaicSpec
 from compositing.periods import PERIOD_CODES
 from compositing.products import PROCESSING_VERSION, ProductFile, layer_file_name, period_code
@@ -152,11 +154,13 @@ def algorithm_text(info: ProductInfo) -> str:
     text = (
         f"Each output pixel takes all its values from one observation, never a blend. "
         f"Observations are valid where the Sen2Cor scene classification is one of "
-        f"{', '.join(str(c) for c in sorted(l2a.SCL_VALID_CLASSES))}. With at least "
+        f"{', '.join(str(c) for c in sorted(l2a.SCL_VALID_CLASSES))} (and, where angle grids "
+        f"are known, the mean view zenith is below {MAX_VIEW_ZENITH_DEG:g} degrees). With at least "
         f"{info.medoid_min_obs} valid observations the medoid is chosen (the observation with "
         f"the least sum of Euclidean distances to the others over "
         f"{', '.join(l2a.MEDOID_BANDS)}); with 1 to {info.medoid_min_obs - 1} the "
-        f"{STC_NAME} chooses; with none the pixel is nodata."
+        f"{STC_NAME} chooses, among observations at least {STC_CLEAR_DISTANCE_M} m from "
+        f"detected clouds and shadows where there are any; with none the pixel is nodata."
     )
     if spec.cloud_buffer:
         text += f" Cloud and cloud-shadow masks are dilated by {spec.cloud_buffer} pixels."
@@ -394,6 +398,8 @@ def algorithm_parameters(info: ProductInfo) -> dict[str, Any]:
         "medoid_min_valid_observations": info.medoid_min_obs,
         "short_term_composite": STC_NAME,
         "valid_scl_classes": sorted(l2a.SCL_VALID_CLASSES),
+        "stc_clear_distance_m": STC_CLEAR_DISTANCE_M,
+        "max_view_zenith_deg": MAX_VIEW_ZENITH_DEG,
         "cloud_buffer_px": info.spec.cloud_buffer,
         "selection_stand_ins": dict(info.stand_ins),
     }

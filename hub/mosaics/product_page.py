@@ -34,6 +34,8 @@ ALGORITHM_LABELS = {
     "medoid_min_valid_observations": "Medoid threshold (valid observations)",
     "short_term_composite": "Short-term composite", "valid_scl_classes": "Valid SCL classes",
     "cloud_buffer_px": "Cloud and shadow buffer (pixels)",
+    "stc_clear_distance_m": "STC prefers observations this far from detected clouds (m)",
+    "max_view_zenith_deg": "Maximum mean view zenith (degrees)",
     "selection_stand_ins": "Stand-in bands for the selection",
 }
 
