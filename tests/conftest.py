@@ -74,3 +74,18 @@ def shared_data() -> Path:
     if not SHARED_DATA.is_dir():
         pytest.skip(f"reference data not found at {SHARED_DATA} (../shared beside the clone)")
     return SHARED_DATA
+
+
+@pytest.fixture
+def fast_passwords(settings) -> None:
+    """The personas' passwords need no real key stretching where a test logs in many times."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture
+def media(settings, tmp_path: Path) -> Path:
+    """A fresh, empty HUB_MEDIA_ROOT, for tests that serve product files they write."""
+    root = tmp_path / "media"
+    root.mkdir()
+    settings.HUB_MEDIA_ROOT = root
+    return root

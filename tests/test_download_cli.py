@@ -16,21 +16,9 @@ from hub.mosaics.models import ProductFile, Status
 from tests.hub.test_downloads import make_product
 
 REPO = Path(__file__).resolve().parents[1]
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("fast_passwords")]
 
 
-@pytest.fixture(autouse=True)
-def fast_passwords(settings) -> None:
-    """The personas' passwords need no real key stretching here."""
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
-@pytest.fixture
-def media(settings, tmp_path: Path) -> Path:
-    root = tmp_path / "media"
-    root.mkdir()
-    settings.HUB_MEDIA_ROOT = root
-    return root
 
 
 @pytest.fixture

@@ -17,25 +17,12 @@ from django.http import StreamingHttpResponse
 from hub.mosaics.downloads import RangeNotSatisfiableError, parse_range
 from hub.mosaics.models import MosaicRequest, ProductFile, Status
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fast_passwords")]
 
 ML = "{urn:ietf:params:xml:ns:metalink}"
 BODY = bytes(range(256)) * 4  # 1024 distinct-enough bytes
 
 
-@pytest.fixture(autouse=True)
-def fast_passwords(settings) -> None:
-    """The personas' passwords need no real key stretching here."""
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
-@pytest.fixture
-def media(settings, tmp_path: Path) -> Path:
-    """A fresh product folder; no demo archive needed to serve files."""
-    root = tmp_path / "media"
-    root.mkdir()
-    settings.HUB_MEDIA_ROOT = root
-    return root
 
 
 def make_product(owner, media: Path, files: dict[str, bytes], name: str = "done",
