@@ -10,6 +10,7 @@ from typing import Any
 
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 
+from compositing.catalog import SearchError
 from compositing.order import SpecError
 
 log = logging.getLogger(__name__)
@@ -39,7 +40,7 @@ def json_api(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
     def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         try:
             return view(request, *args, **kwargs)
-        except SpecError as exc:
+        except (SpecError, SearchError) as exc:
             return error_response(400, exc.message, exc.field)
         except ApiError as exc:
             return error_response(exc.status, exc.message, exc.field)

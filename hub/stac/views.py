@@ -14,9 +14,9 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.urls import reverse
 from django.views.decorators.csrf import csrf_exempt
 
-from compositing.catalog import MAX_LIMIT, LocalCatalog, SearchError, SearchPage, parse_names
+from compositing.catalog import MAX_LIMIT, LocalCatalog, SearchPage, parse_names
 from compositing.stacspec import STAC_VERSION
-from hub.errors import ApiError, error_response, json_body
+from hub.errors import ApiError, error_response, json_api, json_body
 from hub.stac import mosaics
 
 JSON = "application/json"
@@ -71,18 +71,15 @@ def stac_endpoint(*methods: str) -> Callable[[View], View]:
     allowed = {*methods, "HEAD"} if "GET" in methods else set(methods)
 
     def decorate(view: View) -> View:
+        mapped = json_api(view)
+
         @wraps(view)
         def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
             if request.method not in allowed:
                 response = error_response(405, f"{request.method} is not allowed here")
                 response["Allow"] = ", ".join(sorted(allowed))
                 return response
-            try:
-                return view(request, *args, **kwargs)
-            except SearchError as exc:
-                return error_response(400, exc.message, exc.field)
-            except ApiError as exc:
-                return error_response(exc.status, exc.message, exc.field)
+            return mapped(request, *args, **kwargs)
 
         return wrapper
 
