@@ -8,12 +8,12 @@ import pytest
 
 from compositing.inspire import NS
 from hub.catalogue.inspire import resolution_metres
-from hub.catalogue.models import Item, ItemFile, ProductFamily
+from hub.catalogue.models import Item, ProductFamily
 from tests.compositing.test_inspire import load_iso_schema
+from tests.hub.catalogue_items import LWQ, create_lwq_item
 
 pytestmark = pytest.mark.django_db
 
-LWQ = "c_gls_LWQ1km_201808110000_GL"
 FOOTPRINT = {"type": "Polygon", "coordinates": [[[10.5, 40.25], [12, 40.25], [12, 42],
                                                   [10.5, 42], [10.5, 40.25]]]}
 URL = f"/catalogue/families/lwq/items/{LWQ}/inspire.xml"
@@ -27,13 +27,7 @@ def iso_schema():
 @pytest.fixture
 def lwq_item() -> Item:
     """An LWQ item with an external NetCDF file and a local one."""
-    item = Item.objects.create(family=ProductFamily.objects.get(slug="lwq"), identifier=LWQ,
-                               start="2018-08-11", end="2018-08-20", footprint=FOOTPRINT)
-    ItemFile.objects.create(item=item, name=f"{LWQ}.nc", url="https://example.org/lwq.nc",
-                            size=1234, sha256="e" * 64)
-    ItemFile.objects.create(item=item, name=f"{LWQ}_QL.tif", path="lwq/ql.tif", size=99,
-                            sha256="f" * 64)
-    return item
+    return create_lwq_item(FOOTPRINT, local_quicklook=True)
 
 
 def parse(body: bytes):

@@ -5,23 +5,19 @@ from __future__ import annotations
 import pystac
 import pytest
 
-from hub.catalogue.models import Item, ItemFile, ProductFamily
+from hub.catalogue.models import Item, ProductFamily
+from tests.hub.catalogue_items import LWQ, create_lwq_item
 
 pytestmark = pytest.mark.django_db
 
 FOOTPRINT = {"type": "Polygon", "coordinates": [[[10, 40], [12, 40], [12, 42], [10, 42],
                                                   [10, 40]]]}
-LWQ = "c_gls_LWQ1km_201808110000_GL"
 
 
 @pytest.fixture
 def lwq_item() -> Item:
     """One LWQ item with a URL file."""
-    item = Item.objects.create(family=ProductFamily.objects.get(slug="lwq"), identifier=LWQ,
-                               start="2018-08-11", end="2018-08-20", footprint=FOOTPRINT)
-    ItemFile.objects.create(item=item, name=f"{LWQ}.nc", url="https://example.org/lwq.nc",
-                            size=1234, sha256="e" * 64)
-    return item
+    return create_lwq_item(FOOTPRINT)
 
 
 def test_every_family_is_a_valid_stac_collection(client) -> None:
