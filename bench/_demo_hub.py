@@ -13,9 +13,9 @@ ARCHIVE = REPO / "var" / "bench" / "archive-pipeline"
 
 
 def ensure_archive() -> Path:
-    """The default demo archive (`python -m compositing.demo`), built if absent."""
+    """The default demo archive (`python -m compositing.demo.archive`), built if absent."""
     if not any(ARCHIVE.glob("*/*/*.json")):
-        subprocess.run([sys.executable, "-m", "compositing.demo", str(ARCHIVE)], check=True,
+        subprocess.run([sys.executable, "-m", "compositing.demo.archive", str(ARCHIVE)], check=True,
                        cwd=REPO)
     return ARCHIVE
 

@@ -19,7 +19,7 @@ from collections.abc import Callable
 import numba
 import numpy as np
 
-from compositing.kernels import STC_BANDS, medoid_index, stc_index
+from compositing.selection.kernels import STC_BANDS, medoid_index, stc_index
 
 try:
     import geomad

@@ -31,8 +31,8 @@ def child(side_km: float, chunk: int) -> None:
 
     from pyproj import Transformer
 
-    from compositing.demo import DEMO_CENTER_32629
-    from compositing.order import parse_spec
+    from compositing.demo.archive import DEMO_CENTER_32629
+    from compositing.orders.spec import parse_spec
     from compositing.pipeline import run_mosaic
     from hub.mosaics.services import mosaic_settings
 

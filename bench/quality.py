@@ -32,15 +32,15 @@ from rasterio.enums import Resampling
 from rasterio.vrt import WarpedVRT
 
 from compositing import l2a
-from compositing.archive import Observation, group_acquisitions, scene_from_item
-from compositing.catalog import LocalCatalog
-from compositing.composite import select, stack_bands
-from compositing.demo import DEMO_CENTER_32629, build_demo_archive
+from compositing.archive.read import Stack, read_stack
+from compositing.archive.scenes import Observation, group_acquisitions, scene_from_item
+from compositing.archive.store import LocalCatalog
+from compositing.demo.archive import DEMO_CENTER_32629, build_demo_archive
 from compositing.grid import Chunk, OutputGrid
-from compositing.layers import METHOD_MEDOID, METHOD_STC
-from compositing.mask import stc_clear_px, valid_mask
-from compositing.periods import next_period_start, period_bounds
-from compositing.read import Stack, read_stack
+from compositing.orders.periods import next_period_start, period_bounds
+from compositing.products.layers import METHOD_MEDOID, METHOD_STC
+from compositing.selection.composite import select, stack_bands
+from compositing.selection.mask import stc_clear_px, valid_mask
 
 REPO = Path(__file__).resolve().parents[1]
 AOI_HALF_M = 1000

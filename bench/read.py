@@ -26,11 +26,11 @@ def main() -> None:
     from rasterio.windows import Window, from_bounds
     from shapely.geometry import box
 
-    from compositing.archive import group_acquisitions, search_scenes
-    from compositing.composite import stack_bands
-    from compositing.demo import DEMO_CENTER_32629
+    from compositing.archive.read import close_datasets, read_stack
+    from compositing.archive.scenes import group_acquisitions, search_scenes
+    from compositing.demo.archive import DEMO_CENTER_32629
     from compositing.grid import OutputGrid
-    from compositing.read import close_datasets, read_stack
+    from compositing.selection.composite import stack_bands
     from hub.stac.embedded import stac_api_url
 
     url = stac_api_url()

@@ -41,7 +41,7 @@ def main() -> None:
     from django.test import RequestFactory
     from pyproj import Transformer
 
-    from compositing.demo import DEMO_CENTER_32629
+    from compositing.demo.archive import DEMO_CENTER_32629
     from hub.mosaics.timeseries_api import timeseries
     from hub.stac.embedded import stac_api_url
 

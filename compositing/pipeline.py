@@ -14,25 +14,17 @@ from pathlib import Path
 import numpy as np
 
 from compositing import l2a
-from compositing.archive import (
+from compositing.archive.read import close_datasets, read_stack
+from compositing.archive.scenes import (
     NoObservationsError,
     Observation,
     group_acquisitions,
     resolve_bands,
     search_scenes,
 )
-from compositing.composite import chunk_layers, select, stack_bands
 from compositing.grid import OutputGrid
-from compositing.layers import AUX_LAYER_STORAGE, Layer, reflectance_layer
-from compositing.mask import stc_clear_px
-from compositing.metadata import Contact, ProductInfo
-from compositing.order import MosaicSpec
-from compositing.products import (
-    ProductFile,
-    describe_files,
-    folder_name,
-)
-from compositing.publish import (
+from compositing.orders.spec import MosaicSpec
+from compositing.products.deliver import (
     RGB,
     Intermediates,
     now,
@@ -40,9 +32,17 @@ from compositing.publish import (
     write_formats,
     write_metadata,
 )
-from compositing.read import close_datasets, read_stack
-from compositing.tiling import product_parts
-from compositing.writers import GeoTiffWriter
+from compositing.products.intermediate import GeoTiffWriter
+from compositing.products.layers import AUX_LAYER_STORAGE, Layer, reflectance_layer
+from compositing.products.metadata import Contact, ProductInfo
+from compositing.products.naming import (
+    ProductFile,
+    describe_files,
+    folder_name,
+)
+from compositing.products.tiling import product_parts
+from compositing.selection.composite import chunk_layers, select, stack_bands
+from compositing.selection.mask import stc_clear_px
 
 log = logging.getLogger(__name__)
 

@@ -35,7 +35,8 @@ from shapely.geometry import box
 from shapely.geometry.base import BaseGeometry
 
 from compositing import l2a
-from compositing.archive import (
+from compositing.archive.read import Stack, close_datasets, read_asset, read_stack
+from compositing.archive.scenes import (
     MissingBandsError,
     Observation,
     Scene,
@@ -43,19 +44,18 @@ from compositing.archive import (
     resolve_bands,
     search_scenes,
 )
-from compositing.composite import chunk_layers, select, stack_bands
 from compositing.grid import Chunk, OutputGrid, utm_epsg
-from compositing.layers import (
+from compositing.orders.periods import period_bounds
+from compositing.orders.spec import SpecError, parse_date, parse_resolution
+from compositing.products.layers import (
     AUX_LAYER_STORAGE,
     METHOD_MEDOID,
     METHOD_STC,
     REFLECTANCE_NODATA,
     REFLECTANCE_SCALE,
 )
-from compositing.mask import stc_clear_px, valid_mask
-from compositing.order import SpecError, parse_date, parse_resolution
-from compositing.periods import period_bounds
-from compositing.read import Stack, close_datasets, read_asset, read_stack
+from compositing.selection.composite import chunk_layers, select, stack_bands
+from compositing.selection.mask import stc_clear_px, valid_mask
 
 # Period types the tool offers (no 'custom': every period is an aligned S2GM period).
 TIMESERIES_PERIODS: tuple[str, ...] = ("day", "tenday", "month", "quarter", "year")

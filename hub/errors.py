@@ -10,8 +10,8 @@ from typing import Any
 
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 
-from compositing.catalog import SearchError
-from compositing.order import SpecError
+from compositing.archive.store import SearchError
+from compositing.orders.spec import SpecError
 
 log = logging.getLogger(__name__)
 

@@ -17,7 +17,7 @@ def _test_aoi_bbox() -> tuple[float, float, float, float]:
     across the border of the two demo tiles."""
     from pyproj import Transformer
 
-    from compositing.demo import DEMO_CENTER_32629
+    from compositing.demo.archive import DEMO_CENTER_32629
 
     to_lonlat = Transformer.from_crs(32629, 4326, always_xy=True)
     cx, cy = DEMO_CENTER_32629
@@ -33,7 +33,7 @@ TEST_AOI_BBOX = _test_aoi_bbox()
 @pytest.fixture(scope="session")
 def demo_archive(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A demo L2A archive (default month, two tiles), built once for the whole run."""
-    from compositing.demo import build_demo_archive
+    from compositing.demo.archive import build_demo_archive
 
     archive = tmp_path_factory.mktemp("archive")
     build_demo_archive(archive, size_m=TEST_SCENE_SIZE_M)

@@ -9,7 +9,7 @@ from pathlib import PurePosixPath
 from django.conf import settings
 from django.utils import timezone
 
-from compositing.inspire import (
+from compositing.products.inspire import (
     CONDITIONS_UNKNOWN,
     INSPIRE_THEME_URI,
     Constraint,
@@ -17,7 +17,7 @@ from compositing.inspire import (
     RecordDescription,
     record_xml,
 )
-from compositing.metadata import Contact
+from compositing.products.metadata import Contact
 from hub.catalogue.geometry import footprint_bbox
 from hub.catalogue.models import Item, ItemFile
 

@@ -10,8 +10,8 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.http import require_POST
 from pyproj import Geod
 
-from compositing.aoi_files import MAX_FILE_BYTES, AoiFileError, read_aoi_file
-from compositing.order import SpecError, parse_aoi
+from compositing.orders.aoi_files import MAX_FILE_BYTES, AoiFileError, read_aoi_file
+from compositing.orders.spec import SpecError, parse_aoi
 from hub.errors import error_response
 
 FIELD = "aoi_file"

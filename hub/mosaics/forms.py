@@ -1,4 +1,4 @@
-"""The ordering dialogue: a form whose checks are those of compositing.order."""
+"""The ordering dialogue: a form whose checks are those of compositing.orders.spec."""
 
 from __future__ import annotations
 
@@ -8,14 +8,14 @@ from django import forms
 from django.conf import settings
 
 from compositing import l2a
-from compositing.order import (
+from compositing.orders.spec import (
     AUX_LAYERS,
     FORMATS,
     METADATA_OPTIONS,
     MosaicSpec,
     SpecError,
 )
-from compositing.order import parse_spec as parse_order
+from compositing.orders.spec import parse_spec as parse_order
 
 PERIOD_CHOICES = [("day", "Day"), ("tenday", "Ten days (1-10, 11-20, 21-end)"),
                   ("month", "Month"), ("quarter", "Quarter"), ("year", "Year"),

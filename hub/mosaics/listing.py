@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 
 from django.utils import timezone
 
-from compositing.metadata import PERIOD_NAMES
+from compositing.products.metadata import PERIOD_NAMES
 from hub.mosaics import services
 from hub.mosaics.models import MosaicRequest, ProductFile
 

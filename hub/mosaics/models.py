@@ -9,7 +9,7 @@ from django.conf import settings
 from django.db import models
 from django.urls import reverse
 
-from compositing.order import MosaicSpec, parse_spec
+from compositing.orders.spec import MosaicSpec, parse_spec
 
 
 class Status(models.TextChoices):

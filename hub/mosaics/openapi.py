@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from compositing import l2a
-from compositing.order import (
+from compositing.orders.periods import PERIOD_TYPES
+from compositing.orders.spec import (
     AUX_LAYERS,
     FORMATS,
     LAYOUTS,
@@ -13,7 +14,6 @@ from compositing.order import (
     METADATA_OPTIONS,
     TILINGS,
 )
-from compositing.periods import PERIOD_TYPES
 from hub.mosaics.models import Status
 
 _ERROR = {"$ref": "#/components/schemas/Error"}

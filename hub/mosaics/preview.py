@@ -14,8 +14,8 @@ from django.views.decorators.http import require_http_methods
 from pyproj import CRS, Geod
 
 from compositing.grid import OutputGrid, utm_epsg
-from compositing.layers import AUX_LAYER_STORAGE
-from compositing.order import SpecError, parse_spec
+from compositing.orders.spec import SpecError, parse_spec
+from compositing.products.layers import AUX_LAYER_STORAGE
 from hub.errors import error_response
 from hub.stac.views import get_catalog
 

@@ -15,10 +15,10 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from compositing.archive import ArchiveDataError
-from compositing.metadata import Contact
-from compositing.order import parse_spec
+from compositing.archive.scenes import ArchiveDataError
+from compositing.orders.spec import parse_spec
 from compositing.pipeline import MosaicSettings, run_mosaic
+from compositing.products.metadata import Contact
 from hub.mosaics.models import ACTIVE_STATUSES, MosaicRequest, ProductFile, Status
 
 log = logging.getLogger(__name__)

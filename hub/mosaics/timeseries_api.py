@@ -20,8 +20,8 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.http import require_GET
 
 from compositing import timeseries as ts
-from compositing.archive import ArchiveDataError
-from compositing.order import SpecError
+from compositing.archive.scenes import ArchiveDataError
+from compositing.orders.spec import SpecError
 from hub.accounts.auth import api_user
 from hub.errors import ApiError, json_api
 from hub.mosaics.services import mosaic_settings

@@ -21,7 +21,7 @@ from pyproj import Transformer
 
 from compositing import l2a
 from compositing import timeseries as ts
-from compositing.order import SpecError, parse_resolution
+from compositing.orders.spec import SpecError, parse_resolution
 from hub.accounts.auth import api_user
 from hub.errors import json_api
 from hub.stac.views import archive_interval

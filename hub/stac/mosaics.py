@@ -25,7 +25,7 @@ from django.urls import reverse
 from shapely.geometry import shape
 from shapely.geometry.base import BaseGeometry
 
-from compositing.catalog import (
+from compositing.archive.store import (
     LEGAL_NOTICE_URL,
     parse_area,
     parse_datetime,
@@ -34,7 +34,7 @@ from compositing.catalog import (
     parse_sortby,
     parse_token,
 )
-from compositing.metadata import MEDIA_TYPES, SHA256_MULTIHASH_PREFIX, STAC_COLLECTION
+from compositing.products.metadata import MEDIA_TYPES, SHA256_MULTIHASH_PREFIX, STAC_COLLECTION
 from compositing.stacspec import FILE_EXTENSION, STAC_VERSION
 from hub.accounts.auth import api_user
 from hub.mosaics.models import MosaicRequest, ProductFile, Status

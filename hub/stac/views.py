@@ -14,7 +14,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.urls import reverse
 from django.views.decorators.csrf import csrf_exempt
 
-from compositing.catalog import MAX_LIMIT, LocalCatalog, SearchPage, parse_names
+from compositing.archive.store import MAX_LIMIT, LocalCatalog, SearchPage, parse_names
 from compositing.stacspec import STAC_VERSION
 from hub.errors import ApiError, error_response, json_api, json_body
 from hub.stac import mosaics

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from pyproj import Transformer
 
-from compositing.demo import DEMO_CENTER_32629, build_demo_archive
+from compositing.demo.archive import DEMO_CENTER_32629, build_demo_archive
 from tests.browser.chromium import log_in, shot
 from tests.conftest import TEST_SCENE_SIZE_M
 from tests.hubstack import running_hub

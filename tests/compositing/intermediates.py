@@ -8,8 +8,8 @@ import numpy as np
 from affine import Affine
 
 from compositing.grid import METRES_PER_DEGREE, OutputGrid
-from compositing.layers import Layer
-from compositing.writers import GeoTiffWriter
+from compositing.products.intermediate import GeoTiffWriter
+from compositing.products.layers import Layer
 
 # Wider and taller than one 512 block, so COGs get several tiles and overview levels.
 UTM_GRID = OutputGrid(32631, Affine(10.0, 0.0, 600000.0, 0.0, -10.0, 5000040.0), 1300, 900)

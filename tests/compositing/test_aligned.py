@@ -9,7 +9,7 @@ from affine import Affine
 from rasterio.enums import Resampling
 from rasterio.vrt import WarpedVRT
 
-from compositing.aligned import read_aligned
+from compositing.archive.aligned import read_aligned
 
 
 def warped(src, transform, shape, resampling, nodata):

@@ -11,7 +11,7 @@ import pytest
 from pyproj import CRS, Transformer
 from shapely.geometry import Polygon, box
 
-from compositing.aoi_files import MAX_UNZIPPED_BYTES, AoiFileError, read_aoi_file
+from compositing.orders.aoi_files import MAX_UNZIPPED_BYTES, AoiFileError, read_aoi_file
 
 SQUARE = [(-7.5, 52.7), (-7.4, 52.7), (-7.4, 52.8), (-7.5, 52.8), (-7.5, 52.7)]
 OTHER = [(-7.2, 52.7), (-7.1, 52.7), (-7.1, 52.8), (-7.2, 52.8), (-7.2, 52.7)]
@@ -244,7 +244,7 @@ def test_a_zip_bomb_is_refused_before_unpacking():
 
 
 def test_a_shapefile_with_too_many_vertices_is_refused_before_unpacking(monkeypatch):
-    monkeypatch.setattr("compositing.aoi_files.MAX_VERTICES", 8)
+    monkeypatch.setattr("compositing.orders.aoi_files.MAX_VERTICES", 8)
     two = zipped({"a.shp": shp_bytes([[clockwise(SQUARE)], [clockwise(OTHER)]])})
     assert read_aoi_file("ok.zip", zipped({"a.shp": shp_bytes([[clockwise(SQUARE)]])}))
     with pytest.raises(AoiFileError, match="more than 8 vertices"):

@@ -7,7 +7,7 @@ import json
 import pytest
 
 from compositing import l2a
-from compositing.archive import scene_from_item
+from compositing.archive.scenes import scene_from_item
 
 ITEMS = {
     # file under data/real/stac_items: (expected offset of the reflectance bands)

@@ -10,19 +10,19 @@ import pytest
 from affine import Affine
 
 from compositing import l2a
-from compositing.angles import (
+from compositing.archive.angles import (
     MAX_VIEW_ZENITH_DEG,
     angles_on_chunk,
     incidence_zenith,
     load_angles,
     signed_azimuth,
 )
-from compositing.composite import chunk_layers, select, stack_bands
-from compositing.kernels_reference import stc_index_reference
-from compositing.layers import ANGLE_LAYERS, AUX_LAYER_STORAGE, CONFIDENCE_LAYERS, encode
-from compositing.mask import prefer_clear_surroundings, stc_clear_px, valid_mask
-from compositing.order import AUX_LAYERS
-from compositing.read import Stack
+from compositing.archive.read import Stack
+from compositing.orders.spec import AUX_LAYERS
+from compositing.products.layers import ANGLE_LAYERS, AUX_LAYER_STORAGE, CONFIDENCE_LAYERS, encode
+from compositing.selection.composite import chunk_layers, select, stack_bands
+from compositing.selection.kernels_reference import stc_index_reference
+from compositing.selection.mask import prefer_clear_surroundings, stc_clear_px, valid_mask
 
 BANDS = stack_bands(["B04"])
 NEW_LAYERS = (*CONFIDENCE_LAYERS, *ANGLE_LAYERS)

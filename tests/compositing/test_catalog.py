@@ -13,8 +13,8 @@ from urllib.parse import urlparse
 
 import pytest
 
-from compositing import catalog as catalog_module
-from compositing.catalog import LocalCatalog, SearchError
+from compositing.archive import store as catalog_module
+from compositing.archive.store import LocalCatalog, SearchError
 
 SHARED = Path(__file__).resolve().parents[2] / ".." / "shared"
 STAC_ITEMS = SHARED / "data" / "real" / "stac_items"

@@ -9,10 +9,10 @@ import pytest
 import rasterio
 from rio_cogeo.cogeo import cog_validate
 
-from compositing.cog import write_cog
 from compositing.grid import OutputGrid
-from compositing.layers import AUX_LAYER_STORAGE, reflectance_layer
-from compositing.writers import GeoTiffWriter
+from compositing.products.cog import write_cog
+from compositing.products.intermediate import GeoTiffWriter
+from compositing.products.layers import AUX_LAYER_STORAGE, reflectance_layer
 from tests.compositing.intermediates import UTM_GRID, WGS84_GRID, write_layers
 
 BANDS = ("B02", "B03", "B04")

@@ -18,9 +18,10 @@ from rasterio.windows import from_bounds
 from shapely.geometry import box, shape
 from shapely.ops import unary_union
 
-from compositing import demo, l2a
-from compositing import demo_scene as ds
-from compositing.mgrs import tile
+from compositing import l2a
+from compositing.demo import archive as demo
+from compositing.demo import scene as ds
+from compositing.orders.mgrs import tile
 
 SIZE_M = 1800
 FILES = [f"{b}.tif" for b in l2a.BAND_NAMES] + ["SCL.tif", "AOT.tif", "truth/reflectance.tif",

@@ -12,10 +12,10 @@ import pytest
 import rasterio
 from affine import Affine
 
-from compositing import safe
-from compositing.archive import scene_from_item
-from compositing.catalog import LocalCatalog
-from compositing.ingest import IngestError, ingest_path
+from compositing.archive import safe
+from compositing.archive.ingest import IngestError, ingest_path
+from compositing.archive.scenes import scene_from_item
+from compositing.archive.store import LocalCatalog
 
 SAFE_NAME = "S2A_MSIL2A_20221005T115411_N0400_R023_T29UNU_20221005T164454"
 GRANULE = "GRANULE/L2A_T29UNU_A038058_20221005T115407"

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from compositing.inspire import NS, inspire_xml
+from compositing.products.inspire import NS, inspire_xml
 from tests.compositing.test_metadata import SCENE_IDS, build_info
 
 REPO = Path(__file__).resolve().parents[2]

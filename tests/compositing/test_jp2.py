@@ -12,8 +12,8 @@ from rasterio._err import CPLE_BaseError  # what rasterio.shutil.copy raises on 
 from rasterio.errors import RasterioError
 
 from compositing.grid import OutputGrid
-from compositing.jp2 import JP2_OPTIONS, jp2_supports, write_jp2
-from compositing.layers import AUX_LAYER_STORAGE, reflectance_layer
+from compositing.products.jp2 import JP2_OPTIONS, jp2_supports, write_jp2
+from compositing.products.layers import AUX_LAYER_STORAGE, reflectance_layer
 from tests.compositing.intermediates import UTM_GRID, WGS84_GRID, write_layers
 
 BANDS = ("B02", "B03", "B04")

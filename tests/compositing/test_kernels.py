@@ -6,9 +6,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from compositing import kernels
-from compositing.kernels import medoid_index
-from compositing.kernels_reference import medoid_index_reference, medoid_reference
+from compositing.selection import kernels
+from compositing.selection.kernels import medoid_index
+from compositing.selection.kernels_reference import medoid_index_reference, medoid_reference
 
 DTYPES = [np.uint16, np.float32]
 

@@ -7,8 +7,8 @@ asserts the condition that routes it to its branch, so a wrong number fails loud
 import numpy as np
 import pytest
 
-from compositing.kernels import STC_BANDS, stc_index
-from compositing.kernels_reference import _cloud_or_snow, stc_index_reference
+from compositing.selection.kernels import STC_BANDS, stc_index
+from compositing.selection.kernels_reference import _cloud_or_snow, stc_index_reference
 
 SNOW = 11
 VEGETATION = 4

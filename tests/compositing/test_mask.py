@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from compositing import l2a
-from compositing.mask import dilate, valid_mask
+from compositing.selection.mask import dilate, valid_mask
 
 BANDS = l2a.BAND_NAMES
 

@@ -14,17 +14,17 @@ import pytest
 from shapely.geometry import box, shape
 
 from compositing import l2a
-from compositing.archive import Asset, Scene, group_acquisitions
+from compositing.archive.scenes import Asset, Scene, group_acquisitions
 from compositing.grid import OutputGrid
-from compositing.metadata import (
+from compositing.orders.spec import parse_spec
+from compositing.products.metadata import (
     Contact,
     ProductInfo,
     manifest,
     metadata_json,
     stac_item,
 )
-from compositing.order import parse_spec
-from compositing.products import ProductFile, describe_files, folder_name, layer_file_name
+from compositing.products.naming import ProductFile, describe_files, folder_name, layer_file_name
 
 ORDER = {
     "aoi": [-7.6, 53.2, -7.55, 53.23],

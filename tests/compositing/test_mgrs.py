@@ -7,8 +7,8 @@ import math
 import pytest
 from pyproj import Transformer
 
-from compositing import mgrs
-from compositing.mgrs import TILE_SIZE_M, TILES, Tile, tile
+from compositing.orders import mgrs
+from compositing.orders.mgrs import TILE_SIZE_M, TILES, Tile, tile
 
 # MGRS 100 km column letters repeat every three zones; rows skip I and O and cycle every 20.
 _COLUMN_SETS = ("STUVWXYZ", "ABCDEFGH", "JKLMNPQR")  # zone % 3 == 0, 1, 2

@@ -9,8 +9,8 @@ from xml.etree import ElementTree
 import pytest
 from pyproj import Geod
 
-from compositing.mgrs import TILES, tile_footprint_wgs84, tile_from_id
-from compositing.order import SpecError, parse_aoi
+from compositing.orders.mgrs import TILES, tile_footprint_wgs84, tile_from_id
+from compositing.orders.spec import SpecError, parse_aoi
 
 
 @pytest.mark.parametrize("tile_id", sorted(TILES))

@@ -14,11 +14,11 @@ import rasterio
 import shapely
 import xarray as xr
 
-from compositing import netcdf
 from compositing.grid import OutputGrid
-from compositing.layers import AUX_LAYER_STORAGE, Layer, reflectance_layer
-from compositing.netcdf import write_netcdf
-from compositing.order import MosaicSpec, parse_spec
+from compositing.orders.spec import MosaicSpec, parse_spec
+from compositing.products import netcdf
+from compositing.products.layers import AUX_LAYER_STORAGE, Layer, reflectance_layer
+from compositing.products.netcdf import write_netcdf
 
 AOI = [-7.6, 53.2, -7.59, 53.21]
 BANDS = ["B04", "B08"]

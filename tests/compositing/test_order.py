@@ -4,7 +4,7 @@ from datetime import date
 
 import pytest
 
-from compositing.order import SpecError, parse_spec
+from compositing.orders.spec import SpecError, parse_spec
 
 GOOD = {
     "aoi": [-7.6, 53.2, -7.55, 53.23],

@@ -2,7 +2,7 @@ from datetime import date
 
 import pytest
 
-from compositing.periods import period_bounds
+from compositing.orders.periods import period_bounds
 
 
 @pytest.mark.parametrize("kind,day,expected", [

@@ -10,9 +10,9 @@ import rasterio
 from affine import Affine
 
 from compositing.grid import OutputGrid
-from compositing.layers import REFLECTANCE_NODATA, reflectance_layer
-from compositing.quicklook import preview_shape, write_quicklook
-from compositing.writers import GeoTiffWriter
+from compositing.products.intermediate import GeoTiffWriter
+from compositing.products.layers import REFLECTANCE_NODATA, reflectance_layer
+from compositing.products.quicklook import preview_shape, write_quicklook
 
 BANDS = ("B02", "B03", "B04")
 pytestmark = pytest.mark.filterwarnings("ignore::rasterio.errors.NotGeoreferencedWarning")

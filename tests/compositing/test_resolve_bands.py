@@ -5,8 +5,8 @@ from datetime import UTC, datetime
 import pytest
 from shapely.geometry import box
 
-from compositing.archive import Asset, MissingBandsError, Scene, resolve_bands
-from compositing.composite import stack_bands
+from compositing.archive.scenes import Asset, MissingBandsError, Scene, resolve_bands
+from compositing.selection.composite import stack_bands
 
 
 def scene(*bands: str) -> Scene:

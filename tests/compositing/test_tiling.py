@@ -11,12 +11,12 @@ from affine import Affine
 from pyproj import Transformer
 from shapely.geometry import box
 
-from compositing import mgrs
 from compositing.grid import OutputGrid
-from compositing.layers import AUX_LAYER_STORAGE, reflectance_layer
-from compositing.order import parse_spec
-from compositing.tiling import crop_intermediates, product_parts
-from compositing.writers import GeoTiffWriter
+from compositing.orders import mgrs
+from compositing.orders.spec import parse_spec
+from compositing.products.intermediate import GeoTiffWriter
+from compositing.products.layers import AUX_LAYER_STORAGE, reflectance_layer
+from compositing.products.tiling import crop_intermediates, product_parts
 
 
 @pytest.mark.parametrize("known", list(mgrs.TILES.values()), ids=list(mgrs.TILES))

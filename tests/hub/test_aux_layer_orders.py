@@ -11,7 +11,7 @@ import pytest
 import rasterio
 from django.core.management import call_command
 
-from compositing.layers import ANGLE_LAYERS, AUX_LAYER_STORAGE, CONFIDENCE_LAYERS
+from compositing.products.layers import ANGLE_LAYERS, AUX_LAYER_STORAGE, CONFIDENCE_LAYERS
 from hub.mosaics.models import MosaicRequest
 from tests.conftest import TEST_AOI_BBOX
 

@@ -11,9 +11,9 @@ import rasterio
 from rasterio.enums import Resampling
 from rasterio.vrt import WarpedVRT
 
-from compositing.demo import build_demo_archive
+from compositing.demo.archive import build_demo_archive
 from compositing.l2a import BAND_NAMES
-from compositing.order import parse_spec
+from compositing.orders.spec import parse_spec
 from compositing.pipeline import run_mosaic
 from hub.mosaics.services import mosaic_settings
 from tests.conftest import TEST_AOI_BBOX

@@ -6,7 +6,7 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from compositing.inspire import NS
+from compositing.products.inspire import NS
 from hub.catalogue.inspire import resolution_metres
 from hub.catalogue.models import Item, ProductFamily
 from tests.compositing.test_inspire import load_iso_schema

@@ -15,13 +15,13 @@ from django.core.management import CommandError, call_command
 from pyproj import Transformer
 from shapely.geometry import box
 
-from compositing.archive import group_acquisitions, search_scenes
-from compositing.composite import stack_bands
+from compositing.archive.ingest import ingest_path
+from compositing.archive.read import read_stack
+from compositing.archive.scenes import group_acquisitions, search_scenes
 from compositing.grid import OutputGrid
-from compositing.ingest import ingest_path
-from compositing.order import parse_spec
+from compositing.orders.spec import parse_spec
 from compositing.pipeline import run_mosaic
-from compositing.read import read_stack
+from compositing.selection.composite import stack_bands
 from hub.mosaics.services import mosaic_settings
 from hub.stac.embedded import stac_api_url
 

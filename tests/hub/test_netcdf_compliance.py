@@ -7,9 +7,9 @@ import json
 import netCDF4
 import pytest
 
-from compositing.layers import AUX_LAYER_STORAGE
-from compositing.order import parse_spec
+from compositing.orders.spec import parse_spec
 from compositing.pipeline import run_mosaic
+from compositing.products.layers import AUX_LAYER_STORAGE
 from hub.mosaics.services import mosaic_settings
 from tests.compositing.test_netcdf import _compliance
 from tests.conftest import TEST_AOI_BBOX

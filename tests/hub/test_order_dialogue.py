@@ -10,8 +10,8 @@ from django.test import Client
 from pyproj import CRS
 from shapely.geometry import shape
 
-from compositing.aoi_files import MAX_FILE_BYTES
-from compositing.mgrs import TILES, tile_footprint_wgs84
+from compositing.orders.aoi_files import MAX_FILE_BYTES
+from compositing.orders.mgrs import TILES, tile_footprint_wgs84
 from hub.mosaics.forms import OrderForm
 from hub.mosaics.models import MosaicRequest, ProductFile, Status
 from tests.compositing.test_aoi_files import KML, clockwise, shp_bytes, zipped

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import rasterio
 
-from compositing.order import parse_spec
+from compositing.orders.spec import parse_spec
 from compositing.pipeline import run_mosaic
 from hub.mosaics.services import mosaic_settings
 from tests.conftest import TEST_AOI_BBOX

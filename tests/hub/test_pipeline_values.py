@@ -8,15 +8,15 @@ import rasterio
 from shapely.geometry import box
 
 from compositing import l2a
-from compositing.archive import group_acquisitions, search_scenes
-from compositing.composite import stack_bands
+from compositing.archive.read import read_stack
+from compositing.archive.scenes import group_acquisitions, search_scenes
 from compositing.grid import OutputGrid
-from compositing.kernels_reference import medoid_index_reference, stc_index_reference
-from compositing.layers import encode, reflectance_layer
-from compositing.mask import prefer_clear_surroundings, stc_clear_px, valid_mask
-from compositing.order import parse_spec
+from compositing.orders.spec import parse_spec
 from compositing.pipeline import run_mosaic
-from compositing.read import read_stack
+from compositing.products.layers import encode, reflectance_layer
+from compositing.selection.composite import stack_bands
+from compositing.selection.kernels_reference import medoid_index_reference, stc_index_reference
+from compositing.selection.mask import prefer_clear_surroundings, stc_clear_px, valid_mask
 from hub.mosaics.services import mosaic_settings
 from tests.conftest import TEST_AOI_BBOX as DEMO_AOI_BBOX
 
@@ -69,7 +69,7 @@ def test_every_pixel_is_the_reference_choice(hub_dirs, tmp_path):
 
 
 def test_an_aoi_without_scenes_fails_with_a_clear_reason(hub_dirs, tmp_path):
-    from compositing.archive import NoObservationsError
+    from compositing.archive.scenes import NoObservationsError
 
     spec = parse_spec({"aoi": box(10, 10, 10.05, 10.05).bounds, "start": "2023-06-01",
                        "resolution": 20, "crs": "UTM", "bands": ["B04"]})

@@ -16,8 +16,8 @@ from pyproj import Transformer
 from rasterio.windows import from_bounds
 from rio_cogeo.cogeo import cog_validate
 
-from compositing.demo import DEMO_CENTER_32629
-from compositing.order import parse_spec
+from compositing.demo.archive import DEMO_CENTER_32629
+from compositing.orders.spec import parse_spec
 from compositing.pipeline import MosaicResult, run_mosaic
 from hub.mosaics.models import MosaicRequest, Status
 from hub.mosaics.services import _publish, mosaic_settings

@@ -10,7 +10,7 @@ import pytest
 import rasterio
 from rio_cogeo.cogeo import cog_validate
 
-from compositing.order import SpecError, parse_spec
+from compositing.orders.spec import SpecError, parse_spec
 from compositing.pipeline import run_mosaic
 from hub.mosaics.services import mosaic_settings
 from tests.conftest import TEST_AOI_BBOX

@@ -10,10 +10,10 @@ from affine import Affine
 from rasterio.enums import Resampling
 from shapely.geometry import box
 
-from compositing.archive import group_acquisitions, search_scenes
-from compositing.demo import DEMO_CENTER_32629
+from compositing.archive.read import read_asset, read_stack
+from compositing.archive.scenes import group_acquisitions, search_scenes
+from compositing.demo.archive import DEMO_CENTER_32629
 from compositing.grid import Chunk, OutputGrid
-from compositing.read import read_asset, read_stack
 from hub.mosaics.services import mosaic_settings
 
 pytestmark = pytest.mark.django_db

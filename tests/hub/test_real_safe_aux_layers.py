@@ -7,10 +7,10 @@ import numpy as np
 import pytest
 import rasterio
 
-from compositing.ingest import ingest_path
-from compositing.layers import ANGLE_LAYERS, AUX_LAYER_STORAGE, CONFIDENCE_LAYERS
-from compositing.order import parse_spec
+from compositing.archive.ingest import ingest_path
+from compositing.orders.spec import parse_spec
 from compositing.pipeline import run_mosaic
+from compositing.products.layers import ANGLE_LAYERS, AUX_LAYER_STORAGE, CONFIDENCE_LAYERS
 from hub.mosaics.services import mosaic_settings
 from tests.hub.test_ingest_command import SAFE_NAME, _aoi_bbox, archive  # noqa: F401 - fixture
 

@@ -22,10 +22,10 @@ from pystac.extensions.raster import RasterExtension
 from pystac.validation import JsonSchemaSTACValidator
 from pystac_client import Client
 
-from compositing.layers import REFLECTANCE_NODATA, REFLECTANCE_SCALE
-from compositing.order import parse_spec
+from compositing.orders.spec import parse_spec
 from compositing.pipeline import run_mosaic
-from compositing.products import describe_files
+from compositing.products.layers import REFLECTANCE_NODATA, REFLECTANCE_SCALE
+from compositing.products.naming import describe_files
 from hub.mosaics.models import MosaicRequest, ProductFile, Status
 from tests.conftest import TEST_AOI_BBOX
 

@@ -45,7 +45,7 @@ def test_served_catalog_collection_and_items_are_valid_stac(client, hub_dirs):
 
 
 def test_product_stac_items_are_valid_stac(hub_dirs, tmp_path):
-    from compositing.order import parse_spec
+    from compositing.orders.spec import parse_spec
     from compositing.pipeline import run_mosaic
     from hub.mosaics.services import mosaic_settings
     from tests.conftest import TEST_AOI_BBOX

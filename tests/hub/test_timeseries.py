@@ -13,14 +13,14 @@ from pyproj import Transformer
 from rasterio.transform import rowcol
 from shapely.geometry import box
 
-from compositing.archive import group_acquisitions, search_scenes
-from compositing.composite import select, stack_bands
-from compositing.demo import DEMO_CENTER_32629
+from compositing.archive.read import close_datasets, read_stack
+from compositing.archive.scenes import group_acquisitions, search_scenes
+from compositing.demo.archive import DEMO_CENTER_32629
 from compositing.grid import OutputGrid
-from compositing.mask import stc_clear_px, valid_mask
-from compositing.order import parse_spec
+from compositing.orders.spec import parse_spec
 from compositing.pipeline import run_mosaic
-from compositing.read import close_datasets, read_stack
+from compositing.selection.composite import select, stack_bands
+from compositing.selection.mask import stc_clear_px, valid_mask
 from compositing.timeseries import (
     PointQuery,
     composite_columns,

@@ -9,7 +9,7 @@ from datetime import date
 import pytest
 from pyproj import Transformer
 
-from compositing.demo import DEMO_CENTER_32629
+from compositing.demo.archive import DEMO_CENTER_32629
 
 pytestmark = pytest.mark.django_db
 

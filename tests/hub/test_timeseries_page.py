@@ -8,7 +8,7 @@ import pytest
 from pyproj import Transformer
 from shapely.geometry import Point, shape
 
-from compositing.demo import DEMO_CENTER_32629
+from compositing.demo.archive import DEMO_CENTER_32629
 from hub.mosaics.timeseries_views import default_range
 
 pytestmark = pytest.mark.django_db

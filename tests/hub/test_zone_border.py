@@ -17,8 +17,8 @@ import pytest
 import rasterio
 from rasterio.warp import Resampling, reproject
 
-from compositing import demo
-from compositing.order import parse_spec
+from compositing.demo import archive as demo
+from compositing.orders.spec import parse_spec
 from compositing.pipeline import run_mosaic
 from hub.mosaics.services import mosaic_settings
 

@@ -8,7 +8,7 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from compositing.ingest import IngestError, IngestResult, ingest_path
+from compositing.archive.ingest import IngestError, IngestResult, ingest_path
 
 
 class Command(BaseCommand):

@@ -17,7 +17,7 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from compositing import demo
+from compositing.demo import archive as demo
 
 
 class Command(BaseCommand):

@@ -8,8 +8,8 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 
-from compositing.archive import ArchiveDataError
-from compositing.order import SpecError, parse_spec
+from compositing.archive.scenes import ArchiveDataError
+from compositing.orders.spec import SpecError, parse_spec
 from compositing.pipeline import run_mosaic
 from hub.mosaics.services import mosaic_settings
 

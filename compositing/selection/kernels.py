@@ -2,7 +2,7 @@
 
 Both return, per pixel, the time index of the chosen observation (-1: none), so that every
 output band and auxiliary value can be gathered from one observation without blending.
-Each kernel has a slow, obviously-correct twin in `compositing.kernels_reference`.
+Each kernel has a slow, obviously-correct twin in `compositing.selection.kernels_reference`.
 
 Threading: kernels run `prange` over rows with numba's default threading layer; they release
 the GIL (nogil) so a worker thread pool can overlap them with I/O. `cache=True` writes the

@@ -22,7 +22,7 @@ from shapely.geometry.polygon import orient
 from shapely.ops import unary_union
 
 from compositing import l2a
-from compositing.mgrs import Tile
+from compositing.orders.mgrs import Tile
 
 PRODUCT_ROOT = "Level-2A_User_Product"
 TILE_ROOT = "Level-2A_Tile_ID"

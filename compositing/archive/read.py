@@ -1,10 +1,10 @@
 """Reading L2A rasters onto an output chunk: only the window needed, reprojected with rasterio.
 
 Resampling (docs/ATBD.md): SCL, the cloud and snow probabilities and other class layers by
-nearest neighbour; the 5 km angle grids bilinearly (`compositing.angles`). Reflectance onto a
-coarser grid of the same CRS by the mean of the native pixels (S2GM: B08 to 20 m by 2x2 mean);
-onto a finer grid or another CRS by nearest neighbour, so that no spectrum is blended from
-different surfaces.
+nearest neighbour; the 5 km angle grids bilinearly (`compositing.archive.angles`). Reflectance
+onto a coarser grid of the same CRS by the mean of the native pixels (S2GM: B08 to 20 m by 2x2
+mean); onto a finer grid or another CRS by nearest neighbour, so that no spectrum is blended
+from different surfaces.
 """
 
 from __future__ import annotations
@@ -23,9 +23,9 @@ from rasterio.warp import transform_bounds
 from shapely.geometry import box
 
 from compositing import l2a
-from compositing.aligned import read_aligned
-from compositing.angles import angles_on_chunk, load_angles
-from compositing.archive import Asset, Observation, Scene
+from compositing.archive.aligned import read_aligned
+from compositing.archive.angles import angles_on_chunk, load_angles
+from compositing.archive.scenes import Asset, Observation, Scene
 from compositing.grid import Chunk, OutputGrid
 
 

@@ -18,9 +18,9 @@ from shapely.geometry import box
 
 from compositing import l2a
 from compositing.grid import OutputGrid
-from compositing.layers import Layer
-from compositing.order import MosaicSpec
-from compositing.products import PROCESSING_VERSION, period_code
+from compositing.orders.spec import MosaicSpec
+from compositing.products.layers import Layer
+from compositing.products.naming import PROCESSING_VERSION, period_code
 
 # Rows read from the GeoTIFFs and written to the NetCDF at a time, and the chunk edge.
 BLOCK_ROWS = 512
@@ -336,7 +336,7 @@ def global_attributes(grid: OutputGrid, spec: MosaicSpec,
         "geospatial_x_resolution": f"{res_x} {unit}",
         "geospatial_y_resolution": f"{res_y} {unit}",
         "spatial_resolution": f"{spec.resolution} m",
-        "history": f"{now} written by mosaichub {PROCESSING_VERSION} (compositing.netcdf)",
+        "history": f"{now} written by mosaichub {PROCESSING_VERSION} (compositing.products.netcdf)",
         "comment": f"Contains modified Copernicus Sentinel data {years}",
     }
     if grid.crs.is_geographic:

@@ -1,6 +1,6 @@
 """The local L2A archive as a searchable STAC catalogue: item files on disk, filtered in memory.
 
-Layout (written by `compositing.demo` and by ingest)::
+Layout (written by `compositing.demo.archive` and by ingest)::
 
     {archive_dir}/{collection_id}/{item_id}/{item_id}.json   STAC Item, asset hrefs relative
     {archive_dir}/{collection_id}/{item_id}/B04.tif …        the assets

@@ -1,6 +1,6 @@
 """Metadata delivered with every product: S2GM-style JSON, a STAC Item and a checksum manifest.
 
-The INSPIRE/ISO 19139 XML is built in `compositing.inspire` from the same `ProductInfo`.
+The INSPIRE/ISO 19139 XML is built in `compositing.products.inspire` from the same `ProductInfo`.
 S2GM's own JSON keys keep S2GM's spelling (`Title`, `Source_product_list`, ...) so that scripts
 written for S2GM products keep working; keys the hub adds are lower case (`algorithm`, `files`).
 """
@@ -20,16 +20,21 @@ from pyproj import Transformer
 from shapely.geometry.base import BaseGeometry
 
 from compositing import l2a
-from compositing.angles import MAX_VIEW_ZENITH_DEG
-from compositing.archive import Observation, Scene
+from compositing.archive.angles import MAX_VIEW_ZENITH_DEG
+from compositing.archive.scenes import Observation, Scene
 from compositing.grid import OutputGrid
-from compositing.layers import AUX_LAYER_STORAGE, Layer, reflectance_layer
-from compositing.mask import STC_CLEAR_DISTANCE_M
-from compositing.order import FORMATS, MosaicSpec
-from compositing.periods import PERIOD_CODES
-from compositing.products import PROCESSING_VERSION, ProductFile, layer_file_name, period_code
+from compositing.orders.periods import PERIOD_CODES
+from compositing.orders.spec import FORMATS, MosaicSpec
+from compositing.products.layers import AUX_LAYER_STORAGE, Layer, reflectance_layer
+from compositing.products.naming import (
+    PROCESSING_VERSION,
+    ProductFile,
+    layer_file_name,
+    period_code,
+)
+from compositing.products.tiling import ProductPart
+from compositing.selection.mask import STC_CLEAR_DISTANCE_M
 from compositing.stacspec import FILE_EXTENSION, STAC_VERSION, extension
-from compositing.tiling import ProductPart
 
 METADATA_VERSION = "1.0.0"
 STAC_COLLECTION = "mosaics"

@@ -12,7 +12,8 @@ import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from datetime import date
 
-from compositing.metadata import (
+from compositing.orders.spec import FORMATS
+from compositing.products.metadata import (
     Contact,
     ProductInfo,
     attribution,
@@ -26,7 +27,6 @@ from compositing.metadata import (
     title,
     wgs84_bbox,
 )
-from compositing.order import FORMATS
 
 NS: dict[str, str] = {
     "gmd": "http://www.isotc211.org/2005/gmd",

@@ -8,9 +8,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from compositing import l2a
-from compositing.angles import signed_azimuth
-from compositing.kernels import STC_BANDS, medoid_index, stc_index
-from compositing.layers import (
+from compositing.archive.angles import signed_azimuth
+from compositing.archive.read import Stack
+from compositing.products.layers import (
     AUX_LAYER_STORAGE,
     AZIMUTH_LAYERS,
     METHOD_MEDOID,
@@ -19,8 +19,8 @@ from compositing.layers import (
     encode,
     reflectance_layer,
 )
-from compositing.mask import SNOW_TEST_BANDS, prefer_clear_surroundings, valid_mask
-from compositing.read import Stack
+from compositing.selection.kernels import STC_BANDS, medoid_index, stc_index
+from compositing.selection.mask import SNOW_TEST_BANDS, prefer_clear_surroundings, valid_mask
 
 
 def stack_bands(requested: Sequence[str]) -> tuple[str, ...]:

@@ -16,8 +16,8 @@ from shapely.ops import unary_union
 
 from compositing import l2a
 from compositing.grid import utm_epsg
-from compositing.mgrs import parse_tile_id, tile_footprint_wgs84, tile_from_id
-from compositing.periods import PERIOD_TYPES, period_bounds
+from compositing.orders.mgrs import parse_tile_id, tile_footprint_wgs84, tile_from_id
+from compositing.orders.periods import PERIOD_TYPES, period_bounds
 
 FORMATS: dict[str, str] = {"GTiff": "GeoTIFF", "JP2": "JPEG 2000", "NetCDF": "NetCDF-4"}
 
@@ -130,8 +130,8 @@ def check_writable(spec: MosaicSpec) -> None:
     """Refuse, before any work, a layer the ordered format cannot hold without loss."""
     if spec.file_format != "JP2":
         return
-    from compositing.jp2 import jp2_supports
-    from compositing.layers import AUX_LAYER_STORAGE
+    from compositing.products.jp2 import jp2_supports
+    from compositing.products.layers import AUX_LAYER_STORAGE
 
     refused = [n for n in spec.aux if not jp2_supports(AUX_LAYER_STORAGE[n].dtype)]
     if refused:
@@ -153,7 +153,7 @@ def check_tiling(spec: MosaicSpec) -> None:
     if spec.tiling != "mgrs":
         return
     from compositing.grid import project_geometry
-    from compositing.mgrs import uncovered, utm_zone_of
+    from compositing.orders.mgrs import uncovered, utm_zone_of
 
     zone = utm_zone_of(spec.epsg)
     if zone is None:

@@ -7,7 +7,7 @@ from pathlib import Path
 import rasterio
 import rasterio.shutil
 
-from compositing.cog import band_subset
+from compositing.products.cog import band_subset
 
 # What this GDAL build's JP2OpenJPEG driver writes and reads back exactly: it creates Int32 and
 # UInt32 files but cannot open them again (opj_read_header fails), and refuses Int8 and floats.

@@ -13,7 +13,7 @@ from rasterio.windows import Window
 
 from compositing import l2a
 from compositing.grid import Chunk, OutputGrid
-from compositing.layers import Layer
+from compositing.products.layers import Layer
 
 GTIFF_OPTIONS = {
     "driver": "GTiff",

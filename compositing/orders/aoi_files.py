@@ -25,7 +25,7 @@ from pyproj.exceptions import CRSError
 from shapely.geometry import Polygon, shape
 from shapely.geometry.base import BaseGeometry
 
-from compositing.shapefile import ShapefileError, read_polygons
+from compositing.orders.shapefile import ShapefileError, read_polygons
 
 MAX_FILE_BYTES = 10 * 1024 * 1024
 MAX_UNZIPPED_BYTES = 50 * 1024 * 1024

@@ -17,10 +17,10 @@ from affine import Affine
 from rasterio.windows import Window
 
 from compositing.grid import OutputGrid, project_geometry
-from compositing.layers import Layer
-from compositing.mgrs import tiles_over
-from compositing.order import MosaicSpec
-from compositing.writers import GeoTiffWriter
+from compositing.orders.mgrs import tiles_over
+from compositing.orders.spec import MosaicSpec
+from compositing.products.intermediate import GeoTiffWriter
+from compositing.products.layers import Layer
 
 CROP_CHUNK = 512
 

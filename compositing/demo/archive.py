@@ -1,6 +1,6 @@
 """Demo Sentinel-2 L2A archive: synthetic scenes in the real on-disk shape, with their truth.
 
-Layout (read by `compositing.catalog` and the rest of the hub)::
+Layout (read by `compositing.archive.store` and the rest of the hub)::
 
     {archive}/sentinel-2-l2a/{item_id}/{item_id}.json     STAC Item 1.0.0, hrefs relative
     {archive}/sentinel-2-l2a/{item_id}/B01.tif ... B12.tif, B8A.tif   uint16 COG, native 10/20/60 m
@@ -18,7 +18,7 @@ zone 29) and "zone-border" (29UPU's east edge and 30UUD of zone 30, across the 6
 29UPU has a window in both areas; the second one gets sequence number 1 in its item id, as Earth
 Search numbers several products of one tile and day. Acquisitions follow the real 5-day revisit
 of relative orbit 23 (S2A and S2B alternating), and every tile is seen on every pass with the
-same datatake id. The surface physics and clouds live in `compositing.demo_scene`. The truth
+same datatake id. The surface physics and clouds live in `compositing.demo.scene`. The truth
 rasters cover the whole window, also where a swath wedge leaves the product without data (DN 0
 in every band, SCL 0).
 """
@@ -44,10 +44,10 @@ from affine import Affine
 from pyproj import Transformer
 from shapely.geometry import mapping
 
-from compositing import demo_scene as ds
 from compositing import l2a
-from compositing.angles import incidence_zenith, node_grid
-from compositing.mgrs import TILE_LATTICE_M, TILE_SIZE_M, Tile, tile
+from compositing.archive.angles import incidence_zenith, node_grid
+from compositing.demo import scene as ds
+from compositing.orders.mgrs import TILE_LATTICE_M, TILE_SIZE_M, Tile, tile
 from compositing.stacspec import STAC_VERSION, extension
 
 COLLECTION = "sentinel-2-l2a"
@@ -67,7 +67,7 @@ DEMO_ZONE_BORDER_CENTER = (-5.99, 53.16)
 # 0.9 km lie in 29UPU's window only, its east 1.1 km in both 29UPU's and 30UUD's windows (at
 # any size from 2400 m), so a composite there mixes granules of two UTM zones.
 DEMO_ZONE_BORDER_AOI_BBOX: tuple[float, float, float, float] = (-6.005, 53.151, -5.975, 53.169)
-# What `make_demo_archive` and `python -m compositing.demo` build by default: a year of both
+# What `make_demo_archive` and `python -m compositing.demo.archive` build by default: a year of both
 # areas (3 tiles, 4 scenes per pass) at a window size that builds in under a minute on 2 cores.
 FULL_START, FULL_END = date(2023, 1, 1), date(2023, 12, 31)
 FULL_TILES: tuple[str, ...] = ("29UNU", "29UPU", "30UUD")
@@ -558,7 +558,7 @@ def _assets(grid: ds.SceneGrid, offset_dn: int) -> dict[str, Any]:
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    """Command line: python -m compositing.demo ARCHIVE_DIR [--start --end --tiles ...]."""
+    """Command line: python -m compositing.demo.archive ARCHIVE_DIR [--start --end --tiles ...]."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("archive_dir", type=Path)
     parser.add_argument("--start", type=date.fromisoformat, default=FULL_START)

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from compositing import l2a
-from compositing.angles import MAX_VIEW_ZENITH_DEG
+from compositing.archive.angles import MAX_VIEW_ZENITH_DEG
 
 # Snow test thresholds (ours, stricter than S2GM; DOMAIN.md), on 0-1 reflectance.
 SNOW_MIN_NDSI = 0.6

@@ -8,8 +8,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from compositing.order import MosaicSpec
-from compositing.periods import PERIOD_CODES
+from compositing.orders.periods import PERIOD_CODES
+from compositing.orders.spec import MosaicSpec
 
 PROCESSING_VERSION = "0.1.0"
 

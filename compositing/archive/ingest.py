@@ -1,7 +1,7 @@
 """Registering real L2A products in the local archive: SAFE folders, .SAFE.zip, STAC Items.
 
 Each product becomes `{archive}/{collection}/{item_id}/{item_id}.json` (see
-`compositing.catalog`). Rasters are not copied: assets point at the original files by absolute
+`compositing.archive.store`). Rasters are not copied: assets point at the original files by absolute
 path (`/vsizip/...` inside a zip). Everything is validated before anything is written, and the
 item file is written to a temporary file and renamed, so a failed ingest leaves the archive as
 it was and ingesting the same product again writes identical bytes.
@@ -23,8 +23,9 @@ import rasterio
 from rasterio.errors import RasterioError
 from shapely.geometry import mapping
 
-from compositing import l2a, safe
-from compositing.archive import ASSET_KEYS
+from compositing import l2a
+from compositing.archive import safe
+from compositing.archive.scenes import ASSET_KEYS
 from compositing.stacspec import STAC_VERSION, extension
 
 LICENSE_URL = "https://sentinel.esa.int/documents/247904/690755/Sentinel_Data_Legal_Notice"

@@ -1,4 +1,4 @@
-"""Slow, obviously-correct twins of the kernels in `compositing.kernels`, for tests only."""
+"""Slow, obviously-correct twins of the kernels in `compositing.selection.kernels` (tests only)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from compositing.kernels import STC_BANDS
+from compositing.selection.kernels import STC_BANDS
 
 
 def medoid_index_reference(refl: np.ndarray, valid: np.ndarray) -> np.ndarray:
@@ -19,7 +19,7 @@ def medoid_reference(refl: np.ndarray, valid: np.ndarray) -> tuple[np.ndarray, n
     """(index, spread) per pixel: the earliest observation with the smallest distance sum.
 
     Plain Python floats (IEEE float64), summed in band order and then in time order: the
-    canonical sums that `compositing.kernels` promises to decide on. An observation with a
+    canonical sums that `compositing.selection.kernels` promises to decide on. An observation with a
     non-finite band is not valid.
     """
     _, _, height, width = refl.shape

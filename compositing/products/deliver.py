@@ -8,16 +8,16 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
-from compositing.cog import write_cog
 from compositing.grid import OutputGrid
-from compositing.inspire import inspire_xml
-from compositing.jp2 import write_jp2
-from compositing.layers import Layer
-from compositing.metadata import ProductInfo, manifest, metadata_json, stac_item
-from compositing.order import MosaicSpec
-from compositing.products import describe_files, layer_file_name, write_json
-from compositing.quicklook import write_quicklook
-from compositing.tiling import ProductPart, crop_intermediates
+from compositing.orders.spec import MosaicSpec
+from compositing.products.cog import write_cog
+from compositing.products.inspire import inspire_xml
+from compositing.products.jp2 import write_jp2
+from compositing.products.layers import Layer
+from compositing.products.metadata import ProductInfo, manifest, metadata_json, stac_item
+from compositing.products.naming import describe_files, layer_file_name, write_json
+from compositing.products.quicklook import write_quicklook
+from compositing.products.tiling import ProductPart, crop_intermediates
 
 # An intermediate: a tiled GeoTIFF written chunk by chunk, one band per layer.
 Intermediates = Mapping[str, tuple[Path, Sequence[Layer]]]
@@ -75,7 +75,7 @@ def write_layers(spec: MosaicSpec, grid: OutputGrid, layers: Intermediates, fold
                 file_layer = layer.name if name == "bands" else name
                 write_jp2(path, folder / layer_file_name(spec, file_layer, "jp2", label), index)
     elif spec.file_format == "NetCDF":
-        from compositing.netcdf import write_netcdf
+        from compositing.products.netcdf import write_netcdf
 
         write_netcdf(folder / layer_file_name(spec, "bands", "nc", label),
                      list(layers.values()), grid, spec, attributes=attributes,

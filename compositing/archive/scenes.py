@@ -37,8 +37,8 @@ ASSET_KEYS: dict[str, tuple[str, ...]] = {
 }
 # Rasters that hold classes or percentages, read by nearest neighbour and never rescaled.
 CLASS_RASTERS: frozenset[str] = frozenset({"SCL", "CLD", "SNW"})
-# The JSON sidecar with the 5 km sun and view angle grids (`compositing.angles`), as ingest and
-# the demo archive write it; the scene's asset "ANGLES".
+# The JSON sidecar with the 5 km sun and view angle grids (`compositing.archive.angles`),
+# as ingest and the demo archive write it; the scene's asset "ANGLES".
 ANGLES_ASSET_KEYS: tuple[str, ...] = ("angles",)
 
 

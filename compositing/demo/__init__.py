@@ -1,0 +1,1 @@
+"""The synthetic demo L2A archive: scenes with known ground truth."""

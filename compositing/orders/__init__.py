@@ -1,0 +1,1 @@
+"""What a person orders: the validated spec, compositing periods, MGRS tiles and AOI files."""
