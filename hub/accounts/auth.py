@@ -29,7 +29,7 @@ def api_user(request: HttpRequest):  # type: ignore[no-untyped-def]
         if token.last_used_at is None or now - token.last_used_at > LAST_USED_RESOLUTION:
             # Once a minute is precise enough, and parallel downloads do not queue on writes.
             ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
-        request.csrf_processing_done = True  # type: ignore[attr-defined]  # tokens are not cookies
+        request.csrf_processing_done = True  # tokens are not cookies
         return token.user
     if request.user.is_authenticated:
         if request.method not in ("GET", "HEAD", "OPTIONS"):

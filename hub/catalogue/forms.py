@@ -56,7 +56,7 @@ class ResolutionsField(forms.CharField):
     def prepare_value(self, value: Any) -> Any:
         return ", ".join(value) if isinstance(value, list) else value
 
-    def to_python(self, value: Any) -> list[str]:  # type: ignore[override]
+    def to_python(self, value: Any) -> list[str]:
         text = super().to_python(value)
         return [part.strip() for part in text.split(",") if part.strip()]
 
