@@ -38,9 +38,9 @@ from compositing.archive.store import LocalCatalog
 from compositing.demo.archive import DEMO_CENTER_32629, build_demo_archive
 from compositing.grid import Chunk, OutputGrid
 from compositing.orders.periods import next_period_start, period_bounds
-from compositing.products.layers import METHOD_MEDOID, METHOD_STC
 from compositing.selection.composite import select, stack_bands
 from compositing.selection.mask import stc_clear_px, valid_mask
+from compositing.selection.methods import METHOD_MEDOID, METHOD_STC
 
 REPO = Path(__file__).resolve().parents[1]
 AOI_HALF_M = 1000

@@ -33,7 +33,7 @@ from compositing.products.deliver import (
     write_metadata,
 )
 from compositing.products.intermediate import GeoTiffWriter
-from compositing.products.layers import AUX_LAYER_STORAGE, Layer, reflectance_layer
+from compositing.products.layers import AUX_LAYERS, Layer, reflectance_layer
 from compositing.products.metadata import Contact, ProductInfo
 from compositing.products.naming import (
     ProductFile,
@@ -92,7 +92,7 @@ def run_mosaic(spec: MosaicSpec, settings: MosaicSettings, out_dir: Path, produc
             f"in collection {settings.collection}")
     scenes, stand_ins = resolve_bands(scenes, stack_bands(spec.bands), spec.bands)
     observations = group_acquisitions(scenes)
-    grid = OutputGrid.for_aoi(spec.aoi, spec.epsg, spec.resolution)
+    grid = OutputGrid.for_aoi(spec.aoi, spec.crs, spec.resolution)
     final = out_dir / folder_name(spec, settings.prefix, product_id)
     partial = out_dir / f".partial-{product_id}"
     shutil.rmtree(partial, ignore_errors=True)
@@ -136,7 +136,7 @@ def _compose(spec: MosaicSpec, settings: MosaicSettings, grid: OutputGrid,
         name: [reflectance_layer(b) for b in members] for name, members in groups.items()}
     for name in spec.aux:
         groups[name] = [name]
-        group_layers[name] = [AUX_LAYER_STORAGE[name]]
+        group_layers[name] = [AUX_LAYERS[name]]
     writers = {name: GeoTiffWriter(folder / f"{name}.tif", grid, layers)
                for name, layers in group_layers.items()}
     out_bands = list(dict.fromkeys([*spec.bands, *groups.get("rgb", [])]))

@@ -45,26 +45,24 @@ from compositing.archive.scenes import (
     search_scenes,
 )
 from compositing.grid import Chunk, OutputGrid, utm_epsg
-from compositing.orders.periods import period_bounds
+from compositing.orders.periods import ALIGNED_PERIOD_TYPES, period_bounds
 from compositing.orders.spec import SpecError, parse_date, parse_resolution
 from compositing.products.layers import (
-    AUX_LAYER_STORAGE,
-    METHOD_MEDOID,
-    METHOD_STC,
+    AUX_LAYERS,
     REFLECTANCE_NODATA,
     REFLECTANCE_SCALE,
 )
 from compositing.selection.composite import chunk_layers, select, stack_bands
 from compositing.selection.mask import stc_clear_px, valid_mask
+from compositing.selection.methods import NONE, SELECTION_METHODS
 
 # Period types the tool offers (no 'custom': every period is an aligned S2GM period).
-TIMESERIES_PERIODS: tuple[str, ...] = ("day", "tenday", "month", "quarter", "year")
+TIMESERIES_PERIODS: tuple[str, ...] = ALIGNED_PERIOD_TYPES
 WINDOWS: tuple[int, ...] = (1, 3)
 # Longest date range of one request (three years, counting leap days).
 MAX_RANGE_DAYS = 3 * 366
 # UTM is defined from 80 S to 84 N; Sentinel-2 does not observe beyond it either.
 MIN_LAT, MAX_LAT = -80.0, 84.0
-METHOD_NAMES: dict[int, str] = {METHOD_MEDOID: "medoid", METHOD_STC: "stc"}
 NDVI_BANDS: tuple[str, str] = ("B04", "B08")
 # Auxiliary layers every period row needs from `chunk_layers`.
 ROW_AUX: tuple[str, ...] = ("source_index", "valid_obs", "total_obs", "method", "medoid_mos",
@@ -417,7 +415,7 @@ def _period_row(query: PointQuery, pixel: PixelGrid, first: date, last: date,
     row.update({
         "valid_obs": int(aux["valid_obs"] or 0),
         "total_obs": int(aux["total_obs"] or 0),
-        "method": METHOD_NAMES.get(method, "none"),
+        "method": SELECTION_METHODS.get(method, NONE).name,
         "medoid_mos": _round(aux["medoid_mos"], 4),
         "scl": int(aux["quality_scene_classification"])
         if aux["quality_scene_classification"] is not None else None,
@@ -434,7 +432,7 @@ def _decode_reflectance(stored: np.ndarray) -> np.ndarray:
 
 
 def _decode_aux(name: str, stored: Any) -> float | None:
-    layer = AUX_LAYER_STORAGE[name]
+    layer = AUX_LAYERS[name]
     if int(stored) == layer.nodata:
         return None
     return float(stored) * layer.scale

@@ -27,6 +27,7 @@ from compositing.archive.aligned import read_aligned
 from compositing.archive.angles import angles_on_chunk, load_angles
 from compositing.archive.scenes import Asset, Observation, Scene
 from compositing.grid import Chunk, OutputGrid
+from compositing.products.layers import AUX_LAYERS, Source
 
 
 @dataclass
@@ -53,8 +54,9 @@ class Stack:
 
 
 # Rasters behind the confidence layers (nearest neighbour, percent).
-CONFIDENCE_ASSETS: dict[str, str] = {"quality_cloud_confidence": "CLD",
-                                     "quality_snow_confidence": "SNW"}
+CONFIDENCE_ASSETS: dict[str, str] = {
+    name: str(layer.asset) for name, layer in AUX_LAYERS.items()
+    if layer.source is Source.CONFIDENCE}
 
 
 def reflectance_resampling(native_m: float, out_res_m: float, same_crs: bool) -> Resampling:

@@ -1,20 +1,39 @@
-"""Compositing periods as S2GM aligned them: day, ten days (dekads), month, quarter, year."""
+"""Compositing periods as S2GM aligned them: day, ten days (dekads), month, quarter, year.
+
+`PERIOD_TYPES` is the one registry of period types: the order form, the REST API and its
+OpenAPI document, the command line, product names, metadata and the time-series tool read it.
+"""
 
 from __future__ import annotations
 
 import calendar
+from dataclasses import dataclass
 from datetime import date, timedelta
 
-PERIOD_TYPES: tuple[str, ...] = ("day", "tenday", "month", "quarter", "year", "custom")
-# One-letter codes of the S2GM product names.
-PERIOD_CODES: dict[str, str] = {
-    "day": "D",
-    "tenday": "T",
-    "month": "M",
-    "quarter": "Q",
-    "year": "Y",
-    "custom": "C",
-}
+
+@dataclass(frozen=True)
+class PeriodType:
+    """One kind of compositing period."""
+
+    name: str  # the order option's value
+    code: str  # one letter of S2GM product names ("M20")
+    label: str  # what a person picks in a form
+    adjective: str  # "Monthly": metadata titles and S2GM's Compositing_period
+    aligned: bool  # snapped to calendar periods (custom: the ordered dates as given)
+    # ISO 8601 duration for NetCDF time_coverage_resolution; None where the length varies
+    # with the dates (dekads, custom), which then give their own length in days.
+    duration: str | None
+
+
+PERIOD_TYPES: dict[str, PeriodType] = {p.name: p for p in (
+    PeriodType("day", "D", "Day", "Daily", True, "P1D"),
+    PeriodType("tenday", "T", "Ten days (1-10, 11-20, 21-end)", "Ten-daily", True, None),
+    PeriodType("month", "M", "Month", "Monthly", True, "P1M"),
+    PeriodType("quarter", "Q", "Quarter", "Quarterly", True, "P3M"),
+    PeriodType("year", "Y", "Year", "Yearly", True, "P1Y"),
+    PeriodType("custom", "C", "Custom start and end", "Custom", False, None),
+)}
+ALIGNED_PERIOD_TYPES: tuple[str, ...] = tuple(n for n, p in PERIOD_TYPES.items() if p.aligned)
 
 
 def period_bounds(period_type: str, day: date) -> tuple[date, date]:

@@ -4,45 +4,29 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, fields
 from datetime import date
 from typing import Any
 
 from pyproj import CRS, Geod
 from pyproj.exceptions import CRSError
-from shapely.geometry import box, shape
+from shapely.geometry import box, mapping, shape
 from shapely.geometry.base import BaseGeometry
 from shapely.ops import unary_union
 
 from compositing import l2a
 from compositing.grid import utm_epsg
 from compositing.orders.mgrs import parse_tile_id, tile_footprint_wgs84, tile_from_id
-from compositing.orders.periods import PERIOD_TYPES, period_bounds
+from compositing.orders.periods import PERIOD_TYPES, PeriodType, period_bounds
+from compositing.products.formats import PRODUCT_FORMATS, ProductFormat, find_format
+from compositing.products.layers import AUX_LAYERS, Layer
 
-FORMATS: dict[str, str] = {"GTiff": "GeoTIFF", "JP2": "JPEG 2000", "NetCDF": "NetCDF-4"}
-
-AUX_LAYERS: dict[str, str] = {
-    "source_index": "index of the chosen observation in the product's source list",
-    "valid_obs": "number of valid observations",
-    "total_obs": "number of observations, valid or not",
-    "method": "1 medoid, 2 short-term composite, 0 none",
-    "medoid_mos": "medoid's sum of distances divided by the number of valid observations",
-    "acquisition_date": "acquisition day of the chosen observation, days since 1970-01-01",
-    "quality_scene_classification": "SCL class of the chosen observation",
-    "quality_aot": "aerosol optical thickness of the chosen observation",
-    "quality_cloud_confidence": "Sen2Cor cloud probability (%) of the chosen observation",
-    "quality_snow_confidence": "Sen2Cor snow probability (%) of the chosen observation",
-    "view_zenith_mean": "viewing zenith angle (degrees, mean over bands) of the chosen "
-                        "observation",
-    "view_azimuth_mean": "viewing azimuth angle (degrees, mean over bands, -180..180) of the "
-                         "chosen observation",
-    "sun_zenith": "sun zenith angle (degrees) of the chosen observation",
-    "sun_azimuth": "sun azimuth angle (degrees, -180..180) of the chosen observation",
+METADATA_OPTIONS: dict[str, str] = {
+    "json": "JSON metadata (S2GM keys) and a STAC Item",
+    "inspire": "INSPIRE metadata (ISO 19139 XML), as S2GM delivered with every product",
 }
-METADATA_OPTIONS: tuple[str, ...] = ("json", "inspire")
-# GeoTIFF products: all reflectance bands in one file, or one file per band (as S2GM). Auxiliary
-# layers are always files of their own; JPEG 2000 is always one file per band and NetCDF one
-# file, so `layout` only changes GeoTIFF products.
+# GeoTIFF products: all reflectance bands in one file, or one file per band (as S2GM). What a
+# layout means for each format is the format's own record (`ProductFormat.layouts`).
 LAYOUTS: dict[str, str] = {
     "multiband": "one GeoTIFF holding every band (auxiliary layers in files of their own)",
     "per_layer": "one GeoTIFF per band and per auxiliary layer, as S2GM delivered",
@@ -56,6 +40,52 @@ MAX_NAME_LENGTH = 80
 MAX_CLOUD_BUFFER = 20
 
 
+@dataclass(frozen=True)
+class OrderOption:
+    """One ordering option as every entry point offers it (form, REST API, OpenAPI, CLI)."""
+
+    name: str
+    help: str
+    required: bool = False
+    default: Any = None
+    choices: Mapping[Any, str] | None = None  # value -> what a person reads
+    many: bool = False  # a list (a comma-separated string is read too)
+
+
+ORDER_OPTIONS: dict[str, OrderOption] = {o.name: o for o in (
+    OrderOption("name", "letters, digits, '-' and '_'; used in file names", default="mosaic"),
+    OrderOption("aoi", "GeoJSON (Polygon, MultiPolygon, Feature, FeatureCollection) in WGS 84, "
+                       "a bbox min_lon,min_lat,max_lon,max_lat, or a Sentinel-2 tile id such "
+                       "as 29UNU", required=True),
+    OrderOption("period", "aligned as S2GM did; 'custom' takes start and end as given "
+                          "(default: month, or custom when an end is given)",
+                choices={n: p.label for n, p in PERIOD_TYPES.items()}),
+    OrderOption("start", "any day in the period (YYYY-MM-DD); aligned to the period",
+                required=True),
+    OrderOption("end", "last day (YYYY-MM-DD) of a custom period"),
+    OrderOption("resolution", "metres", required=True,
+                choices={r: f"{r} m" for r in l2a.RESOLUTIONS_M}),
+    OrderOption("crs", "'UTM' for the AOI's UTM zone, or an EPSG code (EPSG:4326, EPSG:3035, ...)",
+                required=True),
+    OrderOption("format", "file format of the product", default="GTiff",
+                choices={n: f.label for n, f in PRODUCT_FORMATS.items()}),
+    OrderOption("bands", "surface reflectance bands", required=True, many=True,
+                choices={b.name: f"{b.name} ({b.center_nm} nm, {b.description})"
+                         for b in l2a.BANDS}),
+    OrderOption("aux", "auxiliary layers", default=(), many=True,
+                choices={n: lyr.description for n, lyr in AUX_LAYERS.items()}),
+    OrderOption("metadata", "metadata files delivered with the product",
+                default=tuple(METADATA_OPTIONS), many=True, choices=METADATA_OPTIONS),
+    OrderOption("cloud_buffer", f"dilation of cloud and shadow masks, in output pixels (0 to "
+                                f"{MAX_CLOUD_BUFFER})", default=0),
+    OrderOption("layout", "GeoTIFF files: " + "; ".join(f"'{k}': {v}" for k, v in
+                                                        LAYOUTS.items()),
+                default="multiband", choices=LAYOUTS),
+    OrderOption("tiling", "; ".join(f"'{k}': {v}" for k, v in TILINGS.items()),
+                default="single", choices=TILINGS),
+)}
+
+
 class SpecError(ValueError):
     """An ordering option that cannot be accepted; `field` names it."""
 
@@ -67,58 +97,89 @@ class SpecError(ValueError):
 
 @dataclass(frozen=True)
 class MosaicSpec:
-    """A complete, valid order."""
+    """A complete, valid order. Field names are the order options' names (`ORDER_OPTIONS`)."""
 
     aoi: BaseGeometry  # WGS 84 lon/lat
     start: date
     end: date
-    period_type: str
+    period: str
     resolution: int
-    epsg: int
-    file_format: str
+    crs: int  # EPSG code
+    format: str
     bands: tuple[str, ...]
     aux: tuple[str, ...] = ()
-    metadata: tuple[str, ...] = ("json",)
+    metadata: tuple[str, ...] = tuple(METADATA_OPTIONS)
     name: str = "mosaic"
     cloud_buffer: int = 0  # pixels of dilation of cloud and shadow masks
     layout: str = "multiband"
     tiling: str = "single"
-    extra: dict = field(default_factory=dict)
 
-    def to_options(self) -> dict[str, Any]:
-        """The JSON form accepted by `parse_spec` (round-trips)."""
-        out = asdict(self)
-        out.pop("extra")
-        out["aoi"] = self.aoi.__geo_interface__
+    @property
+    def product_format(self) -> ProductFormat:
+        """The ordered format's record."""
+        return PRODUCT_FORMATS[self.format]
+
+    @property
+    def period_type(self) -> PeriodType:
+        """The ordered period type's record."""
+        return PERIOD_TYPES[self.period]
+
+    @property
+    def aux_layers(self) -> tuple[Layer, ...]:
+        """The ordered auxiliary layers' records."""
+        return tuple(AUX_LAYERS[name] for name in self.aux)
+
+    def to_json(self) -> dict[str, Any]:
+        """The order as JSON, in the REST API's shape; `parse_spec` and `from_json` read it."""
+        out = {f.name: getattr(self, f.name) for f in fields(self)}
+        out["aoi"] = mapping(self.aoi)
         out["start"], out["end"] = self.start.isoformat(), self.end.isoformat()
-        out["period"] = out.pop("period_type")
-        out["crs"] = f"EPSG:{out.pop('epsg')}"
-        out["format"] = out.pop("file_format")
+        out["crs"] = f"EPSG:{self.crs}"
         for key in ("bands", "aux", "metadata"):
             out[key] = list(out[key])
-        return out
+        return json.loads(json.dumps(out))  # plain lists, not the geometry's tuples
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> MosaicSpec:
+        """A spec stored by `to_json` after it was validated: read back without re-checking."""
+        return cls(
+            aoi=shape(data["aoi"]), start=date.fromisoformat(data["start"]),
+            end=date.fromisoformat(data["end"]), period=data["period"],
+            resolution=int(data["resolution"]), crs=int(str(data["crs"]).removeprefix("EPSG:")),
+            format=data["format"], bands=tuple(data["bands"]), aux=tuple(data["aux"]),
+            metadata=tuple(data["metadata"]), name=data["name"],
+            cloud_buffer=int(data["cloud_buffer"]), layout=data["layout"],
+            tiling=data["tiling"])
 
 
 def parse_spec(options: Mapping[str, Any], *, max_area_km2: float = 1e6) -> MosaicSpec:
-    """Validate ordering options (JSON shapes as the REST API takes them) into a MosaicSpec."""
+    """Validate ordering options (JSON shapes as the REST API takes them) into a MosaicSpec.
+
+    The one reader of orders: the form, the REST API and `manage.py mosaic` all call it.
+    Absent or empty optional options take their `ORDER_OPTIONS` default.
+    """
+    unknown = sorted(set(options) - set(ORDER_OPTIONS))
+    if unknown:
+        raise SpecError(unknown[0], f"unknown option; the options are "
+                                    f"{', '.join(ORDER_OPTIONS)}")
     aoi = parse_aoi(_required(options, "aoi"), max_area_km2=max_area_km2)
-    period_type, start, end = parse_period(options)
+    period, start, end = parse_period(options)
     spec = MosaicSpec(
         aoi=aoi,
         start=start,
         end=end,
-        period_type=period_type,
+        period=period,
         resolution=parse_resolution(_required(options, "resolution")),
-        epsg=parse_crs(_required(options, "crs"), aoi),
-        file_format=parse_format(options.get("format", "GTiff")),
+        crs=parse_crs(_required(options, "crs"), aoi),
+        format=parse_format(_given(options, "format")),
         bands=tuple(_wrap("bands", l2a.parse_bands, _required(options, "bands"))),
-        aux=tuple(parse_choices("aux", options.get("aux", []), AUX_LAYERS)),
-        metadata=tuple(parse_choices("metadata", options.get("metadata", ["json"]),
+        aux=tuple(parse_choices("aux", _given(options, "aux"), AUX_LAYERS)),
+        metadata=tuple(parse_choices("metadata", _given(options, "metadata"),
                                      METADATA_OPTIONS)),
-        name=parse_name(options.get("name") or "mosaic"),
-        cloud_buffer=parse_cloud_buffer(options.get("cloud_buffer") or 0),
-        layout=parse_option("layout", options.get("layout") or "multiband", LAYOUTS),
-        tiling=parse_option("tiling", options.get("tiling") or "single", TILINGS),
+        name=parse_name(_given(options, "name")),
+        cloud_buffer=parse_cloud_buffer(_given(options, "cloud_buffer")),
+        layout=parse_option("layout", _given(options, "layout"), LAYOUTS),
+        tiling=parse_option("tiling", _given(options, "tiling"), TILINGS),
     )
     check_writable(spec)
     check_layout(spec)
@@ -126,25 +187,33 @@ def parse_spec(options: Mapping[str, Any], *, max_area_km2: float = 1e6) -> Mosa
     return spec
 
 
+def _given(options: Mapping[str, Any], key: str) -> Any:
+    """The option's value, or its default where it is absent or empty."""
+    value = options.get(key)
+    if value is None or value == "":
+        return ORDER_OPTIONS[key].default
+    return value
+
+
 def check_writable(spec: MosaicSpec) -> None:
     """Refuse, before any work, a layer the ordered format cannot hold without loss."""
-    if spec.file_format != "JP2":
-        return
-    from compositing.products.jp2 import jp2_supports
-    from compositing.products.layers import AUX_LAYER_STORAGE
-
-    refused = [n for n in spec.aux if not jp2_supports(AUX_LAYER_STORAGE[n].dtype)]
+    fmt = spec.product_format
+    refused = [lyr for lyr in spec.aux_layers if not fmt.holds(lyr.dtype)]
     if refused:
-        raise SpecError("aux", f"JPEG 2000 cannot hold {', '.join(refused)} losslessly "
-                               f"({AUX_LAYER_STORAGE[refused[0]].dtype}); order GeoTIFF or "
-                               "NetCDF for it")
+        others = [f.title for f in PRODUCT_FORMATS.values() if f.holds(refused[0].dtype)]
+        raise SpecError("aux", f"{fmt.title} cannot hold "
+                               f"{', '.join(lyr.name for lyr in refused)} losslessly "
+                               f"({refused[0].dtype}); order {' or '.join(others)} for it")
 
 
 def check_layout(spec: MosaicSpec) -> None:
-    """Refuse one file per layer where the format holds every layer in one file (NetCDF)."""
-    if spec.layout == "per_layer" and spec.file_format == "NetCDF":
-        raise SpecError("layout", "a NetCDF product is one file holding every layer; order "
-                                  "GeoTIFF or JPEG 2000 for one file per layer")
+    """Refuse a layout the ordered format has no meaning for (one file per layer in NetCDF)."""
+    fmt = spec.product_format
+    if spec.layout not in fmt.layouts:
+        others = [f.title for f in PRODUCT_FORMATS.values() if spec.layout in f.layouts]
+        raise SpecError("layout", f"a {fmt.title} product cannot have layout '{spec.layout}' "
+                                  f"(it holds every layer in one file); order "
+                                  f"{' or '.join(others)} for it")
 
 
 def check_tiling(spec: MosaicSpec) -> None:
@@ -155,12 +224,12 @@ def check_tiling(spec: MosaicSpec) -> None:
     from compositing.grid import project_geometry
     from compositing.orders.mgrs import uncovered, utm_zone_of
 
-    zone = utm_zone_of(spec.epsg)
+    zone = utm_zone_of(spec.crs)
     if zone is None:
         raise SpecError("tiling", f"MGRS tile subfolders need a WGS 84 / UTM coordinate system "
-                                  f"(EPSG:326zz or 327zz), not EPSG:{spec.epsg}; order a "
+                                  f"(EPSG:326zz or 327zz), not EPSG:{spec.crs}; order a "
                                   "single product")
-    rest = uncovered(spec.epsg, project_geometry(spec.aoi, spec.epsg))
+    rest = uncovered(spec.crs, project_geometry(spec.aoi, spec.crs))
     if rest.area > 0:
         west, south, east, north = rest.bounds
         raise SpecError("tiling", f"the area reaches beyond the Sentinel-2 tiles of UTM zone "
@@ -249,11 +318,11 @@ def parse_period(options: Mapping[str, Any]) -> tuple[str, date, date]:
     start = parse_date("start", _required(options, "start"))
     end_raw = options.get("end")
     end = parse_date("end", end_raw) if end_raw else None
-    period_type = options.get("period") or ("custom" if end else "month")
+    period_type = str(options.get("period") or ("custom" if end else "month")).strip().lower()
     if period_type not in PERIOD_TYPES:
-        raise SpecError("period", f"unknown period {period_type!r}; one of "
+        raise SpecError("period", f"unknown period {options.get('period')!r}; one of "
                                   f"{', '.join(PERIOD_TYPES)}")
-    if period_type == "custom":
+    if not PERIOD_TYPES[period_type].aligned:
         if end is None:
             raise SpecError("end", "a custom period needs an end date")
         if end < start:
@@ -307,13 +376,12 @@ def parse_crs(value: Any, aoi: BaseGeometry | None = None) -> int:
 
 
 def parse_format(value: Any) -> str:
-    """A product file format: GTiff (Cloud-Optimised GeoTIFF), JP2 or NetCDF."""
-    by_lower = {k.lower(): k for k in FORMATS} | {"geotiff": "GTiff", "tif": "GTiff",
-                                                 "jpeg2000": "JP2", "nc": "NetCDF"}
-    fmt = by_lower.get(str(value).strip().lower())
+    """A product file format's name, from its name or an alias in any case."""
+    fmt = find_format(str(value))
     if fmt is None:
-        raise SpecError("format", f"unknown format {value!r}; one of {', '.join(FORMATS)}")
-    return fmt
+        raise SpecError("format", f"unknown format {value!r}; one of "
+                                  f"{', '.join(PRODUCT_FORMATS)}")
+    return fmt.name
 
 
 def parse_choices(name: str, value: Any, allowed: Mapping | tuple) -> list[str]:

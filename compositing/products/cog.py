@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import rasterio
 import rasterio.shutil
+
+from compositing.products.formats import Grouping
+from compositing.products.naming import layer_file_name
+
+if TYPE_CHECKING:
+    from compositing.grid import OutputGrid
+    from compositing.orders.spec import MosaicSpec
+    from compositing.products.intermediate import Intermediates
 
 # DEFLATE, unlike ZSTD, is read by every TIFF reader; PREDICTOR=YES picks the horizontal
 # predictor (2) for integers. NEAREST keeps every overview value a real observation;
@@ -46,3 +55,22 @@ def band_subset(src: Path, band_indexes: Sequence[int] | None) -> str:
     if "?" in str(src):
         raise ValueError(f"a '?' in {src} would end the vrt:// file name")
     return f"vrt://{src}?bands={','.join(str(i) for i in indexes)}"
+
+
+def write_product(spec: MosaicSpec, grid: OutputGrid, layers: Intermediates, folder: Path, *,
+                  attributes: Mapping[str, str], label: str | None,
+                  source_ids: Sequence[str]) -> None:
+    """The product's COGs: the bands in one file (or one per band), each auxiliary layer alone.
+
+    GeoTIFF tags carry each band's name, scale, nodata and units; `attributes` and
+    `source_ids` belong to self-describing formats and are not used here.
+    """
+    fmt = spec.product_format
+    per_layer = fmt.grouping(spec.layout) is Grouping.PER_LAYER
+    for name, (path, members) in layers.items():
+        if name == "bands" and per_layer:
+            for index, layer in enumerate(members, start=1):
+                write_cog(path, folder / layer_file_name(spec, layer.name, fmt.extension, label),
+                          band_indexes=[index])
+        else:
+            write_cog(path, folder / layer_file_name(spec, name, fmt.extension, label))

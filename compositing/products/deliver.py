@@ -10,17 +10,13 @@ from pathlib import Path
 
 from compositing.grid import OutputGrid
 from compositing.orders.spec import MosaicSpec
-from compositing.products.cog import write_cog
 from compositing.products.inspire import inspire_xml
-from compositing.products.jp2 import write_jp2
-from compositing.products.layers import Layer
+from compositing.products.intermediate import Intermediates
 from compositing.products.metadata import ProductInfo, manifest, metadata_json, stac_item
 from compositing.products.naming import describe_files, layer_file_name, write_json
 from compositing.products.quicklook import write_quicklook
 from compositing.products.tiling import ProductPart, crop_intermediates
 
-# An intermediate: a tiled GeoTIFF written chunk by chunk, one band per layer.
-Intermediates = Mapping[str, tuple[Path, Sequence[Layer]]]
 RGB = ("B04", "B03", "B02")
 
 
@@ -61,27 +57,8 @@ def write_layers(spec: MosaicSpec, grid: OutputGrid, layers: Intermediates, fold
 
     `label` replaces the order name in file names (a tile's id in a tile subfolder).
     """
-    if spec.file_format == "GTiff":
-        for name, (path, members) in layers.items():
-            if name == "bands" and spec.layout == "per_layer":
-                for index, layer in enumerate(members, start=1):
-                    write_cog(path, folder / layer_file_name(spec, layer.name, "tif", label),
-                              band_indexes=[index])
-            else:
-                write_cog(path, folder / layer_file_name(spec, name, "tif", label))
-    elif spec.file_format == "JP2":
-        for name, (path, members) in layers.items():
-            for index, layer in enumerate(members, start=1):
-                file_layer = layer.name if name == "bands" else name
-                write_jp2(path, folder / layer_file_name(spec, file_layer, "jp2", label), index)
-    elif spec.file_format == "NetCDF":
-        from compositing.products.netcdf import write_netcdf
-
-        write_netcdf(folder / layer_file_name(spec, "bands", "nc", label),
-                     list(layers.values()), grid, spec, attributes=attributes,
-                     source_ids=source_ids)
-    else:
-        raise ValueError(f"no writer for format {spec.file_format!r}")
+    spec.product_format.write(spec, grid, layers, folder, attributes=attributes, label=label,
+                              source_ids=source_ids)
 
 
 def _quicklook(spec: MosaicSpec, intermediates: Intermediates, folder: Path) -> None:

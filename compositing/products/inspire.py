@@ -12,7 +12,6 @@ import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from datetime import date
 
-from compositing.orders.spec import FORMATS
 from compositing.products.metadata import (
     Contact,
     ProductInfo,
@@ -61,11 +60,6 @@ NO_LIMITATIONS = ("No limitations to public access.",
                   f"{INSPIRE_CODELIST}/LimitationsOnPublicAccess/noLimitations")
 FREE_KEYWORDS: tuple[str, ...] = ("Copernicus", "Sentinel-2", "Level-2A", "surface reflectance",
                                   "mosaic", "best-available-pixel composite", "medoid")
-FORMAT_VERSIONS: dict[str, tuple[str, str]] = {
-    "GTiff": ("GeoTIFF", "1.0"),
-    "JP2": ("JPEG 2000", "ISO/IEC 15444-1"),
-    "NetCDF": ("NetCDF-4", "CF-1.8"),
-}
 _NOT_NCNAME = re.compile(r"[^\w.-]")
 
 for _prefix, _uri in NS.items():
@@ -140,8 +134,8 @@ def inspire_xml(info: ProductInfo) -> bytes:
 
 def describe_product(info: ProductInfo) -> RecordDescription:
     """The record of a finished mosaic product."""
-    fmt = FORMAT_VERSIONS.get(info.spec.file_format,
-                              (FORMATS[info.spec.file_format], "unknown"))
+    product_format = info.spec.product_format
+    fmt = (product_format.title, product_format.version)
     links = [OnlineResource(file_url(info, f.name), f.name) for f in data_files(info)]
     supplemental = None
     if info.grid.crs.is_geographic:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
 
@@ -14,6 +14,10 @@ from rasterio.windows import Window
 from compositing import l2a
 from compositing.grid import Chunk, OutputGrid
 from compositing.products.layers import Layer
+
+# The pipeline's intermediates: per group name ("bands", "rgb", or an auxiliary layer), a tiled
+# GeoTIFF written chunk by chunk with one band per layer, and those layers.
+Intermediates = Mapping[str, tuple[Path, Sequence[Layer]]]
 
 GTIFF_OPTIONS = {
     "driver": "GTiff",

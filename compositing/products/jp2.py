@@ -2,23 +2,28 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import rasterio
 import rasterio.shutil
 
 from compositing.products.cog import band_subset
+from compositing.products.formats import product_format
+from compositing.products.naming import layer_file_name
 
-# What this GDAL build's JP2OpenJPEG driver writes and reads back exactly: it creates Int32 and
-# UInt32 files but cannot open them again (opj_read_header fails), and refuses Int8 and floats.
-JP2_DTYPES = frozenset({"uint8", "uint16", "int16"})
+if TYPE_CHECKING:
+    from compositing.grid import OutputGrid
+    from compositing.orders.spec import MosaicSpec
+    from compositing.products.intermediate import Intermediates
 
 JP2_OPTIONS = {"QUALITY": "100", "REVERSIBLE": "YES", "YCBCR420": "NO"}
 
 
 def jp2_supports(dtype: str) -> bool:
     """True if a layer stored as dtype can be written losslessly to JPEG 2000."""
-    return dtype in JP2_DTYPES
+    return product_format("JP2").holds(dtype)
 
 
 def write_jp2(src: Path, dst: Path, band_index: int) -> None:
@@ -40,3 +45,14 @@ def write_jp2(src: Path, dst: Path, band_index: int) -> None:
     with rasterio.Env(GDAL_PAM_ENABLED="YES"):  # the sidecar is needed: see above
         rasterio.shutil.copy(band_subset(src, [band_index]), str(dst), driver="JP2OpenJPEG",
                              **JP2_OPTIONS)
+
+
+def write_product(spec: MosaicSpec, grid: OutputGrid, layers: Intermediates, folder: Path, *,
+                  attributes: Mapping[str, str], label: str | None,
+                  source_ids: Sequence[str]) -> None:
+    """One lossless JPEG 2000 file (with its .aux.xml sidecar) per band and per layer."""
+    ext = spec.product_format.extension
+    for name, (path, members) in layers.items():
+        for index, layer in enumerate(members, start=1):
+            file_layer = layer.name if name == "bands" else name
+            write_jp2(path, folder / layer_file_name(spec, file_layer, ext, label), index)

@@ -1,17 +1,35 @@
-"""Product layers with their S2GM names, storage types, scales and nodata values."""
+"""Product layers: the one registry of what each layer is, how it is stored and where its
+values come from. Forms, API, CLI, metadata (JSON, STAC, INSPIRE), the NetCDF and GeoTIFF
+writers, the reader and the time-series CSV all read it.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
 
 import numpy as np
 
 from compositing import l2a
+from compositing.selection.methods import SELECTION_METHODS
+
+
+class Source(StrEnum):
+    """Where a layer's values come from."""
+
+    REFLECTANCE = "reflectance"  # the chosen observation's surface reflectance
+    SELECTION = "selection"  # computed by the selection itself (index, counts, method, spread)
+    ACQUISITION = "acquisition"  # the chosen observation's acquisition (its date)
+    SCL = "scl"  # the chosen observation's Sen2Cor scene classification
+    AOT = "aot"  # the chosen observation's aerosol optical thickness raster
+    CONFIDENCE = "confidence"  # a Sen2Cor probability mask of the chosen observation (`asset`)
+    ANGLES = "angles"  # the 5 km sun/view angle grids of the chosen observation's granule
 
 
 @dataclass(frozen=True)
 class Layer:
-    """How one product layer is stored: physical value = stored * scale."""
+    """One product layer: physical value = stored * scale + offset."""
 
     name: str
     dtype: str
@@ -19,6 +37,16 @@ class Layer:
     nodata: int
     units: str
     description: str
+    source: Source = Source.SELECTION
+    offset: float = 0.0
+    # CF: standard name (None: CF has none; categorical layers are flag variables instead),
+    # a comment where the name alone would mislead, and the value -> meaning table of flags.
+    standard_name: str | None = None
+    comment: str | None = None
+    flags: Mapping[int, str] = field(default_factory=dict)
+    quality: bool = False  # quality information about the reflectance (ACDD/CF)
+    asset: str | None = None  # the input asset key of CONFIDENCE layers
+    azimuth: bool = False  # an angle clockwise from north, stored as -180..180
 
     @property
     def dtype_size(self) -> int:
@@ -34,49 +62,92 @@ def reflectance_layer(band: str) -> Layer:
     """Storage of a surface reflectance band."""
     info = l2a.BAND_BY_NAME[band]
     return Layer(band, "uint16", REFLECTANCE_SCALE, REFLECTANCE_NODATA, "1",
-                 f"{info.description} surface reflectance, {info.center_nm} nm")
+                 f"{info.description} surface reflectance, {info.center_nm} nm",
+                 source=Source.REFLECTANCE, standard_name="surface_bidirectional_reflectance")
 
 
-AUX_LAYER_STORAGE: dict[str, Layer] = {
-    layer.name: layer
-    for layer in (
-        Layer("source_index", "int16", 1, -1, "1", "index into the product's source list"),
-        Layer("valid_obs", "uint8", 1, 255, "1", "number of valid observations"),
-        Layer("total_obs", "uint8", 1, 255, "1", "number of observations"),
-        Layer("method", "uint8", 1, 255, "1", "selection method: 1 medoid, 2 STC, 0 none"),
-        Layer("medoid_mos", "uint16", 1e-4, 65535, "1",
-              "medoid sum of distances / number of valid observations"),
-        Layer("acquisition_date", "int32", 1, -2147483648, "days since 1970-01-01",
-              "acquisition day of the chosen observation"),
-        Layer("quality_scene_classification", "uint8", 1, 255, "1", "Sen2Cor SCL class"),
-        Layer("quality_aot", "uint16", 1e-3, 65535, "1", "aerosol optical thickness at 550 nm"),
-        Layer("quality_cloud_confidence", "uint8", 1, 255, "%", "Sen2Cor cloud probability"),
-        Layer("quality_snow_confidence", "uint8", 1, 255, "%", "Sen2Cor snow probability"),
-        Layer("view_zenith_mean", "int16", 0.01, -32768, "degree",
-              "viewing incidence zenith angle, mean over the bands"),
-        Layer("view_azimuth_mean", "int16", 0.01, -32768, "degree",
-              "viewing incidence azimuth angle, mean over the bands, clockwise from north, "
-              "-180 to 180"),
-        Layer("sun_zenith", "int16", 0.01, -32768, "degree", "sun zenith angle"),
-        Layer("sun_azimuth", "int16", 0.01, -32768, "degree",
-              "sun azimuth angle, clockwise from north, -180 to 180"),
-    )
-}
+def _confidence(kind: str, asset: str) -> Layer:
+    return Layer(
+        f"quality_{kind}_confidence", "uint8", 1, 255, "%",
+        f"Sen2Cor {kind} probability of the chosen observation", Source.CONFIDENCE,
+        # CF's name for "assessed quality information of another data variable": the
+        # probabilities qualify the chosen reflectance; no CF name describes them.
+        standard_name="quality_flag", quality=True, asset=asset,
+        comment=(f"Sen2Cor's {kind} probability of the chosen observation, from its L2A {kind} "
+                 "confidence mask. A probability of a class, not the area fraction that CF's "
+                 f"{kind}_area_fraction names; it is given as quality information "
+                 "(quality_flag) of the reflectance variables."))
+
+
+def _angle(name: str, description: str, standard_name: str, azimuth: bool = False) -> Layer:
+    return Layer(name, "int16", 0.01, -32768, "degree", description, Source.ANGLES,
+                 standard_name=standard_name, azimuth=azimuth)
+
+
+AUX_LAYERS: dict[str, Layer] = {layer.name: layer for layer in (
+    Layer("source_index", "int16", 1, -1, "1",
+          "index of the chosen observation in the product's source list",
+          comment=("The acquisition each pixel's values come from: an index into flag_meanings "
+                   "(the acquisition ids) and into Source_product_list of the product's "
+                   "metadata.json, which names its L2A granules; the fill value where no "
+                   "observation was valid.")),
+    Layer("valid_obs", "uint8", 1, 255, "1", "number of valid observations",
+          standard_name="number_of_observations", quality=True),
+    Layer("total_obs", "uint8", 1, 255, "1", "number of observations, valid or not",
+          standard_name="number_of_observations", quality=True),
+    Layer("method", "uint8", 1, 255, "1",
+          "selection method: " + ", ".join(f"{m.code} {m.name}"
+                                           for m in SELECTION_METHODS.values()),
+          flags={m.code: m.flag for m in SELECTION_METHODS.values()}, quality=True),
+    Layer("medoid_mos", "uint16", 1e-4, 65535, "1",
+          "medoid's sum of distances divided by the number of valid observations",
+          standard_name="quality_flag", quality=True,
+          comment=("Sum of the spectral (Euclidean) distances from the chosen medoid to the "
+                   f"pixel's other valid observations over {', '.join(l2a.MEDOID_BANDS)}, in "
+                   "reflectance, divided by the number of valid observations (S2GM "
+                   "medoid_mos): the spread of the observations around the chosen one. Fill "
+                   "where the medoid did not choose. No CF standard name describes this "
+                   "statistic of the compositing algorithm; it is given as quality "
+                   "information (quality_flag) of the reflectance variables.")),
+    Layer("acquisition_date", "int32", 1, -2147483648, "days since 1970-01-01",
+          "acquisition day of the chosen observation", Source.ACQUISITION,
+          standard_name="time"),
+    Layer("quality_scene_classification", "uint8", 1, 255, "1",
+          "Sen2Cor scene classification (SCL) of the chosen observation", Source.SCL,
+          flags=l2a.SCL_CLASS_NAMES, quality=True),
+    Layer("quality_aot", "uint16", 1e-3, 65535, "1",
+          "aerosol optical thickness at 550 nm of the chosen observation", Source.AOT,
+          standard_name="atmosphere_optical_thickness_due_to_ambient_aerosol_particles",
+          quality=True),
+    _confidence("cloud", "CLD"),
+    _confidence("snow", "SNW"),
+    _angle("view_zenith_mean", "viewing incidence zenith angle of the chosen observation, "
+           "mean over the bands", "sensor_zenith_angle"),
+    _angle("view_azimuth_mean", "viewing incidence azimuth angle of the chosen observation, "
+           "mean over the bands, clockwise from north, -180 to 180", "sensor_azimuth_angle",
+           azimuth=True),
+    _angle("sun_zenith", "sun zenith angle of the chosen observation", "solar_zenith_angle"),
+    _angle("sun_azimuth", "sun azimuth angle of the chosen observation, clockwise from north, "
+           "-180 to 180", "solar_azimuth_angle", azimuth=True),
+)}
 # Per-observation layers a stack may carry (read from the inputs, gathered from the chosen
-# observation). Angles only where the inputs' metadata hold angle grids, confidences only where
+# observation): angles only where the inputs' metadata hold angle grids, confidences only where
 # the inputs hold Sen2Cor's probability masks; elsewhere the layer is nodata.
-CONFIDENCE_LAYERS: tuple[str, ...] = ("quality_cloud_confidence", "quality_snow_confidence")
-ANGLE_LAYERS: tuple[str, ...] = ("view_zenith_mean", "view_azimuth_mean", "sun_zenith",
-                                 "sun_azimuth")
-AZIMUTH_LAYERS: frozenset[str] = frozenset({"view_azimuth_mean", "sun_azimuth"})
+CONFIDENCE_LAYERS: tuple[str, ...] = tuple(
+    n for n, lyr in AUX_LAYERS.items() if lyr.source is Source.CONFIDENCE)
+ANGLE_LAYERS: tuple[str, ...] = tuple(
+    n for n, lyr in AUX_LAYERS.items() if lyr.source is Source.ANGLES)
 
-METHOD_NONE, METHOD_MEDOID, METHOD_STC = 0, 1, 2
+
+def aux_layer(name: str) -> Layer:
+    """The auxiliary layer of that name (KeyError for an unknown name)."""
+    return AUX_LAYERS[name]
 
 
 def encode(values: np.ndarray, layer: Layer, missing: np.ndarray | None = None) -> np.ndarray:
     """Physical values to the stored type: scaled, rounded, clipped to range, nodata filled."""
     info = np.iinfo(np.dtype(layer.dtype))
-    scaled = np.asarray(values, dtype=np.float64) / layer.scale
+    scaled = (np.asarray(values, dtype=np.float64) - layer.offset) / layer.scale
     bad = ~np.isfinite(scaled)
     if missing is not None:
         bad |= missing

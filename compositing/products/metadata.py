@@ -23,9 +23,9 @@ from compositing import l2a
 from compositing.archive.angles import MAX_VIEW_ZENITH_DEG
 from compositing.archive.scenes import Observation, Scene
 from compositing.grid import OutputGrid
-from compositing.orders.periods import PERIOD_CODES
-from compositing.orders.spec import FORMATS, MosaicSpec
-from compositing.products.layers import AUX_LAYER_STORAGE, Layer, reflectance_layer
+from compositing.orders.spec import MosaicSpec
+from compositing.products.formats import PRODUCT_FORMATS, Grouping, data_extensions
+from compositing.products.layers import Layer, reflectance_layer
 from compositing.products.naming import (
     PROCESSING_VERSION,
     ProductFile,
@@ -42,23 +42,16 @@ STAC_EXTENSIONS: tuple[str, ...] = (
     extension("projection/v2.0.0"), extension("eo/v1.1.0"), extension("raster/v1.1.0"),
     FILE_EXTENSION,
 )
-PERIOD_NAMES: dict[str, str] = {
-    "day": "Daily", "tenday": "Ten-daily", "month": "Monthly", "quarter": "Quarterly",
-    "year": "Yearly", "custom": "Custom",
-}
-FILE_EXTENSIONS: dict[str, str] = {"GTiff": "tif", "JP2": "jp2", "NetCDF": "nc"}
 MEDIA_TYPES: dict[str, str] = {
-    "tif": "image/tiff; application=geotiff",
-    "tiff": "image/tiff; application=geotiff",
-    "jp2": "image/jp2",
-    "nc": "application/netcdf",
+    **{f.extension: f.media_type for f in PRODUCT_FORMATS.values()},
+    "tiff": PRODUCT_FORMATS["GTiff"].media_type,
     "json": "application/json",
     "xml": "application/xml",
     "png": "image/png",
     "jpg": "image/jpeg",
     "txt": "text/plain",
 }
-DATA_SUFFIXES = frozenset({"tif", "tiff", "jp2", "nc"})
+DATA_SUFFIXES = data_extensions()
 OVERVIEW_SUFFIXES = frozenset({"png", "jpg"})
 STC_NAME = "S2GM short-term composite (STC) V1.1.0 decision tree"
 SHA256_MULTIHASH_PREFIX = "1220"  # multihash: 0x12 sha2-256, 0x20 = 32 bytes
@@ -136,7 +129,7 @@ def sensors(info: ProductInfo) -> list[str]:
 
 def title(info: ProductInfo) -> str:
     """Product title."""
-    period = PERIOD_NAMES[info.spec.period_type].lower()
+    period = info.spec.period_type.adjective.lower()
     return f"Sentinel-2 L2A {period} mosaic {info.spec.name}"
 
 
@@ -146,7 +139,7 @@ def summary(info: ProductInfo) -> str:
     bands = ", ".join(spec.bands)
     return (
         f"Best-available-pixel composite of Copernicus Sentinel-2 Level-2A surface reflectance "
-        f"({bands}) at {spec.resolution} m in EPSG:{spec.epsg} over the ordered area, for "
+        f"({bands}) at {spec.resolution} m in EPSG:{spec.crs} over the ordered area, for "
         f"{spec.start.isoformat()} to {spec.end.isoformat()}, built from "
         f"{len(scenes(info))} L2A granules ({len(info.observations)} acquisitions). "
         f"{algorithm_text(info)}"
@@ -251,12 +244,11 @@ def product_layers(spec: MosaicSpec) -> list[tuple[str, Layer, int]]:
     Multi-band GeoTIFF products hold the reflectance bands in one `bands` file; JPEG 2000 and
     per-layer GeoTIFF products hold one file per band.
     """
-    if spec.file_format == "JP2" or (spec.file_format == "GTiff"
-                                     and spec.layout == "per_layer"):
+    if spec.product_format.grouping(spec.layout) is Grouping.PER_LAYER:
         out = [(b, reflectance_layer(b), 1) for b in spec.bands]
     else:
         out = [("bands", reflectance_layer(b), i) for i, b in enumerate(spec.bands, start=1)]
-    out += [(name, AUX_LAYER_STORAGE[name], 1) for name in spec.aux]
+    out += [(layer.name, layer, 1) for layer in spec.aux_layers]
     return out
 
 
@@ -265,10 +257,9 @@ def layer_paths(info: ProductInfo, file_layer: str) -> list[str]:
     tile subfolder (the NetCDF file of each for NetCDF products)."""
     spec = info.spec
     labels: list[str | None] = [part.label for part in info.parts] or [None]
-    if spec.file_format == "NetCDF":
-        file_layer, ext = "bands", "nc"
-    else:
-        ext = FILE_EXTENSIONS[spec.file_format]
+    ext = spec.product_format.extension
+    if spec.product_format.grouping(spec.layout) is Grouping.ONE_FILE:
+        file_layer = "bands"
     return [f"{label}/{layer_file_name(spec, file_layer, ext, label)}" if label
             else layer_file_name(spec, file_layer, ext) for label in labels]
 
@@ -304,8 +295,8 @@ def metadata_json(info: ProductInfo) -> dict[str, Any]:
         "Processing_name": info.folder_name,
         "Processing_steps": f"Sen2Cor, Mosaic Hub v{PROCESSING_VERSION}",
         "Processing_configuration": "STD",
-        "Compositing_period": PERIOD_NAMES[spec.period_type],
-        "Compositing_period_code": PERIOD_CODES[spec.period_type],
+        "Compositing_period": spec.period_type.adjective,
+        "Compositing_period_code": spec.period_type.code,
         "Sensor_list": ", ".join(sensors(info)),
         "Mosaicking_period_start": spec.start.isoformat(),
         "Mosaicking_period_end": spec.end.isoformat(),
@@ -329,7 +320,7 @@ def metadata_json(info: ProductInfo) -> dict[str, Any]:
         "product_id": info.product_id,
         "processing_version": PROCESSING_VERSION,
         "attribution": attribution(info),
-        "order": spec.to_options(),
+        "order": spec.to_json(),
         "algorithm": algorithm_parameters(info),
         "files": [{"name": f.name, "size": f.size, "sha256": f.sha256} for f in info.files],
     }
@@ -363,7 +354,7 @@ def band_interpretations(info: ProductInfo) -> list[dict[str, Any]]:
             "Data_type": layer.dtype,
             **location,
             "Band_index": index,
-            "File_format": FORMATS[spec.file_format],
+            "File_format": spec.product_format.title,
         })
         out.append(entry)
     return out
@@ -452,7 +443,7 @@ def stac_item(info: ProductInfo) -> dict[str, Any]:
             "proj:shape": [grid.height, grid.width],
             "proj:transform": list(grid.transform)[:6],
             "proj:bbox": list(grid.bounds),
-            "compositing_period": PERIOD_CODES[spec.period_type],
+            "compositing_period": spec.period_type.code,
             "processing_version": PROCESSING_VERSION,
             "attribution": attribution(info),
         },
@@ -468,7 +459,10 @@ def _asset_key(info: ProductInfo, f: ProductFile) -> str:
     if layer and f.name.endswith(".aux.xml"):
         layer = f"{layer}_aux_xml"  # GDAL's sidecar beside a JPEG 2000 file, not the file
     if not layer:
-        named = {"xml": "inspire", "nc": "netcdf", "png": "quicklook"}
+        named = {"xml": "inspire", "png": "quicklook",
+                 **{f.extension: f.name.lower() for f in PRODUCT_FORMATS.values()
+                    if "multiband" in f.layouts
+                    and f.grouping("multiband") is Grouping.ONE_FILE}}
         layer = named.get(file_suffix(f.name), Path(f.name).stem)
     return f"{layer}_{folder}" if folder else layer
 

@@ -8,7 +8,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from compositing.orders.periods import PERIOD_CODES
 from compositing.orders.spec import MosaicSpec
 
 PROCESSING_VERSION = "0.1.0"
@@ -25,7 +24,7 @@ class ProductFile:
 
 def period_code(spec: MosaicSpec) -> str:
     """'M20' for a monthly 20 m product."""
-    return f"{PERIOD_CODES[spec.period_type]}{spec.resolution}"
+    return f"{spec.period_type.code}{spec.resolution}"
 
 
 def folder_name(spec: MosaicSpec, prefix: str, product_id: str) -> str:

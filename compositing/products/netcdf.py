@@ -19,8 +19,9 @@ from shapely.geometry import box
 from compositing import l2a
 from compositing.grid import OutputGrid
 from compositing.orders.spec import MosaicSpec
+from compositing.products.intermediate import Intermediates
 from compositing.products.layers import Layer
-from compositing.products.naming import PROCESSING_VERSION, period_code
+from compositing.products.naming import PROCESSING_VERSION, layer_file_name, period_code
 
 # Rows read from the GeoTIFFs and written to the NetCDF at a time, and the chunk edge.
 BLOCK_ROWS = 512
@@ -33,52 +34,6 @@ EPOCH = date(1970, 1, 1)
 TIME_UNITS = "days since 1970-01-01"
 # A table that holds every standard name used here (the one compliance-checker 6.x bundles).
 STANDARD_NAME_VOCABULARY = "CF Standard Name Table v93"
-REFLECTANCE_STANDARD_NAME = "surface_bidirectional_reflectance"
-AUX_STANDARD_NAMES: dict[str, str] = {
-    "valid_obs": "number_of_observations",
-    "total_obs": "number_of_observations",
-    "acquisition_date": "time",
-    "quality_aot": "atmosphere_optical_thickness_due_to_ambient_aerosol_particles",
-    "sun_zenith": "solar_zenith_angle",
-    "sun_azimuth": "solar_azimuth_angle",
-    "view_zenith_mean": "sensor_zenith_angle",
-    "view_azimuth_mean": "sensor_azimuth_angle",
-    # CF's name for "assessed quality information of another data variable", linked to it by
-    # ancillary_variables (every band lists every auxiliary layer): S2GM counts medoid_mos among
-    # its quality layers, and the Sen2Cor probabilities qualify the chosen reflectance. No
-    # CF name describes the quantities themselves (see their comments).
-    "medoid_mos": "quality_flag",
-    "quality_cloud_confidence": "quality_flag",
-    "quality_snow_confidence": "quality_flag",
-}
-# CF has no standard name for these categorical layers; they are CF flag variables
-# (flag_values, flag_meanings), which ACDD does not ask a standard name of.
-NO_STANDARD_NAME = frozenset({"source_index", "quality_scene_classification", "method"})
-COMMENTS: dict[str, str] = {
-    "source_index": (
-        "The acquisition each pixel's values come from: an index into flag_meanings (the "
-        "acquisition ids) and into Source_product_list of the product's metadata.json, "
-        "which names its L2A granules; the fill value where no observation was valid."),
-    "medoid_mos": (
-        "Sum of the spectral (Euclidean) distances from the chosen medoid to the pixel's "
-        f"other valid observations over {', '.join(l2a.MEDOID_BANDS)}, in reflectance, "
-        "divided by the number of valid observations (S2GM medoid_mos): the spread of the "
-        "observations around the chosen one. Fill where the medoid did not choose. No CF "
-        "standard name describes this statistic of the compositing algorithm; it is given "
-        "as quality information (quality_flag) of the reflectance variables."),
-    **{f"quality_{kind}_confidence": (
-        f"Sen2Cor's {kind} probability of the chosen observation, from its L2A {kind} "
-        "confidence mask. A probability of a class, not the area fraction that CF's "
-        f"{kind}_area_fraction names; it is given as quality information (quality_flag) of "
-        "the reflectance variables.")
-       for kind in ("cloud", "snow")},
-}
-QUALITY_LAYERS = frozenset({"valid_obs", "total_obs", "method", "medoid_mos"})
-FLAGS: dict[str, dict[int, str]] = {
-    "method": {0: "none", 1: "medoid", 2: "short_term_composite"},
-    "quality_scene_classification": l2a.SCL_CLASS_NAMES,
-}
-TIME_RESOLUTIONS = {"day": "P1D", "month": "P1M", "quarter": "P3M", "year": "P1Y"}
 GCMD_KEYWORDS = (
     "EARTH SCIENCE > LAND SURFACE > SURFACE RADIATIVE PROPERTIES > REFLECTANCE",
     "EARTH SCIENCE > SPECTRAL/ENGINEERING > VISIBLE WAVELENGTHS > VISIBLE IMAGERY",
@@ -110,6 +65,15 @@ DEFAULT_ATTRIBUTES: dict[str, str] = {
     "cdm_data_type": "Grid",
     "processing_level": "L3",
 }
+
+
+def write_product(spec: MosaicSpec, grid: OutputGrid, layers: Intermediates, folder: Path, *,
+                  attributes: Mapping[str, str], label: str | None,
+                  source_ids: Sequence[str]) -> None:
+    """The product as one NetCDF-4 file holding every layer."""
+    path = folder / layer_file_name(spec, "bands", spec.product_format.extension, label)
+    write_netcdf(path, list(layers.values()), grid, spec, attributes=attributes,
+                 source_ids=source_ids)
 
 
 def write_netcdf(path: Path, sources: Sequence[tuple[Path, Sequence[Layer]]], grid: OutputGrid,
@@ -230,17 +194,15 @@ def variable_attributes(layer: Layer, source_ids: Sequence[str] = ()) -> dict[st
     attrs: dict[str, Any] = {"long_name": layer.description, "grid_mapping": "crs"}
     if _unsigned(layer):
         attrs["_Unsigned"] = "true"
+    if layer.standard_name:
+        attrs["standard_name"] = layer.standard_name
     if band is not None:
-        attrs.update(standard_name=REFLECTANCE_STANDARD_NAME, units="1",
-                     coverage_content_type="physicalMeasurement",
+        attrs.update(units="1", coverage_content_type="physicalMeasurement",
                      central_wavelength_nm=np.int32(band.center_nm))
     else:
-        if layer.name in AUX_STANDARD_NAMES:
-            attrs["standard_name"] = AUX_STANDARD_NAMES[layer.name]
-        quality = layer.name.startswith("quality_") or layer.name in QUALITY_LAYERS
-        attrs["coverage_content_type"] = ("qualityInformation" if quality
+        attrs["coverage_content_type"] = ("qualityInformation" if layer.quality
                                           else "auxiliaryInformation")
-        flags = FLAGS.get(layer.name)
+        flags = dict(layer.flags)
         if layer.name == "source_index" and source_ids:
             flags = dict(enumerate(flag_words(source_ids)))
         if flags:
@@ -250,10 +212,10 @@ def variable_attributes(layer: Layer, source_ids: Sequence[str] = ()) -> dict[st
             attrs["units"] = layer.units
         if "since" in layer.units:
             attrs["calendar"] = "standard"
-        if layer.name in COMMENTS:
-            attrs["comment"] = COMMENTS[layer.name]
-    if layer.scale != 1:
-        attrs.update(scale_factor=np.float64(layer.scale), add_offset=np.float64(0.0))
+        if layer.comment:
+            attrs["comment"] = layer.comment
+    if layer.scale != 1 or layer.offset:
+        attrs.update(scale_factor=np.float64(layer.scale), add_offset=np.float64(layer.offset))
     return attrs
 
 
@@ -307,7 +269,7 @@ def global_attributes(grid: OutputGrid, spec: MosaicSpec,
     out: dict[str, Any] = {
         "Conventions": "CF-1.8, ACDD-1.3",
         "id": f"{period_code(spec)}_{spec.start:%Y%m%d}_{spec.end:%Y%m%d}_{spec.name}",
-        "title": f"Sentinel-2 L2A {spec.period_type} mosaic {spec.name} "
+        "title": f"Sentinel-2 L2A {spec.period} mosaic {spec.name} "
                  f"{spec.start.isoformat()} to {spec.end.isoformat()}",
         "summary": (f"Best-available-pixel composite of Sentinel-2 MSI Level-2A surface "
                     f"reflectance from {spec.start} to {spec.end} at {spec.resolution} m: each "
@@ -324,7 +286,7 @@ def global_attributes(grid: OutputGrid, spec: MosaicSpec,
         "time_coverage_start": f"{spec.start.isoformat()}T00:00:00Z",
         "time_coverage_end": f"{spec.end.isoformat()}T23:59:59Z",
         "time_coverage_duration": f"P{days}D",
-        "time_coverage_resolution": TIME_RESOLUTIONS.get(spec.period_type, f"P{days}D"),
+        "time_coverage_resolution": spec.period_type.duration or f"P{days}D",
         "geospatial_lat_min": lat_min,
         "geospatial_lat_max": lat_max,
         "geospatial_lon_min": lon_min,

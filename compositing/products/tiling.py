@@ -39,11 +39,11 @@ def product_parts(spec: MosaicSpec, grid: OutputGrid) -> list[ProductPart]:
     """The tile parts of a product ordered with tiling 'mgrs'; none for a single product."""
     if spec.tiling != "mgrs":
         return []
-    aoi = project_geometry(spec.aoi, spec.epsg)
+    aoi = project_geometry(spec.aoi, spec.crs)
     left, bottom, right, top = grid.bounds
     res = grid.resolution
     parts = []
-    for tile in tiles_over(spec.epsg, aoi):
+    for tile in tiles_over(spec.crs, aoi):
         t_left, t_bottom, t_right, t_top = tile.bounds
         col0 = max(0, round((t_left - left) / res))
         col1 = min(grid.width, round((t_right - left) / res))

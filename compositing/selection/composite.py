@@ -11,16 +11,13 @@ from compositing import l2a
 from compositing.archive.angles import signed_azimuth
 from compositing.archive.read import Stack
 from compositing.products.layers import (
-    AUX_LAYER_STORAGE,
-    AZIMUTH_LAYERS,
-    METHOD_MEDOID,
-    METHOD_NONE,
-    METHOD_STC,
+    AUX_LAYERS,
     encode,
     reflectance_layer,
 )
 from compositing.selection.kernels import STC_BANDS, medoid_index, stc_index
 from compositing.selection.mask import SNOW_TEST_BANDS, prefer_clear_surroundings, valid_mask
+from compositing.selection.methods import METHOD_MEDOID, METHOD_NONE, METHOD_STC
 
 
 def stack_bands(requested: Sequence[str]) -> tuple[str, ...]:
@@ -111,7 +108,7 @@ def chunk_layers(stack: Stack, sel: Selection, bands: Sequence[str], aux: Sequen
         # Confidences and angles: the chosen observation's value, nodata where it has none.
         values = (gather(stack.extra[name], sel.index) if name in stack.extra
                   else np.full(sel.index.shape, np.nan))
-        physical[name] = signed_azimuth(values) if name in AZIMUTH_LAYERS else values
+        physical[name] = signed_azimuth(values) if AUX_LAYERS[name].azimuth else values
     for name in aux:
-        out[name] = encode(physical[name], AUX_LAYER_STORAGE[name], outside)
+        out[name] = encode(physical[name], AUX_LAYERS[name], outside)
     return out

@@ -11,8 +11,8 @@ class ProductFileInline(admin.TabularInline):
 
 @admin.register(MosaicRequest)
 class MosaicRequestAdmin(admin.ModelAdmin):
-    list_display = ("name", "owner", "status", "progress", "period_type", "start_date",
-                    "resolution", "crs_epsg", "created_at")
-    list_filter = ("status", "period_type", "resolution", "file_format")
+    list_display = ("name", "owner", "status", "progress", "created_at")
+    list_filter = ("status",)
+    readonly_fields = ("options",)
     search_fields = ("name", "owner__username")
     inlines = [ProductFileInline]

@@ -28,7 +28,7 @@ def mosaics(request: HttpRequest) -> HttpResponse:
     """GET: the caller's requests, newest first. POST: order a mosaic."""
     user = api_user(request)
     if request.method == "POST":
-        req = services.create_request(json_body(request), user)
+        req = services.create_request(services.read_order(json_body(request)), user)
         response = JsonResponse(req.to_dict(), status=201)
         response["Location"] = req.to_dict()["links"]["self"]
         return response

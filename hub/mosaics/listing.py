@@ -8,7 +8,6 @@ from datetime import datetime, timedelta
 
 from django.utils import timezone
 
-from compositing.products.metadata import PERIOD_NAMES
 from hub.mosaics import services
 from hub.mosaics.models import MosaicRequest, ProductFile
 
@@ -26,7 +25,7 @@ class RequestRow:
 
     @property
     def period_label(self) -> str:
-        return period_label(self.req.period_type)
+        return self.req.spec.period_type.adjective
 
 
 def request_rows(reqs: Iterable[MosaicRequest], now: datetime | None = None) -> list[RequestRow]:
@@ -68,8 +67,3 @@ def format_duration(delta: timedelta) -> str:
         return f"{minutes} min {seconds:02d} s"
     hours, minutes = divmod(minutes, 60)
     return f"{hours} h {minutes:02d} min"
-
-
-def period_label(period_type: str) -> str:
-    """The period as S2GM names it ('Monthly'), or the raw value for unknown ones."""
-    return PERIOD_NAMES.get(period_type, period_type)

@@ -8,8 +8,9 @@ from typing import Any
 from django.conf import settings
 from django.db import models
 from django.urls import reverse
+from django.utils.functional import cached_property
 
-from compositing.orders.spec import MosaicSpec, parse_spec
+from compositing.orders.spec import MosaicSpec
 
 
 class Status(models.TextChoices):
@@ -30,25 +31,9 @@ class MosaicRequest(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
                               related_name="mosaic_requests")
-    name = models.CharField(max_length=80)
-    aoi = models.JSONField(help_text="GeoJSON geometry in WGS 84")
-    period_type = models.CharField(max_length=16)
-    start_date = models.DateField()
-    end_date = models.DateField()
-    resolution = models.PositiveSmallIntegerField()
-    crs_epsg = models.PositiveIntegerField()
-    file_format = models.CharField(max_length=16)
-    bands = models.JSONField()
-    aux_layers = models.JSONField(default=list, blank=True)
-    metadata_options = models.JSONField(default=list, blank=True)
-    cloud_buffer = models.PositiveSmallIntegerField(
-        default=0, help_text="dilation of cloud and shadow masks, in output pixels")
-    layout = models.CharField(
-        max_length=16, default="multiband",
-        help_text="GeoTIFF: 'multiband' (one file) or 'per_layer' (one file per layer, as S2GM)")
-    tiling = models.CharField(
-        max_length=16, default="single",
-        help_text="'single' product, or 'mgrs': one subfolder per Sentinel-2 tile (UTM orders)")
+    name = models.CharField(max_length=80, help_text="the order's name (the spec's own)")
+    options = models.JSONField(
+        help_text="the validated order: MosaicSpec.to_json(), the REST API's shape")
 
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED,
                               db_index=True)
@@ -72,30 +57,13 @@ class MosaicRequest(models.Model):
 
     @classmethod
     def from_spec(cls, spec: MosaicSpec, owner: Any) -> MosaicRequest:
-        """An unsaved request holding every option of a validated spec."""
-        return cls(
-            owner=owner, name=spec.name, aoi=spec.aoi.__geo_interface__,
-            period_type=spec.period_type, start_date=spec.start, end_date=spec.end,
-            resolution=spec.resolution, crs_epsg=spec.epsg, file_format=spec.file_format,
-            bands=list(spec.bands), aux_layers=list(spec.aux),
-            metadata_options=list(spec.metadata), cloud_buffer=spec.cloud_buffer,
-            layout=spec.layout, tiling=spec.tiling,
-        )
+        """An unsaved request holding a validated spec."""
+        return cls(owner=owner, name=spec.name, options=spec.to_json())
 
+    @cached_property
     def spec(self) -> MosaicSpec:
-        """The validated order again (options were validated when the request was made)."""
-        return parse_spec(self.options(), max_area_km2=float("inf"))
-
-    def options(self) -> dict[str, Any]:
-        """The ordering options in the REST API's JSON shape."""
-        return {
-            "name": self.name, "aoi": self.aoi, "period": self.period_type,
-            "start": self.start_date.isoformat(), "end": self.end_date.isoformat(),
-            "resolution": self.resolution, "crs": f"EPSG:{self.crs_epsg}",
-            "format": self.file_format, "bands": self.bands, "aux": self.aux_layers,
-            "metadata": self.metadata_options, "cloud_buffer": self.cloud_buffer,
-            "layout": self.layout, "tiling": self.tiling,
-        }
+        """The order, read back as validated when the request was made."""
+        return MosaicSpec.from_json(self.options)
 
     @property
     def is_active(self) -> bool:
@@ -112,7 +80,7 @@ class MosaicRequest(models.Model):
             "status_label": self.get_status_display(),
             "progress": round(self.progress, 1),
             "error": self.error or None,
-            "options": self.options(),
+            "options": self.options,
             "created": self.created_at.isoformat() if self.created_at else None,
             "started": self.started_at.isoformat() if self.started_at else None,
             "finished": self.finished_at.isoformat() if self.finished_at else None,

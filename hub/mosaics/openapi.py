@@ -4,15 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from compositing import l2a
-from compositing.orders.periods import PERIOD_TYPES
 from compositing.orders.spec import (
-    AUX_LAYERS,
-    FORMATS,
-    LAYOUTS,
     MAX_CLOUD_BUFFER,
-    METADATA_OPTIONS,
-    TILINGS,
+    MAX_NAME_LENGTH,
+    ORDER_OPTIONS,
+    OrderOption,
 )
 from hub.mosaics.models import Status
 
@@ -130,41 +126,47 @@ def _timeseries_columns() -> str:
             + "\n".join(lines))
 
 
+# What JSON Schema says beyond an option's choices and default (ORDER_OPTIONS has those).
+_SHAPES: dict[str, dict[str, Any]] = {
+    "name": {"type": "string", "pattern": f"^[A-Za-z0-9_-]{{1,{MAX_NAME_LENGTH}}}$"},
+    "aoi": {"oneOf": [{"type": "object"}, {"type": "array", "items": {"type": "number"},
+                                           "minItems": 4, "maxItems": 4},
+                      {"type": "string", "examples": ["29UNU", "T29UNU"]}]},
+    "start": {"type": "string", "format": "date"},
+    "end": {"type": "string", "format": "date"},
+    "crs": {"type": "string", "examples": ["EPSG:32631", "EPSG:4326", "UTM"]},
+    "cloud_buffer": {"type": "integer", "minimum": 0, "maximum": MAX_CLOUD_BUFFER},
+}
+_NOTES: dict[str, str] = {
+    "layout": ". What a layout means per format: JPEG 2000 is always one file per band; "
+              "formats that hold every layer in one file refuse 'per_layer' (400, field "
+              "'layout').",
+    "tiling": ". Tile subfolders are named by tile id (e.g. 29UNU) and their files carry it in "
+              "place of the order name; metadata stays at the top. 'mgrs' is refused (400, "
+              "field 'tiling') for a non-UTM crs.",
+}
+
+
+def _option_schema(option: OrderOption) -> dict[str, Any]:
+    schema: dict[str, Any] = {"description": option.help + _NOTES.get(option.name, "")}
+    if option.choices is not None:
+        values = list(option.choices)
+        kind = "integer" if all(isinstance(v, int) for v in values) else "string"
+        item = {"type": kind, "enum": values}
+        schema.update({"type": "array", "items": item} if option.many else item)
+    schema.update(_SHAPES.get(option.name, {}))
+    if option.default not in (None, ()):
+        default = option.default
+        schema["default"] = list(default) if isinstance(default, tuple) else default
+    return schema
+
+
 def _order_schema() -> dict:
     return {
         "type": "object",
-        "required": ["aoi", "start", "resolution", "crs", "bands"],
-        "properties": {
-            "name": {"type": "string", "pattern": "^[A-Za-z0-9_-]{1,80}$"},
-            "aoi": {"description": "GeoJSON Polygon/MultiPolygon/Feature/FeatureCollection in "
-                                   "WGS 84, a bbox [min_lon, min_lat, max_lon, max_lat], or a "
-                                   "Sentinel-2 tile id such as '29UNU' (its footprint)",
-                    "oneOf": [{"type": "object"}, {"type": "array", "items": {"type": "number"},
-                                                   "minItems": 4, "maxItems": 4},
-                              {"type": "string", "examples": ["29UNU", "T29UNU"]}]},
-            "period": {"type": "string", "enum": list(PERIOD_TYPES),
-                       "description": "aligned as in S2GM; 'custom' uses start and end"},
-            "start": {"type": "string", "format": "date"},
-            "end": {"type": "string", "format": "date"},
-            "resolution": {"type": "integer", "enum": list(l2a.RESOLUTIONS_M)},
-            "crs": {"type": "string", "examples": ["EPSG:32631", "EPSG:4326", "UTM"]},
-            "format": {"type": "string", "enum": list(FORMATS)},
-            "bands": {"type": "array", "items": {"type": "string", "enum": list(l2a.BAND_NAMES)}},
-            "aux": {"type": "array", "items": {"type": "string", "enum": list(AUX_LAYERS)}},
-            "metadata": {"type": "array", "items": {"type": "string",
-                                                    "enum": list(METADATA_OPTIONS)}},
-            "cloud_buffer": {"type": "integer", "minimum": 0, "maximum": MAX_CLOUD_BUFFER,
-                             "description": "dilation of cloud/shadow masks in pixels"},
-            "layout": {"type": "string", "enum": list(LAYOUTS), "default": "multiband",
-                       "description": "GeoTIFF files: " + "; ".join(
-                           f"'{k}': {v}" for k, v in LAYOUTS.items())
-                       + ". JPEG 2000 is always one file per band; NetCDF refuses 'per_layer'."},
-            "tiling": {"type": "string", "enum": list(TILINGS), "default": "single",
-                       "description": "; ".join(f"'{k}': {v}" for k, v in TILINGS.items())
-                       + ". Tile subfolders are named by tile id (e.g. 29UNU) and their files "
-                         "carry it in place of the order name; metadata stays at the top. "
-                         "'mgrs' is refused (400, field 'tiling') for a non-UTM crs."},
-        },
+        "required": [name for name, option in ORDER_OPTIONS.items() if option.required],
+        "additionalProperties": False,
+        "properties": {name: _option_schema(option) for name, option in ORDER_OPTIONS.items()},
     }
 
 

@@ -39,12 +39,12 @@ def my_quicklooks(request: HttpRequest) -> HttpResponse:
         corners = metadata.corners if metadata else None
         bounds, source = (metadata.bounds if metadata else None), "metadata"
         if bounds is None or corners is None:
-            bounds, source, corners = _aoi_bounds(req.aoi), "aoi", None
+            bounds, source, corners = _aoi_bounds(req.options["aoi"]), "aoi", None
         if bounds is None:
             continue
         results.append({
             "id": str(req.id), "name": req.name,
-            "start": req.start_date.isoformat(), "end": req.end_date.isoformat(),
+            "start": req.options["start"], "end": req.options["end"],
             "quicklook": reverse("api-mosaic-file", args=[req.id, quicklook.name]),
             "page": reverse("request-detail", args=[req.id]),
             "bounds": bounds, "bounds_from": source, "corners": corners,

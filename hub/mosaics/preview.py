@@ -14,9 +14,9 @@ from django.views.decorators.http import require_http_methods
 from pyproj import CRS, Geod
 
 from compositing.grid import OutputGrid, utm_epsg
-from compositing.orders.spec import SpecError, parse_spec
-from compositing.products.layers import AUX_LAYER_STORAGE
+from compositing.orders.spec import ORDER_OPTIONS, SpecError
 from hub.errors import error_response
+from hub.mosaics.services import read_order
 from hub.stac.views import get_catalog
 
 # Deflate typically halves surface reflectance; an estimate, shown as such.
@@ -29,22 +29,19 @@ def preview(request: HttpRequest) -> HttpResponse:
     """The order form's fields (GET query, or POST form for AOIs too long for a URL): a JSON
     summary, or 400 naming the field. POST changes nothing either."""
     data = request.POST if request.method == "POST" else request.GET
-    options: dict[str, Any] = {k: data[k] for k in (
-        "aoi", "period", "start", "end", "resolution", "crs", "format", "name", "cloud_buffer",
-        "layout", "tiling") if data.get(k, "") != ""}  # absent: the order's defaults
-    options["bands"] = data.getlist("bands") or ["B04"]
-    options["aux"] = data.getlist("aux")
-    options["metadata"] = data.getlist("metadata")
+    options: dict[str, Any] = {
+        name: data.getlist(name) if option.many else data.get(name)
+        for name, option in ORDER_OPTIONS.items() if data.get(name, "") != ""}
+    options.setdefault("bands", ["B04"])  # the size estimate needs a band
     options.setdefault("crs", "UTM")
     if options.get("period") != "custom":
         options["end"] = None
     try:
-        spec = parse_spec(options, max_area_km2=settings.HUB_MAX_AOI_KM2)
+        spec = read_order(options)
     except SpecError as exc:
         return error_response(400, exc.message, exc.field)
-    grid = OutputGrid.for_aoi(spec.aoi, spec.epsg, spec.resolution)
-    bytes_per_px = sum(2 for _ in spec.bands) + sum(
-        AUX_LAYER_STORAGE[name].dtype_size for name in spec.aux)
+    grid = OutputGrid.for_aoi(spec.aoi, spec.crs, spec.resolution)
+    bytes_per_px = sum(2 for _ in spec.bands) + sum(lyr.dtype_size for lyr in spec.aux_layers)
     window = (f"{datetime.combine(spec.start, time.min, UTC):%Y-%m-%dT%H:%M:%SZ}/"
               f"{datetime.combine(spec.end, time.max, UTC):%Y-%m-%dT%H:%M:%SZ}")
     page = get_catalog().search(intersects=spec.aoi.__geo_interface__, datetime=window,
@@ -55,7 +52,7 @@ def preview(request: HttpRequest) -> HttpResponse:
         "area_km2": round(abs(Geod(ellps="WGS84").geometry_area_perimeter(spec.aoi)[0]) / 1e6,
                           3),
         "start": spec.start.isoformat(), "end": spec.end.isoformat(),
-        "epsg": spec.epsg, "crs_name": CRS.from_epsg(spec.epsg).name,
+        "epsg": spec.crs, "crs_name": CRS.from_epsg(spec.crs).name,
         "width": grid.width, "height": grid.height,
         "scenes": page.number_matched,
         "estimated_bytes": int(grid.width * grid.height * bytes_per_px * COMPRESSION_RATIO),

@@ -159,7 +159,7 @@ def ring_bounds(ring: Any) -> list[float] | None:
 def map_data(req: MosaicRequest, metadata: ProductMetadata | None) -> dict[str, Any]:
     """What product_map.js draws: the AOI outline and the quicklook with its corners."""
     quicklook = quicklook_file(req.files.all())
-    data: dict[str, Any] = {"aoi": req.aoi, "quicklook": None}
+    data: dict[str, Any] = {"aoi": req.options["aoi"], "quicklook": None}
     if quicklook is not None and metadata is not None and metadata.corners:
         data["quicklook"] = {"url": reverse("api-mosaic-file", args=[req.pk, quicklook.name]),
                              "corners": metadata.corners}

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import shutil
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -16,7 +16,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from compositing.archive.scenes import ArchiveDataError
-from compositing.orders.spec import parse_spec
+from compositing.orders.spec import MosaicSpec, parse_spec
 from compositing.pipeline import MosaicSettings, run_mosaic
 from compositing.products.metadata import Contact
 from hub.mosaics.models import ACTIVE_STATUSES, MosaicRequest, ProductFile, Status
@@ -31,9 +31,13 @@ class CancelledError(Exception):
     """The owner cancelled the request while it ran."""
 
 
-def create_request(options: dict[str, Any], owner: Any) -> MosaicRequest:
-    """Validate options (SpecError on bad input), save, and enqueue after the commit."""
-    spec = parse_spec(options, max_area_km2=settings.HUB_MAX_AOI_KM2)
+def read_order(options: Mapping[str, Any]) -> MosaicSpec:
+    """Ordering options (form, REST API) as a validated spec under this hub's limits."""
+    return parse_spec(options, max_area_km2=settings.HUB_MAX_AOI_KM2)
+
+
+def create_request(spec: MosaicSpec, owner: Any) -> MosaicRequest:
+    """Save a validated order and enqueue it after the commit."""
     with transaction.atomic():
         req = MosaicRequest.from_spec(spec, owner)
         req.save()
@@ -90,7 +94,7 @@ def process_request(request_id: str) -> None:
     try:
         base_url = (f"{settings.HUB_PUBLIC_URL}/api/v1/mosaics/{req.pk}/files"
                     if settings.HUB_PUBLIC_URL else None)
-        result = run_mosaic(req.spec(), mosaic_settings(), Path(settings.HUB_MEDIA_ROOT),
+        result = run_mosaic(req.spec, mosaic_settings(), Path(settings.HUB_MEDIA_ROOT),
                             str(req.pk)[:8], progress=_progress_writer(req.pk),
                             base_url=base_url)
     except CancelledError:

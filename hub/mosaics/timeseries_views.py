@@ -21,6 +21,7 @@ from pyproj import Transformer
 
 from compositing import l2a
 from compositing import timeseries as ts
+from compositing.orders.periods import PERIOD_TYPES
 from compositing.orders.spec import SpecError, parse_resolution
 from hub.accounts.auth import api_user
 from hub.errors import json_api
@@ -28,8 +29,6 @@ from hub.stac.views import archive_interval
 
 # Bands ticked when the page opens: true colour and the near infrared of NDVI.
 DEFAULT_BANDS: tuple[str, ...] = ("B02", "B03", "B04", "B08")
-PERIOD_LABELS: dict[str, str] = {"day": "Day", "tenday": "Ten days", "month": "Month",
-                                 "quarter": "Quarter", "year": "Year"}
 
 
 @login_required
@@ -41,7 +40,7 @@ def timeseries_page(request: HttpRequest) -> HttpResponse:
         "bands": [{"name": b.name, "nm": b.center_nm, "native": b.native_m,
                    "description": b.description, "checked": b.name in DEFAULT_BANDS}
                   for b in l2a.BANDS],
-        "periods": [(p, PERIOD_LABELS[p]) for p in ts.TIMESERIES_PERIODS],
+        "periods": [(p, PERIOD_TYPES[p].label) for p in ts.TIMESERIES_PERIODS],
         "column_docs": list(ts.COLUMN_DOCS.items()),
         "resolutions": l2a.RESOLUTIONS_M,
         "start": start.isoformat(),

@@ -12,6 +12,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
+from compositing.orders.spec import LAYOUTS, TILINGS
 from hub.mosaics import listing, product_page, services
 from hub.mosaics.forms import OrderForm
 from hub.mosaics.models import MosaicRequest, Status
@@ -53,7 +54,7 @@ def new_request(request: HttpRequest) -> HttpResponse:
         initial["start"] = interval[1].replace(day=1).isoformat()
     form = OrderForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():
-        req = services.create_request(form.spec.to_options(), request.user)
+        req = services.create_request(form.spec, request.user)
         messages.success(request, f"Order {req.name} placed.")
         return redirect("requests")
     return render(request, "mosaics/new_request.html",
@@ -62,7 +63,7 @@ def new_request(request: HttpRequest) -> HttpResponse:
 
 def reorder_initial(req: MosaicRequest, fields: dict[str, Any]) -> dict[str, Any]:
     """A request's options as initial values of the ordering form's fields."""
-    options = req.options()
+    options = req.options
     initial = {}
     for key, value in options.items():
         if key not in fields:
@@ -83,6 +84,7 @@ def request_detail(request: HttpRequest, request_id: str) -> HttpResponse:
     row = listing.request_rows([req])[0]
     return render(request, "mosaics/request_detail.html", {
         "req": req, "row": row, "metadata": metadata,
+        "layout_text": LAYOUTS[req.spec.layout], "tiling_text": TILINGS[req.spec.tiling],
         "map_data": product_page.map_data(req, metadata),
         "links": product_page.metadata_links(req) if req.status == Status.DONE else [],
     })

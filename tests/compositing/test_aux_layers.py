@@ -18,8 +18,7 @@ from compositing.archive.angles import (
     signed_azimuth,
 )
 from compositing.archive.read import Stack
-from compositing.orders.spec import AUX_LAYERS
-from compositing.products.layers import ANGLE_LAYERS, AUX_LAYER_STORAGE, CONFIDENCE_LAYERS, encode
+from compositing.products.layers import ANGLE_LAYERS, AUX_LAYERS, CONFIDENCE_LAYERS, encode
 from compositing.selection.composite import chunk_layers, select, stack_bands
 from compositing.selection.kernels_reference import stc_index_reference
 from compositing.selection.mask import prefer_clear_surroundings, stc_clear_px, valid_mask
@@ -30,16 +29,15 @@ NEW_LAYERS = (*CONFIDENCE_LAYERS, *ANGLE_LAYERS)
 
 def test_new_layers_have_the_s2gm_storage():
     for name in CONFIDENCE_LAYERS:
-        layer = AUX_LAYER_STORAGE[name]
+        layer = AUX_LAYERS[name]
         assert (layer.dtype, layer.scale, layer.nodata, layer.units) == ("uint8", 1, 255, "%")
     for name in ANGLE_LAYERS:
-        layer = AUX_LAYER_STORAGE[name]
+        layer = AUX_LAYERS[name]
         assert (layer.dtype, layer.scale, layer.nodata) == ("int16", 0.01, -32768)
-    assert set(AUX_LAYERS) == set(AUX_LAYER_STORAGE)  # every stored layer can be ordered
 
 
 def test_azimuths_are_stored_from_minus_180_to_180():
-    layer = AUX_LAYER_STORAGE["sun_azimuth"]
+    layer = AUX_LAYERS["sun_azimuth"]
     degrees = np.array([350.0, 10.0, 180.0, 359.996, np.nan])
     stored = encode(signed_azimuth(degrees), layer)
     assert stored.tolist() == [-1000, 1000, 18000, 0, -32768]
@@ -94,7 +92,7 @@ def test_layers_are_nodata_without_a_chosen_observation_or_without_the_input():
     index, layers = _layers(stack)
     assert index.tolist() == [[0, -1]]
     for name in NEW_LAYERS:
-        assert layers[name][0, 1] == AUX_LAYER_STORAGE[name].nodata
+        assert layers[name][0, 1] == AUX_LAYERS[name].nodata
     assert layers["quality_snow_confidence"][0, 0] == 255
     assert layers["sun_zenith"][0, 0] == -32768
     assert layers["quality_cloud_confidence"][0, 0] == 1

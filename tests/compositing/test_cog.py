@@ -12,7 +12,7 @@ from rio_cogeo.cogeo import cog_validate
 from compositing.grid import OutputGrid
 from compositing.products.cog import write_cog
 from compositing.products.intermediate import GeoTiffWriter
-from compositing.products.layers import AUX_LAYER_STORAGE, reflectance_layer
+from compositing.products.layers import AUX_LAYERS, reflectance_layer
 from tests.compositing.intermediates import UTM_GRID, WGS84_GRID, write_layers
 
 BANDS = ("B02", "B03", "B04")
@@ -105,7 +105,7 @@ def test_band_indexes_out_of_range_are_refused(tmp_path: Path, bands_tif: tuple,
 
 def test_aux_layer_cog_overviews_hold_real_observations(tmp_path: Path) -> None:
     grid = UTM_GRID
-    layer = AUX_LAYER_STORAGE["acquisition_date"]
+    layer = AUX_LAYERS["acquisition_date"]
     src = tmp_path / "acquisition_date.tif"
     # a unique value per pixel encodes its position, so an overview value tells where it came from
     values = np.arange(grid.height * grid.width, dtype="int32").reshape(grid.height, grid.width)

@@ -13,7 +13,7 @@ from rasterio.errors import RasterioError
 
 from compositing.grid import OutputGrid
 from compositing.products.jp2 import JP2_OPTIONS, jp2_supports, write_jp2
-from compositing.products.layers import AUX_LAYER_STORAGE, reflectance_layer
+from compositing.products.layers import AUX_LAYERS, reflectance_layer
 from tests.compositing.intermediates import UTM_GRID, WGS84_GRID, write_layers
 
 BANDS = ("B02", "B03", "B04")
@@ -42,7 +42,7 @@ def test_jp2_supports_what_the_driver_round_trips(tmp_path: Path, dtype: str) ->
 
 
 def test_product_layers_allowed_in_jp2() -> None:
-    refused = {name for name, layer in AUX_LAYER_STORAGE.items() if not jp2_supports(layer.dtype)}
+    refused = {name for name, layer in AUX_LAYERS.items() if not jp2_supports(layer.dtype)}
     assert refused == {"acquisition_date"}
     assert jp2_supports(reflectance_layer("B8A").dtype)
 
@@ -85,7 +85,7 @@ def test_jp2_georeferencing_lives_in_the_file(tmp_path: Path, grid: OutputGrid) 
 
 
 def test_aux_layer_jp2_keeps_nodata(tmp_path: Path) -> None:
-    layer = AUX_LAYER_STORAGE["source_index"]
+    layer = AUX_LAYERS["source_index"]
     src = tmp_path / "source_index.tif"
     values = write_layers(src, UTM_GRID, [layer])
     dst = tmp_path / "source_index.jp2"
@@ -98,7 +98,7 @@ def test_aux_layer_jp2_keeps_nodata(tmp_path: Path) -> None:
 
 def test_stale_sidecar_is_replaced(tmp_path: Path) -> None:
     src = tmp_path / "valid_obs.tif"
-    write_layers(src, WGS84_GRID, [AUX_LAYER_STORAGE["valid_obs"]])
+    write_layers(src, WGS84_GRID, [AUX_LAYERS["valid_obs"]])
     dst = tmp_path / "valid_obs.jp2"
     (tmp_path / "valid_obs.jp2.aux.xml").write_text(
         '<PAMDataset><PAMRasterBand band="1"><NoDataValue>7</NoDataValue>'
@@ -110,7 +110,7 @@ def test_stale_sidecar_is_replaced(tmp_path: Path) -> None:
 
 def test_int32_layer_is_refused(tmp_path: Path) -> None:
     src = tmp_path / "acquisition_date.tif"
-    write_layers(src, WGS84_GRID, [AUX_LAYER_STORAGE["acquisition_date"]])
+    write_layers(src, WGS84_GRID, [AUX_LAYERS["acquisition_date"]])
     dst = tmp_path / "acquisition_date.jp2"
     with pytest.raises(ValueError, match="int32"):
         write_jp2(src, dst, 1)

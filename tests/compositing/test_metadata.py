@@ -71,7 +71,7 @@ def build_info(order: dict | None = None, scenes: list[Scene] | None = None,
              for i, name in enumerate(("bands", *spec.aux))]
     files.append(ProductFile("metadata.json", 900, "ab" * 32))
     info = ProductInfo(
-        spec=spec, grid=OutputGrid.for_aoi(spec.aoi, spec.epsg, spec.resolution),
+        spec=spec, grid=OutputGrid.for_aoi(spec.aoi, spec.crs, spec.resolution),
         observations=group_acquisitions(scenes), files=files, product_id="ab12cd34",
         folder_name=folder_name(spec, "S2GM", "ab12cd34"),
         created=datetime(2023, 7, 2, 8, 15, 0, tzinfo=UTC),
@@ -253,7 +253,7 @@ def test_manifest_format_and_refusals():
 
 def test_jpeg2000_products_hold_one_band_per_file():
     info = build_info()
-    spec = dataclasses.replace(info.spec, file_format="JP2")
+    spec = dataclasses.replace(info.spec, format="JP2")
     files = [ProductFile(layer_file_name(spec, b, "jp2"), 10, "0" * 64) for b in spec.bands]
     info = dataclasses.replace(info, spec=spec, files=files)
     paths = {b["Name"]: b["File_path"] for b in metadata_json(info)["Band_interpretations"]}

@@ -17,7 +17,7 @@ import xarray as xr
 from compositing.grid import OutputGrid
 from compositing.orders.spec import MosaicSpec, parse_spec
 from compositing.products import netcdf
-from compositing.products.layers import AUX_LAYER_STORAGE, Layer, reflectance_layer
+from compositing.products.layers import AUX_LAYERS, Layer, reflectance_layer
 from compositing.products.netcdf import write_netcdf
 
 AOI = [-7.6, 53.2, -7.59, 53.21]
@@ -44,7 +44,7 @@ def _spec(start: str = "2023-05-01", epsg: int = 32629, aux: list[str] = ALL_AUX
 
 
 def _grid(spec: MosaicSpec) -> OutputGrid:
-    return OutputGrid.for_aoi(spec.aoi, spec.epsg, spec.resolution)
+    return OutputGrid.for_aoi(spec.aoi, spec.crs, spec.resolution)
 
 
 def _random_layer(rng: np.random.Generator, layer: Layer, shape: tuple[int, int]) -> np.ndarray:
@@ -64,7 +64,7 @@ def _product(folder: Path, spec: MosaicSpec, seed: int = 0, source_ids: tuple[st
     grid = _grid(spec)
     rng = np.random.default_rng(seed)
     groups = [[reflectance_layer(b) for b in spec.bands]]
-    groups += [[AUX_LAYER_STORAGE[name]] for name in spec.aux]
+    groups += [[AUX_LAYERS[name]] for name in spec.aux]
     sources, values = [], {}
     for layers in groups:
         data = np.stack([_random_layer(rng, layer, (grid.height, grid.width))
@@ -82,7 +82,7 @@ def _product(folder: Path, spec: MosaicSpec, seed: int = 0, source_ids: tuple[st
 
 
 def _layers(spec: MosaicSpec) -> list[Layer]:
-    return [reflectance_layer(b) for b in spec.bands] + [AUX_LAYER_STORAGE[a] for a in spec.aux]
+    return [reflectance_layer(b) for b in spec.bands] + [AUX_LAYERS[a] for a in spec.aux]
 
 
 @pytest.mark.parametrize("epsg", [32629, 4326])
@@ -115,8 +115,8 @@ def test_xarray_decodes_stored_times_scale_with_nan_at_nodata(tmp_path: Path) ->
     with xr.open_dataset(path) as ds:
         days = values["acquisition_date"]
         decoded = ds["acquisition_date"].values[0]
-        assert np.isnat(decoded[days == AUX_LAYER_STORAGE["acquisition_date"].nodata]).all()
-        good = days != AUX_LAYER_STORAGE["acquisition_date"].nodata
+        assert np.isnat(decoded[days == AUX_LAYERS["acquisition_date"].nodata]).all()
+        good = days != AUX_LAYERS["acquisition_date"].nodata
         np.testing.assert_array_equal(decoded[good], np.datetime64("1970-01-01") + days[good]
                                       .astype("timedelta64[D]"))
 
@@ -170,7 +170,9 @@ def test_every_layer_passes_without_high_priority_failures(
     assert failures == {"cf:1.8": [], "acdd:1.3": []}, report
     with netCDF4.Dataset(path) as ds:
         named = {name for name in ALL_AUX if "standard_name" in ds[name].ncattrs()}
-        assert set(ALL_AUX) - named <= netcdf.NO_STANDARD_NAME
+        unnamed = set(ALL_AUX) - named
+        assert unnamed == {"source_index", "quality_scene_classification", "method"}
+        assert all("flag_values" in ds[name].ncattrs() for name in unnamed)
         quality = {n for n in named if ds[n].standard_name == "quality_flag"}
         assert "medoid_mos" in quality
         for band in ("B02", "B04"):

@@ -29,15 +29,15 @@ def field_of_error(**changes) -> str:
 
 def test_it_accepts_a_month_order_and_aligns_it():
     spec = spec_with(start="2023-06-17")
-    assert (spec.start, spec.end, spec.period_type) == (date(2023, 6, 1), date(2023, 6, 30),
+    assert (spec.start, spec.end, spec.period) == (date(2023, 6, 1), date(2023, 6, 30),
                                                         "month")
     assert spec.bands == ("B02", "B03", "B04", "B08")
-    assert spec.epsg == 32629
+    assert spec.crs == 32629
 
 
 def test_it_round_trips_through_options():
     spec = spec_with(aux=["valid_obs", "source_index"])
-    assert parse_spec(spec.to_options()) == spec
+    assert parse_spec(spec.to_json()) == spec
 
 
 @pytest.mark.parametrize("aoi", [
@@ -86,14 +86,14 @@ def test_it_rejects_bad_options_naming_the_field(changes, field):
 
 
 def test_it_picks_the_aoi_utm_zone_for_utm():
-    assert spec_with(crs="UTM").epsg == 32629
-    assert spec_with(crs="UTM", aoi=[2.1, 41.3, 2.2, 41.4]).epsg == 32631
+    assert spec_with(crs="UTM").crs == 32629
+    assert spec_with(crs="UTM", aoi=[2.1, 41.3, 2.2, 41.4]).crs == 32631
 
 
 @pytest.mark.parametrize("name,fmt", [("GTiff", "GTiff"), ("geotiff", "GTiff"),
                                       ("jpeg2000", "JP2"), ("NetCDF", "NetCDF"), ("nc", "NetCDF")])
 def test_every_format_is_offered_under_its_usual_names(name, fmt):
-    assert spec_with(format=name).file_format == fmt
+    assert spec_with(format=name).format == fmt
 
 
 def test_band_names_are_normalised_and_ordered():

@@ -15,7 +15,7 @@ from compositing.grid import OutputGrid
 from compositing.orders import mgrs
 from compositing.orders.spec import parse_spec
 from compositing.products.intermediate import GeoTiffWriter
-from compositing.products.layers import AUX_LAYER_STORAGE, reflectance_layer
+from compositing.products.layers import AUX_LAYERS, reflectance_layer
 from compositing.products.tiling import crop_intermediates, product_parts
 
 
@@ -64,7 +64,7 @@ def _spec(west: float, east: float, resolution: int = 20):
 
 def test_parts_are_windows_of_the_grid_on_its_pixel_lattice() -> None:
     spec = _spec(595_000, 606_000)
-    grid = OutputGrid.for_aoi(spec.aoi, spec.epsg, spec.resolution)
+    grid = OutputGrid.for_aoi(spec.aoi, spec.crs, spec.resolution)
     parts = {p.label: p for p in product_parts(spec, grid)}
     assert list(parts) == ["29UNU", "29UPU"]
     unu, upu = parts["29UNU"], parts["29UPU"]
@@ -77,13 +77,13 @@ def test_parts_are_windows_of_the_grid_on_its_pixel_lattice() -> None:
 
 
 def test_a_single_product_has_no_parts() -> None:
-    spec = parse_spec({**_spec(595_000, 606_000).to_options(), "tiling": "single"})
-    assert product_parts(spec, OutputGrid.for_aoi(spec.aoi, spec.epsg, 20)) == []
+    spec = parse_spec({**_spec(595_000, 606_000).to_json(), "tiling": "single"})
+    assert product_parts(spec, OutputGrid.for_aoi(spec.aoi, spec.crs, 20)) == []
 
 
 def test_cropped_intermediates_hold_the_window_with_its_band_metadata(tmp_path: Path) -> None:
     spec = _spec(595_000, 606_000)
-    grid = OutputGrid.for_aoi(spec.aoi, spec.epsg, spec.resolution)
+    grid = OutputGrid.for_aoi(spec.aoi, spec.crs, spec.resolution)
     rng = np.random.default_rng(1)
     layers = [reflectance_layer("B04"), reflectance_layer("B08")]
     data = rng.integers(0, 10_000, (2, grid.height, grid.width), dtype=np.uint16)
@@ -95,11 +95,11 @@ def test_cropped_intermediates_hold_the_window_with_its_band_metadata(tmp_path: 
             writer.write(chunk, list(window))
     aux = tmp_path / "valid_obs.tif"
     counts = rng.integers(0, 30, (1, grid.height, grid.width), dtype=np.uint8)
-    with GeoTiffWriter(aux, grid, [AUX_LAYER_STORAGE["valid_obs"]]) as writer:
+    with GeoTiffWriter(aux, grid, [AUX_LAYERS["valid_obs"]]) as writer:
         writer.write(next(grid.chunks(10_000)), list(counts))
     part = next(p for p in product_parts(spec, grid) if p.label == "29UPU")
     cropped = crop_intermediates(
-        {"bands": (source, layers), "valid_obs": (aux, [AUX_LAYER_STORAGE["valid_obs"]])},
+        {"bands": (source, layers), "valid_obs": (aux, [AUX_LAYERS["valid_obs"]])},
         part, tmp_path / "29UPU")
     for name, full in (("bands", data), ("valid_obs", counts)):
         path, _ = cropped[name]

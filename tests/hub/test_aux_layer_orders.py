@@ -11,7 +11,7 @@ import pytest
 import rasterio
 from django.core.management import call_command
 
-from compositing.products.layers import ANGLE_LAYERS, AUX_LAYER_STORAGE, CONFIDENCE_LAYERS
+from compositing.products.layers import ANGLE_LAYERS, AUX_LAYERS, CONFIDENCE_LAYERS
 from hub.mosaics.models import MosaicRequest
 from tests.conftest import TEST_AOI_BBOX
 
@@ -29,7 +29,7 @@ def test_the_api_accepts_the_new_layer_names(client, alice_token,
                                content_type="application/json",
                                HTTP_AUTHORIZATION=f"Token {alice_token}")
     assert response.status_code == 201, response.content
-    assert MosaicRequest.objects.get().spec().aux == tuple(NEW_LAYERS)
+    assert MosaicRequest.objects.get().spec.aux == tuple(NEW_LAYERS)
 
 
 def test_the_mosaic_command_writes_the_new_layers(hub_dirs, tmp_path: Path, capsys):
@@ -45,7 +45,7 @@ def test_the_mosaic_command_writes_the_new_layers(hub_dirs, tmp_path: Path, caps
     for name in NEW_LAYERS:
         with rasterio.open(next(folder.glob(f"{name}_*.tif"))) as src:
             stored = src.read(1)
-            storage = AUX_LAYER_STORAGE[name]
+            storage = AUX_LAYERS[name]
             assert (src.dtypes[0], src.nodata) == (storage.dtype, storage.nodata)
         assert (stored[chosen] != storage.nodata).all()
         assert (stored[~chosen] == storage.nodata).all()

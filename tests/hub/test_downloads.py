@@ -16,6 +16,7 @@ from django.http import StreamingHttpResponse
 
 from hub.mosaics.downloads import RangeNotSatisfiableError, parse_range
 from hub.mosaics.models import MosaicRequest, ProductFile, Status
+from tests.hub.stored_requests import stored_request
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fast_passwords")]
 
@@ -28,11 +29,7 @@ BODY = bytes(range(256)) * 4  # 1024 distinct-enough bytes
 def make_product(owner, media: Path, files: dict[str, bytes], name: str = "done",
                  folder: str = "P1", status: str = Status.DONE) -> MosaicRequest:
     """A request with real files under media/folder and their true sizes and checksums."""
-    req = MosaicRequest.objects.create(
-        owner=owner, name=name, aoi={"type": "Polygon", "coordinates": []},
-        period_type="month", start_date="2023-06-01", end_date="2023-06-30", resolution=20,
-        crs_epsg=32629, file_format="GTiff", bands=["B04"], status=status, progress=100,
-        product_folder=folder)
+    req = stored_request(owner, name, status, progress=100, product_folder=folder)
     (media / folder).mkdir(parents=True, exist_ok=True)
     for file_name, content in files.items():
         (media / folder / file_name).write_bytes(content)

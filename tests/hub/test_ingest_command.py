@@ -142,7 +142,7 @@ def test_60m_read_applies_the_products_own_offset(archive, shared_data):
     observations = group_acquisitions(search_scenes(
         settings.stac_url, settings.collection, spec.aoi, spec.start, spec.end))
     assert len(observations) == 1
-    grid = OutputGrid.for_aoi(spec.aoi, spec.epsg, spec.resolution)
+    grid = OutputGrid.for_aoi(spec.aoi, spec.crs, spec.resolution)
     chunk = next(grid.chunks(100_000))
     stack = read_stack(observations, stack_bands(spec.bands), grid, chunk, spec.resolution)
     clear, expected = _clear_pixels_and_expected(shared_data, grid, chunk.shape)

@@ -43,7 +43,7 @@ def test_the_api_stores_and_serves_both_options(client, alice_token,
     assert response.json()["options"]["layout"] == "per_layer"
     req = MosaicRequest.objects.get()
     assert (req.layout, req.tiling) == ("per_layer", "mgrs")
-    assert (req.spec().layout, req.spec().tiling) == ("per_layer", "mgrs")
+    assert (req.spec.layout, req.spec.tiling) == ("per_layer", "mgrs")
 
 
 def test_defaults_are_one_multiband_product(client, alice_token,

@@ -7,6 +7,7 @@ import json
 import pytest
 
 from hub.mosaics.models import MosaicRequest, ProductFile, Status
+from tests.hub.stored_requests import stored_request
 
 pytestmark = pytest.mark.django_db
 
@@ -79,11 +80,7 @@ def test_the_browser_pages_redirect_anonymous_users_to_login(client):
 
 
 def make_done_request(owner, media, name="done"):
-    req = MosaicRequest.objects.create(
-        owner=owner, name=name, aoi={"type": "Polygon", "coordinates": []},
-        period_type="month", start_date="2023-06-01", end_date="2023-06-30", resolution=20,
-        crs_epsg=32629, file_format="GTiff", bands=["B04"], status=Status.DONE, progress=100,
-        product_folder="P1")
+    req = stored_request(owner, name, Status.DONE, progress=100, product_folder="P1")
     (media / "P1").mkdir()
     (media / "P1" / "a.tif").write_bytes(b"tiff bytes")
     ProductFile.objects.create(request=req, name="a.tif", path="P1/a.tif", size=10,
@@ -118,10 +115,7 @@ def test_owner_downloads_lists_and_deletes(client, alice, hub_dirs):
 
 
 def test_deleting_an_active_request_cancels_it(client, alice, alice_token):
-    req = MosaicRequest.objects.create(
-        owner=alice, name="q", aoi={}, period_type="month", start_date="2023-06-01",
-        end_date="2023-06-30", resolution=20, crs_epsg=32629, file_format="GTiff",
-        bands=["B04"])
+    req = stored_request(alice, "q")
     response = client.delete(f"/api/v1/mosaics/{req.id}", HTTP_AUTHORIZATION=f"Token {alice_token}")
     assert response.status_code == 200 and response.json()["status"] == "CANCELLED"
 

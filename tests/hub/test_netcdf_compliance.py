@@ -9,7 +9,7 @@ import pytest
 
 from compositing.orders.spec import parse_spec
 from compositing.pipeline import run_mosaic
-from compositing.products.layers import AUX_LAYER_STORAGE
+from compositing.products.layers import AUX_LAYERS
 from hub.mosaics.services import mosaic_settings
 from tests.compositing.test_netcdf import _compliance
 from tests.conftest import TEST_AOI_BBOX
@@ -20,7 +20,7 @@ pytestmark = pytest.mark.django_db
 def test_every_layer_passes_without_high_priority_failures(hub_dirs, tmp_path, monkeypatch):
     spec = parse_spec({"aoi": list(TEST_AOI_BBOX), "start": "2023-06-01", "period": "month",
                        "resolution": 20, "crs": "EPSG:32629", "format": "NetCDF",
-                       "bands": ["B02", "B03", "B04", "B08"], "aux": list(AUX_LAYER_STORAGE),
+                       "bands": ["B02", "B03", "B04", "B08"], "aux": list(AUX_LAYERS),
                        "name": "cc"})
     folder = run_mosaic(spec, mosaic_settings(), tmp_path, "cc").folder
     path = next(folder.glob("*.nc"))

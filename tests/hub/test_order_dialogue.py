@@ -16,6 +16,7 @@ from hub.mosaics.forms import OrderForm
 from hub.mosaics.models import MosaicRequest, ProductFile, Status
 from tests.compositing.test_aoi_files import KML, clockwise, shp_bytes, zipped
 from tests.conftest import TEST_AOI_BBOX
+from tests.hub.stored_requests import stored_request
 
 pytestmark = pytest.mark.django_db
 
@@ -108,7 +109,7 @@ def test_the_rest_api_accepts_a_tile_id_as_aoi(client, alice_token,
     assert response.status_code == 201, response.content
     req = MosaicRequest.objects.get()
     assert shape(req.aoi).equals_exact(tile_footprint_wgs84(TILES["29UNU"]), 1e-9)
-    assert req.crs_epsg == 32629
+    assert req.spec.crs == 32629
     bad = client.post("/api/v1/mosaics", data=json.dumps({**order, "aoi": "29UNJ"}),
                       content_type="application/json", **headers)
     assert bad.status_code == 400 and bad.json()["field"] == "aoi"
@@ -142,11 +143,8 @@ def test_the_preview_names_an_unknown_epsg(client, alice, hub_dirs):
 
 
 def _done_request(owner, media, name, *, metadata=None, status=Status.DONE, png=True):
-    req = MosaicRequest.objects.create(
-        owner=owner, name=name, aoi={"type": "Polygon", "coordinates": [[
-            [-7.5, 52.7], [-7.4, 52.7], [-7.4, 52.8], [-7.5, 52.8], [-7.5, 52.7]]]},
-        period_type="month", start_date="2023-06-01", end_date="2023-06-30", resolution=20,
-        crs_epsg=32629, file_format="GTiff", bands=["B04"], status=status)
+    req = stored_request(owner, name, status, options={"aoi": {"type": "Polygon", "coordinates": [[
+        [-7.5, 52.7], [-7.4, 52.7], [-7.4, 52.8], [-7.5, 52.8], [-7.5, 52.7]]]}})
     folder = media / name
     folder.mkdir()
     files = {"bands.tif": b"tif"}

@@ -193,7 +193,7 @@ def test_subfolder_files_download_singly_and_keep_their_paths_in_zip_and_metalin
     req.save()
     _publish(req, folder, result.files)
     req.refresh_from_db()
-    assert req.status == Status.DONE and req.options()["tiling"] == "mgrs"
+    assert req.status == Status.DONE and req.options["tiling"] == "mgrs"
     client.force_login(alice)
     name = f"29UPU/B03_{SUFFIX}_29UPU.tif"
     listed = client.get(f"/api/v1/mosaics/{req.pk}").json()["files"]

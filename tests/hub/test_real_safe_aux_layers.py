@@ -10,7 +10,7 @@ import rasterio
 from compositing.archive.ingest import ingest_path
 from compositing.orders.spec import parse_spec
 from compositing.pipeline import run_mosaic
-from compositing.products.layers import ANGLE_LAYERS, AUX_LAYER_STORAGE, CONFIDENCE_LAYERS
+from compositing.products.layers import ANGLE_LAYERS, AUX_LAYERS, CONFIDENCE_LAYERS
 from hub.mosaics.services import mosaic_settings
 from tests.hub.test_ingest_command import SAFE_NAME, _aoi_bbox, archive  # noqa: F401 - fixture
 
@@ -42,7 +42,7 @@ def test_60m_request_orders_the_confidence_and_angle_layers(archive, shared_data
     layers = {}
     for name in NEW_LAYERS:
         values, nodata = _layer(result.folder, name)
-        storage = AUX_LAYER_STORAGE[name]
+        storage = AUX_LAYERS[name]
         assert values.dtype == np.dtype(storage.dtype) and nodata == storage.nodata
         assert (values[inside & (source < 0)] == storage.nodata).all()
         assert (values[chosen] != storage.nodata).all(), name

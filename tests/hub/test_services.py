@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from hub.mosaics.models import MosaicRequest, Status
-from hub.mosaics.services import create_request, process_request
+from hub.mosaics.services import create_request, process_request, read_order
 from tests.conftest import TEST_AOI_BBOX as DEMO_AOI_BBOX
 
 pytestmark = pytest.mark.django_db
@@ -20,7 +20,7 @@ def order(**changes):
 def test_a_request_runs_to_done_with_checksummed_files(hub_dirs, alice,
                                                        django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=False):
-        req = create_request(order(), alice)
+        req = create_request(read_order(order()), alice)
     process_request(str(req.pk))
     req.refresh_from_db()
     assert req.status == Status.DONE, req.error
@@ -36,7 +36,7 @@ def test_a_request_runs_to_done_with_checksummed_files(hub_dirs, alice,
 def test_an_aoi_without_scenes_is_accepted_then_fails_readably(hub_dirs, alice,
                                                                django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=False):
-        req = create_request(order(aoi=[10.0, 10.0, 10.05, 10.05]), alice)
+        req = create_request(read_order(order(aoi=[10.0, 10.0, 10.05, 10.05])), alice)
     assert req.status == Status.QUEUED
     process_request(str(req.pk))
     req.refresh_from_db()
@@ -48,7 +48,7 @@ def test_an_aoi_without_scenes_is_accepted_then_fails_readably(hub_dirs, alice,
 def test_a_cancelled_request_is_not_processed(hub_dirs, alice,
                                               django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=False):
-        req = create_request(order(), alice)
+        req = create_request(read_order(order()), alice)
     MosaicRequest.objects.filter(pk=req.pk).update(status=Status.CANCELLED)
     process_request(str(req.pk))
     req.refresh_from_db()

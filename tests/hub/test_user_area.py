@@ -12,8 +12,14 @@ from django.core.management import call_command
 from django.utils import timezone
 
 from hub.mosaics.models import MosaicRequest, ProductFile, Status
-from hub.mosaics.services import create_request, expire_products, process_request
+from hub.mosaics.services import (
+    create_request,
+    expire_products,
+    process_request,
+    read_order,
+)
 from tests.conftest import TEST_AOI_BBOX
+from tests.hub.stored_requests import stored_request
 
 pytestmark = pytest.mark.django_db
 
@@ -23,10 +29,7 @@ ORDER = {"name": "svc", "aoi": list(TEST_AOI_BBOX), "start": "2023-06-01", "peri
 
 
 def make_request(owner, name="r", status=Status.QUEUED, created=None, **fields):
-    values = {"aoi": {"type": "Polygon", "coordinates": []}, "period_type": "month",
-              "start_date": "2023-06-01", "end_date": "2023-06-30", "resolution": 20,
-              "crs_epsg": 32629, "file_format": "GTiff", "bands": ["B04"], **fields}
-    req = MosaicRequest.objects.create(owner=owner, name=name, status=status, **values)
+    req = stored_request(owner, name, status, **fields)
     if created is not None:  # created_at is auto_now_add: set it after the insert
         MosaicRequest.objects.filter(pk=req.pk).update(created_at=created)
         req.refresh_from_db()
@@ -36,7 +39,7 @@ def make_request(owner, name="r", status=Status.QUEUED, created=None, **fields):
 def done_product(owner, capture, **changes) -> MosaicRequest:
     """A request run through the real pipeline to DONE."""
     with capture(execute=False):
-        req = create_request({**ORDER, **changes}, owner)
+        req = create_request(read_order({**ORDER, **changes}), owner)
     process_request(str(req.pk))
     req.refresh_from_db()
     assert req.status == Status.DONE, req.error
@@ -93,8 +96,8 @@ def test_queue_position_counts_every_users_queued_requests_in_order(client, alic
 def test_reorder_prefills_the_form_and_places_a_new_request(
         client, alice, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=False):
-        old = create_request({**ORDER, "name": "first", "period": "custom",
-                              "end": "2023-06-20", "cloud_buffer": 2}, alice)
+        old = create_request(read_order({**ORDER, "name": "first", "period": "custom",
+                              "end": "2023-06-20", "cloud_buffer": 2}), alice)
     old.refresh_from_db()  # the options as stored (JSON lists, not the spec's tuples)
     client.force_login(alice)
     response = client.get("/requests/new/", {"from": str(old.pk)})
@@ -102,7 +105,7 @@ def test_reorder_prefills_the_form_and_places_a_new_request(
     initial = response.context["form"].initial
     assert json.loads(initial["aoi"]) == old.aoi
     assert initial["period"] == "custom" and initial["end"] == "2023-06-20"
-    assert initial["start"] == "2023-06-01" and initial["crs"] == f"EPSG:{old.crs_epsg}"
+    assert initial["start"] == "2023-06-01" and initial["crs"] == f"EPSG:{old.spec.crs}"
     assert initial["bands"] == ["B02", "B03", "B04"] and initial["cloud_buffer"] == 2
     html = page_html(response)
     assert "Options copied from first" in html
@@ -117,8 +120,8 @@ def test_reorder_prefills_the_form_and_places_a_new_request(
     assert placed.status_code == 302, placed.context["form"].errors
     new = MosaicRequest.objects.exclude(pk=old.pk).get()
     assert new.name == "second" and new.resolution == 20
-    assert new.options() | {"name": "x", "resolution": 0} == \
-        old.options() | {"name": "x", "resolution": 0}
+    assert new.options | {"name": "x", "resolution": 0} == \
+        old.options | {"name": "x", "resolution": 0}
     old.refresh_from_db()
     assert old.name == "first" and old.resolution == 60 and old.status == Status.QUEUED
 
