@@ -229,8 +229,13 @@ def product_url(info: ProductInfo) -> str:
 
 
 def file_suffix(name: str) -> str:
-    """Lower-case extension without the dot."""
-    return Path(name).suffix.lower().lstrip(".")
+    """Lower-case extension without the dot; a product format's compound extension whole
+    ('zarr.zip'), so that it maps to its format's media type and role."""
+    lower = name.lower()
+    for ext in DATA_SUFFIXES:
+        if "." in ext and lower.endswith(f".{ext}"):
+            return ext
+    return Path(lower).suffix.lstrip(".")
 
 
 def data_files(info: ProductInfo) -> list[ProductFile]:
@@ -272,7 +277,8 @@ def layer_of_file(spec: MosaicSpec, name: str) -> str | None:
     folder, _, stem = name.rpartition("/")
     label = re.escape(folder or spec.name)
     match = re.fullmatch(
-        rf"(.+)_{period_code(spec)}_{spec.start:%Y%m%d}_{label}\.\w+(\.aux\.xml)?", stem)
+        rf"(.+)_{period_code(spec)}_{spec.start:%Y%m%d}_{label}\.\w+(?:\.\w+)?(\.aux\.xml)?",
+        stem)
     return match.group(1) if match else None
 
 

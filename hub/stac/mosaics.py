@@ -34,7 +34,12 @@ from compositing.archive.store import (
     parse_sortby,
     parse_token,
 )
-from compositing.products.metadata import MEDIA_TYPES, SHA256_MULTIHASH_PREFIX, STAC_COLLECTION
+from compositing.products.metadata import (
+    MEDIA_TYPES,
+    SHA256_MULTIHASH_PREFIX,
+    STAC_COLLECTION,
+    file_suffix,
+)
 from compositing.stacspec import FILE_EXTENSION, STAC_VERSION
 from hub.accounts.auth import api_user
 from hub.mosaics.models import MosaicRequest, ProductFile, Status
@@ -153,7 +158,7 @@ def _file_fields(request: HttpRequest, stored: ProductFile) -> dict[str, Any]:
 
 
 def _media_type(name: str) -> dict[str, str]:
-    suffix = Path(name).suffix.lower().lstrip(".")
+    suffix = file_suffix(name)
     if suffix in MEDIA_TYPES:
         return {"type": MEDIA_TYPES[suffix]}
     return {"type": "text/plain"} if suffix == "sha256" else {}

@@ -42,7 +42,7 @@ def test_the_api_stores_and_serves_both_options(client, alice_token,
     assert response.status_code == 201, response.content
     assert response.json()["options"]["layout"] == "per_layer"
     req = MosaicRequest.objects.get()
-    assert (req.layout, req.tiling) == ("per_layer", "mgrs")
+    assert (req.spec.layout, req.spec.tiling) == ("per_layer", "mgrs")
     assert (req.spec.layout, req.spec.tiling) == ("per_layer", "mgrs")
 
 
@@ -91,7 +91,7 @@ def test_the_form_offers_both_choices_and_orders_them(client, alice,
     with django_capture_on_commit_callbacks(execute=False):
         response = client.post("/requests/new/", data)
     assert response.status_code == 302, response.context["form"].errors
-    assert (MosaicRequest.objects.get().layout, MosaicRequest.objects.get().tiling) == (
+    assert (MosaicRequest.objects.get().spec.layout, MosaicRequest.objects.get().spec.tiling) == (
         "per_layer", "mgrs")
 
 

@@ -40,7 +40,7 @@ def test_an_order_is_saved_and_enqueued_after_commit(client, alice_token,
     assert response["Location"] == f"/api/v1/mosaics/{body['id']}"
     assert len(callbacks) == 1
     req = MosaicRequest.objects.get()
-    assert req.owner.username == "alice" and req.bands == ORDER["bands"]
+    assert req.owner.username == "alice" and req.options["bands"] == ORDER["bands"]
 
 
 @pytest.mark.parametrize("changes,field", [
