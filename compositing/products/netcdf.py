@@ -109,6 +109,18 @@ def _write_coordinates(ds: netCDF4.Dataset, grid: OutputGrid,
     bounds = ds.createVariable("time_bnds", "f8", ("time", "nv"))
     bounds[0, :] = [(spec.start - EPOCH).days, (spec.end + timedelta(days=1) - EPOCH).days]
 
+    names = []
+    for name, values, attr in cf_coordinates(grid):
+        ds.createDimension(name, len(values))
+        var = ds.createVariable(name, "f8", (name,))
+        var.setncatts(attr)
+        var[:] = values
+        names.append(name)
+    return names[0], names[1]
+
+
+def cf_coordinates(grid: OutputGrid) -> list[tuple[str, np.ndarray, dict[str, str]]]:
+    """(name, pixel-centre values, CF attributes) of the grid's y then x coordinate."""
     t = grid.transform
     xs = t.c + (np.arange(grid.width) + 0.5) * t.a
     ys = t.f + (np.arange(grid.height) + 0.5) * t.e
@@ -125,12 +137,7 @@ def _write_coordinates(ds: netCDF4.Dataset, grid: OutputGrid,
                   "long_name": "y coordinate of projection", "units": unit, "axis": "Y"},
                  {"standard_name": "projection_x_coordinate",
                   "long_name": "x coordinate of projection", "units": unit, "axis": "X"})
-    for name, values, attr in zip(names, (ys, xs), attrs, strict=True):
-        ds.createDimension(name, len(values))
-        var = ds.createVariable(name, "f8", (name,))
-        var.setncatts(attr)
-        var[:] = values
-    return names
+    return [(names[0], ys, attrs[0]), (names[1], xs, attrs[1])]
 
 
 def _linear_unit(crs: CRS) -> str:
@@ -143,12 +150,17 @@ def _linear_unit(crs: CRS) -> str:
 def _write_crs(ds: netCDF4.Dataset, grid: OutputGrid) -> None:
     """The CF grid-mapping variable `crs`, readable by GDAL too."""
     crs = ds.createVariable("crs", "i4", ())
+    crs.setncatts(crs_attributes(grid))
+
+
+def crs_attributes(grid: OutputGrid) -> dict[str, Any]:
+    """CF grid-mapping attributes of the grid's CRS, with GDAL's spatial_ref and GeoTransform."""
     cf = grid.crs.to_cf()
     t = grid.transform
     cf.update(spatial_ref=cf["crs_wkt"], epsg_code=f"EPSG:{grid.epsg}",
               GeoTransform=" ".join(repr(float(v)) for v in (t.c, t.a, t.b, t.f, t.d, t.e)),
               long_name=grid.crs.name)
-    crs.setncatts(cf)
+    return dict(cf)
 
 
 def storage_dtype(layer: Layer) -> np.dtype:
