@@ -92,6 +92,10 @@ PRODUCT_FORMATS: dict[str, ProductFormat] = {f.name: f for f in (
         "NetCDF", "NetCDF-4", "NetCDF-4 (CF-1.8)", "CF-1.8", "nc", "application/netcdf",
         "compositing.products.netcdf:write_product", {"multiband": Grouping.ONE_FILE},
         aliases=("nc", "netcdf4", "netcdf-4")),
+    ProductFormat(
+        "Zarr", "Zarr", "Zarr (zipped store, CF attributes)", "2", "zarr.zip",
+        "application/zip", "compositing.products.zarrstore:write_product",
+        {"multiband": Grouping.ONE_FILE}, aliases=("zarr.zip",), directory=True),
 )}
 
 
