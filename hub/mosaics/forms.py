@@ -26,12 +26,16 @@ INITIAL: dict[str, Any] = {
 }
 
 
+def _initial(default: Any) -> Any:
+    return list(default) if isinstance(default, tuple) else default
+
+
 def form_field(option: OrderOption) -> forms.Field:
     """The form field of one order option (validation is left to `parse_spec`)."""
     common: dict[str, Any] = {
         "label": LABELS.get(option.name), "help_text": option.help,
         "required": option.required,
-        "initial": INITIAL.get(option.name, option.default),
+        "initial": INITIAL.get(option.name, _initial(option.default)),
     }
     if option.choices is not None and option.many:
         return forms.MultipleChoiceField(choices=list(option.choices.items()),

@@ -108,7 +108,7 @@ def test_the_rest_api_accepts_a_tile_id_as_aoi(client, alice_token,
                                content_type="application/json", **headers)
     assert response.status_code == 201, response.content
     req = MosaicRequest.objects.get()
-    assert shape(req.aoi).equals_exact(tile_footprint_wgs84(TILES["29UNU"]), 1e-9)
+    assert req.spec.aoi.equals_exact(tile_footprint_wgs84(TILES["29UNU"]), 1e-9)
     assert req.spec.crs == 32629
     bad = client.post("/api/v1/mosaics", data=json.dumps({**order, "aoi": "29UNJ"}),
                       content_type="application/json", **headers)
@@ -214,7 +214,7 @@ def test_the_page_orders_a_tile_typed_in_the_aoi_box(client, alice,
         response = client.post("/requests/new/", data)
     assert response.status_code == 302, response.content.decode()[-2000:]
     req = MosaicRequest.objects.get()
-    assert shape(req.aoi).equals_exact(tile_footprint_wgs84(TILES["29UPU"]), 1e-9)
+    assert req.spec.aoi.equals_exact(tile_footprint_wgs84(TILES["29UPU"]), 1e-9)
     bad = client.post("/requests/new/", {**data, "aoi": "29UPJ"}).content.decode()
     assert 'data-field="aoi"' in bad and "no 100 km square" in bad
 

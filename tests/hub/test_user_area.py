@@ -103,7 +103,7 @@ def test_reorder_prefills_the_form_and_places_a_new_request(
     response = client.get("/requests/new/", {"from": str(old.pk)})
     assert response.status_code == 200
     initial = response.context["form"].initial
-    assert json.loads(initial["aoi"]) == old.aoi
+    assert json.loads(initial["aoi"]) == old.options["aoi"]
     assert initial["period"] == "custom" and initial["end"] == "2023-06-20"
     assert initial["start"] == "2023-06-01" and initial["crs"] == f"EPSG:{old.spec.crs}"
     assert initial["bands"] == ["B02", "B03", "B04"] and initial["cloud_buffer"] == 2
@@ -119,11 +119,11 @@ def test_reorder_prefills_the_form_and_places_a_new_request(
         placed = client.post(f"/requests/new/?from={old.pk}", data)
     assert placed.status_code == 302, placed.context["form"].errors
     new = MosaicRequest.objects.exclude(pk=old.pk).get()
-    assert new.name == "second" and new.resolution == 20
+    assert new.name == "second" and new.spec.resolution == 20
     assert new.options | {"name": "x", "resolution": 0} == \
         old.options | {"name": "x", "resolution": 0}
     old.refresh_from_db()
-    assert old.name == "first" and old.resolution == 60 and old.status == Status.QUEUED
+    assert old.name == "first" and old.spec.resolution == 60 and old.status == Status.QUEUED
 
 
 def test_reorder_of_someone_elses_or_a_malformed_id_is_404(client, alice, bob):
@@ -159,7 +159,7 @@ def test_the_product_page_places_the_quicklook_and_renders_the_metadata(
     assert tl_lon == pytest.approx(west, abs=0.003) and tl_lat == pytest.approx(north, abs=0.003)
     assert tr_lon == pytest.approx(east, abs=0.003) and bl_lat == pytest.approx(south, abs=0.003)
     assert tr_lat != tl_lat  # a UTM grid is not aligned with lon/lat: corners, not a bbox
-    assert response.context["map_data"]["aoi"] == req.aoi
+    assert response.context["map_data"]["aoi"] == req.options["aoi"]
     for text in ("EPSG:32629 (WGS 84 / UTM zone 29N)", "Monthly, 2023-06-01 to 2023-06-30",
                  "60 m", "490 nm", "560 nm", "665 nm", "65535", "0.0001", "29UNU", "29UPU",
                  "04.00", "Processing version", "Contains modified Copernicus Sentinel data"):
@@ -174,12 +174,12 @@ def test_the_product_page_places_the_quicklook_and_renders_the_metadata(
 
 
 def test_a_queued_request_page_shows_the_area_and_no_product(client, alice):
-    req = make_request(alice, "waiting", aoi={"type": "Polygon", "coordinates": [
-        [[-7.46, 52.73], [-7.43, 52.73], [-7.43, 52.75], [-7.46, 52.73]]]})
+    req = make_request(alice, "waiting", options={"aoi": {"type": "Polygon", "coordinates": [
+        [[-7.46, 52.73], [-7.43, 52.73], [-7.43, 52.75], [-7.46, 52.73]]]}})
     client.force_login(alice)
     response = client.get(f"/requests/{req.pk}/")
     assert response.status_code == 200 and response.context["metadata"] is None
-    assert response.context["map_data"] == {"aoi": req.aoi, "quicklook": None}
+    assert response.context["map_data"] == {"aoi": req.options["aoi"], "quicklook": None}
     assert "1 in queue" in page_text(response)
 
 
