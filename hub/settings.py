@@ -15,6 +15,7 @@ from hub.env import (
     env_path,
     env_str,
 )
+from hub.task_names import EXPIRE_PRODUCTS
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -138,6 +139,6 @@ HUB_RETENTION_DAYS = env_int("HUB_RETENTION_DAYS", 14, minimum=1)
 # Celery beat runs the expiry this often (seconds); its schedule state lives with the hub's state.
 HUB_EXPIRY_INTERVAL_S = env_int("HUB_EXPIRY_INTERVAL_S", 3600, minimum=60)
 CELERY_BEAT_SCHEDULE = {
-    "expire-products": {"task": "mosaics.expire_products", "schedule": HUB_EXPIRY_INTERVAL_S},
+    "expire-products": {"task": EXPIRE_PRODUCTS, "schedule": HUB_EXPIRY_INTERVAL_S},
 }
 CELERY_BEAT_SCHEDULE_FILENAME = str(HUB_STATE_DIR / "celerybeat-schedule")

@@ -19,7 +19,9 @@ from compositing.archive.scenes import ArchiveDataError
 from compositing.orders.spec import parse_spec
 from compositing.pipeline import MosaicSettings, run_mosaic
 from compositing.products.metadata import Contact
+from hub import celery_app
 from hub.mosaics.models import ACTIVE_STATUSES, MosaicRequest, ProductFile, Status
+from hub.task_names import RUN_REQUEST
 
 log = logging.getLogger(__name__)
 
@@ -42,11 +44,9 @@ def create_request(options: dict[str, Any], owner: Any) -> MosaicRequest:
 
 
 def enqueue(request_id: Any) -> None:
-    """Hand the request to the workers."""
-    from workers.tasks import run_mosaic_request
-
-    result = run_mosaic_request.delay(str(request_id))
-    MosaicRequest.objects.filter(pk=request_id).update(task_id=result.id or "")
+    """Hand the request to the workers (by task name: the hub does not import them)."""
+    task_id = celery_app.send_task(RUN_REQUEST, str(request_id))
+    MosaicRequest.objects.filter(pk=request_id).update(task_id=task_id)
 
 
 def cancel_or_delete(req: MosaicRequest) -> str:
