@@ -29,14 +29,17 @@ def mosaics(request: HttpRequest) -> HttpResponse:
     user = api_user(request)
     if request.method == "POST":
         req = services.create_request(json_body(request), user)
-        response = JsonResponse(req.to_dict(), status=201)
-        response["Location"] = req.to_dict()["links"]["self"]
+        body = req.to_dict(services.queue_position(req))
+        response = JsonResponse(body, status=201)
+        response["Location"] = body["links"]["self"]
         return response
     limit = _int_param(request, "limit", 100, 1, MAX_PAGE)
     offset = _int_param(request, "offset", 0, 0, None)
     qs = MosaicRequest.objects.filter(owner=user).prefetch_related("files")
-    page = [r.to_dict() for r in qs[offset:offset + limit]]
-    return JsonResponse({"count": qs.count(), "results": page})
+    page = list(qs[offset:offset + limit])
+    positions = services.queue_positions(page)
+    return JsonResponse({"count": qs.count(),
+                         "results": [r.to_dict(positions.get(r.pk)) for r in page]})
 
 
 @csrf_exempt
@@ -50,8 +53,7 @@ def mosaic(request: HttpRequest, request_id: str) -> HttpResponse:
         if done == "deleted":
             return HttpResponse(status=204)
         req.refresh_from_db()
-        return JsonResponse(req.to_dict())
-    return JsonResponse(req.to_dict())
+    return JsonResponse(req.to_dict(services.queue_position(req)))
 
 
 @json_api

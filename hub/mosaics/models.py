@@ -101,10 +101,9 @@ class MosaicRequest(models.Model):
     def is_active(self) -> bool:
         return self.status in ACTIVE_STATUSES
 
-    def to_dict(self) -> dict[str, Any]:
-        """The request as the REST API serves it."""
-        from hub.mosaics.services import queue_position  # services import this module
-
+    def to_dict(self, queue_position: int | None) -> dict[str, Any]:
+        """The request as the REST API serves it; the caller knows its place in the queue
+        (services.queue_positions finds those of a whole page in one query)."""
         url = reverse("api-mosaic", args=[self.id])
         return {
             "id": str(self.id),
@@ -118,7 +117,7 @@ class MosaicRequest(models.Model):
             "finished": self.finished_at.isoformat() if self.finished_at else None,
             "files": [f.to_dict() for f in self.files.all()],
             "links": {"self": url},
-            "queue_position": queue_position(self),
+            "queue_position": queue_position,
             "expires": self.expires_at.isoformat() if self.expires_at else None,
         }
 
