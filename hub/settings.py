@@ -114,7 +114,8 @@ HUB_PRODUCT_PREFIX = env_str("HUB_PRODUCT_PREFIX", "S2GM")
 HUB_CONTACT_NAME = env_str("HUB_CONTACT_NAME", "Mosaic Hub operator")
 HUB_CONTACT_EMAIL = env_str("HUB_CONTACT_EMAIL", "mosaics@example.org")
 HUB_ORGANISATION = env_str("HUB_ORGANISATION", "Mosaic Hub")
-# The hub's public address, for the download links in product metadata (none when empty).
+# The hub's public address, for the links in product metadata; when empty, the scheme and host
+# each order was placed through.
 HUB_PUBLIC_URL = env_str("HUB_PUBLIC_URL").rstrip("/")
 
 CELERY_BROKER_URL, CELERY_BROKER_TRANSPORT_OPTIONS = broker_config(

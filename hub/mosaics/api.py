@@ -15,6 +15,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 from hub.accounts.auth import api_user
 from hub.errors import ApiError, json_api, json_body
 from hub.mosaics import downloads, services
+from hub.mosaics.links import order_origin
 from hub.mosaics.models import MosaicRequest, ProductFile, Status
 from hub.mosaics.openapi import openapi_document
 
@@ -28,7 +29,7 @@ def mosaics(request: HttpRequest) -> HttpResponse:
     """GET: the caller's requests, newest first. POST: order a mosaic."""
     user = api_user(request)
     if request.method == "POST":
-        req = services.create_request(json_body(request), user)
+        req = services.create_request(json_body(request), user, order_origin(request))
         body = req.to_dict(services.queue_position(req))
         response = JsonResponse(body, status=201)
         response["Location"] = body["links"]["self"]

@@ -55,6 +55,10 @@ class MosaicRequest(models.Model):
     progress = models.FloatField(default=0.0)
     error = models.TextField(blank=True)
     task_id = models.CharField(max_length=64, blank=True)
+    public_url = models.URLField(
+        max_length=255, blank=True,
+        help_text="scheme, host and script prefix the order was placed through; the product's "
+                  "metadata links there unless HUB_PUBLIC_URL is set")
     product_folder = models.CharField(max_length=255, blank=True)
 
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)

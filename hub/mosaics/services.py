@@ -20,6 +20,7 @@ from compositing.orders.spec import parse_spec
 from compositing.pipeline import MosaicSettings, run_mosaic
 from compositing.products.metadata import Contact
 from hub import celery_app
+from hub.mosaics.links import product_links
 from hub.mosaics.models import ACTIVE_STATUSES, MosaicRequest, ProductFile, Status
 from hub.task_names import RUN_REQUEST
 
@@ -33,11 +34,16 @@ class CancelledError(Exception):
     """The owner cancelled the request while it ran."""
 
 
-def create_request(options: dict[str, Any], owner: Any) -> MosaicRequest:
-    """Validate options (SpecError on bad input), save, and enqueue after the commit."""
+def create_request(options: dict[str, Any], owner: Any, public_url: str = "") -> MosaicRequest:
+    """Validate options (SpecError on bad input), save, and enqueue after the commit.
+
+    `public_url`: the hub's address the order came through (links.order_origin), for the
+    product's links when HUB_PUBLIC_URL is not set.
+    """
     spec = parse_spec(options, max_area_km2=settings.HUB_MAX_AOI_KM2)
     with transaction.atomic():
         req = MosaicRequest.from_spec(spec, owner)
+        req.public_url = public_url
         req.save()
         transaction.on_commit(lambda: enqueue(req.pk))
     return req
@@ -88,11 +94,9 @@ def process_request(request_id: str) -> None:
         return
     req = MosaicRequest.objects.get(pk=request_id)
     try:
-        base_url = (f"{settings.HUB_PUBLIC_URL}/api/v1/mosaics/{req.pk}/files"
-                    if settings.HUB_PUBLIC_URL else None)
         result = run_mosaic(req.spec(), mosaic_settings(), Path(settings.HUB_MEDIA_ROOT),
                             str(req.pk)[:8], progress=_progress_writer(req.pk),
-                            base_url=base_url)
+                            links=product_links(req))
     except CancelledError:
         log.info("request %s cancelled while running", request_id)
         return
