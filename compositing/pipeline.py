@@ -34,7 +34,7 @@ from compositing.products.deliver import (
 )
 from compositing.products.intermediate import GeoTiffWriter
 from compositing.products.layers import AUX_LAYERS, Layer, reflectance_layer
-from compositing.products.metadata import Contact, ProductInfo
+from compositing.products.metadata import Contact, ProductInfo, ProductLinks
 from compositing.products.naming import (
     ProductFile,
     describe_files,
@@ -74,12 +74,12 @@ class MosaicResult:
 def run_mosaic(spec: MosaicSpec, settings: MosaicSettings, out_dir: Path, product_id: str,
                progress: Progress | None = None,
                timings: dict[str, float] | None = None,
-               base_url: str | None = None) -> MosaicResult:
+               links: ProductLinks | None = None) -> MosaicResult:
     """Compose the order into out_dir/<folder>; nothing is left behind if it fails.
 
     `timings`, if given, receives the seconds spent in search, read, composite, write and
-    publish (for benchmarks). `base_url`: where the product's files will be downloaded from
-    (`{base_url}/{file name}`), for the metadata's resource locators.
+    publish (for benchmarks). `links`: where a server will publish the product, for the URLs
+    in its metadata (without them the metadata refers to the files by relative paths).
     """
     progress = progress or (lambda fraction: None)
     clock = Stopwatch(timings if timings is not None else {})
@@ -105,7 +105,7 @@ def run_mosaic(spec: MosaicSpec, settings: MosaicSettings, out_dir: Path, produc
             info = ProductInfo(
                 spec=spec, grid=grid, observations=observations, files=[],
                 product_id=product_id, folder_name=final.name, created=now(),
-                contact=settings.contact, stand_ins=stand_ins, base_url=base_url, folder=final,
+                contact=settings.contact, stand_ins=stand_ins, links=links,
                 medoid_min_obs=settings.medoid_min_obs, parts=tuple(product_parts(spec, grid)))
             write_formats(spec, grid, intermediates, partial, product_attributes(info),
                           info.parts, [o.acquisition for o in observations])

@@ -15,6 +15,7 @@ from hub.env import (
     env_path,
     env_str,
 )
+from hub.task_names import EXPIRE_PRODUCTS
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -113,7 +114,8 @@ HUB_PRODUCT_PREFIX = env_str("HUB_PRODUCT_PREFIX", "S2GM")
 HUB_CONTACT_NAME = env_str("HUB_CONTACT_NAME", "Mosaic Hub operator")
 HUB_CONTACT_EMAIL = env_str("HUB_CONTACT_EMAIL", "mosaics@example.org")
 HUB_ORGANISATION = env_str("HUB_ORGANISATION", "Mosaic Hub")
-# The hub's public address, for the download links in product metadata (none when empty).
+# The hub's public address, for the links in product metadata; when empty, the scheme and host
+# each order was placed through.
 HUB_PUBLIC_URL = env_str("HUB_PUBLIC_URL").rstrip("/")
 
 CELERY_BROKER_URL, CELERY_BROKER_TRANSPORT_OPTIONS = broker_config(
@@ -138,6 +140,6 @@ HUB_RETENTION_DAYS = env_int("HUB_RETENTION_DAYS", 14, minimum=1)
 # Celery beat runs the expiry this often (seconds); its schedule state lives with the hub's state.
 HUB_EXPIRY_INTERVAL_S = env_int("HUB_EXPIRY_INTERVAL_S", 3600, minimum=60)
 CELERY_BEAT_SCHEDULE = {
-    "expire-products": {"task": "mosaics.expire_products", "schedule": HUB_EXPIRY_INTERVAL_S},
+    "expire-products": {"task": EXPIRE_PRODUCTS, "schedule": HUB_EXPIRY_INTERVAL_S},
 }
 CELERY_BEAT_SCHEDULE_FILENAME = str(HUB_STATE_DIR / "celerybeat-schedule")

@@ -1,11 +1,7 @@
-"""The Celery application; settings come from Django's (CELERY_* names)."""
+"""The workers' Celery app: the hub's app (hub.celery_app) with this package's tasks on it."""
 
-import os
+from hub.celery_app import app
 
-from celery import Celery
-
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "hub.settings")
-
-app = Celery("mosaichub")
-app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks(["workers"])
+
+__all__ = ["app"]

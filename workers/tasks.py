@@ -2,18 +2,17 @@
 
 from celery import shared_task
 
+from hub.mosaics import services
+from hub.task_names import EXPIRE_PRODUCTS, RUN_REQUEST
 
-@shared_task(name="mosaics.run_request", acks_late=True)
+
+@shared_task(name=RUN_REQUEST, acks_late=True)
 def run_mosaic_request(request_id: str) -> None:
     """Compose one mosaic request."""
-    from hub.mosaics.services import process_request
-
-    process_request(request_id)
+    services.process_request(request_id)
 
 
-@shared_task(name="mosaics.expire_products")
+@shared_task(name=EXPIRE_PRODUCTS)
 def expire_products() -> int:
     """Free the storage of products past their retention (scheduled by Celery beat)."""
-    from hub.mosaics.services import expire_products as expire
-
-    return len(expire())
+    return len(services.expire_products())

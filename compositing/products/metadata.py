@@ -67,12 +67,26 @@ class Contact:
 
 
 @dataclass(frozen=True)
+class ProductLinks:
+    """Where a server publishes the product: absolute URLs, no trailing slash needed.
+
+    `page` is the product's own page; file f is downloaded from `{files}/{f.name}`; `stac` is
+    the root of the STAC API that lists the product in its collection, if any.
+    """
+
+    page: str
+    files: str
+    stac: str | None = None
+
+
+@dataclass(frozen=True)
 class ProductInfo:
     """Everything the metadata of one finished product is built from.
 
     `files` are the product's files as described so far (a file cannot list its own checksum).
-    `base_url`, when given, is where the files are served: file f is at `{base_url}/{f.name}`;
-    without it the files are referred to by `file:` URLs under `folder` (or relative names).
+    `links`, when given, are the product's public URLs; without them (a product written to a
+    folder, not served) the metadata refers to the files by their paths relative to the
+    product folder, which holds the metadata files too: never by a path of the machine.
     """
 
     spec: MosaicSpec
@@ -84,11 +98,9 @@ class ProductInfo:
     created: datetime
     contact: Contact
     stand_ins: dict[str, str] = field(default_factory=dict)
-    base_url: str | None = None
-    folder: Path | None = None
+    links: ProductLinks | None = None
     medoid_min_obs: int = l2a.MEDOID_MIN_OBSERVATIONS
     id_namespace: str = "mosaichub"
-    stac_url: str | None = None
     # Tile subfolders of a product ordered with tiling 'mgrs' (none for a single product).
     parts: tuple[ProductPart, ...] = ()
 
@@ -211,21 +223,15 @@ def resolution_m(info: ProductInfo) -> int:
 
 
 def file_url(info: ProductInfo, name: str) -> str:
-    """Download link of a product file: under base_url, else a file: URL."""
-    if info.base_url:
-        return f"{info.base_url.rstrip('/')}/{quote(name)}"
-    if info.folder is not None:
-        return (info.folder.resolve() / name).as_uri()
-    return f"file:{quote(info.folder_name)}/{quote(name)}"
+    """Download link of a product file; unpublished, its path relative to the metadata."""
+    if info.links:
+        return f"{info.links.files.rstrip('/')}/{quote(name)}"
+    return quote(name)
 
 
 def product_url(info: ProductInfo) -> str:
-    """Link to the whole product: base_url, else the folder as a file: URL."""
-    if info.base_url:
-        return info.base_url.rstrip("/")
-    if info.folder is not None:
-        return info.folder.resolve().as_uri()
-    return f"file:{quote(info.folder_name)}"
+    """Link to the whole product: its page; unpublished, the folder holding the metadata."""
+    return info.links.page if info.links else "./"
 
 
 def file_suffix(name: str) -> str:
@@ -424,8 +430,9 @@ def stac_item(info: ProductInfo) -> dict[str, Any]:
     spec, grid = info.spec, info.grid
     start = datetime.combine(spec.start, time.min, tzinfo=UTC)
     end = datetime.combine(spec.end, time(23, 59, 59), tzinfo=UTC)
-    collection_href = (f"{info.stac_url.rstrip('/')}/collections/{STAC_COLLECTION}"
-                       if info.stac_url else "../collection.json")
+    stac_root = info.links.stac if info.links else None
+    collection_href = (f"{stac_root.rstrip('/')}/collections/{STAC_COLLECTION}"
+                       if stac_root else "../collection.json")
     return {
         "type": "Feature",
         "stac_version": STAC_VERSION,
@@ -483,7 +490,7 @@ def _asset(info: ProductInfo, f: ProductFile) -> dict[str, Any]:
     role = ("data" if suffix in DATA_SUFFIXES
             else "overview" if suffix in OVERVIEW_SUFFIXES else "metadata")
     asset: dict[str, Any] = {
-        "href": f"{info.base_url.rstrip('/')}/{quote(f.name)}" if info.base_url else f.name,
+        "href": file_url(info, f.name),
         "title": f.name,
         "roles": [role],
         "file:size": f.size,

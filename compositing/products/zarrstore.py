@@ -15,7 +15,7 @@ import zipfile
 from collections.abc import Mapping, Sequence
 from datetime import timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import dask.array as da
 import numpy as np
@@ -41,7 +41,7 @@ if TYPE_CHECKING:
     from compositing.products.intermediate import Intermediates
     from compositing.products.layers import Layer
 
-ZARR_FORMAT = 2
+ZARR_FORMAT: Literal[2] = 2
 
 
 def write_product(spec: MosaicSpec, grid: OutputGrid, layers: Intermediates, folder: Path, *,

@@ -15,6 +15,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 from hub.accounts.auth import api_user
 from hub.errors import ApiError, json_api, json_body
 from hub.mosaics import downloads, services
+from hub.mosaics.links import order_origin
 from hub.mosaics.models import MosaicRequest, ProductFile, Status
 from hub.mosaics.openapi import openapi_document
 
@@ -28,15 +29,19 @@ def mosaics(request: HttpRequest) -> HttpResponse:
     """GET: the caller's requests, newest first. POST: order a mosaic."""
     user = api_user(request)
     if request.method == "POST":
-        req = services.create_request(services.read_order(json_body(request)), user)
-        response = JsonResponse(req.to_dict(), status=201)
-        response["Location"] = req.to_dict()["links"]["self"]
+        req = services.create_request(services.read_order(json_body(request)), user,
+                                      order_origin(request))
+        body = req.to_dict(services.queue_position(req))
+        response = JsonResponse(body, status=201)
+        response["Location"] = body["links"]["self"]
         return response
     limit = _int_param(request, "limit", 100, 1, MAX_PAGE)
     offset = _int_param(request, "offset", 0, 0, None)
     qs = MosaicRequest.objects.filter(owner=user).prefetch_related("files")
-    page = [r.to_dict() for r in qs[offset:offset + limit]]
-    return JsonResponse({"count": qs.count(), "results": page})
+    page = list(qs[offset:offset + limit])
+    positions = services.queue_positions(page)
+    return JsonResponse({"count": qs.count(),
+                         "results": [r.to_dict(positions.get(r.pk)) for r in page]})
 
 
 @csrf_exempt
@@ -50,8 +55,7 @@ def mosaic(request: HttpRequest, request_id: str) -> HttpResponse:
         if done == "deleted":
             return HttpResponse(status=204)
         req.refresh_from_db()
-        return JsonResponse(req.to_dict())
-    return JsonResponse(req.to_dict())
+    return JsonResponse(req.to_dict(services.queue_position(req)))
 
 
 @json_api

@@ -40,6 +40,10 @@ class MosaicRequest(models.Model):
     progress = models.FloatField(default=0.0)
     error = models.TextField(blank=True)
     task_id = models.CharField(max_length=64, blank=True)
+    public_url = models.URLField(
+        max_length=255, blank=True,
+        help_text="scheme, host and script prefix the order was placed through; the product's "
+                  "metadata links there unless HUB_PUBLIC_URL is set")
     product_folder = models.CharField(max_length=255, blank=True)
 
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
@@ -69,10 +73,9 @@ class MosaicRequest(models.Model):
     def is_active(self) -> bool:
         return self.status in ACTIVE_STATUSES
 
-    def to_dict(self) -> dict[str, Any]:
-        """The request as the REST API serves it."""
-        from hub.mosaics.services import queue_position  # services import this module
-
+    def to_dict(self, queue_position: int | None) -> dict[str, Any]:
+        """The request as the REST API serves it; the caller knows its place in the queue
+        (services.queue_positions finds those of a whole page in one query)."""
         url = reverse("api-mosaic", args=[self.id])
         return {
             "id": str(self.id),
@@ -86,7 +89,7 @@ class MosaicRequest(models.Model):
             "finished": self.finished_at.isoformat() if self.finished_at else None,
             "files": [f.to_dict() for f in self.files.all()],
             "links": {"self": url},
-            "queue_position": queue_position(self),
+            "queue_position": queue_position,
             "expires": self.expires_at.isoformat() if self.expires_at else None,
         }
 

@@ -19,7 +19,10 @@ from compositing.archive.scenes import ArchiveDataError
 from compositing.orders.spec import MosaicSpec, parse_spec
 from compositing.pipeline import MosaicSettings, run_mosaic
 from compositing.products.metadata import Contact
+from hub import celery_app
+from hub.mosaics.links import product_links
 from hub.mosaics.models import ACTIVE_STATUSES, MosaicRequest, ProductFile, Status
+from hub.task_names import RUN_REQUEST
 
 log = logging.getLogger(__name__)
 
@@ -36,21 +39,24 @@ def read_order(options: Mapping[str, Any]) -> MosaicSpec:
     return parse_spec(options, max_area_km2=settings.HUB_MAX_AOI_KM2)
 
 
-def create_request(spec: MosaicSpec, owner: Any) -> MosaicRequest:
-    """Save a validated order and enqueue it after the commit."""
+def create_request(spec: MosaicSpec, owner: Any, public_url: str = "") -> MosaicRequest:
+    """Save a validated order and enqueue it after the commit.
+
+    `public_url`: the hub's address the order came through (links.order_origin), for the
+    product's links when HUB_PUBLIC_URL is not set.
+    """
     with transaction.atomic():
         req = MosaicRequest.from_spec(spec, owner)
+        req.public_url = public_url
         req.save()
         transaction.on_commit(lambda: enqueue(req.pk))
     return req
 
 
 def enqueue(request_id: Any) -> None:
-    """Hand the request to the workers."""
-    from workers.tasks import run_mosaic_request
-
-    result = run_mosaic_request.delay(str(request_id))
-    MosaicRequest.objects.filter(pk=request_id).update(task_id=result.id or "")
+    """Hand the request to the workers (by task name: the hub does not import them)."""
+    task_id = celery_app.send_task(RUN_REQUEST, str(request_id))
+    MosaicRequest.objects.filter(pk=request_id).update(task_id=task_id)
 
 
 def cancel_or_delete(req: MosaicRequest) -> str:
@@ -92,11 +98,9 @@ def process_request(request_id: str) -> None:
         return
     req = MosaicRequest.objects.get(pk=request_id)
     try:
-        base_url = (f"{settings.HUB_PUBLIC_URL}/api/v1/mosaics/{req.pk}/files"
-                    if settings.HUB_PUBLIC_URL else None)
         result = run_mosaic(req.spec, mosaic_settings(), Path(settings.HUB_MEDIA_ROOT),
                             str(req.pk)[:8], progress=_progress_writer(req.pk),
-                            base_url=base_url)
+                            links=product_links(req))
     except CancelledError:
         log.info("request %s cancelled while running", request_id)
         return

@@ -15,6 +15,7 @@ from django.views.decorators.http import require_POST
 from compositing.orders.spec import LAYOUTS, TILINGS
 from hub.mosaics import listing, product_page, services
 from hub.mosaics.forms import OrderForm
+from hub.mosaics.links import order_origin
 from hub.mosaics.models import MosaicRequest, Status
 from hub.stac.views import archive_interval
 
@@ -54,7 +55,7 @@ def new_request(request: HttpRequest) -> HttpResponse:
         initial["start"] = interval[1].replace(day=1).isoformat()
     form = OrderForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():
-        req = services.create_request(form.spec, request.user)
+        req = services.create_request(form.spec, request.user, order_origin(request))
         messages.success(request, f"Order {req.name} placed.")
         return redirect("requests")
     return render(request, "mosaics/new_request.html",

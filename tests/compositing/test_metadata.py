@@ -20,6 +20,7 @@ from compositing.orders.spec import parse_spec
 from compositing.products.metadata import (
     Contact,
     ProductInfo,
+    ProductLinks,
     manifest,
     metadata_json,
     stac_item,
@@ -216,14 +217,28 @@ def test_stac_assets_per_file(info):
     assert bands.href == "bands_M20_20230601_Midlands.tif"
 
 
-def test_stac_hrefs_under_base_url():
-    info = build_info(base_url="https://hub.example.org/api/v1/mosaics/abc/files/",
-                      stac_url="https://hub.example.org/stac")
-    item = stac_item(info)
+HUB_LINKS = ProductLinks(page="https://hub.example.org/requests/abc/",
+                         files="https://hub.example.org/api/v1/mosaics/abc/files/",
+                         stac="https://hub.example.org/stac/")
+
+
+def test_stac_hrefs_under_the_published_links():
+    item = stac_item(build_info(links=HUB_LINKS))
     assert item["assets"]["bands"]["href"] == \
         "https://hub.example.org/api/v1/mosaics/abc/files/bands_M20_20230601_Midlands.tif"
     assert item["links"][0] == {"rel": "collection", "type": "application/json",
                                 "href": "https://hub.example.org/stac/collections/mosaics"}
+
+
+def test_the_resource_locator_is_the_product_page_once_published():
+    assert metadata_json(build_info(links=HUB_LINKS))["Resource_locator"] == \
+        "https://hub.example.org/requests/abc/"
+
+
+def test_an_unpublished_product_links_its_files_relative_to_its_folder():
+    info = build_info(files=[ProductFile("T29UNV/a b.tif", 1, "0" * 64)])
+    assert metadata_json(info)["Resource_locator"] == "./"
+    assert stac_item(info)["assets"]["a b_T29UNV"]["href"] == "T29UNV/a%20b.tif"
 
 
 @pytest.mark.skipif(shutil.which("sha256sum") is None, reason="needs coreutils sha256sum")

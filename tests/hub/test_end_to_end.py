@@ -63,6 +63,11 @@ def test_an_order_goes_from_queued_to_done_and_downloads(deployment):
     assert len(response.content) == files[band_file]["size"]
     downloaded = deployment["tmp"] / "downloaded.tif"
     downloaded.write_bytes(response.content)
+    # The worker wrote the links of the host the order came through (no HUB_PUBLIC_URL here).
+    meta = requests.get(base + files["metadata.json"]["href"], headers=headers, timeout=10)
+    assert meta.json()["Resource_locator"] == f"{base}/requests/{state['id']}/"
+    item = requests.get(base + files["stac_item.json"]["href"], headers=headers, timeout=10)
+    assert item.json()["assets"]["bands"]["href"] == base + files[band_file]["href"]
 
     out = deployment["tmp"] / "cli"
     manage(deployment["env"], "mosaic", "--aoi=" + ",".join(map(str, DEMO_AOI_BBOX)),

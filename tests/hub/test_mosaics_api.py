@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 
 import pytest
+from django.utils import timezone
 
 from hub.mosaics.models import MosaicRequest, ProductFile, Status
 from tests.hub.stored_requests import stored_request
@@ -127,3 +129,43 @@ def test_openapi_document_describes_every_path(client):
                                  "/mosaics/{id}/zip", "/mosaics/{id}/metalink", "/timeseries"}
     order = doc["components"]["schemas"]["Order"]
     assert "B8A" in order["properties"]["bands"]["items"]["enum"]
+
+
+def list_queries(client, token) -> tuple[dict, int]:
+    """The caller's request list and how many SQL queries serving it took."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get("/api/v1/mosaics", HTTP_AUTHORIZATION=f"Token {token}")
+    assert response.status_code == 200
+    return response.json(), len(queries)
+
+
+def test_the_list_takes_as_many_queries_for_many_queued_requests_as_for_one(
+        client, alice, bob, alice_token):
+    from tests.hub.test_user_area import make_request
+
+    t0 = timezone.now() - timedelta(hours=1)
+    make_request(alice, "first", created=t0)
+    list_queries(client, alice_token)  # the token's first use of the hour is written down
+    _, few = list_queries(client, alice_token)
+    # Interleave bob's queued requests, which take places in the queue alice cannot see, and
+    # requests out of the queue (running, done with files) that have no place.
+    for i in range(1, 25):
+        owner = (alice, bob)[i % 2]
+        status = (Status.QUEUED, Status.QUEUED, Status.RUNNING, Status.DONE)[i % 4]
+        req = make_request(owner, f"r{i:02d}", status=status, created=t0 + timedelta(minutes=i))
+        ProductFile.objects.create(request=req, name=f"f{i}.tif", path=f"x/f{i}.tif", size=i,
+                                   sha256="0" * 64)
+    body, many = list_queries(client, alice_token)
+    assert many == few
+    # The queue: first, then bob's r01 and alice's r04 alternately (r01, r04, r05, r08, ...).
+    positions = {item["options"]["name"]: item["queue_position"] for item in body["results"]}
+    queued = {"first": 1, **{f"r{4 * k:02d}": 2 * k + 1 for k in range(1, 7)}}
+    assert {name: pos for name, pos in positions.items() if pos is not None} == queued
+    assert body["count"] == 13 and len(body["results"]) == 13
+    # The list and the single request agree on every position.
+    for item in body["results"]:
+        single = client.get(item["links"]["self"], HTTP_AUTHORIZATION=f"Token {alice_token}")
+        assert single.json() == item

@@ -38,7 +38,7 @@ OLD_COLUMNS = ("aoi", "period_type", "start_date", "end_date", "resolution", "cr
 
 
 class Migration(migrations.Migration):
-    dependencies = [("mosaics", "0004_expiry_of_older_products")]
+    dependencies = [("mosaics", "0005_mosaicrequest_public_url")]
 
     operations = [
         migrations.AddField(

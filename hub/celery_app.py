@@ -1,0 +1,24 @@
+"""The Celery app of the Mosaic Hub, configured from Django's settings (CELERY_* names).
+
+The web process sends tasks through it by name and never imports `workers`; the worker process
+(`celery -A workers`) runs this same app with the tasks of `workers` registered on it, so broker
+and queue settings are read in one place for both sides.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from celery import Celery
+
+# Before the app exists: Celery installs its Django fix-up only when this is set.
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "hub.settings")
+
+app = Celery("mosaichub")
+app.config_from_object("django.conf:settings", namespace="CELERY")
+
+
+def send_task(name: str, *args: Any) -> str:
+    """Put a task on the broker by its registered name (hub.task_names); returns its id."""
+    return str(app.send_task(name, args=args).id)
