@@ -28,13 +28,13 @@ METADATA_OPTIONS: dict[str, str] = {
 # GeoTIFF products: all reflectance bands in one file, or one file per band (as S2GM). What a
 # layout means for each format is the format's own record (`ProductFormat.layouts`).
 LAYOUTS: dict[str, str] = {
-    "multiband": "one GeoTIFF holding every band (auxiliary layers in files of their own)",
-    "per_layer": "one GeoTIFF per band and per auxiliary layer, as S2GM delivered",
+    "multiband": "one multi-band file for the bands",
+    "per_layer": "one file per band and per layer (as S2GM)",
 }
 # A UTM product as one grid, or split into one subfolder per Sentinel-2 MGRS tile (as S2GM).
 TILINGS: dict[str, str] = {
-    "single": "one product on one grid",
-    "mgrs": "one subfolder per Sentinel-2 MGRS tile the area touches (UTM only)",
+    "single": "one product",
+    "mgrs": "one subfolder per Sentinel-2 MGRS tile (UTM only)",
 }
 MAX_NAME_LENGTH = 80
 MAX_CLOUD_BUFFER = 20
@@ -72,16 +72,19 @@ ORDER_OPTIONS: dict[str, OrderOption] = {o.name: o for o in (
     OrderOption("bands", "surface reflectance bands", required=True, many=True,
                 choices={b.name: f"{b.name} ({b.center_nm} nm, {b.description})"
                          for b in l2a.BANDS}),
-    OrderOption("aux", "auxiliary layers", default=(), many=True,
-                choices={n: lyr.description for n, lyr in AUX_LAYERS.items()}),
+    OrderOption("aux", "layers beside the bands, each value from the chosen observation",
+                default=(), many=True,
+                choices={n: f"{n}: {lyr.description}" for n, lyr in AUX_LAYERS.items()}),
     OrderOption("metadata", "metadata files delivered with the product",
                 default=tuple(METADATA_OPTIONS), many=True, choices=METADATA_OPTIONS),
     OrderOption("cloud_buffer", f"dilation of cloud and shadow masks, in output pixels (0 to "
                                 f"{MAX_CLOUD_BUFFER})", default=0),
-    OrderOption("layout", "GeoTIFF files: " + "; ".join(f"'{k}': {v}" for k, v in
-                                                        LAYOUTS.items()),
-                default="multiband", choices=LAYOUTS),
-    OrderOption("tiling", "; ".join(f"'{k}': {v}" for k, v in TILINGS.items()),
+    OrderOption("layout", "how GeoTIFF products spread their layers over files; auxiliary "
+                          "layers are always files of their own, JPEG 2000 is one file per "
+                          "band, and formats holding every layer in one file refuse "
+                          "'per_layer'", default="multiband", choices=LAYOUTS),
+    OrderOption("tiling", "large orders as S2GM delivered them: tile subfolders named by tile "
+                          "id, metadata at the top; needs a UTM coordinate system",
                 default="single", choices=TILINGS),
 )}
 

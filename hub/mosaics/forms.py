@@ -37,11 +37,13 @@ def form_field(option: OrderOption) -> forms.Field:
         "required": option.required,
         "initial": INITIAL.get(option.name, _initial(option.default)),
     }
+    choices = [(value, text[:1].upper() + text[1:])
+               for value, text in (option.choices or {}).items()]
     if option.choices is not None and option.many:
-        return forms.MultipleChoiceField(choices=list(option.choices.items()),
-                                         widget=forms.CheckboxSelectMultiple, **common)
+        return forms.MultipleChoiceField(choices=choices, widget=forms.CheckboxSelectMultiple,
+                                         **common)
     if option.choices is not None:
-        return forms.ChoiceField(choices=list(option.choices.items()), **common)
+        return forms.ChoiceField(choices=choices, **common)
     if isinstance(option.default, int):
         return forms.IntegerField(min_value=0, **common)
     return forms.CharField(widget=WIDGETS.get(option.name), **common)

@@ -5,9 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from compositing.orders.spec import (
+    LAYOUTS,
     MAX_CLOUD_BUFFER,
     MAX_NAME_LENGTH,
     ORDER_OPTIONS,
+    TILINGS,
     OrderOption,
 )
 from hub.mosaics.models import Status
@@ -138,12 +140,10 @@ _SHAPES: dict[str, dict[str, Any]] = {
     "cloud_buffer": {"type": "integer", "minimum": 0, "maximum": MAX_CLOUD_BUFFER},
 }
 _NOTES: dict[str, str] = {
-    "layout": ". What a layout means per format: JPEG 2000 is always one file per band; "
-              "formats that hold every layer in one file refuse 'per_layer' (400, field "
-              "'layout').",
-    "tiling": ". Tile subfolders are named by tile id (e.g. 29UNU) and their files carry it in "
-              "place of the order name; metadata stays at the top. 'mgrs' is refused (400, "
-              "field 'tiling') for a non-UTM crs.",
+    "layout": ". " + "; ".join(f"'{k}': {v}" for k, v in LAYOUTS.items())
+              + ". Refused with 400, field 'layout', where the format has no such layout.",
+    "tiling": ". " + "; ".join(f"'{k}': {v}" for k, v in TILINGS.items())
+              + ". 'mgrs' is refused (400, field 'tiling') for a non-UTM crs.",
 }
 
 
