@@ -34,7 +34,7 @@ from rasterio.vrt import WarpedVRT
 from compositing import l2a
 from compositing.archive.read import Stack, read_stack
 from compositing.archive.scenes import Observation, group_acquisitions, scene_from_item
-from compositing.archive.store import LocalCatalog
+from compositing.archive.store import LocalArchive
 from compositing.demo.archive import DEMO_CENTER_32629, build_demo_archive
 from compositing.grid import Chunk, OutputGrid
 from compositing.orders.periods import next_period_start, period_bounds
@@ -71,7 +71,7 @@ def aoi_grid() -> tuple[OutputGrid, Chunk]:
     return grid, next(grid.chunks(n))
 
 
-def observations(catalog: LocalCatalog, start: date, end: date) -> tuple[list[Observation],
+def observations(catalog: LocalArchive, start: date, end: date) -> tuple[list[Observation],
                                                                           dict[str, dict]]:
     page = catalog.search(bbox=[-7.6, 52.6, -7.3, 52.9], limit=1000,
                           datetime=f"{start.isoformat()}/{end.isoformat()}T23:59:59Z")
@@ -132,7 +132,7 @@ def evaluate(name: str, index: np.ndarray | None, refl: np.ndarray, truth: Truth
     return name, clear, rmse, int(where.sum())
 
 
-def product_rows(catalog: LocalCatalog, start: date, end: date, buffer_px: int,
+def product_rows(catalog: LocalArchive, start: date, end: date, buffer_px: int,
                  atbd_stc: bool = False) -> list[tuple]:
     obs, items = observations(catalog, start, end)
     grid, chunk = aoi_grid()
@@ -198,7 +198,7 @@ def main() -> None:
     parser.add_argument("--atbd-stc", action="store_true",
                         help="STC without the preference for observations away from clouds")
     args = parser.parse_args()
-    catalog = LocalCatalog(archive_for(args.year, args.size_m))
+    catalog = LocalArchive(archive_for(args.year, args.size_m))
     print(f"{'product':<14} {'method':<14} {'clear %':>8} {'RMSE':>8} {'pixels':>7}")
     totals: dict[str, list[tuple[float, int]]] = {}
     for label, start, end in periods(args.year):

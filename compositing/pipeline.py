@@ -1,20 +1,32 @@
-"""A whole mosaic request: search, then per chunk read, select, write; then publish atomically."""
+"""A whole mosaic request as four steps with plain inputs and outputs.
+
+    plan_mosaic(spec, settings) -> Plan            search, bands, acquisitions, grid, chunks
+    compose_chunk(plan.recipe, chunk) -> layers    read with a halo, select, crop, gather
+    assemble(plan, composed, folder) -> Intermediates   chunk layers into tiled GeoTIFFs
+    deliver(info, intermediates, folder) -> files  formats, quicklook, metadata, checksums
+
+`run_mosaic` runs them in order in one process and publishes the product folder atomically.
+`compose_chunk` takes only picklable values and changes no shared state (it may leave
+rasterio datasets open in this thread's cache, `read.close_datasets`), so chunks can be
+composed anywhere and in any order; the time-series tool composes its periods with it too.
+"""
 
 from __future__ import annotations
 
 import logging
 import shutil
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
 import numpy as np
+from shapely.geometry.base import BaseGeometry
 
 from compositing import l2a
-from compositing.archive.read import close_datasets, read_stack
+from compositing.archive.read import Stack, close_datasets, read_stack
 from compositing.archive.scenes import (
     NoObservationsError,
     Observation,
@@ -22,24 +34,19 @@ from compositing.archive.scenes import (
     resolve_bands,
     search_scenes,
 )
-from compositing.grid import OutputGrid
+from compositing.grid import Chunk, OutputGrid
 from compositing.orders.spec import MosaicSpec
-from compositing.products.deliver import (
-    RGB,
-    Intermediates,
-    now,
-    product_attributes,
-    write_formats,
-    write_metadata,
-)
+from compositing.products.deliver import RGB, Intermediates, deliver, now
 from compositing.products.intermediate import GeoTiffWriter
-from compositing.products.layers import AUX_LAYERS, Layer, reflectance_layer
-from compositing.products.metadata import Contact, ProductInfo, ProductLinks
-from compositing.products.naming import (
-    ProductFile,
-    describe_files,
-    folder_name,
+from compositing.products.layers import (
+    ANGLE_LAYERS,
+    AUX_LAYERS,
+    CONFIDENCE_LAYERS,
+    Layer,
+    reflectance_layer,
 )
+from compositing.products.metadata import Contact, ProductInfo, ProductLinks
+from compositing.products.naming import FileRecord, folder_name
 from compositing.products.tiling import product_parts
 from compositing.selection.composite import chunk_layers, select, stack_bands
 from compositing.selection.mask import stc_clear_px
@@ -47,6 +54,9 @@ from compositing.selection.mask import stc_clear_px
 log = logging.getLogger(__name__)
 
 Progress = Callable[[float], None]
+# The stored arrays of one chunk, by layer name (band or auxiliary layer).
+ChunkLayers = dict[str, np.ndarray]
+_EPOCH = date(1970, 1, 1)
 
 
 @dataclass(frozen=True)
@@ -66,9 +76,157 @@ class MosaicResult:
     """Where the product went and what it holds."""
 
     folder: Path
-    files: list[ProductFile]
+    files: list[FileRecord]
     grid: OutputGrid
     observations: int
+
+
+def chunk_halo(resolution: int, cloud_buffer: int) -> int:
+    """Pixels read beyond a chunk: the cloud buffer and the STC's distance to clouds look that
+    far, so a chunk's values do not depend on where the chunk borders lie."""
+    return max(cloud_buffer, stc_clear_px(resolution))
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """What every chunk of one product is composed from (plain, picklable values)."""
+
+    grid: OutputGrid
+    observations: tuple[Observation, ...]
+    bands: tuple[str, ...]  # reflectance layers to gather (ordered bands, then quicklook ones)
+    aux: tuple[str, ...]
+    resolution: int
+    cloud_buffer: int
+    medoid_min_obs: int
+    # Lon/lat; pixels whose centre lies outside are nodata. None: every pixel of the grid.
+    aoi: BaseGeometry | None = None
+
+    @property
+    def halo(self) -> int:
+        return chunk_halo(self.resolution, self.cloud_buffer)
+
+    @property
+    def read_bands(self) -> tuple[str, ...]:
+        """Bands read from the archive: the gathered ones and those the selection needs."""
+        return stack_bands(self.bands)
+
+    @property
+    def read_layers(self) -> tuple[str, ...]:
+        """Auxiliary layers read per observation (the others derive from the selection)."""
+        return tuple(a for a in self.aux if a in CONFIDENCE_LAYERS or a in ANGLE_LAYERS)
+
+
+def read_chunk(recipe: Recipe, chunk: Chunk) -> Stack:
+    """The observations of the chunk grown by the recipe's halo (see `compose_chunk`)."""
+    return read_stack(recipe.observations, recipe.read_bands, recipe.grid,
+                      chunk.expanded(recipe.halo), recipe.resolution, recipe.read_layers)
+
+
+def composite_chunk(recipe: Recipe, chunk: Chunk, stack: Stack) -> ChunkLayers:
+    """Select per pixel on the `read_chunk` stack, crop the halo, gather every layer."""
+    halo = recipe.halo
+    selection = select(stack, recipe.medoid_min_obs, recipe.cloud_buffer,
+                       stc_clear_px(recipe.resolution)).crop(halo)
+    days = np.array([(o.datetime.date() - _EPOCH).days for o in recipe.observations],
+                    dtype=np.int64)
+    inside = (recipe.grid.aoi_mask(recipe.aoi, chunk) if recipe.aoi is not None
+              else np.ones(chunk.shape, bool))
+    return chunk_layers(stack.crop(halo), selection, recipe.bands, recipe.aux, days, inside)
+
+
+def compose_chunk(recipe: Recipe, chunk: Chunk,
+                  timings: dict[str, float] | None = None) -> ChunkLayers:
+    """The stored arrays of every layer of one chunk: `read_chunk`, then `composite_chunk`.
+
+    `timings`, if given, receives the seconds spent reading and compositing.
+    """
+    clock = Stopwatch(timings if timings is not None else {})
+    with clock("read"):
+        stack = read_chunk(recipe, chunk)
+    with clock("composite"):
+        return composite_chunk(recipe, chunk, stack)
+
+
+@dataclass(frozen=True)
+class Plan:
+    """A product before any pixel is read: its order, recipe, chunks and intermediates."""
+
+    spec: MosaicSpec
+    recipe: Recipe
+    chunk_size: int
+    stand_ins: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def grid(self) -> OutputGrid:
+        return self.recipe.grid
+
+    def chunks(self) -> Iterator[Chunk]:
+        """The chunks to compose, row by row."""
+        return self.grid.chunks(self.chunk_size)
+
+    @property
+    def chunk_count(self) -> int:
+        return self.grid.chunk_count(self.chunk_size)
+
+    @property
+    def intermediates(self) -> dict[str, tuple[Layer, ...]]:
+        """Intermediate GeoTIFFs and their layers: the ordered bands, one per auxiliary layer,
+        and the true-colour bands for the quicklook when they were not ordered."""
+        groups = {"bands": tuple(reflectance_layer(b) for b in self.spec.bands)}
+        if not set(RGB) <= set(self.spec.bands):
+            groups["rgb"] = tuple(reflectance_layer(b) for b in RGB)
+        for name in self.spec.aux:
+            groups[name] = (AUX_LAYERS[name],)
+        return groups
+
+
+def plan_mosaic(spec: MosaicSpec, settings: MosaicSettings) -> Plan:
+    """Search the archive and fix everything the chunks are composed from.
+
+    Raises NoObservationsError when no scene covers the AOI and period.
+    """
+    scenes = search_scenes(settings.stac_url, settings.collection, spec.aoi, spec.start,
+                           spec.end)
+    if not scenes:
+        raise NoObservationsError(
+            f"no L2A observations over the AOI from {spec.start} to {spec.end} "
+            f"in collection {settings.collection}")
+    scenes, stand_ins = resolve_bands(scenes, stack_bands(spec.bands), spec.bands)
+    bands = tuple(dict.fromkeys([*spec.bands, *RGB]))
+    recipe = Recipe(OutputGrid.for_aoi(spec.aoi, spec.crs, spec.resolution),
+                    tuple(group_acquisitions(scenes)), bands, spec.aux, spec.resolution,
+                    spec.cloud_buffer, settings.medoid_min_obs, spec.aoi)
+    return Plan(spec, recipe, settings.chunk_size, stand_ins)
+
+
+def assemble(plan: Plan, composed: Iterable[tuple[Chunk, ChunkLayers]], folder: Path,
+             timings: dict[str, float] | None = None) -> Intermediates:
+    """The composed chunks, as they come, into the plan's intermediate GeoTIFFs in folder."""
+    clock = Stopwatch(timings if timings is not None else {})
+    groups = plan.intermediates
+    folder.mkdir()
+    writers = {name: GeoTiffWriter(folder / f"{name}.tif", plan.grid, layers)
+               for name, layers in groups.items()}
+    try:
+        for chunk, layers in composed:
+            with clock("write"):
+                for name, writer in writers.items():
+                    writer.write(chunk, [layers[layer.name] for layer in groups[name]])
+    finally:
+        with clock("write"):
+            for writer in writers.values():
+                writer.close()
+    return {name: (writers[name].path, groups[name]) for name in writers}
+
+
+def product_info(plan: Plan, settings: MosaicSettings, product_id: str, folder: Path,
+                 links: ProductLinks | None = None) -> ProductInfo:
+    """What the metadata of the product is built from, but its files."""
+    return ProductInfo(
+        spec=plan.spec, grid=plan.grid, observations=list(plan.recipe.observations), files=[],
+        product_id=product_id, folder_name=folder.name, created=now(),
+        contact=settings.contact, stand_ins=plan.stand_ins, links=links,
+        medoid_min_obs=settings.medoid_min_obs, parts=tuple(product_parts(plan.spec, plan.grid)))
 
 
 def run_mosaic(spec: MosaicSpec, settings: MosaicSettings, out_dir: Path, product_id: str,
@@ -77,93 +235,47 @@ def run_mosaic(spec: MosaicSpec, settings: MosaicSettings, out_dir: Path, produc
                links: ProductLinks | None = None) -> MosaicResult:
     """Compose the order into out_dir/<folder>; nothing is left behind if it fails.
 
-    `timings`, if given, receives the seconds spent in search, read, composite, write and
-    publish (for benchmarks). `links`: where a server will publish the product, for the URLs
-    in its metadata (without them the metadata refers to the files by relative paths).
+    `timings`, if given, receives the seconds spent in search (the whole plan), read,
+    composite, write and publish (for benchmarks). `links`: where a server will publish the
+    product, for the URLs in its metadata (without them the metadata refers to the files by
+    relative paths).
     """
-    progress = progress or (lambda fraction: None)
     clock = Stopwatch(timings if timings is not None else {})
     with clock("search"):
-        scenes = search_scenes(settings.stac_url, settings.collection, spec.aoi, spec.start,
-                               spec.end)
-    if not scenes:
-        raise NoObservationsError(
-            f"no L2A observations over the AOI from {spec.start} to {spec.end} "
-            f"in collection {settings.collection}")
-    scenes, stand_ins = resolve_bands(scenes, stack_bands(spec.bands), spec.bands)
-    observations = group_acquisitions(scenes)
-    grid = OutputGrid.for_aoi(spec.aoi, spec.crs, spec.resolution)
+        plan = plan_mosaic(spec, settings)
     final = out_dir / folder_name(spec, settings.prefix, product_id)
     partial = out_dir / f".partial-{product_id}"
     shutil.rmtree(partial, ignore_errors=True)
     partial.mkdir(parents=True)
     try:
-        work = partial / ".work"
-        work.mkdir()
-        intermediates = _compose(spec, settings, grid, observations, work, progress, clock)
+        composed = _compose_all(plan, progress or (lambda fraction: None), clock.totals)
+        intermediates = assemble(plan, composed, partial / ".work", clock.totals)
         with clock("publish"):
-            info = ProductInfo(
-                spec=spec, grid=grid, observations=observations, files=[],
-                product_id=product_id, folder_name=final.name, created=now(),
-                contact=settings.contact, stand_ins=stand_ins, links=links,
-                medoid_min_obs=settings.medoid_min_obs, parts=tuple(product_parts(spec, grid)))
-            write_formats(spec, grid, intermediates, partial, product_attributes(info),
-                          info.parts, [o.acquisition for o in observations])
-            shutil.rmtree(work)
-            write_metadata(info, partial)
-            files = describe_files(partial)
-        shutil.rmtree(final, ignore_errors=True)
-        partial.rename(final)
+            info = product_info(plan, settings, product_id, final, links)
+            files = deliver(info, intermediates, partial)
+            shutil.rmtree(partial / ".work")
+        publish(partial, final)
     except BaseException:
         shutil.rmtree(partial, ignore_errors=True)
         raise
     finally:
         close_datasets()
-    return MosaicResult(final, files, grid, len(observations))
+    return MosaicResult(final, files, plan.grid, len(plan.recipe.observations))
 
 
-def _compose(spec: MosaicSpec, settings: MosaicSettings, grid: OutputGrid,
-             observations: list[Observation], folder: Path, progress: Progress,
-             clock: Stopwatch) -> Intermediates:
-    """Every chunk into intermediate tiled GeoTIFFs: the ordered bands, one per auxiliary
-    layer, and the true-colour bands for the quicklook when they were not ordered."""
-    bands = stack_bands(spec.bands)
-    days = np.array([(o.datetime.date() - date(1970, 1, 1)).days for o in observations])
-    groups: dict[str, list[str]] = {"bands": list(spec.bands)}
-    if not set(RGB) <= set(spec.bands):
-        groups["rgb"] = list(RGB)
-    group_layers: dict[str, list[Layer]] = {
-        name: [reflectance_layer(b) for b in members] for name, members in groups.items()}
-    for name in spec.aux:
-        groups[name] = [name]
-        group_layers[name] = [AUX_LAYERS[name]]
-    writers = {name: GeoTiffWriter(folder / f"{name}.tif", grid, layers)
-               for name, layers in group_layers.items()}
-    out_bands = list(dict.fromkeys([*spec.bands, *groups.get("rgb", [])]))
-    total = grid.chunk_count(settings.chunk_size)
-    try:
-        for done, chunk in enumerate(grid.chunks(settings.chunk_size), start=1):
-            # The cloud buffer and the STC's distance to clouds look this far beyond the chunk.
-            clear_px = stc_clear_px(spec.resolution)
-            halo = max(spec.cloud_buffer, clear_px)
-            with clock("read"):
-                stack = read_stack(observations, bands, grid, chunk.expanded(halo),
-                                   spec.resolution, spec.aux)
-            with clock("composite"):
-                selection = select(stack, settings.medoid_min_obs, spec.cloud_buffer,
-                                   clear_px).crop(halo)
-                stack = stack.crop(halo)
-                layers = chunk_layers(stack, selection, out_bands, spec.aux, days,
-                                      grid.aoi_mask(spec.aoi, chunk))
-            with clock("write"):
-                for name, writer in writers.items():
-                    writer.write(chunk, [layers[member] for member in groups[name]])
-            progress(done / total)
-    finally:
-        with clock("write"):
-            for writer in writers.values():
-                writer.close()
-    return {name: (writers[name].path, group_layers[name]) for name in writers}
+def publish(partial: Path, final: Path) -> None:
+    """Replace final by the finished partial folder in one rename."""
+    shutil.rmtree(final, ignore_errors=True)
+    partial.rename(final)
+
+
+def _compose_all(plan: Plan, progress: Progress,
+                 timings: dict[str, float]) -> Iterator[tuple[Chunk, ChunkLayers]]:
+    """Every chunk of the plan composed in turn; progress once the consumer took it."""
+    total = plan.chunk_count
+    for done, chunk in enumerate(plan.chunks(), start=1):
+        yield chunk, compose_chunk(plan.recipe, chunk, timings)
+        progress(done / total)
 
 
 class Stopwatch:

@@ -4,9 +4,10 @@ A time series is a tiny output grid (1x1 or 3x3 pixels) in the point's UTM zone,
 multiples of the pixel size exactly as `OutputGrid.for_aoi` snaps an ordered product, so its
 centre pixel is the product pixel containing the point (the pixel whose centre is nearest to
 it). The archive is searched once for the whole range, every observation is read once, and each
-period then runs the pipeline's own per-chunk steps (`select`, `chunk_layers`) on its
-observations: the values are those an ordered product of that period holds at that pixel,
-including the product's 1e-4 quantisation of reflectance and `medoid_mos`.
+period is then composed as the pipeline composes a chunk of a product of that period
+(`pipeline.read_chunk`, `pipeline.composite_chunk`): the values are those an ordered product of
+that period holds at that pixel, including the product's 1e-4 quantisation of reflectance and
+`medoid_mos`.
 
 Periods are the aligned S2GM periods (`periods.period_bounds`) overlapping the requested
 dates, whole: the first starts on or before `start`, the last ends on or after `end`.
@@ -47,13 +48,14 @@ from compositing.archive.scenes import (
 from compositing.grid import Chunk, OutputGrid, utm_epsg
 from compositing.orders.periods import ALIGNED_PERIOD_TYPES, period_bounds
 from compositing.orders.spec import SpecError, parse_date, parse_resolution
+from compositing.pipeline import Recipe, chunk_halo, composite_chunk, read_chunk
 from compositing.products.layers import (
     AUX_LAYERS,
     REFLECTANCE_NODATA,
     REFLECTANCE_SCALE,
 )
-from compositing.selection.composite import chunk_layers, select, stack_bands
-from compositing.selection.mask import stc_clear_px, valid_mask
+from compositing.selection.composite import stack_bands
+from compositing.selection.mask import valid_mask
 from compositing.selection.methods import NONE, SELECTION_METHODS
 
 # Period types the tool offers (no 'custom': every period is an aligned S2GM period).
@@ -186,7 +188,7 @@ COLUMN_DOCS: dict[str, str] = {
     "n_pixels": "3x3 only: how many of the 9 pixels have a composite value",
     "valid_obs": "valid observations of the period at the (centre) pixel",
     "total_obs": "observations of the period at the (centre) pixel, valid or not",
-    "method": "medoid (4 or more valid), stc (S2GM short-term composite) or none",
+    "method": "; ".join(f"{m.name}: {m.description}" for m in SELECTION_METHODS.values()),
     "medoid_mos": "medoid pixels: mean spectral distance of the other valid observations to "
                   "the chosen one (reflectance); empty otherwise",
     "scl": "Sen2Cor scene class of the chosen (or listed) observation",
@@ -222,34 +224,28 @@ def observation_columns(bands: Sequence[str]) -> list[str]:
 def composite_series(query: PointQuery, stac_url: str, collection: str = "sentinel-2-l2a",
                      medoid_min_obs: int = l2a.MEDOID_MIN_OBSERVATIONS) -> TimeSeries:
     """Per aligned period: the composite values an ordered product holds at the pixel."""
-    # The halo also holds the surroundings the STC's clear-distance preference looks at, as
-    # in the pipeline, so a period's value equals the ordered product's.
-    halo = max(query.cloud_buffer, stc_clear_px(query.resolution))
-    pixel = pixel_grid(query.lon, query.lat, query.resolution, query.window, halo)
+    pixel = pixel_grid(query.lon, query.lat, query.resolution, query.window,
+                       chunk_halo(query.resolution, query.cloud_buffer))
     periods = periods_between(query.period_type, query.start, query.end)
-    read_bands = stack_bands([*query.bands, *NDVI_BANDS])
+    bands = tuple(dict.fromkeys([*query.bands, *NDVI_BANDS]))
     scenes = _search(pixel, stac_url, collection, periods[0][0], periods[-1][1])
     # Each period is its own product: bands are resolved and acquisitions grouped from that
     # period's scenes only. Periods partition the scenes, so every observation is read once.
-    per_period: list[list[Observation] | None] = []
+    recipes: list[Recipe] = []
     for first, last in periods:
         members = [s for s in scenes if first <= _utc_day(s) <= last]
         try:
-            resolved, _ = resolve_bands(members, read_bands, query.bands) if members else ([], {})
+            resolved = resolve_bands(members, stack_bands(bands), query.bands)[0] if members else []
         except MissingBandsError:
-            per_period.append(None)  # the product of this period could not be made either
-            continue
-        per_period.append(group_acquisitions(resolved))
-    every = [o for obs in per_period if obs for o in obs]
+            resolved = []  # the product of this period could not be made either
+        recipes.append(Recipe(pixel.grid, tuple(group_acquisitions(resolved)), bands, ROW_AUX,
+                              query.resolution, query.cloud_buffer, medoid_min_obs))
+    window = next(pixel.grid.chunks(query.window))
     try:
-        stack = _read_parallel(every, read_bands, pixel, query.resolution)
-        rows: list[dict[str, Any]] = []
-        offset = 0
-        for (first, last), obs in zip(periods, per_period, strict=True):
-            count = len(obs or [])
-            sub = _sub_stack(stack, offset, count)
-            offset += count
-            rows.append(_period_row(query, pixel, first, last, obs or [], sub, medoid_min_obs))
+        stacks = _read_periods(recipes, window)
+        rows = [_period_row(query, pixel, first, last, recipe.observations,
+                            composite_chunk(recipe, window, stack))
+                for (first, last), recipe, stack in zip(periods, recipes, stacks, strict=True)]
     finally:
         close_datasets()
     return TimeSeries(query, pixel, "composite", composite_columns(query.bands, query.window),
@@ -370,30 +366,30 @@ def _read_parallel(observations: Sequence[Observation], band_names: Sequence[str
                   for name in stacks[0].extra})
 
 
+def _read_periods(recipes: Sequence[Recipe], window: Chunk) -> list[Stack]:
+    """`read_chunk` of every period, READ_THREADS periods at a time.
+
+    Each thread closes its own cached datasets after a period: periods share no scene. The
+    selection stays in the calling thread, as numba's threading layer may not be threadsafe.
+    """
+    def read(recipe: Recipe) -> Stack:
+        try:
+            return read_chunk(recipe, window)
+        finally:
+            close_datasets()
+
+    with ThreadPoolExecutor(max_workers=READ_THREADS) as pool:
+        return list(pool.map(read, recipes))
+
+
 def _utc_day(scene: Scene) -> date:
     return scene.datetime.astimezone(UTC).date()
 
 
-def _sub_stack(stack: Stack, offset: int, count: int) -> Stack:
-    """The stack's observations numbered offset..offset+count-1, renumbered from 0."""
-    keep = (stack.obs_index >= offset) & (stack.obs_index < offset + count)
-    return Stack(stack.obs_index[keep] - offset, stack.band_names, stack.refl[keep],
-                 stack.scl[keep], stack.aot[keep],
-                 {name: values[keep] for name, values in stack.extra.items()})
-
-
 def _period_row(query: PointQuery, pixel: PixelGrid, first: date, last: date,
-                obs: list[Observation], stack: Stack, medoid_min_obs: int) -> dict[str, Any]:
-    """One period's composite at the pixel, as the pipeline computes a chunk."""
-    halo = pixel.halo
-    days = np.array([(o.datetime.date() - _EPOCH).days for o in obs], dtype=np.int64)
-    selection = select(stack, medoid_min_obs, query.cloud_buffer,
-                       stc_clear_px(query.resolution)).crop(halo)
-    stack = stack.crop(halo)
-    out_bands = list(dict.fromkeys([*query.bands, *NDVI_BANDS]))
-    inside = np.ones(selection.index.shape, bool)
-    layers = chunk_layers(stack, selection, out_bands, ROW_AUX, days, inside)
-    refl = {b: _decode_reflectance(layers[b]) for b in out_bands}
+                obs: Sequence[Observation], layers: Mapping[str, np.ndarray]) -> dict[str, Any]:
+    """One period's row from the layers its composite holds at the window."""
+    refl = {b: _decode_reflectance(layers[b]) for b in (*query.bands, *NDVI_BANDS)}
     with np.errstate(invalid="ignore", divide="ignore"):
         ndvi = (refl["B08"] - refl["B04"]) / (refl["B08"] + refl["B04"])
     ndvi[~np.isfinite(ndvi)] = np.nan

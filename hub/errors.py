@@ -10,7 +10,7 @@ from typing import Any
 
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 
-from compositing.archive.store import SearchError
+from compositing.archive.query import SearchError
 from compositing.orders.spec import SpecError
 
 log = logging.getLogger(__name__)

@@ -1,4 +1,9 @@
-"""Turning the intermediate GeoTIFFs of a composed product into its delivered files."""
+"""Turning the intermediate GeoTIFFs of a composed product into its delivered files.
+
+Every delivered file is hashed once, as soon as its folder's writers are done
+(`naming.file_record`); its record (name, size, SHA-256) is carried forward into the metadata
+files written after it, the manifest and the caller.
+"""
 
 from __future__ import annotations
 
@@ -13,17 +18,33 @@ from compositing.orders.spec import MosaicSpec
 from compositing.products.inspire import inspire_xml
 from compositing.products.intermediate import Intermediates
 from compositing.products.metadata import ProductInfo, manifest, metadata_json, stac_item
-from compositing.products.naming import describe_files, layer_file_name, write_json
+from compositing.products.naming import (
+    FileRecord,
+    by_name,
+    file_record,
+    layer_file_name,
+    write_json,
+)
 from compositing.products.quicklook import write_quicklook
 from compositing.products.tiling import ProductPart, crop_intermediates
 
 RGB = ("B04", "B03", "B02")
 
 
+def deliver(info: ProductInfo, intermediates: Intermediates, folder: Path) -> list[FileRecord]:
+    """The ordered format's files, the quicklook and the metadata files of the product into
+    folder; the records of all of them, sorted by name."""
+    data = write_formats(info.spec, info.grid, intermediates, folder, product_attributes(info),
+                         info.parts, [o.acquisition for o in info.observations])
+    return write_metadata(replace(info, files=data), folder)
+
+
 def write_formats(spec: MosaicSpec, grid: OutputGrid, intermediates: Intermediates,
                   folder: Path, attributes: Mapping[str, str] | None = None,
-                  parts: Sequence[ProductPart] = (), source_ids: Sequence[str] = ()) -> None:
-    """The ordered format's files and the quicklook, from the intermediates, into folder.
+                  parts: Sequence[ProductPart] = (), source_ids: Sequence[str] = ()
+                  ) -> list[FileRecord]:
+    """The ordered format's files and the quicklook, from the intermediates, into folder
+    (which holds no other file); their records, sorted by name.
 
     `attributes`: global attributes of self-describing formats (NetCDF): id, creator, ...
     With `parts` (tiling 'mgrs') each part's files go to a subfolder named by its tile; the
@@ -32,6 +53,7 @@ def write_formats(spec: MosaicSpec, grid: OutputGrid, intermediates: Intermediat
     """
     layers = {name: item for name, item in intermediates.items() if name != "rgb"}
     attributes = attributes or {}
+    files: list[FileRecord] = []
     if not parts:
         write_layers(spec, grid, layers, folder, attributes, source_ids=source_ids)
     scratch = folder / ".parts"
@@ -44,10 +66,18 @@ def write_formats(spec: MosaicSpec, grid: OutputGrid, intermediates: Intermediat
                 part_attributes["id"] = f"{attributes['id']}_{part.label}"
             write_layers(spec, part.grid, cropped, folder / part.label, part_attributes,
                          label=part.label, source_ids=source_ids)
+            files += _records(folder, folder / part.label)
             shutil.rmtree(scratch / part.label)  # a tile's copy at a time on disk
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
     _quicklook(spec, intermediates, folder)
+    return by_name([*files, *_records(folder, folder)])
+
+
+def _records(root: Path, folder: Path) -> list[FileRecord]:
+    """Every file directly in folder, named relative to root: what the writers left there,
+    sidecars included (GDAL's .aux.xml beside a JPEG 2000 file)."""
+    return [file_record(root, path) for path in folder.iterdir() if path.is_file()]
 
 
 def write_layers(spec: MosaicSpec, grid: OutputGrid, layers: Intermediates, folder: Path,
@@ -77,18 +107,21 @@ def product_attributes(info: ProductInfo) -> dict[str, str]:
             "publisher_name": contact.organisation, "publisher_email": contact.email}
 
 
-def write_metadata(info: ProductInfo, folder: Path) -> None:
-    """metadata.json, inspire.xml (if ordered), the STAC Item and the SHA-256 manifest.
-
-    Each file lists the ones written before it: a file cannot hold its own checksum.
-    """
-    info = replace(info, files=describe_files(folder))
-    write_json(folder / "metadata.json", metadata_json(info))
+def write_metadata(info: ProductInfo, folder: Path) -> list[FileRecord]:
+    """metadata.json, inspire.xml (if ordered), the STAC Item and the SHA-256 manifest, each
+    listing `info.files` (the data files) and the metadata files written before it (a file
+    cannot hold its own checksum); the records of all of them, sorted by name."""
+    files = by_name(info.files)
+    write_json(folder / "metadata.json", metadata_json(replace(info, files=files)))
+    written = [file_record(folder, folder / "metadata.json")]
     if "inspire" in info.spec.metadata:
-        (folder / "inspire.xml").write_bytes(inspire_xml(info))
-    info = replace(info, files=describe_files(folder))
-    write_json(folder / "stac_item.json", stac_item(info))
-    (folder / "manifest.sha256").write_text(manifest(describe_files(folder)), encoding="utf-8")
+        (folder / "inspire.xml").write_bytes(inspire_xml(replace(info, files=files)))
+        written.append(file_record(folder, folder / "inspire.xml"))
+    files = by_name([*files, *written])
+    write_json(folder / "stac_item.json", stac_item(replace(info, files=files)))
+    files = by_name([*files, file_record(folder, folder / "stac_item.json")])
+    (folder / "manifest.sha256").write_text(manifest(files), encoding="utf-8")
+    return by_name([*files, file_record(folder, folder / "manifest.sha256")])
 
 
 def now() -> datetime:

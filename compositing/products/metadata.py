@@ -28,7 +28,7 @@ from compositing.products.formats import PRODUCT_FORMATS, Grouping, data_extensi
 from compositing.products.layers import Layer, reflectance_layer
 from compositing.products.naming import (
     PROCESSING_VERSION,
-    ProductFile,
+    FileRecord,
     layer_file_name,
     period_code,
 )
@@ -92,7 +92,7 @@ class ProductInfo:
     spec: MosaicSpec
     grid: OutputGrid
     observations: list[Observation]
-    files: list[ProductFile]
+    files: list[FileRecord]
     product_id: str
     folder_name: str
     created: datetime
@@ -244,7 +244,7 @@ def file_suffix(name: str) -> str:
     return Path(lower).suffix.lstrip(".")
 
 
-def data_files(info: ProductInfo) -> list[ProductFile]:
+def data_files(info: ProductInfo) -> list[FileRecord]:
     """The raster files of the product."""
     return [f for f in info.files if file_suffix(f.name) in DATA_SUFFIXES]
 
@@ -465,7 +465,7 @@ def stac_item(info: ProductInfo) -> dict[str, Any]:
     }
 
 
-def _asset_key(info: ProductInfo, f: ProductFile) -> str:
+def _asset_key(info: ProductInfo, f: FileRecord) -> str:
     """The layer (or role) of a file, followed by its tile id in a tiled product."""
     folder = f.name.rpartition("/")[0]
     layer = layer_of_file(info.spec, f.name)
@@ -485,7 +485,7 @@ def _part_of(info: ProductInfo, name: str) -> ProductPart | None:
     return next((part for part in info.parts if part.label == folder), None)
 
 
-def _asset(info: ProductInfo, f: ProductFile) -> dict[str, Any]:
+def _asset(info: ProductInfo, f: FileRecord) -> dict[str, Any]:
     suffix = file_suffix(f.name)
     role = ("data" if suffix in DATA_SUFFIXES
             else "overview" if suffix in OVERVIEW_SUFFIXES else "metadata")
@@ -531,7 +531,7 @@ def _eo_band(name: str) -> dict[str, Any]:
 # ---------------------------------------------------------------- manifest
 
 
-def manifest(files: list[ProductFile]) -> str:
+def manifest(files: list[FileRecord]) -> str:
     """`sha256sum -c`-compatible lines "<hex>  <name>", one per file."""
     lines = []
     for f in files:

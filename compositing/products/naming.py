@@ -1,11 +1,12 @@
-"""Product folder and file names (S2GM-compatible), checksums and the JSON metadata file."""
+"""Product folder and file names (S2GM-compatible), file records with checksums, JSON files."""
 
 from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePath
 from typing import Any
 
 from compositing.orders.spec import MosaicSpec
@@ -14,8 +15,8 @@ PROCESSING_VERSION = "0.1.0"
 
 
 @dataclass(frozen=True)
-class ProductFile:
-    """A finished file of a product, relative to the product folder."""
+class FileRecord:
+    """A finished file of a product: its name relative to the product folder, size, checksum."""
 
     name: str
     size: int
@@ -49,12 +50,15 @@ def sha256_of(path: Path, block: int = 1 << 20) -> str:
     return digest.hexdigest()
 
 
-def describe_files(folder: Path) -> list[ProductFile]:
-    """Every file below the folder with its size and checksum, sorted by name."""
-    return [
-        ProductFile(str(p.relative_to(folder)), p.stat().st_size, sha256_of(p))
-        for p in sorted(folder.rglob("*")) if p.is_file()
-    ]
+def file_record(folder: Path, path: Path) -> FileRecord:
+    """The record of a finished file below the product folder; the only place a product file
+    is hashed, once, when it is written (its record is carried forward from then on)."""
+    return FileRecord(str(path.relative_to(folder)), path.stat().st_size, sha256_of(path))
+
+
+def by_name(files: Iterable[FileRecord]) -> list[FileRecord]:
+    """Records sorted by path, part by part, as a sorted walk of the product folder lists them."""
+    return sorted(files, key=lambda f: PurePath(f.name))
 
 
 def write_json(path: Path, content: dict[str, Any]) -> None:

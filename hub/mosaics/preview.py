@@ -17,7 +17,7 @@ from compositing.grid import OutputGrid, utm_epsg
 from compositing.orders.spec import ORDER_OPTIONS, SpecError
 from hub.errors import error_response
 from hub.mosaics.services import read_order
-from hub.stac.views import get_catalog
+from hub.stac.views import get_archive
 
 # Deflate typically halves surface reflectance; an estimate, shown as such.
 COMPRESSION_RATIO = 0.5
@@ -44,7 +44,7 @@ def preview(request: HttpRequest) -> HttpResponse:
     bytes_per_px = sum(2 for _ in spec.bands) + sum(lyr.dtype_size for lyr in spec.aux_layers)
     window = (f"{datetime.combine(spec.start, time.min, UTC):%Y-%m-%dT%H:%M:%SZ}/"
               f"{datetime.combine(spec.end, time.max, UTC):%Y-%m-%dT%H:%M:%SZ}")
-    page = get_catalog().search(intersects=spec.aoi.__geo_interface__, datetime=window,
+    page = get_archive().search(intersects=spec.aoi.__geo_interface__, datetime=window,
                                 collections=[settings.HUB_STAC_COLLECTION], limit=1)
     centre = spec.aoi.centroid
     utm = utm_epsg(centre.x, centre.y)

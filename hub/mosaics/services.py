@@ -19,6 +19,7 @@ from compositing.archive.scenes import ArchiveDataError
 from compositing.orders.spec import MosaicSpec, parse_spec
 from compositing.pipeline import MosaicSettings, run_mosaic
 from compositing.products.metadata import Contact
+from compositing.products.naming import FileRecord
 from hub import celery_app
 from hub.mosaics.links import product_links
 from hub.mosaics.models import ACTIVE_STATUSES, MosaicRequest, ProductFile, Status
@@ -111,10 +112,12 @@ def process_request(request_id: str) -> None:
         log.exception("request %s failed", request_id)
         _fail(req.pk, f"processing failed: {type(exc).__name__}: {exc}")
         return
-    _publish(req, result.folder, result.files)
+    _record_product(req, result.folder, result.files)
 
 
-def _publish(req: MosaicRequest, folder: Path, files: list) -> None:
+def _record_product(req: MosaicRequest, folder: Path, files: list[FileRecord]) -> None:
+    """The finished product and its files in the database: the request becomes DONE, unless
+    it was cancelled meanwhile (then the folder is removed)."""
     relative = folder.relative_to(Path(settings.HUB_MEDIA_ROOT))
     with transaction.atomic():
         still_running = MosaicRequest.objects.select_for_update().filter(

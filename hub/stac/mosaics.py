@@ -25,8 +25,7 @@ from django.urls import reverse
 from shapely.geometry import shape
 from shapely.geometry.base import BaseGeometry
 
-from compositing.archive.store import (
-    LEGAL_NOTICE_URL,
+from compositing.archive.query import (
     parse_area,
     parse_datetime,
     parse_limit,
@@ -34,6 +33,7 @@ from compositing.archive.store import (
     parse_sortby,
     parse_token,
 )
+from compositing.archive.store import LEGAL_NOTICE_URL
 from compositing.products.metadata import (
     MEDIA_TYPES,
     SHA256_MULTIHASH_PREFIX,

@@ -14,7 +14,8 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.urls import reverse
 from django.views.decorators.csrf import csrf_exempt
 
-from compositing.archive.store import MAX_LIMIT, LocalCatalog, SearchPage, parse_names
+from compositing.archive.query import MAX_LIMIT, SearchPage, parse_names
+from compositing.archive.store import LocalArchive
 from compositing.stacspec import STAC_VERSION
 from hub.errors import ApiError, error_response, json_api, json_body
 from hub.stac import mosaics
@@ -30,28 +31,28 @@ CONFORMANCE = [
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core",
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/geojson",
 ]
-# Request parameters handed to LocalCatalog.search (GET query or POST body keys).
+# Request parameters handed to LocalArchive.search (GET query or POST body keys).
 SEARCH_PARAMS = ("bbox", "intersects", "datetime", "collections", "ids", "limit", "token", "sortby")
 ITEMS_PARAMS = ("bbox", "datetime", "limit", "token", "sortby")
 
-_catalogs: dict[Path, LocalCatalog] = {}
-_catalogs_lock = threading.Lock()
+_archives: dict[Path, LocalArchive] = {}
+_archives_lock = threading.Lock()
 
 View = Callable[..., HttpResponse]
 
 
-def get_catalog() -> LocalCatalog:
-    """The process-wide catalogue of `settings.HUB_ARCHIVE_DIR` (one per directory)."""
+def get_archive() -> LocalArchive:
+    """The process-wide local L2A archive of `settings.HUB_ARCHIVE_DIR` (one per directory)."""
     path = Path(settings.HUB_ARCHIVE_DIR).expanduser().absolute()
-    with _catalogs_lock:
-        if path not in _catalogs:
-            _catalogs[path] = LocalCatalog(path)
-        return _catalogs[path]
+    with _archives_lock:
+        if path not in _archives:
+            _archives[path] = LocalArchive(path)
+        return _archives[path]
 
 
 def archive_interval() -> tuple[date, date] | None:
     """First and last acquisition day of the local L2A archive, or None when it is empty."""
-    collection = get_catalog().collection(settings.HUB_STAC_COLLECTION)
+    collection = get_archive().collection(settings.HUB_STAC_COLLECTION)
     if collection is None:
         return None
     first, last = collection["extent"]["temporal"]["interval"][0]
@@ -124,9 +125,9 @@ def _item_links(request: HttpRequest, item: dict[str, Any]) -> dict[str, Any]:
     return item
 
 
-def _require_collection(catalog: LocalCatalog, collection_id: str) -> dict[str, Any]:
+def _require_collection(archive: LocalArchive, collection_id: str) -> dict[str, Any]:
     """The collection, or a 404."""
-    collection = catalog.collection(collection_id)
+    collection = archive.collection(collection_id)
     if collection is None:
         raise ApiError(404, f"there is no collection {collection_id!r}", "collection_id")
     return collection
@@ -161,10 +162,10 @@ def _get_next_link(request: HttpRequest, token: str | None) -> list[dict[str, An
 @stac_endpoint("GET")
 def landing(request: HttpRequest) -> HttpResponse:
     """The landing page: what this API conforms to and where everything is."""
-    catalog = get_catalog()
+    archive = get_archive()
     root = _url(request, "landing")
     search = _url(request, "search")
-    found = [catalog.collection(cid) for cid in catalog.collection_ids()]
+    found = [archive.collection(cid) for cid in archive.collection_ids()]
     children = [
         _link("child", _url(request, "collection", c["id"]), title=c["title"])
         for c in found
@@ -206,8 +207,8 @@ def conformance(request: HttpRequest) -> HttpResponse:
 @stac_endpoint("GET")
 def collections(request: HttpRequest) -> HttpResponse:
     """Every collection of the archive, and the mosaics."""
-    catalog = get_catalog()
-    found = [catalog.collection(cid) for cid in catalog.collection_ids()]
+    archive = get_archive()
+    found = [archive.collection(cid) for cid in archive.collection_ids()]
     found.append(mosaics.collection(request))
     return _json(
         {
@@ -226,7 +227,7 @@ def collection(request: HttpRequest, collection_id: str) -> HttpResponse:
     """One collection."""
     if collection_id == mosaics.COLLECTION_ID:
         return _json(_collection_links(request, mosaics.collection(request)))
-    return _json(_collection_links(request, _require_collection(get_catalog(), collection_id)))
+    return _json(_collection_links(request, _require_collection(get_archive(), collection_id)))
 
 
 @stac_endpoint("GET")
@@ -236,9 +237,9 @@ def items(request: HttpRequest, collection_id: str) -> HttpResponse:
     if collection_id == mosaics.COLLECTION_ID:
         page = _mosaic_page(request, params, [])
     else:
-        catalog = get_catalog()
-        _require_collection(catalog, collection_id)
-        page = catalog.search(collections=[collection_id], **params)
+        archive = get_archive()
+        _require_collection(archive, collection_id)
+        page = archive.search(collections=[collection_id], **params)
     links = [
         _link("self", request.build_absolute_uri(), GEOJSON),
         _link("root", _url(request, "landing")),
@@ -255,9 +256,9 @@ def item(request: HttpRequest, collection_id: str, item_id: str) -> HttpResponse
     if collection_id == mosaics.COLLECTION_ID:
         found = mosaics.find_item(request, item_id)
     else:
-        catalog = get_catalog()
-        _require_collection(catalog, collection_id)
-        found = catalog.item(collection_id, item_id)
+        archive = get_archive()
+        _require_collection(archive, collection_id)
+        found = archive.item(collection_id, item_id)
     if found is None:
         raise ApiError(404, f"there is no item {item_id!r} in {collection_id!r}",
                        "item_id")
@@ -277,7 +278,7 @@ def search(request: HttpRequest) -> HttpResponse:
     if names is not None and mosaics.COLLECTION_ID in names:
         page = _mosaic_page(request, params, sorted(names - {mosaics.COLLECTION_ID}))
     else:  # the archive search the workers make: mosaics only when asked for by name
-        page = get_catalog().search(**params)
+        page = get_archive().search(**params)
     links = [_link("root", _url(request, "landing"))]
     if request.method == "POST":
         links.append(_link("self", _url(request, "search"), GEOJSON, method="POST", body=body))
@@ -303,9 +304,7 @@ def _mosaic_page(request: HttpRequest, params: dict[str, Any],
         # Both lists are sorted alike; a stable sort of the two merges them.
         found = mosaics.sort_items(archive + found, query.sort)
         total += matched
-    page = found[query.offset:query.offset + query.limit]
-    end = query.offset + len(page)
-    return SearchPage(page, total, f"offset:{end}" if page and end < total else None)
+    return SearchPage.of(found[query.offset:query.offset + query.limit], query.offset, total)
 
 
 def _archive_prefix(params: dict[str, Any], collections: list[str],
@@ -315,7 +314,7 @@ def _archive_prefix(params: dict[str, Any], collections: list[str],
     found: list[dict[str, Any]] = []
     token = None
     while True:
-        page = get_catalog().search(collections=collections, limit=min(wanted, MAX_LIMIT),
+        page = get_archive().search(collections=collections, limit=min(wanted, MAX_LIMIT),
                                     token=token, **query)
         found += page.items
         token = page.next_token

@@ -15,7 +15,7 @@ from affine import Affine
 from compositing.archive import safe
 from compositing.archive.ingest import IngestError, ingest_path
 from compositing.archive.scenes import scene_from_item
-from compositing.archive.store import LocalCatalog
+from compositing.archive.store import LocalArchive
 
 SAFE_NAME = "S2A_MSIL2A_20221005T115411_N0400_R023_T29UNU_20221005T164454"
 GRANULE = "GRANULE/L2A_T29UNU_A038058_20221005T115407"
@@ -170,7 +170,7 @@ def test_real_safe_registers_what_exists(safe_dir, tmp_path):
     assert scene.assets["ANGLES"].href.endswith("angles.json")
     assert scene.assets["B04"].offset == pytest.approx(-0.1)
     assert scene.acquisition == "GS2A_20221005T115411_038058_N04.00"
-    served = LocalCatalog(archive).item(COLLECTION, SAFE_NAME)
+    served = LocalArchive(archive).item(COLLECTION, SAFE_NAME)
     assert served is not None
     assert served["assets"]["angles"]["href"] == str(result.item_path.parent / "angles.json")
     with rasterio.open(served["assets"]["SCL"]["href"]) as src:
@@ -208,7 +208,7 @@ def test_safe_zip_is_read_through_vsizip(safe_dir, tmp_path):
 
 
 def served_href(archive: Path, item_id: str, key: str) -> str:
-    item = LocalCatalog(archive).item(COLLECTION, item_id)
+    item = LocalArchive(archive).item(COLLECTION, item_id)
     assert item is not None
     return str(item["assets"][key]["href"])
 

@@ -25,7 +25,13 @@ from compositing.products.metadata import (
     metadata_json,
     stac_item,
 )
-from compositing.products.naming import ProductFile, describe_files, folder_name, layer_file_name
+from compositing.products.naming import (
+    FileRecord,
+    by_name,
+    file_record,
+    folder_name,
+    layer_file_name,
+)
 
 ORDER = {
     "aoi": [-7.6, 53.2, -7.55, 53.23],
@@ -68,9 +74,9 @@ def build_info(order: dict | None = None, scenes: list[Scene] | None = None,
                   make_scene(SCENE_IDS[1], T1, "sentinel-2a", (-7.6, 53.0, -6.0, 54.0)),
                   make_scene(SCENE_IDS[2], T2, "sentinel-2b", (-9.0, 53.0, -7.5, 54.0),
                              "04.00")]
-    files = [ProductFile(layer_file_name(spec, name), 1000 + i, f"{i + 1:064x}")
+    files = [FileRecord(layer_file_name(spec, name), 1000 + i, f"{i + 1:064x}")
              for i, name in enumerate(("bands", *spec.aux))]
-    files.append(ProductFile("metadata.json", 900, "ab" * 32))
+    files.append(FileRecord("metadata.json", 900, "ab" * 32))
     info = ProductInfo(
         spec=spec, grid=OutputGrid.for_aoi(spec.aoi, spec.crs, spec.resolution),
         observations=group_acquisitions(scenes), files=files, product_id="ab12cd34",
@@ -236,7 +242,7 @@ def test_the_resource_locator_is_the_product_page_once_published():
 
 
 def test_an_unpublished_product_links_its_files_relative_to_its_folder():
-    info = build_info(files=[ProductFile("T29UNV/a b.tif", 1, "0" * 64)])
+    info = build_info(files=[FileRecord("T29UNV/a b.tif", 1, "0" * 64)])
     assert metadata_json(info)["Resource_locator"] == "./"
     assert stac_item(info)["assets"]["a b_T29UNV"]["href"] == "T29UNV/a%20b.tif"
 
@@ -247,7 +253,7 @@ def test_manifest_checks_with_sha256sum(tmp_path: Path):
     (tmp_path / "metadata.json").write_text('{"Title": "x"}\n')
     (tmp_path / "tile").mkdir()
     (tmp_path / "tile" / "valid_obs.tif").write_bytes(b"\xff" * 10)
-    files = describe_files(tmp_path)
+    files = by_name(file_record(tmp_path, p) for p in tmp_path.rglob("*") if p.is_file())
     (tmp_path / "SHA256SUMS").write_text(manifest(files))
     done = subprocess.run(["sha256sum", "--strict", "-c", "SHA256SUMS"], cwd=tmp_path,
                           capture_output=True, text=True, check=False)
@@ -260,16 +266,16 @@ def test_manifest_checks_with_sha256sum(tmp_path: Path):
 
 
 def test_manifest_format_and_refusals():
-    files = [ProductFile("a.tif", 1, "0" * 64), ProductFile("b.json", 2, "f" * 64)]
+    files = [FileRecord("a.tif", 1, "0" * 64), FileRecord("b.json", 2, "f" * 64)]
     assert manifest(files) == f"{'0' * 64}  a.tif\n{'f' * 64}  b.json\n"
     with pytest.raises(ValueError):
-        manifest([ProductFile("bad\nname", 1, "0" * 64)])
+        manifest([FileRecord("bad\nname", 1, "0" * 64)])
 
 
 def test_jpeg2000_products_hold_one_band_per_file():
     info = build_info()
     spec = dataclasses.replace(info.spec, format="JP2")
-    files = [ProductFile(layer_file_name(spec, b, "jp2"), 10, "0" * 64) for b in spec.bands]
+    files = [FileRecord(layer_file_name(spec, b, "jp2"), 10, "0" * 64) for b in spec.bands]
     info = dataclasses.replace(info, spec=spec, files=files)
     paths = {b["Name"]: b["File_path"] for b in metadata_json(info)["Band_interpretations"]}
     assert paths["B04"] == "B04_M20_20230601_Midlands.jp2"

@@ -20,7 +20,7 @@ from compositing.demo.archive import DEMO_CENTER_32629
 from compositing.orders.spec import parse_spec
 from compositing.pipeline import MosaicResult, run_mosaic
 from hub.mosaics.models import MosaicRequest, Status
-from hub.mosaics.services import _publish, mosaic_settings
+from hub.mosaics.services import _record_product, mosaic_settings
 from tests.conftest import TEST_AOI_BBOX
 from tests.hub.test_stac_schema import errors as stac_errors
 
@@ -191,7 +191,7 @@ def test_subfolder_files_download_singly_and_keep_their_paths_in_zip_and_metalin
                                         layout="per_layer"), alice)
     req.status = Status.RUNNING
     req.save()
-    _publish(req, folder, result.files)
+    _record_product(req, folder, result.files)
     req.refresh_from_db()
     assert req.status == Status.DONE and req.options["tiling"] == "mgrs"
     client.force_login(alice)

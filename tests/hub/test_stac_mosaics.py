@@ -25,7 +25,6 @@ from pystac_client import Client
 from compositing.orders.spec import parse_spec
 from compositing.pipeline import run_mosaic
 from compositing.products.layers import REFLECTANCE_NODATA, REFLECTANCE_SCALE
-from compositing.products.naming import describe_files
 from hub.mosaics.models import MosaicRequest, ProductFile, Status
 from tests.conftest import TEST_AOI_BBOX
 
@@ -62,13 +61,13 @@ def built(demo_archive: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[
     from hub.mosaics.services import mosaic_settings
 
     media = tmp_path_factory.mktemp("mosaics-media")
-    folders = {}
+    results = {}
     with override_settings(HUB_ARCHIVE_DIR=demo_archive, HUB_STAC_URL="",
                            HUB_PUBLIC_URL=""):
         for owner, start in (("alice", "2023-06-01"), ("bob", "2023-06-11")):
             spec = parse_spec(order(owner, start))
-            folders[owner] = run_mosaic(spec, mosaic_settings(), media, owner[:8]).folder
-    return {"media": media, "folders": folders}
+            results[owner] = run_mosaic(spec, mosaic_settings(), media, owner[:8])
+    return {"media": media, "results": results}
 
 
 @pytest.fixture
@@ -77,14 +76,15 @@ def products(built, settings, alice, bob) -> dict[str, MosaicRequest]:
     settings.HUB_MEDIA_ROOT = built["media"]
     made = {}
     for user in (alice, bob):
-        folder = built["folders"][user.username]
+        result = built["results"][user.username]
+        folder = result.folder
         start = "2023-06-11" if user.username == "bob" else "2023-06-01"
         req = MosaicRequest.from_spec(parse_spec(order(user.username, start)), user)
         req.status, req.product_folder, req.progress = Status.DONE, folder.name, 100.0
         req.save()
         ProductFile.objects.bulk_create(
             ProductFile(request=req, name=f.name, path=f"{folder.name}/{f.name}", size=f.size,
-                        sha256=f.sha256) for f in describe_files(folder))
+                        sha256=f.sha256) for f in result.files)
         made[user.username] = req
     return made
 

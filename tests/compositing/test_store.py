@@ -1,4 +1,4 @@
-"""LocalCatalog: the local archive read from disk, cached, filtered and paged (no Django)."""
+"""LocalArchive: the local archive read from disk, cached, filtered and paged (no Django)."""
 
 from __future__ import annotations
 
@@ -13,8 +13,10 @@ from urllib.parse import urlparse
 
 import pytest
 
-from compositing.archive import store as catalog_module
-from compositing.archive.store import LocalCatalog, SearchError
+from compositing.archive import query
+from compositing.archive import store as store_module
+from compositing.archive.query import SearchError, SearchPage
+from compositing.archive.store import LocalArchive
 
 SHARED = Path(__file__).resolve().parents[2] / ".." / "shared"
 STAC_ITEMS = SHARED / "data" / "real" / "stac_items"
@@ -74,24 +76,24 @@ def archive(tmp_path: Path, sources: dict[str, dict[str, Any]]) -> Path:
     return root
 
 
-def _ids(page: catalog_module.SearchPage) -> list[str]:
+def _ids(page: SearchPage) -> list[str]:
     return [item["id"] for item in page.items]
 
 
 def test_it_lists_folders_holding_items_as_collections(archive: Path) -> None:
     (archive / "empty-collection").mkdir()
-    assert LocalCatalog(archive).collection_ids() == [L2A]
+    assert LocalArchive(archive).collection_ids() == [L2A]
 
 
-def test_a_missing_archive_dir_is_an_empty_catalog(tmp_path: Path) -> None:
-    catalog = LocalCatalog(tmp_path / "nowhere")
-    assert catalog.collection_ids() == []
-    assert catalog.search().number_matched == 0
-    assert catalog.collection(L2A) is None
+def test_a_missing_archive_dir_is_an_empty_archive(tmp_path: Path) -> None:
+    store = LocalArchive(tmp_path / "nowhere")
+    assert store.collection_ids() == []
+    assert store.search().number_matched == 0
+    assert store.collection(L2A) is None
 
 
 def test_it_makes_relative_asset_hrefs_absolute_paths(archive: Path) -> None:
-    item = LocalCatalog(archive).item(L2A, "S2A_29RKH_20200219_0_L2A")
+    item = LocalArchive(archive).item(L2A, "S2A_29RKH_20200219_0_L2A")
     assert item is not None
     href = item["assets"]["red"]["href"]
     assert href == str(archive / L2A / "S2A_29RKH_20200219_0_L2A" / "B04.tif")
@@ -105,7 +107,7 @@ def test_it_keeps_url_hrefs_and_drops_catalogue_links(
     item["assets"]["red"]["href"] = "https://example.org/B04.tif"
     item["links"].append({"rel": "root", "href": "../../catalog.json"})
     _write(tmp_path, L2A, item)
-    served = LocalCatalog(tmp_path).item(L2A, item["id"])
+    served = LocalArchive(tmp_path).item(L2A, item["id"])
     assert served is not None
     assert served["assets"]["red"]["href"] == "https://example.org/B04.tif"
     assert {link["rel"] for link in served["links"]} == {"canonical", "license", "derived_from"}
@@ -115,18 +117,18 @@ def test_the_collection_is_the_folder_whatever_the_file_says(
     tmp_path: Path, sources: dict[str, dict[str, Any]]
 ) -> None:
     _write(tmp_path, "elsewhere", _variant(sources["es"], 0))
-    item = LocalCatalog(tmp_path).item("elsewhere", "S2A_29RKH_20200219_0_L2A")
+    item = LocalArchive(tmp_path).item("elsewhere", "S2A_29RKH_20200219_0_L2A")
     assert item is not None and item["collection"] == "elsewhere"
 
 
 def test_returned_items_are_copies(archive: Path) -> None:
-    catalog = LocalCatalog(archive)
-    catalog.item(L2A, "S2A_29RKH_20200219_0_L2A")["assets"].clear()  # type: ignore[index]
-    assert catalog.item(L2A, "S2A_29RKH_20200219_0_L2A")["assets"]  # type: ignore[index]
+    store = LocalArchive(archive)
+    store.item(L2A, "S2A_29RKH_20200219_0_L2A")["assets"].clear()  # type: ignore[index]
+    assert store.item(L2A, "S2A_29RKH_20200219_0_L2A")["assets"]  # type: ignore[index]
 
 
 def test_the_collection_extent_covers_its_items(archive: Path) -> None:
-    collection = LocalCatalog(archive).collection(L2A)
+    collection = LocalArchive(archive).collection(L2A)
     assert collection is not None
     assert collection["type"] == "Collection" and collection["license"] == "proprietary"
     assert any(link["rel"] == "license" for link in collection["links"])
@@ -139,26 +141,26 @@ def test_the_collection_extent_covers_its_items(archive: Path) -> None:
 
 
 def test_search_defaults_to_ascending_datetime(archive: Path) -> None:
-    page = LocalCatalog(archive).search()
+    page = LocalArchive(archive).search()
     dates = [item["properties"]["datetime"] for item in page.items]
     assert dates == sorted(dates) and page.number_matched == 5 and page.next_token is None
 
 
 def test_search_by_bbox(archive: Path) -> None:
-    catalog = LocalCatalog(archive)
-    assert len(catalog.search(bbox=WESTERN_SAHARA).items) == 3
-    assert len(catalog.search(bbox="-149,60,-146.5,61.5").items) == 2
-    assert catalog.search(bbox=[0, 0, 1, 1]).items == []
+    store = LocalArchive(archive)
+    assert len(store.search(bbox=WESTERN_SAHARA).items) == 3
+    assert len(store.search(bbox="-149,60,-146.5,61.5").items) == 2
+    assert store.search(bbox=[0, 0, 1, 1]).items == []
 
 
 def test_a_bbox_across_the_antimeridian_wraps(archive: Path) -> None:
-    assert len(LocalCatalog(archive).search(bbox=[170, 60, -140, 62]).items) == 2
+    assert len(LocalArchive(archive).search(bbox=[170, 60, -140, 62]).items) == 2
 
 
 def test_search_by_intersects(archive: Path) -> None:
     point = {"type": "Point", "coordinates": [-11.5, 24.8]}
-    assert len(LocalCatalog(archive).search(intersects=point).items) == 3
-    assert len(LocalCatalog(archive).search(intersects=json.dumps(point)).items) == 3
+    assert len(LocalArchive(archive).search(intersects=point).items) == 3
+    assert len(LocalArchive(archive).search(intersects=json.dumps(point)).items) == 3
 
 
 @pytest.mark.parametrize(
@@ -179,30 +181,30 @@ def test_search_by_intersects(archive: Path) -> None:
     ],
 )
 def test_search_by_datetime(archive: Path, value: str, expected: list[str]) -> None:
-    assert _ids(LocalCatalog(archive).search(datetime=value)) == expected
+    assert _ids(LocalArchive(archive).search(datetime=value)) == expected
 
 
 def test_search_by_ids_and_collections(archive: Path) -> None:
-    catalog = LocalCatalog(archive)
+    store = LocalArchive(archive)
     wanted = ["S2A_29RKH_20200229_0_L2A", "S2A_29RKH_20200219_0_L2A"]
-    assert _ids(catalog.search(ids=wanted)) == sorted(wanted)
-    assert _ids(catalog.search(ids=",".join(wanted))) == sorted(wanted)
-    assert catalog.search(collections=["other"]).number_matched == 0
-    assert catalog.search(collections=L2A).number_matched == 5
+    assert _ids(store.search(ids=wanted)) == sorted(wanted)
+    assert _ids(store.search(ids=",".join(wanted))) == sorted(wanted)
+    assert store.search(collections=["other"]).number_matched == 0
+    assert store.search(collections=L2A).number_matched == 5
 
 
 def test_paging_visits_every_item_once(archive: Path) -> None:
-    catalog = LocalCatalog(archive)
+    store = LocalArchive(archive)
     seen: list[str] = []
     token = None
     while True:
-        page = catalog.search(limit=2, token=token)
+        page = store.search(limit=2, token=token)
         assert page.number_matched == 5
         seen += _ids(page)
         token = page.next_token
         if token is None:
             break
-    assert seen == _ids(catalog.search(limit=10))
+    assert seen == _ids(store.search(limit=10))
 
 
 @pytest.mark.parametrize(
@@ -215,20 +217,20 @@ def test_paging_visits_every_item_once(archive: Path) -> None:
     ],
 )
 def test_sortby_descending_datetime(archive: Path, sortby: Any) -> None:
-    page = LocalCatalog(archive).search(sortby=sortby)
+    page = LocalArchive(archive).search(sortby=sortby)
     dates = [item["properties"]["datetime"] for item in page.items]
     assert dates == sorted(dates, reverse=True)
 
 
 def test_sortby_id_with_a_space_for_plus(archive: Path) -> None:
-    page = LocalCatalog(archive).search(sortby=" id")
+    page = LocalArchive(archive).search(sortby=" id")
     assert _ids(page) == sorted(_ids(page))
 
 
 @pytest.mark.parametrize("limit", [5000, "5000", "99999999999999999999999"])
 def test_a_limit_above_the_maximum_is_the_maximum(archive: Path, limit: Any) -> None:
-    assert catalog_module.parse_limit(limit) == catalog_module.MAX_LIMIT
-    assert len(LocalCatalog(archive).search(limit=limit).items) == 5
+    assert query.parse_limit(limit) == query.MAX_LIMIT
+    assert len(LocalArchive(archive).search(limit=limit).items) == 5
 
 
 @pytest.mark.parametrize(
@@ -269,44 +271,44 @@ def test_a_limit_above_the_maximum_is_the_maximum(archive: Path, limit: Any) -> 
 )
 def test_it_rejects_bad_parameters(archive: Path, kwargs: dict[str, Any], field: str) -> None:
     with pytest.raises(SearchError) as caught:
-        LocalCatalog(archive).search(**kwargs)
+        LocalArchive(archive).search(**kwargs)
     assert caught.value.field == field
 
 
 def test_it_sees_added_changed_and_removed_items(
     archive: Path, sources: dict[str, dict[str, Any]]
 ) -> None:
-    catalog = LocalCatalog(archive)
-    assert catalog.search().number_matched == 5
+    store = LocalArchive(archive)
+    assert store.search().number_matched == 5
     added = _write(archive, L2A, _variant(sources["es"], 15))
-    assert catalog.search().number_matched == 6
+    assert store.search().number_matched == 6
     item = json.loads(added.read_text())
     item["properties"]["eo:cloud_cover"] = 99.0
     added.write_text(json.dumps(item))
     stat = added.stat()
     os.utime(added, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000_000))
-    assert catalog.item(L2A, item["id"])["properties"]["eo:cloud_cover"] == 99.0  # type: ignore[index]
+    assert store.item(L2A, item["id"])["properties"]["eo:cloud_cover"] == 99.0  # type: ignore[index]
     shutil.rmtree(added.parent)
-    assert catalog.search().number_matched == 5
+    assert store.search().number_matched == 5
 
 
 def test_it_parses_only_changed_files(archive: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    catalog = LocalCatalog(archive)
-    catalog.search()
+    store = LocalArchive(archive)
+    store.search()
     calls: list[str] = []
-    load = catalog_module._load_entry
+    load = store_module._load_entry
 
     def counting(path: str, collection: str) -> Any:
         calls.append(path)
         return load(path, collection)
 
-    monkeypatch.setattr(catalog_module, "_load_entry", counting)
-    catalog.search()
+    monkeypatch.setattr(store_module, "_load_entry", counting)
+    store.search()
     assert calls == []
     touched = archive / L2A / "S2A_29RKH_20200224_0_L2A" / "S2A_29RKH_20200224_0_L2A.json"
     stat = touched.stat()
     os.utime(touched, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000_000))
-    catalog.search()
+    store.search()
     assert calls == [str(touched)]
 
 
@@ -318,7 +320,7 @@ def test_broken_item_files_are_left_out(archive: Path, sources: dict[str, dict[s
     folder.mkdir()
     (folder / "another-name.json").write_text(json.dumps(misnamed))
     (archive / L2A / "no-json-yet").mkdir()
-    assert LocalCatalog(archive).search().number_matched == 5
+    assert LocalArchive(archive).search().number_matched == 5
 
 
 def test_an_item_with_a_datetime_range_matches_overlapping_intervals(
@@ -329,11 +331,11 @@ def test_an_item_with_a_datetime_range_matches_overlapping_intervals(
         datetime=None, start_datetime="2020-01-01T00:00:00Z", end_datetime="2020-01-31T00:00:00Z"
     )
     _write(tmp_path, L2A, item)
-    catalog = LocalCatalog(tmp_path)
-    assert catalog.search(datetime="2020-01-15T00:00:00Z").number_matched == 1
-    assert catalog.search(datetime="2020-01-30/2020-03-01").number_matched == 1
-    assert catalog.search(datetime="2020-02-01/..").number_matched == 0
-    collection = catalog.collection(L2A)
+    store = LocalArchive(tmp_path)
+    assert store.search(datetime="2020-01-15T00:00:00Z").number_matched == 1
+    assert store.search(datetime="2020-01-30/2020-03-01").number_matched == 1
+    assert store.search(datetime="2020-02-01/..").number_matched == 0
+    collection = store.collection(L2A)
     assert collection is not None
     assert collection["extent"]["temporal"]["interval"] == [
         ["2020-01-01T00:00:00Z", "2020-01-31T00:00:00Z"]
@@ -342,4 +344,4 @@ def test_an_item_with_a_datetime_range_matches_overlapping_intervals(
 
 def test_format_datetime_writes_utc_with_z() -> None:
     moment = datetime(2020, 2, 19, 11, 34, 25, tzinfo=UTC)
-    assert catalog_module.format_datetime(moment) == "2020-02-19T11:34:25Z"
+    assert store_module.format_datetime(moment) == "2020-02-19T11:34:25Z"
