@@ -9,7 +9,7 @@ import pytest
 from compositing.products.inspire import NS
 from hub.catalogue.inspire import resolution_metres
 from hub.catalogue.models import Item, ProductFamily
-from tests.compositing.test_inspire import load_iso_schema
+from tests.compositing.products.test_inspire import load_iso_schema
 from tests.hub.catalogue_items import LWQ, create_lwq_item
 
 pytestmark = pytest.mark.django_db

@@ -11,7 +11,7 @@ from compositing.orders.spec import parse_spec
 from compositing.pipeline import run_mosaic
 from compositing.products.layers import AUX_LAYER_STORAGE
 from hub.mosaics.services import mosaic_settings
-from tests.compositing.test_netcdf import _compliance
+from tests.compositing.products.test_netcdf import _compliance
 from tests.conftest import TEST_AOI_BBOX
 
 pytestmark = pytest.mark.django_db

@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
-from pathlib import Path
 
 import pytest
 
 from compositing.products.inspire import NS, inspire_xml
-from tests.compositing.test_metadata import SCENE_IDS, build_info
+from tests.compositing.products.test_metadata import SCENE_IDS, build_info
+from tests.conftest import SHARED_DATA
 
-REPO = Path(__file__).resolve().parents[2]
-SCHEMAS = REPO.parent / "shared" / "schemas"  # ../shared beside the clone, as in conftest
+SCHEMAS = SHARED_DATA.parent / "schemas"  # ../shared beside the clone
 GML_NS = "http://www.opengis.net/gml/3.2"
 XLINK_NS = "http://www.w3.org/1999/xlink"
 
