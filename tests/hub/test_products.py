@@ -10,7 +10,7 @@ import pytest
 import rasterio
 from rio_cogeo.cogeo import cog_validate
 
-from compositing.orders.spec import SpecError, parse_spec
+from compositing.orders.spec import parse_spec
 from compositing.pipeline import run_mosaic
 from hub.mosaics.services import mosaic_settings
 from tests.conftest import TEST_AOI_BBOX
@@ -83,12 +83,6 @@ def test_metadata_names_every_source_and_file(products):
     assert item["properties"]["start_datetime"].startswith("2023-06-01")
     assert "bands_M20_20230601_fmt.tif" in {a["href"].rsplit("/", 1)[-1]
                                             for a in item["assets"].values()}
-
-
-def test_jpeg2000_refuses_a_layer_it_cannot_hold_at_validation():
-    with pytest.raises(SpecError, match="acquisition_date") as err:
-        order("JP2", aux=["acquisition_date"])
-    assert err.value.field == "aux"
 
 
 def test_netcdf_products_hold_the_same_values_in_one_file(products):
