@@ -22,6 +22,7 @@ from compositing.pipeline import MosaicResult, run_mosaic
 from hub.mosaics.models import MosaicRequest, Status
 from hub.mosaics.services import _publish, mosaic_settings
 from tests.conftest import TEST_AOI_BBOX
+from tests.hub.on_demand import OnDemand
 from tests.hub.test_stac_schema import errors as stac_errors
 
 pytestmark = pytest.mark.django_db
@@ -48,10 +49,10 @@ def order(name: str, aoi: list[float] | None = None, **extra: object):
 
 
 @pytest.fixture
-def layouts(hub_dirs, tmp_path: Path) -> dict[str, MosaicResult]:
-    return {layout: run_mosaic(order(layout.replace("_", "-"), layout=layout),
-                               mosaic_settings(), tmp_path / layout, layout)
-            for layout in ("multiband", "per_layer")}
+def layouts(hub_dirs, tmp_path: Path) -> OnDemand:
+    """The same order as "multiband" and "per_layer" products, composed when first read."""
+    return OnDemand(lambda layout: run_mosaic(order(layout.replace("_", "-"), layout=layout),
+                                              mosaic_settings(), tmp_path / layout, layout))
 
 
 def test_per_layer_writes_one_valid_cog_per_band_and_aux_layer(layouts):

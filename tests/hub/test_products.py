@@ -14,6 +14,7 @@ from compositing.orders.spec import parse_spec
 from compositing.pipeline import run_mosaic
 from hub.mosaics.services import mosaic_settings
 from tests.conftest import TEST_AOI_BBOX
+from tests.hub.on_demand import OnDemand
 
 pytestmark = pytest.mark.django_db
 BANDS = ["B02", "B03", "B04", "B08"]
@@ -27,11 +28,10 @@ def order(fmt: str, **extra):
 
 
 @pytest.fixture
-def products(hub_dirs, tmp_path):
-    made = {}
-    for fmt in ("GTiff", "JP2", "NetCDF"):
-        made[fmt] = run_mosaic(order(fmt), mosaic_settings(), tmp_path / fmt, fmt.lower())
-    return made
+def products(hub_dirs, tmp_path) -> OnDemand:
+    """The same order in each format ("GTiff", "JP2", "NetCDF"), composed when first read."""
+    return OnDemand(lambda fmt: run_mosaic(order(fmt), mosaic_settings(), tmp_path / fmt,
+                                           fmt.lower()))
 
 
 def test_geotiff_products_are_valid_cogs_with_their_metadata(products):
