@@ -15,7 +15,7 @@ from tests.browser.chromium import ARTIFACTS, log_in, shot
 from tests.conftest import TEST_AOI_BBOX
 from tests.hubstack import running_hub, wait_for
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.heavy]
 
 
 def _kml(bbox) -> str:

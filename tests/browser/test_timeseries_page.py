@@ -19,7 +19,7 @@ from tests.browser.chromium import log_in, shot
 from tests.conftest import TEST_SCENE_SIZE_M
 from tests.hubstack import running_hub
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.heavy]
 # April to July: a few monthly composites, each made of several cloudy and clear passes.
 SEASON = (date(2023, 4, 1), date(2023, 7, 31))
 LON, LAT = Transformer.from_crs(32629, 4326, always_xy=True).transform(

@@ -17,6 +17,7 @@ from tests.conftest import TEST_AOI_BBOX
 pytestmark = pytest.mark.django_db
 
 
+@pytest.mark.heavy
 def test_every_layer_passes_without_high_priority_failures(hub_dirs, tmp_path, monkeypatch):
     spec = parse_spec({"aoi": list(TEST_AOI_BBOX), "start": "2023-06-01", "period": "month",
                        "resolution": 20, "crs": "EPSG:32629", "format": "NetCDF",

@@ -110,6 +110,7 @@ def tiled(hub_dirs, tmp_path: Path) -> dict[str, MosaicResult]:
                                settings, tmp_path / "mgrs", "mgrs")}
 
 
+@pytest.mark.heavy
 def test_mgrs_tiling_writes_a_subfolder_per_tile_on_the_same_pixels(tiled):
     whole = tiled["single"].folder
     folder = tiled["mgrs"].folder
@@ -141,6 +142,7 @@ def test_mgrs_tiling_writes_a_subfolder_per_tile_on_the_same_pixels(tiled):
             f"quicklook_{SUFFIX}_tiled.png"} == top
 
 
+@pytest.mark.heavy
 def test_tiled_metadata_lists_every_file_with_its_relative_path(tiled):
     result = tiled["mgrs"]
     folder = result.folder

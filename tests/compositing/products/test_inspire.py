@@ -50,6 +50,7 @@ def md(record):
     return iso.MD_Metadata(etree.fromstring(record))
 
 
+@pytest.mark.heavy
 def test_schemas_load_from_the_shared_copies(iso_schema):
     assert iso_schema.validity == "valid"
     for ns in (GML_NS, XLINK_NS):
@@ -57,6 +58,7 @@ def test_schemas_load_from_the_shared_copies(iso_schema):
         assert urls and all(str(SCHEMAS) in u for u in urls), urls
 
 
+@pytest.mark.heavy
 @pytest.mark.parametrize("changes", [
     {}, {"order": {"crs": "EPSG:4326"}},
     {"base_url": "https://hub.example.org/api/v1/mosaics/abc/files"},
@@ -67,6 +69,7 @@ def test_record_validates_against_iso19139_2007(iso_schema, changes):
     assert errors == [], "\n".join(str(e.reason) for e in errors[:5])
 
 
+@pytest.mark.heavy
 def test_validation_does_catch_a_broken_record(iso_schema, record):
     broken = record.replace(b"<gmd:explanation>", b"<gmd:explanationX>").replace(
         b"</gmd:explanation>", b"</gmd:explanationX>")
