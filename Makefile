@@ -33,13 +33,18 @@ install: $(STAMP) $(VENDOR)
 run: $(STAMP) $(VENDOR)
 	DEBUG=$${DEBUG:-1} bin/run-hub
 
-## The whole suite; starts PostgreSQL and Redis when they are installed but down.
+# pytest-xdist workers for `make test` (0: one process). loadscope keeps a test module on one
+# worker, so its module-scoped fixtures (demo archives, composed products) are built once.
+TEST_WORKERS ?= 2
+
+## The whole suite on TEST_WORKERS cores; starts PostgreSQL and Redis when installed but down.
 test: $(STAMP) $(VENDOR)
 	bin/ensure-services
 	bin/ensure-browser
-	DEBUG=0 SECRET_KEY=test-only-key $(VENV)/bin/pytest -p no:cacheprovider $(PYTEST_ARGS)
+	DEBUG=0 SECRET_KEY=test-only-key $(VENV)/bin/pytest -p no:cacheprovider \
+	  -n $(TEST_WORKERS) --dist loadscope $(PYTEST_ARGS)
 
-## The suite without the cases marked heavy.
+## The suite without the cases marked heavy (browser, hub processes, long compositions).
 test-fast: $(STAMP)
 	DEBUG=0 SECRET_KEY=test-only-key $(VENV)/bin/pytest -p no:cacheprovider -m "not heavy"
 
