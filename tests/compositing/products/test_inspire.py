@@ -100,7 +100,7 @@ def test_owslib_reads_the_identification(md):
     assert theme.thesaurus["title"] == "GEMET - INSPIRE themes, version 1.0"
     assert (theme.thesaurus["date"], theme.thesaurus["datetype"]) == ("2008-06-01",
                                                                       "publication")
-    assert theme.thesaurus["url"]
+    assert theme.thesaurus["url"] == "http://www.eionet.europa.eu/gemet/inspire_themes"
     assert ident.topiccategory == ["imageryBaseMapsEarthCover"]
     assert ident.spatialrepresentationtype == ["grid"]
     assert (ident.distance, ident.uom) == (["20"], ["m"])
