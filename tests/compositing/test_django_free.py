@@ -22,11 +22,13 @@ RUN_FOR_REAL = ["archive/test_read_overlap.py", "orders/test_order.py",
                 "products/test_quicklook.py", "selection/test_mask.py"]
 
 
-def pytest_without_django(*args: str) -> subprocess.CompletedProcess[str]:
+def pytest_without_django(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """pytest in a subprocess, its temporary files under tmp_path (not beside this run's)."""
     env = {k: v for k, v in os.environ.items()
-           if k not in {"DJANGO_SETTINGS_MODULE", "PYTEST_ADDOPTS", "PYTEST_XDIST_WORKER"}}
+           if k != "DJANGO_SETTINGS_MODULE" and not k.startswith("PYTEST_")}
     command = [sys.executable, "-m", "pytest", "-p", "no:django", "-p", "no:cacheprovider",
                "-p", "tests.compositing.without_django", "-W", "ignore::pytest.PytestConfigWarning",
+               "--basetemp", str(tmp_path / "basetemp"),
                "--ignore", str(Path(__file__).relative_to(REPO)), *args]
     return subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True,
                           timeout=600)
@@ -43,15 +45,17 @@ def test_no_compositing_test_imports_the_django_side() -> None:
     assert found == []
 
 
-def test_every_compositing_test_collects_and_finds_its_fixtures_without_django() -> None:
-    plan = pytest_without_django("--setup-plan", "-q", str(HERE.relative_to(REPO)))
+def test_every_compositing_test_collects_and_finds_its_fixtures_without_django(
+        tmp_path: Path) -> None:
+    plan = pytest_without_django(tmp_path, "--setup-plan", "-q", str(HERE.relative_to(REPO)))
     assert plan.returncode == 0, plan.stdout[-4000:] + plan.stderr[-4000:]
     planned = {line.split("::")[0].strip() for line in plan.stdout.splitlines() if "::" in line}
     on_disk = {str(p.relative_to(REPO)) for p in HERE.rglob("test_*.py") if p != Path(__file__)}
     assert planned == on_disk
 
 
-def test_some_compositing_tests_pass_without_django() -> None:
-    run = pytest_without_django("-q", *(str((HERE / p).relative_to(REPO)) for p in RUN_FOR_REAL))
+def test_some_compositing_tests_pass_without_django(tmp_path: Path) -> None:
+    files = [str((HERE / p).relative_to(REPO)) for p in RUN_FOR_REAL]
+    run = pytest_without_django(tmp_path, "-q", *files)
     assert run.returncode == 0, run.stdout[-4000:] + run.stderr[-4000:]
     assert " passed" in run.stdout.splitlines()[-1] and "skipped" not in run.stdout
