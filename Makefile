@@ -33,13 +33,22 @@ install: $(STAMP) $(VENDOR)
 run: $(STAMP) $(VENDOR)
 	DEBUG=$${DEBUG:-1} bin/run-hub
 
-## The whole suite; starts PostgreSQL and Redis when they are installed but down.
-test: $(STAMP) $(VENDOR)
+# pytest-xdist workers for `make test` (0: one process). worksteal gives each worker a
+# contiguous half of the collection and lets an idle one take the other's last tests, so every
+# worker keeps pytest-django's order: database tests before the transactional ones, whose flush
+# deletes the rows data migrations wrote (loadscope reorders modules and breaks that). Contiguous
+# runs also keep module-scoped fixtures (demo archives, composed products) mostly on one worker.
+TEST_WORKERS ?= 2
+
+## ruff, mypy (strict defs, see pyproject), then the whole suite on TEST_WORKERS cores; starts
+## PostgreSQL and Redis when installed but down.
+test: $(STAMP) $(VENDOR) lint
 	bin/ensure-services
 	bin/ensure-browser
-	DEBUG=0 SECRET_KEY=test-only-key $(VENV)/bin/pytest -p no:cacheprovider $(PYTEST_ARGS)
+	DEBUG=0 SECRET_KEY=test-only-key $(VENV)/bin/pytest -p no:cacheprovider \
+	  -n $(TEST_WORKERS) --dist worksteal $(PYTEST_ARGS)
 
-## The suite without the cases marked heavy.
+## The suite without the cases marked heavy (browser, hub processes, long compositions).
 test-fast: $(STAMP)
 	DEBUG=0 SECRET_KEY=test-only-key $(VENV)/bin/pytest -p no:cacheprovider -m "not heavy"
 

@@ -138,10 +138,14 @@ def test_no_token_is_a_usage_error(live_server):
     assert result.returncode == 2 and "MOSAICHUB_TOKEN" in result.stderr
 
 
-@pytest.mark.parametrize("request_id", [str(uuid.uuid4()), "not-a-uuid", "bobs"])
+# Ids are drawn inside the test: a random value in the parameter list would give each xdist
+# worker a different test id, and the run would refuse to start.
+@pytest.mark.parametrize("request_id", ["unknown", "not-a-uuid", "bobs"])
 def test_an_unknown_or_foreign_id_exits_4(live_server, bob, alice_token, media, out,
                                           request_id):
-    if request_id == "bobs":
+    if request_id == "unknown":
+        request_id = str(uuid.uuid4())
+    elif request_id == "bobs":
         request_id = str(make_product(bob, media, {"x.tif": b"x"}, folder="BOB").id)
     result = run_cli(live_server, "--out", str(out), "get", request_id, token=alice_token)
     assert result.returncode == 4

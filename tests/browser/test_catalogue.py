@@ -18,7 +18,7 @@ import pytest
 from tests.browser.chromium import shot
 from tests.hubstack import manage, running_hub
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.heavy]
 FIRST = date(2018, 1, 1)
 ITEMS = 30  # more than a page (25)
 LAKE = {"type": "Polygon", "coordinates": [[[8.5, 45.5], [9.0, 45.5], [9.0, 46.0], [8.5, 46.0],

@@ -13,7 +13,7 @@ from tests.browser.chromium import log_in, shot
 from tests.conftest import TEST_AOI_BBOX
 from tests.hubstack import running_hub
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.heavy]
 
 
 def test_a_person_draws_orders_watches_and_downloads(browser, tmp_path, demo_archive):

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 from datetime import date
 from pathlib import Path
 
@@ -19,7 +20,7 @@ from tests.browser.chromium import log_in, shot
 from tests.conftest import TEST_SCENE_SIZE_M
 from tests.hubstack import running_hub
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.heavy]
 # April to July: a few monthly composites, each made of several cloudy and clear passes.
 SEASON = (date(2023, 4, 1), date(2023, 7, 31))
 LON, LAT = Transformer.from_crs(32629, 4326, always_xy=True).transform(
@@ -43,6 +44,12 @@ def download_csv(page, link_selector: str, path: Path) -> list[dict[str, str]]:
     return list(csv.DictReader(io.StringIO(path.read_text(encoding="utf-8"))))
 
 
+def footprints(archive: Path) -> set[str]:
+    """The distinct footprints of the archive's items (item files, not their sidecars)."""
+    return {json.dumps(json.loads(path.read_text())["geometry"], sort_keys=True)
+            for path in archive.glob("sentinel-2-l2a/*/*.json") if path.stem == path.parent.name}
+
+
 def cells(page, table: str, column: str) -> list[str]:
     headers = page.locator(f"{table} thead th").all_text_contents()
     index = headers.index(column) + 1
@@ -64,7 +71,9 @@ def test_a_person_charts_a_pixel_and_downloads_the_csv(browser, tmp_path,  # noq
                                ".includes('EPSG:32629')")
         assert page.input_value("#ts-lon") and page.input_value("#ts-lat")
         assert "outside" not in page.text_content("#ts-pixel")
-        assert page.locator("#ts-map .leaflet-overlay-pane path").count() >= 3
+        # one shape per distinct scene footprint, then the pixel's outline and its centre
+        assert page.locator("#ts-map .leaflet-overlay-pane path").count() == len(
+            footprints(season_archive)) + 2
 
         page.fill("#ts-lon", f"{LON:.6f}")
         page.fill("#ts-lat", f"{LAT:.6f}")

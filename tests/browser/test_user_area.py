@@ -13,7 +13,7 @@ from tests.browser.chromium import log_in, shot
 from tests.conftest import TEST_AOI_BBOX
 from tests.hubstack import manage, running_hub
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.heavy]
 
 ORDER = {"aoi": list(TEST_AOI_BBOX), "period": "month", "start": "2023-06-01",
          "resolution": 60, "crs": "UTM", "format": "GTiff", "bands": ["B02", "B03", "B04"],

@@ -9,7 +9,7 @@ import pytest
 from compositing.products.inspire import NS
 from hub.catalogue.inspire import resolution_metres
 from hub.catalogue.models import Item, ProductFamily
-from tests.compositing.test_inspire import load_iso_schema
+from tests.compositing.products.test_inspire import load_iso_schema
 from tests.hub.catalogue_items import LWQ, create_lwq_item
 
 pytestmark = pytest.mark.django_db
@@ -36,6 +36,7 @@ def parse(body: bytes):
     return iso.MD_Metadata(etree.fromstring(body))
 
 
+@pytest.mark.heavy
 def test_an_item_record_is_served_and_valid_iso19139(client, lwq_item, iso_schema) -> None:
     response = client.get(URL)
     assert response.status_code == 200
@@ -84,6 +85,7 @@ def test_a_family_without_licence_declares_conditions_unknown(client, lwq_item) 
             "conditionsUnknown") in ident.otherconstraints_url
 
 
+@pytest.mark.heavy
 def test_an_odd_identifier_still_gives_a_valid_record(client, iso_schema) -> None:
     odd = "2018 08:11/LWQ"  # not an XML NCName: the gml:id is derived, not copied
     Item.objects.create(family=ProductFamily.objects.get(slug="ndvi"), identifier=odd.replace(

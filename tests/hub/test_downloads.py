@@ -8,6 +8,7 @@ import os
 import shutil
 import subprocess
 import zipfile
+from email.utils import formatdate
 from pathlib import Path
 from xml.etree import ElementTree as ET
 
@@ -77,7 +78,7 @@ def test_parse_range_rejects_ranges_past_the_end(header, size):
         parse_range(header, size)
 
 
-def test_a_full_download_is_streamed_with_validators(client, alice_token, file_url):
+def test_a_full_download_is_streamed_with_validators(client, alice_token, file_url, media):
     response = get(client, file_url, alice_token)
     assert response.status_code == 200
     assert isinstance(response, StreamingHttpResponse)
@@ -88,7 +89,8 @@ def test_a_full_download_is_streamed_with_validators(client, alice_token, file_u
     assert response["X-Checksum-SHA256"] == sha(BODY)
     assert response["Content-Type"] == "image/tiff"
     assert 'filename="a.tif"' in response["Content-Disposition"]
-    assert response["Last-Modified"]
+    mtime = (media / "P1" / "a.tif").stat().st_mtime
+    assert response["Last-Modified"] == formatdate(int(mtime), usegmt=True)
 
 
 @pytest.mark.parametrize("header,first,last", [

@@ -19,6 +19,7 @@ import requests
 from tests.conftest import TEST_AOI_BBOX as DEMO_AOI_BBOX
 from tests.hubstack import manage, running_hub
 
+pytestmark = pytest.mark.heavy  # a web process and a Celery worker per deployment
 DONE_TIMEOUT_S = 240
 ORDER = {
     "name": "e2e",
@@ -33,7 +34,8 @@ ORDER = {
 }
 
 
-@pytest.fixture(params=["postgres+redis", "embedded"])
+@pytest.fixture(params=[pytest.param("postgres+redis", marks=pytest.mark.services),
+                        "embedded"])
 def deployment(request, tmp_path, demo_archive) -> Iterator[dict]:
     """A running hub (web + worker) and an API token of its user alice."""
     with running_hub(request.param, tmp_path, demo_archive) as hub:

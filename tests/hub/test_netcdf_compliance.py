@@ -11,12 +11,13 @@ from compositing.orders.spec import parse_spec
 from compositing.pipeline import run_mosaic
 from compositing.products.layers import AUX_LAYERS
 from hub.mosaics.services import mosaic_settings
-from tests.compositing.test_netcdf import _compliance
+from tests.compositing.products.test_netcdf import _compliance
 from tests.conftest import TEST_AOI_BBOX
 
 pytestmark = pytest.mark.django_db
 
 
+@pytest.mark.heavy
 def test_every_layer_passes_without_high_priority_failures(hub_dirs, tmp_path, monkeypatch):
     spec = parse_spec({"aoi": list(TEST_AOI_BBOX), "start": "2023-06-01", "period": "month",
                        "resolution": 20, "crs": "EPSG:32629", "format": "NetCDF",

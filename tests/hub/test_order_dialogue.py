@@ -14,7 +14,7 @@ from compositing.orders.aoi_files import MAX_FILE_BYTES
 from compositing.orders.mgrs import TILES, tile_footprint_wgs84
 from hub.mosaics.forms import OrderForm
 from hub.mosaics.models import MosaicRequest, ProductFile, Status
-from tests.compositing.test_aoi_files import KML, clockwise, shp_bytes, zipped
+from tests.compositing.orders.test_aoi_files import KML, clockwise, shp_bytes, zipped
 from tests.conftest import TEST_AOI_BBOX
 from tests.hub.stored_requests import stored_request
 

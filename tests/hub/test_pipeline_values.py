@@ -78,6 +78,7 @@ def test_an_aoi_without_scenes_fails_with_a_clear_reason(hub_dirs, tmp_path):
     assert not (tmp_path / "out").exists() or list((tmp_path / "out").iterdir()) == []
 
 
+@pytest.mark.heavy
 def test_the_cloud_buffer_looks_across_chunk_borders(hub_dirs, tmp_path):
     """Small chunks with a halo give exactly the product of one big chunk."""
     from dataclasses import replace

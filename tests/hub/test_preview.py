@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import pytest
+from shapely.geometry import box
 
+from compositing.grid import OutputGrid
+from hub.mosaics.preview import COMPRESSION_RATIO
 from tests.conftest import TEST_AOI_BBOX
 
 pytestmark = pytest.mark.django_db
@@ -21,7 +24,11 @@ def test_preview_summarises_the_order(client, alice, hub_dirs):
     assert data["epsg"] == 32629 and "UTM zone 29N" in data["crs_name"]
     assert 3 < data["area_km2"] < 5
     assert data["scenes"] == 12  # six passes over two tiles
-    assert data["estimated_bytes"] > 0
+    grid = OutputGrid.for_aoi(box(*TEST_AOI_BBOX), 32629, 20)
+    assert (data["width"], data["height"]) == (grid.width, grid.height)
+    uint16_bands = 2 * 2  # B02 and B04, two bytes each
+    assert data["estimated_bytes"] == int(grid.width * grid.height * uint16_bands
+                                          * COMPRESSION_RATIO)
 
 
 def test_preview_names_the_bad_field(client, alice, hub_dirs):

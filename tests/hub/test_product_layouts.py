@@ -22,6 +22,7 @@ from compositing.pipeline import MosaicResult, run_mosaic
 from hub.mosaics.models import MosaicRequest, Status
 from hub.mosaics.services import _record_product, mosaic_settings
 from tests.conftest import TEST_AOI_BBOX
+from tests.hub.on_demand import OnDemand
 from tests.hub.test_stac_schema import errors as stac_errors
 
 pytestmark = pytest.mark.django_db
@@ -48,10 +49,10 @@ def order(name: str, aoi: list[float] | None = None, **extra: object):
 
 
 @pytest.fixture
-def layouts(hub_dirs, tmp_path: Path) -> dict[str, MosaicResult]:
-    return {layout: run_mosaic(order(layout.replace("_", "-"), layout=layout),
-                               mosaic_settings(), tmp_path / layout, layout)
-            for layout in ("multiband", "per_layer")}
+def layouts(hub_dirs, tmp_path: Path) -> OnDemand:
+    """The same order as "multiband" and "per_layer" products, composed when first read."""
+    return OnDemand(lambda layout: run_mosaic(order(layout.replace("_", "-"), layout=layout),
+                                              mosaic_settings(), tmp_path / layout, layout))
 
 
 def test_per_layer_writes_one_valid_cog_per_band_and_aux_layer(layouts):
@@ -109,6 +110,7 @@ def tiled(hub_dirs, tmp_path: Path) -> dict[str, MosaicResult]:
                                settings, tmp_path / "mgrs", "mgrs")}
 
 
+@pytest.mark.heavy
 def test_mgrs_tiling_writes_a_subfolder_per_tile_on_the_same_pixels(tiled):
     whole = tiled["single"].folder
     folder = tiled["mgrs"].folder
@@ -140,6 +142,7 @@ def test_mgrs_tiling_writes_a_subfolder_per_tile_on_the_same_pixels(tiled):
             f"quicklook_{SUFFIX}_tiled.png"} == top
 
 
+@pytest.mark.heavy
 def test_tiled_metadata_lists_every_file_with_its_relative_path(tiled):
     result = tiled["mgrs"]
     folder = result.folder

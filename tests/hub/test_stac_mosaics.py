@@ -22,6 +22,7 @@ from pystac.extensions.raster import RasterExtension
 from pystac.validation import JsonSchemaSTACValidator
 from pystac_client import Client
 
+from compositing.demo.archive import DEMO_END, DEMO_START, DEMO_TILES, acquisitions
 from compositing.orders.spec import parse_spec
 from compositing.pipeline import run_mosaic
 from compositing.products.layers import REFLECTANCE_NODATA, REFLECTANCE_SCALE
@@ -272,7 +273,7 @@ def test_a_mixed_search_pages_through_scenes_and_mosaics(live, products,
                                                          method) -> None:
     stac = open_client(live, "bob")
     scenes = stac.search(collections=[L2A], max_items=None).matched()
-    assert scenes
+    assert scenes == len(acquisitions(DEMO_START, DEMO_END)) * len(DEMO_TILES)
     mixed = stac.search(method=method, collections=[L2A, MOSAICS], limit=5, max_items=None,
                         sortby="-datetime")
     pages = list(mixed.pages_as_dicts())

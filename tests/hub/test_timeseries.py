@@ -15,7 +15,7 @@ from shapely.geometry import box
 
 from compositing.archive.read import close_datasets, read_stack
 from compositing.archive.scenes import group_acquisitions, search_scenes
-from compositing.demo.archive import DEMO_CENTER_32629
+from compositing.demo.archive import DEMO_END, DEMO_START, acquisitions
 from compositing.grid import OutputGrid
 from compositing.orders.spec import parse_spec
 from compositing.pipeline import run_mosaic
@@ -27,16 +27,12 @@ from compositing.timeseries import (
     composite_series,
     observations,
     periods_between,
-    pixel_grid,
-    scene_tile,
 )
 from hub.mosaics.services import mosaic_settings
+from tests.compositing.test_timeseries import LAT, LON, POINT_32629
 
 pytestmark = pytest.mark.django_db
 
-# A point near the demo centre, off every 10/20/60 m pixel edge, in both tiles' overlap.
-POINT_32629 = (DEMO_CENTER_32629[0] + 7.0, DEMO_CENTER_32629[1] - 13.0)
-LON, LAT = Transformer.from_crs(32629, 4326, always_xy=True).transform(*POINT_32629)
 BANDS = ("B02", "B04", "B08")
 AUX = ["valid_obs", "total_obs", "method", "medoid_mos", "acquisition_date",
        "quality_scene_classification"]
@@ -71,20 +67,6 @@ def reflectance(stored: np.ndarray) -> np.ndarray:
 def query(**changes) -> PointQuery:
     base = PointQuery(LON, LAT, date(2023, 6, 1), date(2023, 6, 30), "month", 20, 1, BANDS)
     return replace(base, **changes)
-
-
-def test_the_centre_pixel_is_the_product_pixel_holding_the_point():
-    for res in (10, 20, 60):
-        grid = pixel_grid(LON, LAT, res, 3).grid
-        assert grid.epsg == 32629 and (grid.width, grid.height) == (3, 3)
-        product = OutputGrid.for_aoi(box(LON - 0.01, LAT - 0.01, LON + 0.01, LAT + 0.01),
-                                     32629, res)
-        # Same lattice as a product: origins differ by whole pixels.
-        assert (grid.transform.c - product.transform.c) % res == 0
-        assert (grid.transform.f - product.transform.f) % res == 0
-        left, bottom, right, top = grid.bounds
-        assert left + res <= POINT_32629[0] < right - res
-        assert bottom + res <= POINT_32629[1] < top - res
 
 
 @pytest.mark.parametrize("resolution", [20, 60])
@@ -142,7 +124,9 @@ def test_periods_are_aligned_and_cover_the_range(hub_dirs):
     assert starts[0] == date(2023, 5, 11) and starts[-1] == date(2023, 7, 1)
     assert len(starts) == 6
     june = [r for r in series.rows if r["period_start"].month == 6]
-    assert all(r["total_obs"] > 0 for r in june)
+    passes = [a.day for a in acquisitions(DEMO_START, DEMO_END)]  # the generator's schedule
+    assert [r["total_obs"] for r in june] == [
+        sum(r["period_start"] <= day <= r["period_end"] for day in passes) for r in june]
     empty = [r for r in series.rows if r["period_start"].month != 6]  # the archive is June only
     for r in empty:
         assert r["method"] == "none" and r["valid_obs"] == 0 and r["total_obs"] == 0
@@ -192,12 +176,6 @@ def test_observations_list_every_acquisition_once_with_the_pipelines_validity(hu
     chosen = [r for r in got.rows if r["scene_id"] == series.rows[0]["scene_id"]]
     assert len(chosen) == 1 and chosen[0]["valid"]
     assert chosen[0]["B04"] == pytest.approx(series.rows[0]["B04"], abs=6e-5)
-
-
-def test_scene_tiles_are_read_from_the_common_id_styles():
-    assert scene_tile("S2A_29UNU_20230602_0_L2A") == "29UNU"
-    assert scene_tile("S2B_MSIL2A_20230601T115359_R023_T29UPU_20230601T150000") == "29UPU"
-    assert scene_tile("no-tile-here") is None
 
 
 def test_stc_pixels_where_the_clear_distance_matters_equal_the_product(hub_dirs, tmp_path):

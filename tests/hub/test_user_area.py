@@ -6,6 +6,7 @@ import json
 import re
 from datetime import timedelta
 from html import unescape
+from pathlib import Path
 
 import pytest
 from django.core.management import call_command
@@ -186,6 +187,11 @@ def test_a_queued_request_page_shows_the_area_and_no_product(client, alice):
 # ---------------------------------------------------------------- expiry
 
 
+def files_under(folder: Path, media: Path) -> list[str]:
+    """The files of a product folder, as ProductFile paths (relative to the media root)."""
+    return sorted(str(p.relative_to(media)) for p in folder.rglob("*") if p.is_file())
+
+
 def test_products_expire_after_the_retention_files_gone_410_and_idempotent(
         client, alice, hub_dirs, settings, django_capture_on_commit_callbacks):
     settings.HUB_RETENTION_DAYS = 3
@@ -193,13 +199,16 @@ def test_products_expire_after_the_retention_files_gone_410_and_idempotent(
     assert req.expires_at - req.finished_at == pytest.approx(timedelta(days=3),
                                                              abs=timedelta(seconds=5))
     folder = hub_dirs["media"] / req.product_folder
-    assert folder.is_dir()
+    listed = sorted(req.files.values_list("path", flat=True))
+    assert listed == files_under(folder, hub_dirs["media"]) != []
     name = req.files.first().name
     client.force_login(alice)
     assert f"expires {req.expires_at:%Y-%m-%d}" in page_text(client.get("/requests/"))
 
     assert expire_products(req.expires_at - timedelta(seconds=1)) == []
-    assert folder.is_dir() and req.files.count() > 0
+    # not due yet: the rows and the files stay
+    assert sorted(req.files.values_list("path", flat=True)) == listed
+    assert files_under(folder, hub_dirs["media"]) == listed
 
     expired = expire_products(req.expires_at + timedelta(seconds=1))
     assert [r.pk for r in expired] == [req.pk]

@@ -17,15 +17,15 @@ from compositing.archive import query
 from compositing.archive import store as store_module
 from compositing.archive.query import SearchError, SearchPage
 from compositing.archive.store import LocalArchive
+from tests.conftest import SHARED_DATA
 
-SHARED = Path(__file__).resolve().parents[2] / ".." / "shared"
-STAC_ITEMS = SHARED / "data" / "real" / "stac_items"
-ES_SCENE = SHARED / "data" / "real" / "earthsearch_S2A_29RKH_20200219_L2A"
+STAC_ITEMS = SHARED_DATA / "real" / "stac_items"
+ES_SCENE = SHARED_DATA / "real" / "earthsearch_S2A_29RKH_20200219_L2A"
 ES_ITEM = "riotilerpds_earthsearch_v1_S2A_29RKH_20200219_0_L2A.json"
 PC_ITEM = "odcstac_S2B_MSIL2A_20190629T212529_R043_T06VVN_20201006T080531.json"
 
 pytestmark = pytest.mark.skipif(
-    not (SHARED / "data").is_dir(), reason="the shared sample data (../shared/data) is absent"
+    not SHARED_DATA.is_dir(), reason="the shared sample data (../shared/data) is absent"
 )
 
 L2A = "sentinel-2-l2a"

@@ -17,7 +17,7 @@ from compositing.products.formats import find_format
 from compositing.products.layers import AUX_LAYERS, reflectance_layer
 from compositing.products.netcdf import variable_attributes
 from compositing.products.zarrstore import write_product
-from tests.compositing.intermediates import UTM_GRID, WGS84_GRID, write_layers
+from tests.compositing.products.intermediates import UTM_GRID, WGS84_GRID, write_layers
 
 BANDS = ("B02", "B04", "B08")
 AUX = ("valid_obs", "method", "source_index", "acquisition_date", "quality_aot")

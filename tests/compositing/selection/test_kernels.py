@@ -191,6 +191,7 @@ def stacks(draw):
     return refl, valid
 
 
+@pytest.mark.heavy
 @settings(max_examples=150, deadline=None)
 @given(stacks())
 def test_medoid_matches_reference_on_generated_stacks(stack):

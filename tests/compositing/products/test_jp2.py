@@ -14,7 +14,7 @@ from rasterio.errors import RasterioError
 from compositing.grid import OutputGrid
 from compositing.products.jp2 import JP2_OPTIONS, jp2_supports, write_jp2
 from compositing.products.layers import AUX_LAYERS, reflectance_layer
-from tests.compositing.intermediates import UTM_GRID, WGS84_GRID, write_layers
+from tests.compositing.products.intermediates import UTM_GRID, WGS84_GRID, write_layers
 
 BANDS = ("B02", "B03", "B04")
 @pytest.fixture(params=[UTM_GRID, WGS84_GRID], ids=["utm-1300x900", "wgs84-700x520"])

@@ -13,7 +13,7 @@ from compositing.grid import OutputGrid
 from compositing.products.cog import write_cog
 from compositing.products.intermediate import GeoTiffWriter
 from compositing.products.layers import AUX_LAYERS, reflectance_layer
-from tests.compositing.intermediates import UTM_GRID, WGS84_GRID, write_layers
+from tests.compositing.products.intermediates import UTM_GRID, WGS84_GRID, write_layers
 
 BANDS = ("B02", "B03", "B04")
 @pytest.fixture(params=[UTM_GRID, WGS84_GRID], ids=["utm-1300x900", "wgs84-700x520"])

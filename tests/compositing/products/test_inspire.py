@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
-from pathlib import Path
 
 import pytest
 
 from compositing.products.inspire import NS, inspire_xml
-from tests.compositing.test_metadata import HUB_LINKS, SCENE_IDS, build_info
+from tests.compositing.products.test_metadata import HUB_LINKS, SCENE_IDS, build_info
+from tests.conftest import SHARED_DATA
 
-REPO = Path(__file__).resolve().parents[2]
-SCHEMAS = REPO.parent / "shared" / "schemas"  # ../shared beside the clone, as in conftest
+SCHEMAS = SHARED_DATA.parent / "schemas"  # ../shared beside the clone
 GML_NS = "http://www.opengis.net/gml/3.2"
 XLINK_NS = "http://www.w3.org/1999/xlink"
 
@@ -51,6 +50,7 @@ def md(record):
     return iso.MD_Metadata(etree.fromstring(record))
 
 
+@pytest.mark.heavy
 def test_schemas_load_from_the_shared_copies(iso_schema):
     assert iso_schema.validity == "valid"
     for ns in (GML_NS, XLINK_NS):
@@ -58,6 +58,7 @@ def test_schemas_load_from_the_shared_copies(iso_schema):
         assert urls and all(str(SCHEMAS) in u for u in urls), urls
 
 
+@pytest.mark.heavy
 @pytest.mark.parametrize("changes", [
     {}, {"order": {"crs": "EPSG:4326"}},
     {"links": HUB_LINKS},
@@ -68,6 +69,7 @@ def test_record_validates_against_iso19139_2007(iso_schema, changes):
     assert errors == [], "\n".join(str(e.reason) for e in errors[:5])
 
 
+@pytest.mark.heavy
 def test_validation_does_catch_a_broken_record(iso_schema, record):
     broken = record.replace(b"<gmd:explanation>", b"<gmd:explanationX>").replace(
         b"</gmd:explanation>", b"</gmd:explanationX>")
@@ -98,7 +100,7 @@ def test_owslib_reads_the_identification(md):
     assert theme.thesaurus["title"] == "GEMET - INSPIRE themes, version 1.0"
     assert (theme.thesaurus["date"], theme.thesaurus["datetype"]) == ("2008-06-01",
                                                                       "publication")
-    assert theme.thesaurus["url"]
+    assert theme.thesaurus["url"] == "http://www.eionet.europa.eu/gemet/inspire_themes"
     assert ident.topiccategory == ["imageryBaseMapsEarthCover"]
     assert ident.spatialrepresentationtype == ["grid"]
     assert (ident.distance, ident.uom) == (["20"], ["m"])

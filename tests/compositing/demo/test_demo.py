@@ -210,6 +210,7 @@ def test_footprints_leave_out_the_swath_wedge(june):
     assert wedged > 0
 
 
+@pytest.mark.heavy
 def test_the_demo_aoi_is_covered_on_every_date_of_a_year():
     aoi = box(*demo.DEMO_AOI_BBOX)
     windows = demo.demo_windows(demo.DEMO_TILES, 6000)
@@ -226,6 +227,7 @@ def test_the_demo_aoi_is_covered_on_every_date_of_a_year():
     assert wedges > 0
 
 
+@pytest.mark.heavy
 def test_the_written_footprints_cover_the_demo_aoi(tmp_path):
     paths = demo.build_demo_archive(tmp_path, end=date(2023, 6, 3))
     items = _items(paths)
@@ -319,6 +321,7 @@ def test_the_zone_border_windows_overlap_across_the_utm_zones(size_m):
     assert aoi.centroid.distance(shapely.Point(demo.DEMO_ZONE_BORDER_CENTER)) < 1e-3
 
 
+@pytest.mark.heavy
 def test_the_zone_border_aoi_is_covered_on_most_dates_of_a_year():
     aoi = box(*demo.DEMO_ZONE_BORDER_AOI_BBOX)
     windows = demo.demo_windows(("29UPU", "30UUD"), demo.FULL_SIZE_M)
@@ -337,6 +340,7 @@ def both_areas(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
                                    tiles=demo.FULL_TILES, size_m=SIZE_M, workers=2)
 
 
+@pytest.mark.heavy
 def test_both_areas_give_four_scenes_per_pass_with_one_datatake(both_areas):
     items = _items(both_areas)
     assert [p.stem for p in both_areas] == sorted(
@@ -357,6 +361,7 @@ def test_both_areas_give_four_scenes_per_pass_with_one_datatake(both_areas):
     assert not shape(first[0]["geometry"]).intersects(shape(first[1]["geometry"]))
 
 
+@pytest.mark.heavy
 def test_the_same_acquisition_agrees_across_the_zone_border(both_areas):
     from rasterio.warp import Resampling, reproject
 
@@ -376,6 +381,7 @@ def test_the_same_acquisition_agrees_across_the_zone_border(both_areas):
         assert (moved[both] == target[both]).mean() > 0.9
 
 
+@pytest.mark.heavy
 def test_workers_do_not_change_a_byte(both_areas, tmp_path):
     serial = demo.build_demo_archive(tmp_path, end=date(2023, 6, 7), tiles=demo.FULL_TILES,
                                      size_m=SIZE_M)
@@ -401,6 +407,7 @@ def test_vegetation_greens_up_in_summer():
     assert ndvi(170) > ndvi(15) + 0.1 and ndvi(170) > ndvi(300)
 
 
+@pytest.mark.heavy
 def test_winter_brings_snow_that_the_scl_mostly_calls_snow():
     windows = demo.demo_windows(demo.FULL_TILES, 1200)
     extents = demo._groups({w.key: w.grid for w in windows})

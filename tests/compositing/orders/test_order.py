@@ -85,6 +85,12 @@ def test_it_rejects_bad_options_naming_the_field(changes, field):
     assert field_of_error(**changes) == field
 
 
+def test_jpeg2000_refuses_a_layer_it_cannot_hold_at_validation():
+    with pytest.raises(SpecError, match="acquisition_date") as err:
+        spec_with(format="JP2", aux=["acquisition_date"])
+    assert err.value.field == "aux"
+
+
 def test_it_picks_the_aoi_utm_zone_for_utm():
     assert spec_with(crs="UTM").crs == 32629
     assert spec_with(crs="UTM", aoi=[2.1, 41.3, 2.2, 41.4]).crs == 32631
