@@ -16,7 +16,7 @@ from compositing.products.inspire import NS
 from hub.mosaics.links import product_links
 from hub.mosaics.models import MosaicRequest, Status
 from hub.mosaics.services import create_request, process_request, read_order
-from tests.compositing.test_inspire import load_iso_schema
+from tests.compositing.products.test_inspire import load_iso_schema
 from tests.conftest import TEST_AOI_BBOX
 from tests.hub.test_product_layouts import _tile_crossing_bbox
 
