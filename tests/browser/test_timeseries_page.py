@@ -156,5 +156,6 @@ def test_a_person_charts_a_pixel_and_downloads_the_csv(browser, tmp_path,  # noq
         error.wait_for(state="visible")
         assert "lat must be between" in error.text_content()
         assert page.locator("#ts-field-lon .error").is_hidden()
-        assert page.locator("#ts-composite.stale").count() == 1  # the old series, dimmed
+        # The old series is dimmed once the refused request has come back.
+        page.wait_for_selector("#ts-composite.stale", timeout=10_000)
         shot(page, "timeseries-3-error")
