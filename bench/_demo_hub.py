@@ -1,5 +1,6 @@
 """What the benchmarks of the hub start from: the default demo archive under var/bench (built on
-first use) and Django set up on it, searching it through the embedded STAC API."""
+first use), demo archives that cover a given extent, and Django set up on one of them,
+searching it through the embedded STAC API."""
 
 from __future__ import annotations
 
@@ -20,10 +21,23 @@ def ensure_archive() -> Path:
     return ARCHIVE
 
 
-def setup_django() -> None:
-    """Django on the benchmark archive, with the embedded STAC API (HUB_STAC_URL empty)."""
+def ensure_extent_archive(width_km: float, height_km: float,
+                          tiles: tuple[str, ...] = ("29UNU", "29UPU")) -> Path:
+    """A year of demo scenes of `tiles` covering width x height km around the demo centre
+    (`manage.py make_demo_archive --extent-km`), built if absent; the midlands tiles by
+    default, the only ones an AOI around the demo centre needs."""
+    archive = REPO / "var" / "bench" / f"archive-{'-'.join(tiles)}-{width_km:g}x{height_km:g}km"
+    subprocess.run([sys.executable, "manage.py", "make_demo_archive", "--if-empty",
+                    "--archive", str(archive), "--tiles", ",".join(tiles),
+                    "--extent-km", str(width_km), str(height_km)],
+                   check=True, cwd=REPO, env={**os.environ, "DEBUG": "1"})
+    return archive
+
+
+def setup_django(archive: Path = ARCHIVE) -> None:
+    """Django on a benchmark archive, with the embedded STAC API (HUB_STAC_URL empty)."""
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "hub.settings")
-    os.environ["HUB_ARCHIVE_DIR"], os.environ["HUB_STAC_URL"] = str(ARCHIVE), ""
+    os.environ["HUB_ARCHIVE_DIR"], os.environ["HUB_STAC_URL"] = str(archive), ""
     import django
 
     django.setup()

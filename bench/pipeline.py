@@ -1,89 +1,349 @@
-"""A whole request (search -> read -> composite -> write) on the demo archive.
+"""Whole orders on demo archives against the single-thread windowed read floor of their windows.
 
-Prints output Mpx/s, the share of time per phase and the peak RSS of the process, for a
-base AOI and one 16x larger, each in a fresh process; with chunked streaming the peak RSS must
-stay the same (bounded by chunk size and observation count, not by AOI size).
+For month, quarter and year (June 2023, Q2 2023, 2023) at 10 m and 20 m in EPSG:32629, over
+square AOIs of 1x, 4x and 16x a base area centred on the demo centre, each on a year of demo
+scenes that covers it (`manage.py make_demo_archive --extent-km`, built once under var/bench),
+every order runs in a fresh process after a warm-up order over a few pixels in that process, so
+imports, numba's cache, the embedded STAC API and GDAL's drivers are not timed. Per order:
 
-    DEBUG=1 .venv/bin/python bench/pipeline.py [--chunk 128] [--side-km 1.4]
+- wall: seconds of `run_mosaic` (search, read, composite, write, publish) and its phase split;
+- floor: the single-thread windowed read floor of the same windows, in the same process right
+  after the order: for every chunk of the order plus its halo, every asset the selection reads
+  (`stack_bands` of the ordered bands, and SCL) of every granule whose footprint meets the
+  chunk, read with plain `src.read(1, window=...)` on the file's own grid (no reprojection)
+  from datasets opened beforehand and kept open (opening is not timed), one thread. Blocks that
+  neighbouring chunks share come from GDAL's block cache, as for any reader that keeps its
+  datasets open. Not in the floor: AOT and angles (the pipeline reads them too), the output;
+- wall / floor, output kpx/s, ns per output pixel and observation, and the order's peak RSS
+  (the process's high-water mark, reset after the warm-up; the process at rest is `base`).
+
+Then the time of a whole tile-year, extrapolated from the yearly 10 m order of the largest AOI.
+
+    DEBUG=1 .venv/bin/python bench/pipeline.py [--base-km 2] [--chunk 512] [--scales 1,4,16]
+                                               [--full]
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
-import resource
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
-from _demo_hub import REPO, ensure_archive, setup_django
+import rasterio
+from _demo_hub import REPO, ensure_extent_archive, setup_django
+from rasterio.io import DatasetReader
+from rasterio.transform import array_bounds
+from rasterio.warp import transform_bounds
+from rasterio.windows import Window
+from shapely.geometry import box
 
+from compositing.archive.scenes import Observation
+from compositing.grid import OutputGrid
+
+PERIODS = ("month", "quarter", "year")
+RESOLUTIONS = (10, 20)
+START = "2023-06-01"  # June, Q2 and the year 2023 of the demo archives
+ORDER = {"crs": "EPSG:32629", "bands": ["B02", "B03", "B04", "B08"],
+         "aux": ["valid_obs", "method"]}
+WARM_UP_M = 100  # side of the warm-up order's AOI
 PHASES = ("search", "read", "composite", "write", "publish")
+# Without --full the 16x AOI runs only these orders: with them the run takes about 12 minutes
+# on 2 cores (archives built), the whole matrix about 18, the rest being the 16x quarter and
+# 20 m orders (estimated from the 4x rows, which scale with the area).
+LIMITED_16X = (("month", 10), ("year", 10))
+# A whole tile-year: one MGRS tile (109.8 km square) at 10 m, about 60 usable acquisitions.
+TILE_PX, TILE_OBS = 10980 * 10980, 60
+_EPS = 1e-6
 
 
-def child(side_km: float, chunk: int) -> None:
-    """Run one request in this process and print its figures as JSON."""
-    setup_django()
-    from dataclasses import replace
+@dataclass(frozen=True)
+class Floor:
+    """What the floor read: seconds, windows, pixels, bytes, distinct files, and the windows'
+    area in output pixels (each window's pixels at the order's resolution, halo included)."""
 
+    seconds: float
+    reads: int
+    pixels: int
+    nbytes: int
+    files: int
+    output_px: float
+
+
+def native_window(src: DatasetReader, epsg: int,
+                  bounds: tuple[float, float, float, float]) -> Window | None:
+    """The file's pixels that `bounds` (in EPSG `epsg`) touch, clipped to the file; None if
+    none. On a grid aligned with the file's these are exactly the pixels the pipeline reads."""
+    if src.crs.to_epsg() != epsg:
+        bounds = transform_bounds(f"EPSG:{epsg}", src.crs, *bounds)
+    left, bottom, right, top = bounds
+    inverse = ~src.transform
+    (c0, r0), (c1, r1) = inverse @ (left, top), inverse @ (right, bottom)
+    col0 = max(math.floor(min(c0, c1) + _EPS), 0)
+    row0 = max(math.floor(min(r0, r1) + _EPS), 0)
+    col1 = min(math.ceil(max(c0, c1) - _EPS), src.width)
+    row1 = min(math.ceil(max(r0, r1) - _EPS), src.height)
+    if col1 <= col0 or row1 <= row0:
+        return None
+    return Window(col0, row0, col1 - col0, row1 - row0)
+
+
+def read_floor(observations: Sequence[Observation], band_names: Sequence[str],
+               grid: OutputGrid, chunk_size: int, halo: int) -> Floor:
+    """The single-thread windowed read floor of an order (see the module docstring): every
+    window planned and every file opened first, then only the reads timed, chunk by chunk."""
+    keys = (*band_names, "SCL")
+    datasets: dict[str, DatasetReader] = {}
+    plan: list[tuple[DatasetReader, Window]] = []
+    try:
+        for chunk in grid.chunks(chunk_size):
+            outer = chunk.expanded(halo)
+            west, south, east, north = array_bounds(outer.height, outer.width, outer.transform)
+            bounds = (west, south, east, north)
+            footprint = box(*transform_bounds(f"EPSG:{grid.epsg}", "EPSG:4326", *bounds))
+            for obs in observations:
+                for scene in obs.scenes:
+                    if not scene.footprint.intersects(footprint):
+                        continue
+                    for key in keys:
+                        if key not in scene.assets:
+                            continue
+                        href = scene.assets[key].href
+                        src = datasets.get(href)
+                        if src is None:
+                            src = datasets[href] = rasterio.open(href)
+                        window = native_window(src, grid.epsg, bounds)
+                        if window is not None:
+                            plan.append((src, window))
+        pixels = nbytes = 0
+        t0 = time.perf_counter()
+        for src, window in plan:
+            data = src.read(1, window=window)
+            pixels += data.size
+            nbytes += data.nbytes
+        seconds = time.perf_counter() - t0
+    finally:
+        for src in datasets.values():
+            src.close()
+    output_px = sum(w.width * w.height * (src.res[0] / grid.resolution) ** 2
+                    for src, w in plan)
+    return Floor(seconds, len(plan), pixels, nbytes, len(datasets), output_px)
+
+
+def _memory_kb(field: str) -> int:
+    """A field of /proc/self/status in kB (VmRSS: now, VmHWM: the high-water mark)."""
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith(f"{field}:"):
+                return int(line.split()[1])
+    raise LookupError(field)
+
+
+def aoi_square(side_m: float) -> dict[str, Any]:
+    """A GeoJSON lon/lat polygon of a square of this side in EPSG:32629 around the demo
+    centre (moved onto the 20 m lattice, 10 m east), its edges densified (every 100 m at most,
+    so that they stay straight in UTM within millimetres) and 1 m short: for a side in
+    multiples of 40 m the grids are exactly side / 10 and side / 20 pixels wide."""
+    import numpy as np
     from pyproj import Transformer
 
     from compositing.demo.archive import DEMO_CENTER_32629
+
+    cx, cy = (20 * math.floor(v / 20 + 0.5) for v in DEMO_CENTER_32629)
+    half = side_m / 2 - 0.5
+    steps = np.linspace(-half, half, max(2, math.ceil(side_m / 100) + 1))[:-1]
+    xs = np.concatenate([cx + steps, np.full_like(steps, cx + half), cx - steps,
+                         np.full_like(steps, cx - half)])
+    ys = np.concatenate([np.full_like(steps, cy - half), cy + steps,
+                         np.full_like(steps, cy + half), cy - steps])
+    lon, lat = Transformer.from_crs(32629, 4326, always_xy=True).transform(xs, ys)
+    ring = [[float(a), float(b)] for a, b in zip(lon, lat, strict=True)]
+    return {"type": "Polygon", "coordinates": [[*ring, ring[0]]]}
+
+
+def covering_extent_km(aoi: dict[str, Any]) -> float:
+    """The side of the square demo extent (`make_demo_archive --extent-km`, centred on the
+    demo centre too) that covers the AOI, rounded up to 10 m: in the extent's frame (east and
+    north) the UTM square is turned by the grid convergence."""
+    from pyproj import Transformer
+
+    from compositing.demo.archive import DEMO_CENTER_32629
+    from compositing.demo.scene import world_xy
+
+    cx, cy = world_xy(*Transformer.from_crs(32629, 4326, always_xy=True)
+                      .transform(*DEMO_CENTER_32629))
+    reach = max(max(abs(x - cx), abs(y - cy))
+                for x, y in (world_xy(lon, lat) for lon, lat in aoi["coordinates"][0]))
+    return math.ceil(2 * reach / 10) / 100
+
+
+def child(archive: Path, side_m: float, period: str, res: int, chunk: int | None) -> None:
+    """One order in this process, after a warm-up; print its figures as one JSON line."""
+    setup_django(archive)
+    from dataclasses import replace
+
+    from compositing.archive.scenes import group_acquisitions, resolve_bands, search_scenes
     from compositing.orders.spec import parse_spec
     from compositing.pipeline import run_mosaic
+    from compositing.selection.composite import stack_bands
+    from compositing.selection.mask import stc_clear_px
     from hub.mosaics.services import mosaic_settings
 
-    half = side_km * 500
-    to_lonlat = Transformer.from_crs(32629, 4326, always_xy=True)
-    cx, cy = DEMO_CENTER_32629
-    west, south = to_lonlat.transform(cx - half, cy - half)
-    east, north = to_lonlat.transform(cx + half, cy + half)
-    spec = parse_spec({"aoi": [west, south, east, north], "start": "2023-06-01",
-                       "period": "month", "resolution": 10, "crs": "EPSG:32629",
-                       "bands": ["B02", "B03", "B04", "B08"], "aux": ["valid_obs", "method"]})
-    settings = replace(mosaic_settings(), chunk_size=chunk)
-    timings: dict[str, float] = {}
+    settings = mosaic_settings()
+    if chunk:
+        settings = replace(settings, chunk_size=chunk)
+
+    def order(side: float) -> Any:
+        return parse_spec({**ORDER, "aoi": aoi_square(side), "start": START, "period": period,
+                           "resolution": res})
+
+    spec = order(side_m)
     with tempfile.TemporaryDirectory() as out:
+        run_mosaic(order(WARM_UP_M), settings, Path(out), "warm-up")
+        base_kb = _memory_kb("VmRSS")
+        with open("/proc/self/clear_refs", "w") as refs:
+            refs.write("5")  # resets VmHWM to the current RSS: the peak is the order's own
+        timings: dict[str, float] = {}
         t0 = time.perf_counter()
         result = run_mosaic(spec, settings, Path(out), "bench", timings=timings)
-        total = time.perf_counter() - t0
-    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(json.dumps({"px": result.grid.width * result.grid.height, "seconds": total,
-                      "timings": timings, "peak_mb": peak_mb, "obs": result.observations}))
+        wall = time.perf_counter() - t0
+        peak_kb = _memory_kb("VmHWM")
+    scenes = search_scenes(settings.stac_url, settings.collection, spec.aoi, spec.start,
+                           spec.end)
+    scenes, _ = resolve_bands(scenes, stack_bands(spec.bands), spec.bands)
+    halo = max(spec.cloud_buffer, stc_clear_px(spec.resolution))
+    bands = stack_bands(spec.bands)
+    floor = read_floor(group_acquisitions(scenes), bands, result.grid, settings.chunk_size,
+                       halo)
+    px = result.grid.width * result.grid.height
+    print(json.dumps({
+        "px": px, "obs": result.observations,
+        "chunks": result.grid.chunk_count(settings.chunk_size), "wall": wall,
+        "timings": timings, "peak_mb": peak_kb / 1024, "base_mb": base_kb / 1024,
+        "floor": asdict(floor), "granules": len(scenes),
+        # How many granules an acquisition is read from, per output pixel (halo included).
+        "granules_per_px": floor.output_px / (px * result.observations * (len(bands) + 1))}))
 
 
-def run(side_km: float, chunk: int) -> dict:
-    out = subprocess.run([sys.executable, __file__, "--child", "--side-km", str(side_km),
-                          "--chunk", str(chunk)], capture_output=True, text=True, check=True,
-                         cwd=REPO, env={**os.environ, "DEBUG": "1"})
+def run(archive: Path, side_m: float, period: str, res: int, chunk: int | None) -> dict:
+    """One order in a fresh process."""
+    command = [sys.executable, __file__, "--child", str(archive), str(side_m), period, str(res)]
+    if chunk:
+        command += ["--chunk", str(chunk)]
+    out = subprocess.run(command, capture_output=True, text=True, cwd=REPO,
+                         env={**os.environ, "DEBUG": "1"})
+    if out.returncode:
+        sys.exit(f"order {period} {res} m over {side_m:g} m failed:\n{out.stderr}")
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--side-km", type=float, default=1.4)
-    parser.add_argument("--chunk", type=int, default=128)
-    parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--chunk", type=int, default=None,
+                        help="chunk size in px (default: the hub's HUB_CHUNK_SIZE)")
+    parser.add_argument("--base-km", type=float, default=None,
+                        help="side of the 1x AOI (default: one chunk at 10 m, so that memory "
+                             "is bound by the chunk from 1x on)")
+    parser.add_argument("--scales", default="1,4,16", help="AOI areas, in base areas")
+    parser.add_argument("--full", action="store_true",
+                        help="every period and resolution at 16x too (about 18 min in all)")
+    parser.add_argument("--child", nargs=4, metavar=("ARCHIVE", "SIDE_M", "PERIOD", "RES"),
+                        help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        child(args.side_km, args.chunk)
+        archive, side, period, res = args.child
+        child(Path(archive), float(side), period, int(res), args.chunk)
         return
-    ensure_archive()
-    run(0.5, args.chunk)  # warm numba's cache outside the measured runs
-    print(f"{'AOI':>10} {'Mpx':>6} {'obs':>4} {'Mpx/s':>7} "
-          + " ".join(f"{p:>9}" for p in PHASES) + f" {'peak MB':>8}")
-    rows = []
-    for scale in (1, 4):  # the second AOI is 4x the side, 16x the area
-        side = args.side_km * scale
-        r = run(side, args.chunk)
-        rows.append(r)
-        shares = " ".join(f"{100 * r['timings'].get(p, 0) / r['seconds']:8.1f}%" for p in PHASES)
-        print(f"{side:8.1f}km {r['px'] / 1e6:6.2f} {r['obs']:4d} "
-              f"{r['px'] / 1e6 / r['seconds']:7.2f} {shares} {r['peak_mb']:8.0f}")
-    print(f"peak RSS ratio (16x AOI / base): {rows[1]['peak_mb'] / rows[0]['peak_mb']:.2f}")
+    started = time.perf_counter()
+    scales = [int(s) for s in args.scales.split(",")]
+    chunk = args.chunk or _hub_chunk_size()
+    base_km = args.base_km or chunk * 10 / 1000
+    archives = {}
+    for scale in scales:  # built before anything is timed
+        side_km = base_km * math.sqrt(scale)
+        extent = covering_extent_km(aoi_square(side_km * 1000))
+        archives[scale] = (side_km, ensure_extent_archive(extent, extent))
+    print(f"\nOrders over 1x = {base_km:g} x {base_km:g} km around the demo centre, "
+          f"EPSG:32629, bands {','.join(ORDER['bands'])}, aux {','.join(ORDER['aux'])}, "
+          f"{chunk} px chunks, {os.cpu_count()} CPUs. Each order in a fresh process after a "
+          f"warm-up order; floor = single-thread windowed reads of the same windows "
+          f"(selection bands + SCL, chunk + halo, open datasets, no reprojection). Load "
+          f"average before: {os.getloadavg()[0]:.1f} (other processes share the cores).")
+    if 16 in scales and not args.full:
+        print("16x: only " + ", ".join(f"{p} {r} m" for p, r in LIMITED_16X)
+              + " (the whole matrix takes over 15 min on 2 cores; --full runs it).")
+    head = (f"{'AOI':>9} {'period':>7} {'res':>4} {'px':>8} {'obs':>4} {'chunks':>6} "
+            f"{'wall s':>7} {'floor s':>7} {'wall/fl':>7} {'kpx/s':>7} {'ns/px/ob':>8} "
+            f"{'peak MB':>7} {'base MB':>7} | " + " ".join(f"{p:>9}" for p in PHASES)
+            + f" | {'fl reads':>8} {'fl MiB':>7} {'fl MiB/s':>8}")
+    print(head)
+    print("-" * len(head))
+    rows: list[tuple[int, str, int, dict]] = []
+    for scale in scales:
+        side_km, archive = archives[scale]
+        for period in PERIODS:
+            for res in RESOLUTIONS:
+                if scale == 16 and not args.full and (period, res) not in LIMITED_16X:
+                    continue
+                r = run(archive, side_km * 1000, period, res, args.chunk)
+                rows.append((scale, period, res, r))
+                print(_row(f"{scale}x {side_km:g}km", period, res, r), flush=True)
+    print("\nwall/fl < 1: the order beats one thread's windowed reads of its inputs. Peak RSS of "
+          "the yearly 10 m orders: " + ", ".join(
+              f"{s}x {r['peak_mb']:.0f} MB" for s, p, res, r in rows
+              if p == "year" and res == 10) + " (flat once memory is bound by the chunk).")
+    _tile_year(rows)
+    print(f"\nbench/pipeline.py took {(time.perf_counter() - started) / 60:.1f} min "
+          f"(archives included); load average after: {os.getloadavg()[0]:.1f}")
+
+
+def _hub_chunk_size() -> int:
+    """The hub's default chunk size (its settings module reads the environment)."""
+    from hub import settings
+
+    return settings.HUB_CHUNK_SIZE
+
+
+def _row(label: str, period: str, res: int, r: dict) -> str:
+    fl = r["floor"]
+    shares = " ".join(f"{100 * r['timings'].get(p, 0) / r['wall']:8.1f}%" for p in PHASES)
+    return (f"{label:>9} {period:>7} {res:>3}m {r['px']:8d} {r['obs']:4d} {r['chunks']:6d} "
+            f"{r['wall']:7.2f} {fl['seconds']:7.2f} {r['wall'] / fl['seconds']:7.2f} "
+            f"{r['px'] / r['wall'] / 1000:7.1f} {1e9 * r['wall'] / (r['px'] * r['obs']):8.0f} "
+            f"{r['peak_mb']:7.0f} {r['base_mb']:7.0f} | {shares} | {fl['reads']:8d} "
+            f"{fl['nbytes'] / 2**20:7.1f} {fl['nbytes'] / 2**20 / fl['seconds']:8.1f}")
+
+
+def _tile_year(rows: list[tuple[int, str, int, dict]]) -> None:
+    """The estimate for one tile-year from the largest yearly 10 m order measured."""
+    yearly = [(scale, r) for scale, period, res, r in rows if period == "year" and res == 10]
+    if not yearly:
+        return
+    scale, r = yearly[-1]
+    per_px_obs = r["wall"] / (r["px"] * r["obs"])
+    floor_per_px_obs = r["floor"]["seconds"] / (r["px"] * r["obs"])
+    print(f"\nTile-year estimate (109.8 x 109.8 km at 10 m = {TILE_PX / 1e6:.1f} Mpx, "
+          f"{TILE_OBS} acquisitions), from the yearly 10 m order over the {scale}x AOI "
+          f"({r['px'] / 1e3:.0f} kpx x {r['obs']} acquisitions, {r['granules']} granules):")
+    print(f"  order: {1e9 * per_px_obs:.0f} ns per output px and acquisition -> "
+          f"{per_px_obs * TILE_PX * TILE_OBS / 3600:.2f} h on one worker "
+          f"(single-thread windowed read floor: "
+          f"{floor_per_px_obs * TILE_PX * TILE_OBS / 3600:.2f} h)")
+    print("  assumes: time grows with output px x acquisitions (compare the ns/px/ob column "
+          "across AOIs); the same bands, chunk size and one worker on this machine; files on "
+          "local disk, in the page cache; the demo's deflate COGs (512 px blocks, synthetic "
+          "scenes that compress better than real ones).")
+    print(f"  The demo AOI straddles the 29UNU/29UPU overlap: an acquisition is read from "
+          f"{r['granules_per_px']:.2f} granules per output px on average (halo included), where "
+          f"a tile's interior has one, so the reads are an upper bound.")
 
 
 if __name__ == "__main__":

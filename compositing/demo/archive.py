@@ -15,6 +15,7 @@ Layout (read by `compositing.archive.store` and the rest of the hub)::
 Each scene is a `size_m` square window of a real MGRS tile, on the tile's real grid, placed
 around the centre of a named demo area (`DEMO_AREAS`): "midlands" (29UNU and 29UPU, inside
 zone 29) and "zone-border" (29UPU's east edge and 30UUD of zone 30, across the 6 W zone border).
+An extent to cover around the areas' centres (`extent_bbox`) may set the size instead.
 29UPU has a window in both areas; the second one gets sequence number 1 in its item id, as Earth
 Search numbers several products of one tile and day. Acquisitions follow the real 5-day revisit
 of relative orbit 23 (S2A and S2B alternating), and every tile is seen on every pass with the
@@ -42,7 +43,8 @@ import numpy as np
 import rasterio
 from affine import Affine
 from pyproj import Transformer
-from shapely.geometry import mapping
+from shapely.geometry import Polygon, box, mapping
+from shapely.ops import unary_union
 
 from compositing import l2a
 from compositing.archive.angles import incidence_zenith, node_grid
@@ -53,6 +55,7 @@ from compositing.stacspec import STAC_VERSION, extension
 COLLECTION = "sentinel-2-l2a"
 DEMO_START = date(2023, 6, 1)
 DEMO_END = date(2023, 6, 30)
+DEMO_SIZE_M = 6000  # side of each scene's window when neither a size nor an extent is given
 DEMO_TILES: tuple[str, ...] = ("29UNU", "29UPU")
 # Middle of the 29UNU/29UPU overlap strip (E 600000-609780) in EPSG:32629, mid-tile northing.
 DEMO_CENTER_32629 = (604890.0, 5845140.0)
@@ -238,6 +241,50 @@ def scene_grid(t: Tile, size_m: int, area: DemoArea | None = None) -> ds.SceneGr
                         snap(y0, bottom + size_m, top, t.uly), size_m)
 
 
+def extent_bbox(area: DemoArea, width_m: float, height_m: float
+                ) -> tuple[float, float, float, float]:
+    """Lon/lat bbox of a width x height rectangle centred on the area's centre, in metres of
+    the demo's world frame (`scene.world_xy`: east and north, true to scale in the demo)."""
+    to_lonlat = Transformer.from_crs(area.centre_epsg, 4326, always_xy=True)
+    wx, wy = ds.world_xy(*to_lonlat.transform(*area.centre))
+    west, south = ds.lonlat_from_world(wx - width_m / 2, wy - height_m / 2)
+    east, north = ds.lonlat_from_world(wx + width_m / 2, wy + height_m / 2)
+    return west, south, east, north
+
+
+def covers_extent(windows: Sequence[Window], width_m: float, height_m: float) -> bool:
+    """Whether, in every area of `windows`, their union covers `extent_bbox` of that area."""
+    outlines: dict[str, list[Polygon]] = {}
+    for w in windows:
+        outlines.setdefault(w.area, []).append(w.grid.outline())
+    return all(unary_union(shapes).contains(box(*extent_bbox(DEMO_AREAS[name], width_m,
+                                                             height_m)))
+               for name, shapes in outlines.items())
+
+
+def size_for_extent(tiles: Sequence[str], width_m: float, height_m: float) -> int:
+    """The smallest window side (a multiple of 60 m) at which the windows of `tiles` cover a
+    width x height extent around the centre of every demo area they are built in.
+
+    The windows are placed as at any size (`scene_grid`: the midlands' two overlap by a third
+    around the centre), only larger; a window grows with its side, so the search bisects.
+    """
+    if not (width_m > 0 and height_m > 0):
+        raise ValueError("the extent's width and height must be positive")
+    lo, hi = 1, TILE_SIZE_M // TILE_LATTICE_M
+    if not covers_extent(demo_windows(tiles, hi * TILE_LATTICE_M), width_m, height_m):
+        raise ValueError(f"no demo window up to {TILE_SIZE_M} m covers {width_m:g} x "
+                         f"{height_m:g} m around the centre of the demo areas of "
+                         f"{', '.join(tiles)}")
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if covers_extent(demo_windows(tiles, mid * TILE_LATTICE_M), width_m, height_m):
+            hi = mid
+        else:
+            lo = mid + 1
+    return lo * TILE_LATTICE_M
+
+
 def _groups(grids: dict[str, ds.SceneGrid]) -> dict[str, tuple[float, float, float, float]]:
     """World-frame extent of the group of overlapping windows that each window belongs to."""
     extent = {}
@@ -258,17 +305,31 @@ def _groups(grids: dict[str, ds.SceneGrid]) -> dict[str, tuple[float, float, flo
     return extent
 
 
+def check_window_size(size_m: int) -> None:
+    """ValueError unless a window of this side fits the tiles' 60 m lattice and a tile."""
+    if size_m <= 0 or size_m % TILE_LATTICE_M or size_m > TILE_SIZE_M:
+        raise ValueError(f"size_m must be a multiple of {TILE_LATTICE_M} m up to {TILE_SIZE_M}")
+
+
 def build_demo_archive(archive_dir: Path, *, start: date = DEMO_START, end: date = DEMO_END,
-                       tiles: Sequence[str] = DEMO_TILES, size_m: int = 6000,
+                       tiles: Sequence[str] = DEMO_TILES, size_m: int | None = None,
+                       extent_m: tuple[float, float] | None = None,
                        seed: int = 0, workers: int = 1) -> list[Path]:
     """Write demo L2A scenes of `tiles` from start to end; return the STAC Item paths.
 
-    With workers > 1 the passes are shared out to that many processes (writing COGs holds the
-    GIL in rasterio, so threads gain nothing). Every scene depends only on its pass, window and
-    seed, so the archive is byte-identical whatever the number of workers.
+    The windows are `size_m` square (default `DEMO_SIZE_M`) or, given `extent_m` = (width,
+    height) instead, as large as needed to cover that extent around each area's centre
+    (`size_for_extent`, `extent_bbox`). With workers > 1 the passes are shared out to that many
+    processes (writing COGs holds the GIL in rasterio, so threads gain nothing). Every scene
+    depends only on its pass, window and seed, so the archive is byte-identical whatever the
+    number of workers.
     """
-    if size_m <= 0 or size_m % TILE_LATTICE_M or size_m > TILE_SIZE_M:
-        raise ValueError(f"size_m must be a multiple of {TILE_LATTICE_M} m up to {TILE_SIZE_M}")
+    if extent_m is not None:
+        if size_m is not None:
+            raise ValueError("give the window size or the extent, not both")
+        size_m = size_for_extent(tiles, *extent_m)
+    size_m = DEMO_SIZE_M if size_m is None else size_m
+    check_window_size(size_m)
     if end < start:
         raise ValueError("end is before start")
     windows = demo_windows(tiles, size_m)
@@ -564,13 +625,25 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--start", type=date.fromisoformat, default=FULL_START)
     parser.add_argument("--end", type=date.fromisoformat, default=FULL_END)
     parser.add_argument("--tiles", default=",".join(FULL_TILES))
-    parser.add_argument("--size-m", type=int, default=FULL_SIZE_M)
+    size = parser.add_mutually_exclusive_group()
+    size.add_argument("--size-m", type=int, default=None,
+                      help=f"side of each scene's window in metres (default {FULL_SIZE_M})")
+    size.add_argument("--extent-km", type=float, nargs=2, metavar=("WIDTH", "HEIGHT"),
+                      help="windows large enough to cover WIDTH x HEIGHT km around the centre "
+                           "of each demo area")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
     args = parser.parse_args(argv)
-    paths = build_demo_archive(args.archive_dir, start=args.start, end=args.end,
-                               tiles=[t for t in args.tiles.split(",") if t],
-                               size_m=args.size_m, seed=args.seed, workers=args.workers)
+    extent = None if args.extent_km is None else (1000 * args.extent_km[0],
+                                                  1000 * args.extent_km[1])
+    try:
+        paths = build_demo_archive(
+            args.archive_dir, start=args.start, end=args.end,
+            tiles=[t for t in args.tiles.split(",") if t],
+            size_m=FULL_SIZE_M if args.size_m is None and extent is None else args.size_m,
+            extent_m=extent, seed=args.seed, workers=args.workers)
+    except ValueError as exc:
+        parser.error(str(exc))
     print(f"wrote {len(paths)} items under {args.archive_dir / COLLECTION}")
 
 

@@ -173,6 +173,16 @@ class SceneGrid:
             self._cache[("world", res)] = (self.upsample(wx, res), self.upsample(wy, res))
         return self._cache[("world", res)]
 
+    def outline(self) -> Polygon:
+        """The window's edges in lon/lat, densified (6 segments a side) to follow the curve."""
+        s = np.linspace(0, self.size_m, 7)
+        xs = np.concatenate([self.x0 + s, np.full(7, self.x0 + self.size_m), self.x0 + s[::-1],
+                             np.full(7, self.x0)])
+        ys = np.concatenate([np.full(7, self.y0), self.y0 - s, np.full(7, self.y0 - self.size_m),
+                             self.y0 - s[::-1]])
+        lon, lat = Transformer.from_crs(self.epsg, 4326, always_xy=True).transform(xs, ys)
+        return Polygon(zip(lon, lat, strict=True))
+
     def pixel_hash(self, res: int) -> np.ndarray:
         """A hash of each pixel's zone-wide index at `res` (same pixel, same hash in any tile)."""
         if ("hash", res) not in self._cache:
@@ -365,13 +375,7 @@ def make_sky(seed: int, key: int, cover: float, extent: tuple[float, float, floa
 
 def footprint(grid: SceneGrid, sky: Sky) -> Polygon:
     """The scene's data footprint in lon/lat: its window (densified) less any swath wedge."""
-    s = np.linspace(0, grid.size_m, 7)
-    xs = np.concatenate([grid.x0 + s, np.full(7, grid.x0 + grid.size_m), grid.x0 + s[::-1],
-                         np.full(7, grid.x0)])
-    ys = np.concatenate([np.full(7, grid.y0), grid.y0 - s, np.full(7, grid.y0 - grid.size_m),
-                         grid.y0 - s[::-1]])
-    lon, lat = Transformer.from_crs(grid.epsg, 4326, always_xy=True).transform(xs, ys)
-    shape = Polygon(zip(lon, lat, strict=True)).buffer(0)
+    shape = grid.outline().buffer(0)
     if sky.wedge is not None:
         shape = shape.difference(_wedge_polygon(sky.wedge, grid))
     return orient(shape if isinstance(shape, Polygon) else max(shape.geoms, key=lambda g: g.area))

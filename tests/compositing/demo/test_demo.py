@@ -13,7 +13,7 @@ import pystac
 import pytest
 import rasterio
 import shapely
-from pyproj import Transformer
+from pyproj import Geod, Transformer
 from rasterio.windows import from_bounds
 from shapely.geometry import box, shape
 from shapely.ops import unary_union
@@ -265,6 +265,56 @@ def test_windows_stay_inside_their_tile_and_on_its_grid():
 def test_it_rejects_a_window_size_off_the_60m_grid(tmp_path):
     with pytest.raises(ValueError, match="multiple of 60"):
         demo.build_demo_archive(tmp_path, size_m=1000)
+
+
+# --- An extent to cover instead of a window size ----------------------------------------------
+
+def test_an_extent_is_centred_on_each_area_and_as_large_as_asked():
+    geod = Geod(ellps="WGS84")
+    for area in demo.DEMO_AREAS.values():
+        lon, lat = Transformer.from_crs(area.centre_epsg, 4326,
+                                        always_xy=True).transform(*area.centre)
+        west, south, east, north = demo.extent_bbox(area, 4000, 2500)
+        assert (west + east) / 2 == pytest.approx(lon, abs=1e-9)
+        assert (south + north) / 2 == pytest.approx(lat, abs=1e-9)
+        assert geod.inv(west, lat, east, lat)[2] == pytest.approx(4000, rel=0.01)
+        assert geod.inv(lon, south, lon, north)[2] == pytest.approx(2500, rel=0.01)
+
+
+@pytest.mark.parametrize("tiles, width, height", [
+    (demo.DEMO_TILES, 2000, 2000), (demo.DEMO_TILES, 6000, 1500), (demo.FULL_TILES, 3000, 3000),
+])
+def test_an_extent_gives_the_smallest_windows_that_cover_it(tiles, width, height):
+    size = demo.size_for_extent(tiles, width, height)
+    assert size % 60 == 0
+
+    def covered(size_m: int) -> bool:
+        windows = demo.demo_windows(tiles, size_m)
+        return all(unary_union([_window_shape(w) for w in windows if w.area == name])
+                   .contains(box(*demo.extent_bbox(demo.DEMO_AREAS[name], width, height)))
+                   for name in {w.area for w in windows})
+
+    assert covered(size) and not covered(size - 60)
+
+
+def test_an_archive_built_for_an_extent_covers_it(tmp_path):
+    paths = demo.build_demo_archive(tmp_path, end=date(2023, 6, 3), extent_m=(1500, 1200))
+    size = demo.size_for_extent(demo.DEMO_TILES, 1500, 1200)
+    items = _items(paths)
+    assert len(items) == 2  # one pass (2 June, no swath wedge), both midlands tiles
+    assert all(i["assets"]["B02"]["proj:shape"] == [size // 10] * 2 for i in items)
+    union = unary_union([shape(i["geometry"]) for i in items])
+    assert union.contains(box(*demo.extent_bbox(demo.DEMO_AREAS["midlands"], 1500, 1200)))
+
+
+def test_it_rejects_an_extent_it_cannot_cover_or_given_with_a_size(tmp_path):
+    with pytest.raises(ValueError, match="positive"):
+        demo.build_demo_archive(tmp_path, extent_m=(0, 1000))
+    with pytest.raises(ValueError, match="no demo window"):  # 29UNU ends 4.9 km east of it
+        demo.build_demo_archive(tmp_path, tiles=["29UNU"], extent_m=(12000, 3000))
+    with pytest.raises(ValueError, match="not both"):
+        demo.build_demo_archive(tmp_path, size_m=1200, extent_m=(1000, 1000))
+    assert not any(tmp_path.iterdir())
 
 
 # --- Demo areas: the midlands (zone 29) and the zone 29/30 border ---------------------------

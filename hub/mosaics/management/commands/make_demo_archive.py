@@ -30,8 +30,13 @@ class Command(BaseCommand):
         parser.add_argument("--end", type=date.fromisoformat, default=demo.FULL_END)
         parser.add_argument("--tiles", default=",".join(demo.FULL_TILES),
                             help="comma-separated MGRS tiles (default: both demo areas)")
-        parser.add_argument("--size-m", type=int, default=demo.FULL_SIZE_M,
-                            help="side of each scene's window in metres (a multiple of 60)")
+        size = parser.add_mutually_exclusive_group()
+        size.add_argument("--size-m", type=int, default=None,
+                          help="side of each scene's window in metres (a multiple of 60; "
+                               f"default {demo.FULL_SIZE_M})")
+        size.add_argument("--extent-km", type=float, nargs=2, metavar=("WIDTH", "HEIGHT"),
+                          help="instead of --size-m: windows just large enough to cover WIDTH "
+                               "x HEIGHT km (east x north) around the centre of each demo area")
         parser.add_argument("--seed", type=int, default=0)
         parser.add_argument("--workers", type=int, default=os.cpu_count() or 1,
                             help="processes writing scenes (default: one per CPU)")
@@ -50,6 +55,14 @@ class Command(BaseCommand):
             windows = demo.demo_windows(tiles, demo.FULL_SIZE_M)
         except KeyError as exc:
             raise CommandError(exc.args[0]) from None
+        size_m = demo.FULL_SIZE_M if opts["size_m"] is None else opts["size_m"]
+        try:  # every option is checked before the archive is touched
+            if opts["extent_km"]:
+                size_m = demo.size_for_extent(tiles, *(1000 * v for v in opts["extent_km"]))
+            demo.check_window_size(size_m)
+        except ValueError as exc:
+            option = "--extent-km" if opts["extent_km"] else "--size-m"
+            raise CommandError(f"{option}: {exc}") from None
         # A scene folder holds its STAC Item, named as the folder, beside sidecars (angles.json).
         existing = ([f for f in archive.glob("*/*/*.json") if f.stem == f.parent.name]
                     if archive.exists() else [])
@@ -63,10 +76,10 @@ class Command(BaseCommand):
         t0 = time.perf_counter()
         try:
             items = demo.build_demo_archive(archive, start=opts["start"], end=opts["end"],
-                                            tiles=tiles, size_m=opts["size_m"],
+                                            tiles=tiles, size_m=size_m,
                                             seed=opts["seed"], workers=opts["workers"])
         except ValueError as exc:
             raise CommandError(str(exc)) from None
         areas = sorted({w.area for w in windows})
-        self.stdout.write(f"wrote {len(items)} demo scenes ({', '.join(areas)}) to {archive} "
-                          f"in {time.perf_counter() - t0:.1f} s")
+        self.stdout.write(f"wrote {len(items)} demo scenes ({', '.join(areas)}) of {size_m} m "
+                          f"to {archive} in {time.perf_counter() - t0:.1f} s")
