@@ -19,7 +19,7 @@ from shapely.geometry import box
 
 from compositing import l2a
 from compositing.archive.scenes import group_acquisitions, scene_from_item
-from compositing.archive.store import LocalCatalog
+from compositing.archive.store import LocalArchive
 from compositing.demo.archive import build_demo_archive
 from compositing.grid import OutputGrid
 from compositing.selection.composite import stack_bands
@@ -50,7 +50,7 @@ def archive(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def _observations(archive: Path) -> list:
-    items = LocalCatalog(archive).search(limit=100).items
+    items = LocalArchive(archive).search(limit=100).items
     return group_acquisitions(scene_from_item(item) for item in items)
 
 
