@@ -37,7 +37,9 @@ def form_field(option: OrderOption) -> forms.Field:
         "required": option.required,
         "initial": INITIAL.get(option.name, _initial(option.default)),
     }
-    choices = [(value, text[:1].upper() + text[1:])
+    # Sentence case for labels, but never for a label that starts with its value (a layer
+    # name such as source_index is spelt as the API takes it).
+    choices = [(value, text if text.startswith(str(value)) else text[:1].upper() + text[1:])
                for value, text in (option.choices or {}).items()]
     if option.choices is not None and option.many:
         return forms.MultipleChoiceField(choices=choices, widget=forms.CheckboxSelectMultiple,

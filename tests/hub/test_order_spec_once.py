@@ -117,3 +117,16 @@ def test_older_requests_migrate_to_the_specs_json(transactional_db, django_user_
         "aux": ["valid_obs"], "metadata": ["json"], "name": "before", "cloud_buffer": 2,
         "layout": "multiband", "tiling": "single"})
     assert req.spec.to_json() == req.options
+
+
+def test_the_form_offers_every_registry_entry_under_its_own_name():
+    from compositing.products.formats import PRODUCT_FORMATS
+    from compositing.products.layers import AUX_LAYERS
+    from hub.mosaics.forms import OrderForm
+
+    form = OrderForm()
+    aux = dict(form.fields["aux"].choices)
+    assert list(aux) == list(AUX_LAYERS)
+    assert aux["source_index"].startswith("source_index: ")
+    assert [v for v, _ in form.fields["format"].choices] == list(PRODUCT_FORMATS)
+    assert dict(form.fields["layout"].choices)["multiband"] == "One multi-band file for the bands"
