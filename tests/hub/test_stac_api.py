@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import copy
 import json
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime, timedelta
-from pathlib import Path, PurePosixPath
+from datetime import datetime
+from pathlib import Path
 from typing import Any
-from urllib.parse import urlparse
 
 import pystac
 import pytest
@@ -19,6 +17,7 @@ from pystac_client import Client
 from pystac_client.conformance import ConformanceClasses
 
 from hub.stac.embedded import stac_api_url
+from tests.compositing.archive.test_store import shifted_item
 
 SHARED = Path(__file__).resolve().parents[2] / ".." / "shared"
 STAC_ITEMS = SHARED / "data" / "real" / "stac_items"
@@ -47,18 +46,6 @@ class Scene:
     bbox: tuple[float, float, float, float]
 
 
-def _variant(source: dict[str, Any], days: int) -> dict[str, Any]:
-    """The source item moved `days` later, with relative asset hrefs (./B04.tif …)."""
-    item = copy.deepcopy(source)
-    original = datetime.fromisoformat(source["properties"]["datetime"])
-    when = original + timedelta(days=days)
-    item["id"] = source["id"].replace(f"{original:%Y%m%d}", f"{when:%Y%m%d}")
-    item["properties"]["datetime"] = when.isoformat().replace("+00:00", "Z")
-    for asset in item["assets"].values():
-        asset["href"] = "./" + PurePosixPath(urlparse(asset["href"]).path).name
-    return item
-
-
 def build_archive(root: Path) -> list[Scene]:
     """25 items: 29RKH x 8 and 06VVN x 5 in sentinel-2-l2a, 4 Arctic tiles x 3 in another."""
     es = json.loads((STAC_ITEMS / ES_ITEM).read_text())
@@ -68,7 +55,7 @@ def build_archive(root: Path) -> list[Scene]:
     scenes = []
     for source, collection, count in plan:
         for k in range(count):
-            item = _variant(source, 5 * k)
+            item = shifted_item(source, 5 * k)
             folder = root / collection / item["id"]
             folder.mkdir(parents=True)
             (folder / f"{item['id']}.json").write_text(json.dumps(item))

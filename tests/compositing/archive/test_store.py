@@ -33,7 +33,7 @@ WESTERN_SAHARA = [-12.0, 24.0, -10.5, 25.5]  # holds the whole 29RKH footprint
 ALASKA = [-149.0, 60.0, -146.5, 61.5]  # holds the whole 06VVN footprint
 
 
-def _variant(source: dict[str, Any], days: int) -> dict[str, Any]:
+def shifted_item(source: dict[str, Any], days: int) -> dict[str, Any]:
     """The source item moved `days` later, with relative asset hrefs (./B04.tif …)."""
     item = copy.deepcopy(source)
     original = datetime.fromisoformat(source["properties"]["datetime"])
@@ -68,9 +68,9 @@ def archive(tmp_path: Path, sources: dict[str, dict[str, Any]]) -> Path:
     """Three 29RKH acquisitions (2020-02-19, -24, -29) and two 06VVN (2019-06-29, 07-04)."""
     root = tmp_path / "archive"
     for days in (0, 5, 10):
-        _write(root, L2A, _variant(sources["es"], days))
+        _write(root, L2A, shifted_item(sources["es"], days))
     for days in (0, 5):
-        _write(root, L2A, _variant(sources["pc"], days))
+        _write(root, L2A, shifted_item(sources["pc"], days))
     first = root / L2A / "S2A_29RKH_20200219_0_L2A"
     shutil.copy(ES_SCENE / "B04.tif", first / "B04.tif")
     return root
@@ -103,7 +103,7 @@ def test_it_makes_relative_asset_hrefs_absolute_paths(archive: Path) -> None:
 def test_it_keeps_url_hrefs_and_drops_catalogue_links(
     tmp_path: Path, sources: dict[str, dict[str, Any]]
 ) -> None:
-    item = _variant(sources["es"], 0)
+    item = shifted_item(sources["es"], 0)
     item["assets"]["red"]["href"] = "https://example.org/B04.tif"
     item["links"].append({"rel": "root", "href": "../../catalog.json"})
     _write(tmp_path, L2A, item)
@@ -116,7 +116,7 @@ def test_it_keeps_url_hrefs_and_drops_catalogue_links(
 def test_the_collection_is_the_folder_whatever_the_file_says(
     tmp_path: Path, sources: dict[str, dict[str, Any]]
 ) -> None:
-    _write(tmp_path, "elsewhere", _variant(sources["es"], 0))
+    _write(tmp_path, "elsewhere", shifted_item(sources["es"], 0))
     item = LocalArchive(tmp_path).item("elsewhere", "S2A_29RKH_20200219_0_L2A")
     assert item is not None and item["collection"] == "elsewhere"
 
@@ -280,7 +280,7 @@ def test_it_sees_added_changed_and_removed_items(
 ) -> None:
     store = LocalArchive(archive)
     assert store.search().number_matched == 5
-    added = _write(archive, L2A, _variant(sources["es"], 15))
+    added = _write(archive, L2A, shifted_item(sources["es"], 15))
     assert store.search().number_matched == 6
     item = json.loads(added.read_text())
     item["properties"]["eo:cloud_cover"] = 99.0
@@ -315,7 +315,7 @@ def test_it_parses_only_changed_files(archive: Path, monkeypatch: pytest.MonkeyP
 def test_broken_item_files_are_left_out(archive: Path, sources: dict[str, dict[str, Any]]) -> None:
     (archive / L2A / "half-written").mkdir()
     (archive / L2A / "half-written" / "half-written.json").write_text('{"type": "Feat')
-    misnamed = _variant(sources["es"], 20)
+    misnamed = shifted_item(sources["es"], 20)
     folder = archive / L2A / "another-name"
     folder.mkdir()
     (folder / "another-name.json").write_text(json.dumps(misnamed))
@@ -326,7 +326,7 @@ def test_broken_item_files_are_left_out(archive: Path, sources: dict[str, dict[s
 def test_an_item_with_a_datetime_range_matches_overlapping_intervals(
     tmp_path: Path, sources: dict[str, dict[str, Any]]
 ) -> None:
-    item = _variant(sources["es"], 0)
+    item = shifted_item(sources["es"], 0)
     item["properties"].update(
         datetime=None, start_datetime="2020-01-01T00:00:00Z", end_datetime="2020-01-31T00:00:00Z"
     )
