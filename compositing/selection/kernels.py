@@ -312,11 +312,12 @@ def stc_band_positions(band_names: Sequence[str]) -> np.ndarray:
 
 def stc_index(
     refl: np.ndarray, valid: np.ndarray, band_names: Sequence[str],
-    out: np.ndarray | None = None, scl: np.ndarray | None = None,
+    out: np.ndarray | None = None, scl: np.ndarray | None = None, dn_offset: float = 0.0,
 ) -> np.ndarray:
     """Time index chosen by the S2GM V1.1.0 short-term decision tree, -1 where none.
 
-    Reflectance on the 0-1 scale; integer input is read as DN / 10000 (offset already removed).
+    Reflectance on the 0-1 scale; integer input is read as (DN + dn_offset) / 10000 (the
+    pipeline's stack keeps Sen2Cor's baseline-04 DN, dn_offset -1000: `archive.stack`).
     An observation with a non-finite value in one of the STC bands counts as not valid.
     `scl` (time, y, x) uint8 feeds the tree's snow test (ATBD isSnow: SCL 11 and NDSI > 0.6
     and TCB > 0.36); without it no observation is SCL 11, so the snow test is always false.
@@ -327,8 +328,10 @@ def stc_index(
         scl = np.zeros((0, 0, 0), np.uint8)
     elif scl.shape != valid.shape:
         raise ValueError(f"scl must have shape {valid.shape}")
-    scale = 1e-4 if np.issubdtype(refl.dtype, np.integer) else 1.0
-    _stc_kernel(refl, valid, scl, scl.size > 0, stc_band_positions(band_names), scale, out)
+    integer = np.issubdtype(refl.dtype, np.integer)
+    scale, shift = (1e-4, float(dn_offset)) if integer else (1.0, 0.0)
+    _stc_kernel(refl, valid, scl, scl.size > 0, stc_band_positions(band_names), scale, shift,
+                out)
     return out
 
 
@@ -411,7 +414,7 @@ def _stc_members(refl, valid, pos, y, x, members):  # type: ignore[no-untyped-de
 
 
 @numba.njit(parallel=True, nogil=True, cache=True)
-def _stc_kernel(refl, valid, scl, has_scl, pos, scale, out):  # type: ignore[no-untyped-def]
+def _stc_kernel(refl, valid, scl, has_scl, pos, scale, shift, out):  # type: ignore[no-untyped-def]
     n_time, _, height, width = refl.shape
     for y in numba.prange(height):
         members = np.empty(n_time, np.int64)
@@ -430,7 +433,7 @@ def _stc_kernel(refl, valid, scl, has_scl, pos, scale, out):  # type: ignore[no-
             for i in range(n):
                 t = members[i]
                 for k in range(7):
-                    s[k] = np.float64(refl[t, pos[k], y, x]) * scale
+                    s[k] = (np.float64(refl[t, pos[k], y, x]) + shift) * scale
                 ndvi[i] = _safe_nd(s[_B8], s[_B4])
                 mndwi[i] = _safe_nd(s[_B3], s[_B11])
                 tcb[i] = tasselled_cap_brightness(s[_B2], s[_B3], s[_B4], s[_B8A], s[_B11],
@@ -455,7 +458,7 @@ def _stc_kernel(refl, valid, scl, has_scl, pos, scale, out):  # type: ignore[no-
             ndvi_mean, mndwi_mean, tcb_mean = ndvi_sum / n, mndwi_sum / n, tcb_sum / n
             t_min = members[i_tcb_min]
             for k in range(7):
-                s[k] = np.float64(refl[t_min, pos[k], y, x]) * scale
+                s[k] = (np.float64(refl[t_min, pos[k], y, x]) + shift) * scale
             if mndwi_mean < -0.55 and ndvi[i_ndvi_max] - ndvi_mean < 0.05:
                 pick = i_ndvi_max
             elif ndvi_mean < -0.3 and mndwi_mean - mndwi[i_mndwi_min] < 0.05:

@@ -59,16 +59,17 @@ def _finite_members(refl: np.ndarray, valid: np.ndarray, y: int, x: int,
 
 
 def stc_index_reference(refl: np.ndarray, valid: np.ndarray, band_names: Sequence[str],
-                        scl: np.ndarray | None = None) -> np.ndarray:
+                        scl: np.ndarray | None = None, dn_offset: float = 0.0) -> np.ndarray:
     """The STC decision tree written out per pixel with plain Python."""
-    scale = 1e-4 if np.issubdtype(refl.dtype, np.integer) else 1.0
+    integer = np.issubdtype(refl.dtype, np.integer)
+    scale, shift = (1e-4, float(dn_offset)) if integer else (1.0, 0.0)
     pos = [list(band_names).index(b) for b in STC_BANDS]
     _, _, height, width = refl.shape
     out = np.full((height, width), -1, np.int16)
     for y in range(height):
         for x in range(width):
             members = _finite_members(refl, valid, y, x, pos)
-            spectra = [dict(zip(STC_BANDS, refl[t, pos, y, x].astype(np.float64) * scale,
+            spectra = [dict(zip(STC_BANDS, (refl[t, pos, y, x].astype(np.float64) + shift) * scale,
                                 strict=True)) for t in members]
             for t, s in zip(members, spectra, strict=True):
                 s["SCL"] = int(scl[t, y, x]) if scl is not None else 0
