@@ -7,8 +7,11 @@
 
 `run_mosaic` runs them in order in one process and publishes the product folder atomically.
 `compose_chunk` takes only picklable values and changes no shared state (it may leave
-rasterio datasets open in this thread's cache, `read.close_datasets`), so chunks can be
-composed anywhere and in any order; the time-series tool composes its periods with it too.
+rasterio datasets open on the file threads, `read.close_datasets`), so chunks can be composed
+anywhere and in any order; the time-series tool composes its periods with it too.
+
+Within one process the next chunk is read while the kernels select on the current one
+(`_compose_all`): at most two chunk stacks are alive, the one read and the one composited.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ import logging
 import shutil
 import time
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
@@ -26,7 +30,7 @@ import numpy as np
 from shapely.geometry.base import BaseGeometry
 
 from compositing import l2a
-from compositing.archive.read import Stack, close_datasets, read_stack
+from compositing.archive.read import AOT_LAYERS, Stack, close_datasets, read_stack
 from compositing.archive.scenes import (
     NoObservationsError,
     Observation,
@@ -113,25 +117,25 @@ class Recipe:
     @property
     def read_layers(self) -> tuple[str, ...]:
         """Auxiliary layers read per observation (the others derive from the selection)."""
-        return tuple(a for a in self.aux if a in CONFIDENCE_LAYERS or a in ANGLE_LAYERS)
+        return tuple(a for a in self.aux
+                     if a in CONFIDENCE_LAYERS or a in ANGLE_LAYERS or a in AOT_LAYERS)
 
 
 def read_chunk(recipe: Recipe, chunk: Chunk) -> Stack:
-    """The observations of the chunk grown by the recipe's halo (see `compose_chunk`)."""
-    return read_stack(recipe.observations, recipe.read_bands, recipe.grid,
-                      chunk.expanded(recipe.halo), recipe.resolution, recipe.read_layers)
+    """The observations of the chunk, their classification with the recipe's halo."""
+    return read_stack(recipe.observations, recipe.read_bands, recipe.grid, chunk,
+                      recipe.resolution, recipe.read_layers, recipe.halo)
 
 
 def composite_chunk(recipe: Recipe, chunk: Chunk, stack: Stack) -> ChunkLayers:
-    """Select per pixel on the `read_chunk` stack, crop the halo, gather every layer."""
-    halo = recipe.halo
+    """Select per pixel on the `read_chunk` stack and gather every layer."""
     selection = select(stack, recipe.medoid_min_obs, recipe.cloud_buffer,
-                       stc_clear_px(recipe.resolution)).crop(halo)
+                       stc_clear_px(recipe.resolution))
     days = np.array([(o.datetime.date() - _EPOCH).days for o in recipe.observations],
                     dtype=np.int64)
     inside = (recipe.grid.aoi_mask(recipe.aoi, chunk) if recipe.aoi is not None
               else np.ones(chunk.shape, bool))
-    return chunk_layers(stack.crop(halo), selection, recipe.bands, recipe.aux, days, inside)
+    return chunk_layers(stack, selection, recipe.bands, recipe.aux, days, inside)
 
 
 def compose_chunk(recipe: Recipe, chunk: Chunk,
@@ -271,11 +275,25 @@ def publish(partial: Path, final: Path) -> None:
 
 def _compose_all(plan: Plan, progress: Progress,
                  timings: dict[str, float]) -> Iterator[tuple[Chunk, ChunkLayers]]:
-    """Every chunk of the plan composed in turn; progress once the consumer took it."""
+    """Every chunk of the plan composed in turn, the next one read meanwhile; progress once
+    the consumer took a chunk. `timings`: "read" is the time spent waiting for a read."""
+    clock = Stopwatch(timings)
     total = plan.chunk_count
-    for done, chunk in enumerate(plan.chunks(), start=1):
-        yield chunk, compose_chunk(plan.recipe, chunk, timings)
-        progress(done / total)
+    chunks = list(plan.chunks())
+    with ThreadPoolExecutor(1, thread_name_prefix="prefetch") as prefetch:
+        pending: Future[Stack] | None = (prefetch.submit(read_chunk, plan.recipe, chunks[0])
+                                         if chunks else None)
+        for done, chunk in enumerate(chunks, start=1):
+            assert pending is not None
+            with clock("read"):
+                stack = pending.result()
+            pending = (prefetch.submit(read_chunk, plan.recipe, chunks[done])
+                       if done < total else None)
+            with clock("composite"):
+                layers = composite_chunk(plan.recipe, chunk, stack)
+            del stack  # before the next read is waited for: two stacks at most
+            yield chunk, layers
+            progress(done / total)
 
 
 class Stopwatch:

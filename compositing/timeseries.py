@@ -268,15 +268,16 @@ def observations(query: PointQuery, stac_url: str,
         if scenes:
             scenes, _ = resolve_bands(scenes, read_bands, query.bands)
         obs = group_acquisitions(scenes)
-        stack = _read_parallel(obs, read_bands, pixel, query.resolution)
+        stack = read_stack(obs, read_bands, pixel.grid, pixel.chunk, query.resolution)
         valid = valid_mask(stack.refl, stack.scl, stack.band_names, query.cloud_buffer,
-                           stack.extra.get("view_zenith_mean"))
+                           stack.oblique)
+        reflectance = stack.reflectance()
         r = c = pixel.halo
         for t, i in enumerate(stack.obs_index):
             scl = int(stack.scl[t, r, c])
             if scl == 0:
                 continue
-            refl = {b: _float(stack.refl[t, stack.band_names.index(b), r, c])
+            refl = {b: _float(reflectance[t, stack.band_names.index(b), r, c])
                     for b in read_bands}
             scene = _pixel_scene(obs[i], pixel)
             covering = _covering_scenes(obs[i], pixel)
@@ -335,35 +336,6 @@ def parse_query(params: Mapping[str, Any]) -> PointQuery:
 def _search(pixel: PixelGrid, stac_url: str, collection: str, start: date,
             end: date) -> list[Scene]:
     return search_scenes(stac_url, collection, pixel.footprint(), start, end)
-
-
-def _read_parallel(observations: Sequence[Observation], band_names: Sequence[str],
-                   pixel: PixelGrid, resolution: int) -> Stack:
-    """`read_stack` of the observations, in READ_THREADS contiguous parts read concurrently.
-
-    Observations are read independently of each other, so the parts concatenate into exactly
-    the stack of one call. Each thread closes its own cached datasets when its part is read.
-    """
-    size = max(1, math.ceil(len(observations) / READ_THREADS))
-    parts = [list(observations[i:i + size]) for i in range(0, len(observations), size)]
-
-    def read(part: list[Observation]) -> Stack:
-        try:
-            return read_stack(part, band_names, pixel.grid, pixel.chunk, resolution)
-        finally:
-            close_datasets()
-
-    if len(parts) <= 1:
-        return read(parts[0] if parts else [])
-    with ThreadPoolExecutor(max_workers=len(parts)) as pool:
-        stacks = list(pool.map(read, parts))
-    offsets = np.cumsum([0, *(len(p) for p in parts[:-1])])
-    return Stack(np.concatenate([s.obs_index + o for s, o in zip(stacks, offsets, strict=True)]),
-                 tuple(band_names), np.concatenate([s.refl for s in stacks]),
-                 np.concatenate([s.scl for s in stacks]),
-                 np.concatenate([s.aot for s in stacks]),
-                 {name: np.concatenate([s.extra[name] for s in stacks])
-                  for name in stacks[0].extra})
 
 
 def _read_periods(recipes: Sequence[Recipe], window: Chunk) -> list[Stack]:

@@ -8,9 +8,15 @@ the values are the ones the warper gives (the source pixel containing the output
 the mean of the valid source pixels in the output pixel), except that the mean keeps its
 fraction where the warper rounds it to the source's integer type, and that output pixels
 beyond the raster's edge are nodata where the warper's averaging kernel reaches past it.
+
+Values keep the source's type (nearest) so that nothing is converted twice; pixels beyond the
+raster are the nodata value, or NaN in float32 where the source declares none. The average is
+float32 with NaN where no valid source pixel falls.
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 import numpy as np
 from affine import Affine
@@ -22,9 +28,11 @@ _EPS = 1e-6
 
 
 def read_aligned(src: DatasetReader, transform: Affine, shape: tuple[int, int],
-                 resampling: Resampling, nodata: float | None) -> np.ndarray | None:
-    """Band 1 on the grid (transform, shape) as float32 with NaN for nodata and outside, or
-    None when the grids are not aligned (the caller warps instead)."""
+                 resampling: Resampling, nodata: float | None,
+                 on_read: Callable[[Window], None] | None = None) -> np.ndarray | None:
+    """Band 1 on the grid (transform, shape) (see the module docstring for the values), or
+    None when the grids are not aligned (the caller warps instead). `on_read` is told each
+    window of the file read (benchmarks replay them)."""
     st = src.transform
     if st.b or st.d or transform.b or transform.d or resampling not in (
             Resampling.nearest, Resampling.average):
@@ -39,8 +47,8 @@ def read_aligned(src: DatasetReader, transform: Affine, shape: tuple[int, int],
         col0, row0 = _offset((transform.c - st.c) / st.a), _offset((transform.f - st.f) / st.e)
         if col0 is None or row0 is None:
             return None
-        native = _window(src, row0, col0, shape[0] * k, shape[1] * k, nodata)
-        return _coarsen(native, k, resampling)
+        native = _window(src, row0, col0, shape[0] * k, shape[1] * k, nodata, on_read)
+        return _coarsen(native, k, resampling, nodata)
     k = round(1 / ratio)
     if abs(1 / ratio - k) > _EPS:
         return None
@@ -52,7 +60,8 @@ def read_aligned(src: DatasetReader, transform: Affine, shape: tuple[int, int],
     rows = (row0 + np.arange(shape[0]) + 0.5) // k
     cols = (col0 + np.arange(shape[1]) + 0.5) // k
     r0, c0 = int(rows[0]), int(cols[0])
-    native = _window(src, r0, c0, int(rows[-1]) - r0 + 1, int(cols[-1]) - c0 + 1, nodata)
+    native = _window(src, r0, c0, int(rows[-1]) - r0 + 1, int(cols[-1]) - c0 + 1, nodata,
+                     on_read)
     return native[np.ix_(rows.astype(np.intp) - r0, cols.astype(np.intp) - c0)]
 
 
@@ -62,27 +71,36 @@ def _offset(value: float) -> int | None:
 
 
 def _window(src: DatasetReader, row: int, col: int, height: int, width: int,
-            nodata: float | None) -> np.ndarray:
-    """Source pixels [row, row+height) x [col, col+width) as float32, NaN outside and nodata."""
-    out = np.full((height, width), np.nan, np.float32)
+            nodata: float | None, on_read: Callable[[Window], None] | None) -> np.ndarray:
+    """Source pixels [row, row+height) x [col, col+width), nodata (NaN without one) outside."""
     r0, c0 = max(row, 0), max(col, 0)
     r1, c1 = min(row + height, src.height), min(col + width, src.width)
-    if r1 > r0 and c1 > c0:
-        data = src.read(1, window=Window(c0, r0, c1 - c0, r1 - r0)).astype(np.float32)
-        if nodata is not None:
-            data[data == np.float32(nodata)] = np.nan
-        out[r0 - row:r1 - row, c0 - col:c1 - col] = data
+    inside = r1 > r0 and c1 > c0
+    if inside and on_read is not None:
+        on_read(Window(c0, r0, c1 - c0, r1 - r0))
+    if inside and (r0, c0, r1, c1) == (row, col, row + height, col + width):
+        return src.read(1, window=Window(c0, r0, c1 - c0, r1 - r0))
+    if nodata is None:
+        out = np.full((height, width), np.nan, np.float32)
+    else:
+        out = np.full((height, width), nodata, src.dtypes[0])
+    if inside:
+        out[r0 - row:r1 - row, c0 - col:c1 - col] = src.read(
+            1, window=Window(c0, r0, c1 - c0, r1 - r0))
     return out
 
 
-def _coarsen(native: np.ndarray, k: int, resampling: Resampling) -> np.ndarray:
+def _coarsen(native: np.ndarray, k: int, resampling: Resampling,
+             nodata: float | None) -> np.ndarray:
     if k == 1:
         return native
     h, w = native.shape[0] // k, native.shape[1] // k
     blocks = native.reshape(h, k, w, k)
     if resampling == Resampling.nearest:
         return blocks[:, k // 2, :, k // 2].copy()  # the pixel containing the centre
-    valid = ~np.isnan(blocks)
+    valid = ~np.isnan(blocks) if native.dtype.kind == "f" else np.ones(blocks.shape, bool)
+    if nodata is not None:
+        valid &= blocks != nodata
     counts = valid.sum(axis=(1, 3))
     sums = np.where(valid, blocks, 0).sum(axis=(1, 3), dtype=np.float64)
     with np.errstate(invalid="ignore", divide="ignore"):  # all-nodata blocks become NaN

@@ -3,20 +3,24 @@
 Resampling (docs/ATBD.md): SCL, the cloud and snow probabilities and other class layers by
 nearest neighbour; the 5 km angle grids bilinearly (`compositing.archive.angles`). Reflectance
 onto a coarser grid of the same CRS by the mean of the native pixels (S2GM: B08 to 20 m by 2x2
-mean); onto a finer grid or another CRS by nearest neighbour, so that no spectrum is blended
-from different surfaces.
+mean), taken from the file's overview where the file says its overviews are such means
+(`overviews_are_means`); onto a finer grid or another CRS by nearest neighbour, so that no
+spectrum is blended from different surfaces.
+
+A chunk is read in two passes, both on the file threads (`compositing.archive.files`): the
+scene classification (and AOT where granules overlap) of every granule meeting the chunk, with
+the halo the selection's neighbourhood tests need; then, for the acquisitions with data in the
+chunk, every band straight into one preallocated stack (`compositing.archive.stack`).
 """
 
 from __future__ import annotations
 
-import threading
-from collections import OrderedDict
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from concurrent.futures import Future
+from dataclasses import dataclass
 
 import numpy as np
 import rasterio
-import rasterio.io
 from rasterio.enums import Resampling
 from rasterio.vrt import WarpedVRT
 from rasterio.warp import transform_bounds
@@ -24,39 +28,21 @@ from shapely.geometry import box
 
 from compositing import l2a
 from compositing.archive.aligned import read_aligned
-from compositing.archive.angles import angles_on_chunk, load_angles
+from compositing.archive.angles import MAX_VIEW_ZENITH_DEG, angles_on_chunk, load_angles
+from compositing.archive.files import file_threads, open_dataset, read_logger
 from compositing.archive.scenes import Asset, Observation, Scene
+from compositing.archive.stack import STACK_DTYPE, Stack, encode_into
 from compositing.grid import Chunk, OutputGrid
 from compositing.products.layers import AUX_LAYERS, Source
 
-
-@dataclass
-class Stack:
-    """Observations of one chunk: reflectance (t, band, y, x) float32 with NaN for nodata."""
-
-    obs_index: np.ndarray  # (t,) index into the product's observation list
-    band_names: tuple[str, ...]
-    refl: np.ndarray
-    scl: np.ndarray  # (t, y, x) uint8, 0 where no data
-    aot: np.ndarray  # (t, y, x) float32, NaN where no data
-    # Per-observation layers by product layer name (`layers.CONFIDENCE_LAYERS`,
-    # `layers.ANGLE_LAYERS`), (t, y, x) float32, NaN where the input has none.
-    extra: dict[str, np.ndarray] = field(default_factory=dict)
-
-    def crop(self, px: int) -> Stack:
-        """The stack without a halo of px pixels (read for neighbourhood operations)."""
-        if px == 0:
-            return self
-        inner = (slice(None), slice(px, -px), slice(px, -px))
-        return Stack(self.obs_index, self.band_names, self.refl[:, :, px:-px, px:-px],
-                     self.scl[inner], self.aot[inner],
-                     {k: v[inner] for k, v in self.extra.items()})
-
+__all__ = ["CONFIDENCE_ASSETS", "Stack", "close_datasets", "read_asset", "read_stack"]
 
 # Rasters behind the confidence layers (nearest neighbour, percent).
 CONFIDENCE_ASSETS: dict[str, str] = {
     name: str(layer.asset) for name, layer in AUX_LAYERS.items()
     if layer.source is Source.CONFIDENCE}
+AOT_LAYERS: tuple[str, ...] = tuple(
+    name for name, layer in AUX_LAYERS.items() if layer.source is Source.AOT)
 
 
 def reflectance_resampling(native_m: float, out_res_m: float, same_crs: bool) -> Resampling:
@@ -66,150 +52,227 @@ def reflectance_resampling(native_m: float, out_res_m: float, same_crs: bool) ->
     return Resampling.nearest
 
 
+@dataclass
+class _Acquisition:
+    """One acquisition's classification on the chunk and halo, and which granule supplies
+    each pixel (-1 none), where several overlap."""
+
+    scenes: list[Scene]
+    scl: np.ndarray
+    aot: np.ndarray
+    owner: np.ndarray
+
+
 def read_stack(observations: Sequence[Observation], band_names: Sequence[str],
                grid: OutputGrid, chunk: Chunk, resolution_m: int,
-               extras: Sequence[str] = ()) -> Stack:
-    """Every observation with data in the chunk, its bands on the chunk grid.
+               extras: Sequence[str] = (), halo: int = 0) -> Stack:
+    """Every observation with data in the chunk, its bands on the chunk grid, and its scene
+    classification on the chunk grown by `halo` pixels.
 
     `extras`: per-observation layers to read as well (names of `CONFIDENCE_ASSETS` and angle
-    layers); the mean view zenith is always read where scenes carry angle grids, for the
+    layers); where scenes carry angle grids the too-oblique mask is always made, for the
     validity rule.
     """
-    footprint = box(*transform_bounds(grid.crs, "EPSG:4326", *_chunk_bounds(chunk)))
-    with_angles = any("ANGLES" in s.assets for o in observations for s in o.scenes)
-    wanted = tuple(dict.fromkeys((*(["view_zenith_mean"] if with_angles else []), *extras)))
-    kept, refl_list, scl_list, aot_list = [], [], [], []
-    extra_lists: dict[str, list[np.ndarray]] = {name: [] for name in wanted}
-    for i, obs in enumerate(observations):
-        scenes = [s for s in obs.scenes if s.footprint.intersects(footprint)]
-        if not scenes:
-            continue
-        scl, refl, aot, extra = _read_observation(scenes, band_names, grid, chunk,
-                                                  resolution_m, wanted)
-        if not scl.any():
-            continue
-        kept.append(i)
-        scl_list.append(scl)
-        refl_list.append(refl)
-        aot_list.append(aot)
-        for name in wanted:
-            extra_lists[name].append(extra[name])
-    h, w = chunk.shape
+    threads = file_threads()
+    outer = chunk.expanded(halo)
+    footprint = box(*transform_bounds(grid.crs, "EPSG:4326", *_chunk_bounds(outer)))
+    wanted = tuple(dict.fromkeys(e for e in extras if e not in AOT_LAYERS))
+    with_aot = any(e in AOT_LAYERS for e in extras)
+    candidates = [(i, [s for s in obs.scenes if "SCL" in s.assets
+                       and s.footprint.intersects(footprint)])
+                  for i, obs in enumerate(observations)]
+    candidates = [(i, scenes) for i, scenes in candidates if scenes]
+    threads.reserve(sum(len(s.assets) for obs in observations for s in obs.scenes))
+    # Pass 1: the classification, and the AOT that decides between overlapping granules.
+    classes = {(i, k): threads.submit(s.assets["SCL"].href, _read_dn, s.assets["SCL"], grid,
+                                      outer, Resampling.nearest)
+               for i, scenes in candidates for k, s in enumerate(scenes)}
+    aots = {(i, k): threads.submit(s.assets["AOT"].href, read_asset_here, s.assets["AOT"],
+                                   grid, outer, Resampling.nearest)
+            for i, scenes in candidates for k, s in enumerate(scenes)
+            if "AOT" in s.assets and (with_aot or len(scenes) > 1)}
+    h, w, ho = chunk.height, chunk.width, halo
+    kept: list[tuple[int, _Acquisition]] = []
+    for i, scenes in candidates:
+        acq = _combine(scenes, [classes[i, k].result() for k in range(len(scenes))],
+                       [aots[i, k].result() if (i, k) in aots else None
+                        for k in range(len(scenes))])
+        if acq.scl[ho:ho + h, ho:ho + w].any():
+            kept.append((i, acq))
     if not kept:
-        return Stack(np.zeros(0, np.int64), tuple(band_names),
-                     np.zeros((0, len(band_names), h, w), np.float32),
-                     np.zeros((0, h, w), np.uint8), np.zeros((0, h, w), np.float32),
-                     {name: np.zeros((0, h, w), np.float32) for name in wanted})
-    return Stack(np.array(kept), tuple(band_names), np.stack(refl_list), np.stack(scl_list),
-                 np.stack(aot_list), {name: np.stack(v) for name, v in extra_lists.items()})
+        return Stack.empty(tuple(band_names), chunk.shape, halo, wanted)
+    # Pass 2: every band of the kept acquisitions, written in place into one stack.
+    t_n = len(kept)
+    refl = np.zeros((t_n, len(band_names), h, w), STACK_DTYPE)
+    extra = {name: np.full((t_n, h, w), np.nan, np.float32) for name in wanted}
+    oblique = np.zeros((t_n, h, w), bool)
+    writes: list[Future[None]] = []
+    for t, (_, acq) in enumerate(kept):
+        owner = acq.owner[ho:ho + h, ho:ho + w]
+        for k, scene in enumerate(acq.scenes):
+            where = None if len(acq.scenes) == 1 else owner == k
+            if where is not None and not where.any():
+                continue
+            for b, name in enumerate(band_names):
+                asset = scene.assets.get(name)
+                if asset is None:
+                    continue
+                native = asset.gsd or l2a.BAND_BY_NAME[name].native_m
+                resampling = reflectance_resampling(native, resolution_m,
+                                                    asset.epsg in (None, grid.epsg))
+                writes.append(threads.submit(asset.href, _read_into, refl[t, b], where, asset,
+                                             grid, chunk, resampling))
+            for name in wanted:
+                if name in CONFIDENCE_ASSETS and CONFIDENCE_ASSETS[name] in scene.assets:
+                    asset = scene.assets[CONFIDENCE_ASSETS[name]]
+                    writes.append(threads.submit(asset.href, _read_confidence, extra[name][t],
+                                                 where, asset, grid, chunk))
+            if "ANGLES" in scene.assets:
+                href = scene.assets["ANGLES"].href
+                angle_names = [n for n in wanted if n not in CONFIDENCE_ASSETS]
+                writes.append(threads.submit(href, _read_angles, href, grid, chunk,
+                                             angle_names, where, oblique[t],
+                                             {n: extra[n][t] for n in angle_names}))
+    for future in writes:
+        future.result()
+    aot = np.stack([acq.aot[ho:ho + h, ho:ho + w] for _, acq in kept]).astype(np.float32)
+    return Stack(np.array([i for i, _ in kept]), tuple(band_names), refl,
+                 np.stack([acq.scl for _, acq in kept]), aot, oblique, halo, extra)
 
 
-def _read_observation(scenes: Sequence[Scene], band_names: Sequence[str], grid: OutputGrid,
-                      chunk: Chunk, resolution_m: int, extras: Sequence[str] = ()
-                      ) -> tuple[np.ndarray, np.ndarray, np.ndarray, dict[str, np.ndarray]]:
-    """One acquisition onto the chunk, counted once per pixel.
+def _combine(scenes: list[Scene], classes: list[np.ndarray],
+             aots: list[np.ndarray | None]) -> _Acquisition:
+    """One acquisition from its granules, counted once per pixel.
 
     Where granules of the acquisition overlap (MGRS tile overlaps, UTM zone borders), the one
     with the smaller AOT wins (S2GM ATBD 2.4.4); without AOT, the first with data.
     """
-    h, w = chunk.shape
-    scl = np.zeros((h, w), np.uint8)
-    refl = np.full((len(band_names), h, w), np.nan, np.float32)
-    aot = np.full((h, w), np.nan, np.float32)
-    extra = {name: np.full((h, w), np.nan, np.float32) for name in extras}
-    for scene in scenes:
-        if "SCL" not in scene.assets:
-            continue
-        scene_scl = read_asset(scene.assets["SCL"], grid, chunk, Resampling.nearest)
-        has_data = np.isfinite(scene_scl) & (scene_scl > 0)
-        scene_aot = (read_asset(scene.assets["AOT"], grid, chunk, Resampling.nearest)
-                     if "AOT" in scene.assets else np.full((h, w), np.nan, np.float32))
-        clearer = np.isfinite(scene_aot) & ~(aot <= scene_aot)  # NaN-aware: no AOT yet
-        take = has_data & ((scl == 0) | clearer)
+    shape = classes[0].shape
+    scl = np.zeros(shape, np.uint8)
+    aot = np.full(shape, np.nan, np.float32)
+    owner = np.full(shape, -1, np.int8)
+    for k, (scene_scl, scene_aot) in enumerate(zip(classes, aots, strict=True)):
+        has_data = scene_scl != 0
+        if scene_scl.dtype.kind == "f":
+            has_data &= np.isfinite(scene_scl)
+        if k == 0:
+            take = has_data
+        else:
+            clearer = (np.isfinite(scene_aot) & ~(aot <= scene_aot) if scene_aot is not None
+                       else np.zeros(shape, bool))
+            take = has_data & ((scl == 0) | clearer)
         if not take.any():
             continue
-        scl[take] = scene_scl[take].astype(np.uint8)
-        aot[take] = scene_aot[take]
-        for b, name in enumerate(band_names):
-            asset = scene.assets.get(name)
-            if asset is None:
-                refl[b][take] = np.nan
-                continue
-            native = asset.gsd or l2a.BAND_BY_NAME[name].native_m
-            same_crs = _asset_epsg(asset) == grid.epsg
-            resampling = reflectance_resampling(native, resolution_m, same_crs)
-            refl[b][take] = read_asset(asset, grid, chunk, resampling)[take]
-        _read_extras(scene, grid, chunk, take, extra)
-    return scl, refl, aot, extra
+        scl[take] = np.nan_to_num(scene_scl[take]).astype(np.uint8)
+        if scene_aot is not None:
+            aot[take] = scene_aot[take]
+        owner[take] = k
+    return _Acquisition(scenes, scl, aot, owner)
 
 
-def _read_extras(scene: Scene, grid: OutputGrid, chunk: Chunk, take: np.ndarray,
-                 extra: dict[str, np.ndarray]) -> None:
-    """The scene's confidences and angles into `extra` where it supplies the pixel."""
-    for name, key in CONFIDENCE_ASSETS.items():
-        if name not in extra:
-            continue
-        if key in scene.assets:
-            values = read_asset(scene.assets[key], grid, chunk, Resampling.nearest)
-            extra[name][take] = np.clip(values[take], 0, 100)
+def _read_into(out: np.ndarray, where: np.ndarray | None, asset: Asset, grid: OutputGrid,
+               chunk: Chunk, resampling: Resampling) -> None:
+    """One reflectance band of one granule into its slot of the stack (on its file thread)."""
+    dn = _read_dn(asset, grid, chunk, resampling)
+    nodata = asset.nodata if asset.nodata is not None else open_dataset(asset.href).nodata
+    encode_into(out, dn, nodata, asset.scale, asset.offset, where)
+
+
+def _read_confidence(out: np.ndarray, where: np.ndarray | None, asset: Asset,
+                     grid: OutputGrid, chunk: Chunk) -> None:
+    values = np.clip(read_asset_here(asset, grid, chunk, Resampling.nearest), 0, 100)
+    if where is None:
+        out[...] = values
+    else:
+        out[where] = values[where]
+
+
+def _read_angles(href: str, grid: OutputGrid, chunk: Chunk, names: Sequence[str],
+                 where: np.ndarray | None, oblique: np.ndarray,
+                 out: dict[str, np.ndarray]) -> None:
+    """The too-oblique mask, and the angle layers ordered, of one granule."""
+    angles = angles_on_chunk(load_angles(href), chunk.transform, chunk.shape, grid.epsg)
+    view_zenith = angles.get("view_zenith_mean")
+    if view_zenith is not None:
+        too_high = view_zenith >= MAX_VIEW_ZENITH_DEG
+        if where is None:
+            oblique[...] = too_high
         else:
-            extra[name][take] = np.nan
-    angle_names = [n for n in extra if n not in CONFIDENCE_ASSETS]
-    if not angle_names:
-        return
-    angles = ({} if "ANGLES" not in scene.assets else
-              angles_on_chunk(load_angles(scene.assets["ANGLES"].href), chunk.transform,
-                              chunk.shape, grid.epsg))
-    for name in angle_names:
-        extra[name][take] = angles[name][take] if name in angles else np.nan
+            oblique[where] = too_high[where]
+    for name in names:
+        if name in angles:
+            if where is None:
+                out[name][...] = angles[name]
+            else:
+                out[name][where] = angles[name][where]
 
 
 def read_asset(asset: Asset, grid: OutputGrid, chunk: Chunk,
                resampling: Resampling) -> np.ndarray:
     """The asset on the chunk grid as float32 physical values, NaN where nodata."""
+    return file_threads().submit(asset.href, read_asset_here, asset, grid, chunk,
+                                 resampling).result()
+
+
+def read_asset_here(asset: Asset, grid: OutputGrid, chunk: Chunk,
+                    resampling: Resampling) -> np.ndarray:
+    """`read_asset` on the calling thread, which must be the file's (`files.FileThreads`)."""
+    dn = _read_dn(asset, grid, chunk, resampling)
+    nodata = asset.nodata if asset.nodata is not None else open_dataset(asset.href).nodata
+    values = dn.astype(np.float32)
+    if nodata is not None:
+        values[dn == nodata] = np.nan
+    return values * np.float32(asset.scale) + np.float32(asset.offset)
+
+
+def _read_dn(asset: Asset, grid: OutputGrid, chunk: Chunk,
+             resampling: Resampling) -> np.ndarray:
+    """The asset's values on the chunk grid: the file's type with its nodata outside (nearest),
+    or float32 with NaN (average, or a file without nodata where the chunk leaves it)."""
     h, w = chunk.shape
     src = open_dataset(asset.href)
     nodata = asset.nodata if asset.nodata is not None else src.nodata
-    dn = None
-    if src.crs is not None and src.crs.to_epsg() == grid.epsg:
-        dn = read_aligned(src, chunk.transform, chunk.shape, resampling, nodata)
-    if dn is None:
-        with WarpedVRT(src, crs=grid.crs, transform=chunk.transform, width=w, height=h,
-                       resampling=resampling, src_nodata=nodata, nodata=nodata) as vrt:
-            dn = np.ma.filled(vrt.read(1, masked=True).astype(np.float32), np.nan)
-    return dn * np.float32(asset.scale) + np.float32(asset.offset)
+    epsg = asset.epsg if asset.epsg is not None else (src.crs.to_epsg() if src.crs else None)
+    if epsg == grid.epsg:
+        href = asset.href
+        if resampling == Resampling.average:
+            href, src = _averaged_overview(asset.href, src, chunk.transform.a)
+        dn = read_aligned(src, chunk.transform, chunk.shape, resampling, nodata,
+                          read_logger(href))
+        if dn is not None:
+            return dn
+    with WarpedVRT(src, crs=grid.crs, transform=chunk.transform, width=w, height=h,
+                   resampling=resampling, src_nodata=nodata, nodata=nodata) as vrt:
+        if nodata is not None:
+            return vrt.read(1)
+        return np.ma.filled(vrt.read(1, masked=True).astype(np.float32), np.nan)
 
 
-# Open datasets kept across chunks: opening a COG costs about as much as warping a chunk of
-# it. Per process and per thread (a rasterio dataset must not be shared between threads);
-# the oldest are closed beyond the limit, so a long year of scenes cannot exhaust handles.
-MAX_OPEN_DATASETS = 256
-_open = threading.local()
+def _averaged_overview(href: str, src: rasterio.io.DatasetReader,
+                       pixel: float) -> tuple[str, rasterio.io.DatasetReader]:
+    """The file's overview at exactly `pixel` size if its overviews are means of the full
+    resolution (tagged so), else the file itself: the mean is then taken from full resolution.
+    With its href for `files.open_dataset`."""
+    if not overviews_are_means(src):
+        return href, src
+    for level, factor in enumerate(src.overviews(1)):
+        if abs(src.transform.a * factor - pixel) < 1e-6 * pixel:
+            key = f"{href}\0{level}"
+            return key, open_dataset(key)
+    return href, src
 
 
-def open_dataset(href: str) -> rasterio.io.DatasetReader:
-    """A cached read-only dataset for href."""
-    cache: OrderedDict[str, rasterio.io.DatasetReader] = _open.__dict__.setdefault(
-        "datasets", OrderedDict())
-    src = cache.get(href)
-    if src is None or src.closed:
-        src = cache[href] = rasterio.open(href)
-        while len(cache) > MAX_OPEN_DATASETS:
-            cache.popitem(last=False)[1].close()
-    cache.move_to_end(href)
-    return src
+def overviews_are_means(src: rasterio.io.DatasetReader) -> bool:
+    """Whether the file says its overviews are means of full resolution: GDAL's
+    OVERVIEW_RESAMPLING metadata item, or rasterio's `rio_overview` tag (plain GeoTIFF)."""
+    said = (src.tags().get("OVERVIEW_RESAMPLING")
+            or src.tags(ns="rio_overview").get("resampling") or "")
+    return said.upper() == "AVERAGE"
 
 
 def close_datasets() -> None:
-    """Close this thread's cached datasets (after a request, so files can be replaced)."""
-    cache = _open.__dict__.pop("datasets", {})
-    for src in cache.values():
-        src.close()
-
-
-def _asset_epsg(asset: Asset) -> int | None:
-    crs = open_dataset(asset.href).crs
-    return crs.to_epsg() if crs else None
+    """Close the reading threads' open datasets (after a request, so files can be replaced)."""
+    file_threads().close_datasets()
 
 
 def _chunk_bounds(chunk: Chunk) -> tuple[float, float, float, float]:

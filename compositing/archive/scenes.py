@@ -69,6 +69,9 @@ class Asset:
     offset: float = 0.0
     nodata: float | None = 0
     gsd: float | None = None
+    # The raster's CRS as its STAC item gives it (proj:code or proj:epsg, of the asset or the
+    # item), so the reader knows it without opening the file; None: not given.
+    epsg: int | None = None
 
 
 @dataclass(frozen=True)
@@ -135,12 +138,13 @@ def scene_from_item(item: dict) -> Scene:
 def asset_from_stac(asset: dict, band: str, props: dict) -> Asset:
     """Scale, offset and nodata from the asset's raster:bands, else from L2A conventions."""
     raster = (asset.get("raster:bands") or [{}])[0]
+    epsg = stac_epsg(asset) or stac_epsg(props)
     if band == "SCL":
         return Asset(asset["href"], 1.0, 0.0, raster.get("nodata", 0),
-                     raster.get("spatial_resolution"))
+                     raster.get("spatial_resolution"), epsg)
     if band in CLASS_RASTERS:  # probabilities in %: 0 is a value, nodata only if declared
         return Asset(asset["href"], 1.0, 0.0, raster.get("nodata"),
-                     raster.get("spatial_resolution", asset.get("gsd")))
+                     raster.get("spatial_resolution", asset.get("gsd")), epsg)
     default_scale = 0.001 if band == "AOT" else 1.0 / l2a.QUANTIFICATION_VALUE
     if "offset" in raster:
         offset = float(raster["offset"])
@@ -151,7 +155,17 @@ def asset_from_stac(asset: dict, band: str, props: dict) -> Asset:
     return Asset(
         href=asset["href"], scale=float(raster.get("scale", default_scale)), offset=offset,
         nodata=raster.get("nodata", 0), gsd=raster.get("spatial_resolution", asset.get("gsd")),
+        epsg=epsg,
     )
+
+
+def stac_epsg(fields: dict) -> int | None:
+    """The EPSG code of STAC projection fields (proj:code "EPSG:n", or the older proj:epsg)."""
+    code = fields.get("proj:code")
+    if isinstance(code, str) and code.upper().startswith("EPSG:") and code[5:].isdigit():
+        return int(code[5:])
+    epsg = fields.get("proj:epsg")
+    return int(epsg) if isinstance(epsg, int) else None
 
 
 def resolve_bands(scenes: list[Scene], needed: Iterable[str],

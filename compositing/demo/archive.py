@@ -505,6 +505,10 @@ def write_cog(path: Path, data: np.ndarray, grid: ds.SceneGrid, res: int,
         dst.write(data)
         for i, text in enumerate(descriptions, start=1):
             dst.set_band_description(i, text)
+        # How the overviews were made, in the default domain (the COG driver drops rasterio's
+        # `rio_overview` namespace): the reader takes a 20 m mean of a 10 m band from an
+        # overview only where this says AVERAGE (`archive.read`).
+        dst.update_tags(OVERVIEW_RESAMPLING=profile["resampling"])
 
 
 def _percentages(scl: np.ndarray) -> dict[str, float]:

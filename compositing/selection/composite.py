@@ -9,7 +9,7 @@ import numpy as np
 
 from compositing import l2a
 from compositing.archive.angles import signed_azimuth
-from compositing.archive.read import Stack
+from compositing.archive.stack import STACK_DN_OFFSET, STACK_NODATA, STACK_SCALE, Stack
 from compositing.products.layers import (
     AUX_LAYERS,
     encode,
@@ -21,9 +21,12 @@ from compositing.selection.methods import METHOD_MEDOID, METHOD_NONE, METHOD_STC
 
 
 def stack_bands(requested: Sequence[str]) -> tuple[str, ...]:
-    """Bands to read: the requested ones plus those the selection needs, in L2A order."""
-    needed = set(requested) | set(l2a.MEDOID_BANDS) | set(STC_BANDS) | set(SNOW_TEST_BANDS)
-    return tuple(b for b in l2a.BAND_NAMES if b in needed)
+    """Bands to read: the medoid's first (so that they are one slice of the stack, passed to
+    the kernel without a copy), then the others the selection needs and the requested ones, in
+    L2A order."""
+    needed = set(requested) | set(STC_BANDS) | set(SNOW_TEST_BANDS)
+    return (*l2a.MEDOID_BANDS, *(b for b in l2a.BAND_NAMES
+                                 if b in needed and b not in l2a.MEDOID_BANDS))
 
 
 @dataclass
@@ -52,24 +55,32 @@ def select(stack: Stack, medoid_min_obs: int = l2a.MEDOID_MIN_OBSERVATIONS,
     buffer_px > 0 drops observations near clouds and shadows. stc_clear_px > 0 lets the STC
     choose only among the valid observations that far from detected clouds and shadows where
     there are any (`mask.prefer_clear_surroundings`; the pipeline passes
-    `mask.stc_clear_px(resolution)`). The stack must then carry a halo of the larger of the two,
-    which the caller crops from the stack and the selection afterwards.
+    `mask.stc_clear_px(resolution)`). The stack's classification must then carry a halo of the
+    larger of the two (`Stack.halo`).
     """
-    valid = valid_mask(stack.refl, stack.scl, stack.band_names, buffer_px,
-                       stack.extra.get("view_zenith_mean"))
+    valid = valid_mask(stack.refl, stack.scl, stack.band_names, buffer_px, stack.oblique,
+                       stack.halo)
     n_valid = valid.sum(axis=0)
-    pos = [stack.band_names.index(b) for b in l2a.MEDOID_BANDS]
     spread = np.full(n_valid.shape, np.nan)
-    medoid = medoid_index(np.ascontiguousarray(stack.refl[:, pos]), valid, spread=spread)
-    stc = stc_index(stack.refl, prefer_clear_surroundings(valid, stack.scl, stc_clear_px),
-                    stack.band_names, scl=stack.scl)
+    medoid = medoid_index(_medoid_bands(stack), valid, spread=spread)
+    stc = stc_index(stack.refl, prefer_clear_surroundings(valid, stack.scl, stc_clear_px,
+                                                          stack.halo),
+                    stack.band_names, scl=stack.scl_core, dn_offset=STACK_DN_OFFSET)
     use_medoid = n_valid >= medoid_min_obs
     index = np.where(use_medoid, medoid, stc).astype(np.int16)
     method = np.where(use_medoid, METHOD_MEDOID, METHOD_STC).astype(np.uint8)
     method[index < 0] = METHOD_NONE
     spread[~use_medoid] = np.nan
-    total = (stack.scl > 0).sum(axis=0)
+    total = (stack.scl_core > 0).sum(axis=0)
     return Selection(index, method, n_valid.astype(np.int32), total.astype(np.int32), spread)
+
+
+def _medoid_bands(stack: Stack) -> np.ndarray:
+    """The medoid bands of the stack: a view where they lead its band axis (`stack_bands`)."""
+    pos = [stack.band_names.index(b) for b in l2a.MEDOID_BANDS]
+    if pos == list(range(len(pos))):
+        return stack.refl[:, :len(pos)]
+    return np.ascontiguousarray(stack.refl[:, pos])
 
 
 def gather(values: np.ndarray, index: np.ndarray) -> np.ndarray:
@@ -88,6 +99,9 @@ def chunk_layers(stack: Stack, sel: Selection, bands: Sequence[str], aux: Sequen
     out: dict[str, np.ndarray] = {}
     for band in bands:
         values = gather(stack.refl[:, stack.band_names.index(band)], sel.index)
+        if stack.refl.dtype.kind in "ui":  # stack DN, 0 for no data
+            values = np.where(values == STACK_NODATA, np.nan,
+                              (values + STACK_DN_OFFSET) * STACK_SCALE)
         out[band] = encode(values, reflectance_layer(band), outside | none)
     src = (stack.obs_index[np.clip(sel.index, 0, None)] if stack.obs_index.size
            else np.zeros(sel.index.shape, np.int64))
@@ -99,7 +113,7 @@ def chunk_layers(stack: Stack, sel: Selection, bands: Sequence[str], aux: Sequen
         "method": sel.method,
         "medoid_mos": sel.spread,
         "acquisition_date": np.where(none, np.nan, days),
-        "quality_scene_classification": gather(stack.scl.astype(np.float32), sel.index),
+        "quality_scene_classification": gather(stack.scl_core.astype(np.float32), sel.index),
         "quality_aot": gather(stack.aot, sel.index),
     }
     for name in aux:

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from compositing import l2a
-from compositing.archive.angles import MAX_VIEW_ZENITH_DEG
+from compositing.archive.stack import STACK_DN_OFFSET, STACK_SCALE
 
 # Snow test thresholds (ours, stricter than S2GM; DOMAIN.md), on 0-1 reflectance.
 SNOW_MIN_NDSI = 0.6
@@ -37,14 +37,15 @@ def stc_clear_px(resolution_m: float) -> int:
     return max(1, math.ceil(STC_CLEAR_DISTANCE_M / resolution_m - 1e-9))
 
 
-def prefer_clear_surroundings(valid: np.ndarray, scl: np.ndarray, radius_px: int) -> np.ndarray:
+def prefer_clear_surroundings(valid: np.ndarray, scl: np.ndarray, radius_px: int,
+                              halo: int = 0) -> np.ndarray:
     """(time, y, x) the valid observations the STC chooses among.
 
     Where at least one valid observation of a pixel is not snow and lies radius_px or more
     pixels (square neighbourhood) from every detected cloud, cirrus and cloud shadow, only
     those; elsewhere all valid observations, so a pixel never loses its composite to this
-    preference. The caller must read a halo of radius_px around a chunk, as for the cloud
-    buffer.
+    preference. `scl` covers the chunk of `valid` grown by `halo` pixels on each side, and the
+    halo must be at least radius_px, as for the cloud buffer.
     """
     if radius_px <= 0 or valid.shape[0] == 0:
         return valid
@@ -52,44 +53,59 @@ def prefer_clear_surroundings(valid: np.ndarray, scl: np.ndarray, radius_px: int
     lut[list(BUFFERED_CLASSES)] = True
     # Snow (SCL 11) is never promoted: Sen2Cor's snow is where it hides clouds (S2GM's known
     # issue), and snow or not is the decision tree's own question (its steps 5-9).
-    away = valid & ~dilate(lut[scl], radius_px) & (scl != l2a.SCL_SNOW)
+    away = valid & ~_crop(dilate(lut[scl], radius_px), halo) & (_crop(scl, halo) != l2a.SCL_SNOW)
     return np.where(away.any(axis=0), away, valid)
 
 
 def valid_mask(refl: np.ndarray, scl: np.ndarray, band_names: Sequence[str],
-               buffer_px: int = 0, view_zenith: np.ndarray | None = None) -> np.ndarray:
+               buffer_px: int = 0, oblique: np.ndarray | None = None,
+               halo: int = 0) -> np.ndarray:
     """(time, y, x) True where an observation may be composited.
 
-    refl: (time, band, y, x) float reflectance with NaN for nodata; scl: (time, y, x) uint8;
-    view_zenith: (time, y, x) mean view zenith in degrees, NaN where no angle grid is known.
-    Valid: SCL class in {2, 4, 5, 6, 11}, every band finite, SCL 11 only if it passes the
-    snow test (Sen2Cor calls some clouds snow), and a mean view zenith below 11 degrees where
-    it is known (S2GM: swath-border artefacts). With buffer_px > 0, also at least that many
+    refl: (time, band, y, x) stack DN (uint16, 0 for nodata: `archive.stack`) or float
+    reflectance with NaN for nodata; scl: (time, y, x) uint8 on the same chunk grown by `halo`
+    pixels on each side; oblique: (time, y, x) True where the mean view zenith is too high.
+    Valid: SCL class in {2, 4, 5, 6, 11}, every band has data, SCL 11 only if it passes the
+    snow test (Sen2Cor calls some clouds snow), and not too oblique (S2GM: swath-border
+    artefacts, `angles.MAX_VIEW_ZENITH_DEG`). With buffer_px > 0, also at least that many
     pixels (square neighbourhood) away from cloud, cirrus and cloud shadow: Sen2Cor misses the
-    thin edges of clouds. The caller must read a halo of buffer_px around a chunk.
+    thin edges of clouds; the halo must then be at least buffer_px.
     """
-    valid = l2a.scl_valid_lut()[scl]
+    core = _crop(scl, halo)
+    valid = l2a.scl_valid_lut()[core]
     if buffer_px > 0:
         lut = np.zeros(256, bool)
         lut[list(BUFFERED_CLASSES)] = True
-        valid &= ~dilate(lut[scl], buffer_px)
-    valid &= np.isfinite(refl).all(axis=1)
-    if view_zenith is not None:
-        valid &= ~(view_zenith >= MAX_VIEW_ZENITH_DEG)  # NaN: not known, so not a reason
-    snow = scl == l2a.SCL_SNOW
+        valid &= ~_crop(dilate(lut[scl], buffer_px), halo)
+    for b in range(refl.shape[1]):  # band by band: no (time, band, y, x) temporary
+        valid &= np.isfinite(refl[:, b]) if refl.dtype.kind == "f" else refl[:, b] != 0
+    if oblique is not None:
+        valid &= ~oblique
+    snow = valid & (core == l2a.SCL_SNOW)
     if snow.any():
-        valid &= ~snow | passes_snow_test(refl, band_names)
+        t, y, x = np.nonzero(snow)
+        fails = ~passes_snow_test(refl[t, :, y, x], band_names)
+        valid[t[fails], y[fails], x[fails]] = False
     return valid
 
 
-def passes_snow_test(refl: np.ndarray, band_names: Sequence[str]) -> np.ndarray:
-    """(time, y, x) True where NDSI > 0.6 and TCB > 0.36."""
+def passes_snow_test(spectra: np.ndarray, band_names: Sequence[str]) -> np.ndarray:
+    """(n,) True where NDSI > 0.6 and TCB > 0.36, for spectra (n, band) in stack DN or float
+    reflectance."""
     pos = {b: list(band_names).index(b) for b in SNOW_TEST_BANDS}
+    refl = spectra.astype(np.float64)
+    if spectra.dtype.kind in "ui":
+        refl = (refl + STACK_DN_OFFSET) * STACK_SCALE
     b3, b11 = refl[:, pos["B03"]], refl[:, pos["B11"]]
     with np.errstate(invalid="ignore", divide="ignore"):
         ndsi = (b3 - b11) / (b3 + b11)
     tcb = sum(w * refl[:, pos[b]] for b, w in TCB_WEIGHTS.items())
-    return (ndsi > SNOW_MIN_NDSI) & (tcb > SNOW_MIN_TCB)
+    return np.asarray((ndsi > SNOW_MIN_NDSI) & (tcb > SNOW_MIN_TCB))
+
+
+def _crop(values: np.ndarray, px: int) -> np.ndarray:
+    """(..., y, x) without a border of px pixels."""
+    return values if px == 0 else values[..., px:-px, px:-px]
 
 
 def dilate(mask: np.ndarray, radius: int) -> np.ndarray:

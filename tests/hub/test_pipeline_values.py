@@ -41,17 +41,16 @@ def test_every_pixel_is_the_reference_choice(hub_dirs, tmp_path):
     grid = OutputGrid.for_aoi(spec.aoi, spec.crs, spec.resolution)
     chunk = next(grid.chunks(100_000))
     halo = stc_clear_px(spec.resolution)  # the STC looks this far for detected clouds
-    stack = read_stack(observations, stack_bands(spec.bands), grid, chunk.expanded(halo),
-                       spec.resolution)
-    valid = valid_mask(stack.refl, stack.scl, stack.band_names,
-                       view_zenith=stack.extra["view_zenith_mean"])
-    preferred = prefer_clear_surroundings(valid, stack.scl, halo)
-    inner = (slice(None), slice(halo, -halo), slice(halo, -halo))
-    stack, valid, preferred = stack.crop(halo), valid[inner], preferred[inner]
+    stack = read_stack(observations, stack_bands(spec.bands), grid, chunk, spec.resolution,
+                       halo=halo)
+    valid = valid_mask(stack.refl, stack.scl, stack.band_names, oblique=stack.oblique,
+                       halo=halo)
+    preferred = prefer_clear_surroundings(valid, stack.scl, halo, halo)
     n_valid = valid.sum(0)
     medoid_pos = [stack.band_names.index(b) for b in l2a.MEDOID_BANDS]
-    medoid = medoid_index_reference(stack.refl[:, medoid_pos], valid)
-    stc = stc_index_reference(stack.refl, preferred, stack.band_names, scl=stack.scl)
+    refl = stack.reflectance()  # the references work on reflectance
+    medoid = medoid_index_reference(refl[:, medoid_pos], valid)
+    stc = stc_index_reference(refl, preferred, stack.band_names, scl=stack.scl_core)
     expected = np.where(n_valid >= l2a.MEDOID_MIN_OBSERVATIONS, medoid, stc)
 
     inside = grid.aoi_mask(spec.aoi, chunk)
@@ -62,7 +61,7 @@ def test_every_pixel_is_the_reference_choice(hub_dirs, tmp_path):
     assert ((layers["method"] == 1) == (n_valid >= 4))[inside & (expected >= 0)].all()
     assert (layers["method"] == 1).any(), "the demo month has pixels with >= 4 valid dates"
     for b, band in enumerate(spec.bands):
-        values = np.take_along_axis(stack.refl[:, stack.band_names.index(band)],
+        values = np.take_along_axis(refl[:, stack.band_names.index(band)],
                                     np.clip(expected, 0, None)[None].astype(np.intp), 0)[0]
         want = encode(values, reflectance_layer(band), ~inside | (expected < 0))
         np.testing.assert_array_equal(product[b], want)

@@ -8,7 +8,7 @@ import numpy as np
 
 from compositing import l2a
 from compositing.archive.angles import MAX_VIEW_ZENITH_DEG, signed_azimuth
-from compositing.archive.read import Stack
+from compositing.archive.stack import STACK_DN_OFFSET, Stack, from_reflectance
 from compositing.products.layers import ANGLE_LAYERS, AUX_LAYERS, CONFIDENCE_LAYERS, encode
 from compositing.selection.composite import chunk_layers, select, stack_bands
 from compositing.selection.kernels_reference import stc_index_reference
@@ -35,7 +35,7 @@ def test_azimuths_are_stored_from_minus_180_to_180():
 
 
 def _stack(n_time: int, shape: tuple[int, int], value: float = 0.2) -> Stack:
-    refl = np.full((n_time, len(BANDS), *shape), value, np.float32)
+    refl = from_reflectance(np.full((n_time, len(BANDS), *shape), value))
     scl = np.full((n_time, *shape), l2a.SCL_VEGETATION, np.uint8)
     extra = {
         "quality_cloud_confidence": np.arange(n_time, dtype=np.float32)[:, None, None] * 10 + 1,
@@ -47,7 +47,7 @@ def _stack(n_time: int, shape: tuple[int, int], value: float = 0.2) -> Stack:
     }
     extra = {k: np.broadcast_to(v, (n_time, *shape)).copy() for k, v in extra.items()}
     return Stack(np.arange(n_time), BANDS, refl, scl, np.full((n_time, *shape), 0.1, np.float32),
-                 extra)
+                 extra["view_zenith_mean"] >= MAX_VIEW_ZENITH_DEG, 0, extra)
 
 
 def _layers(stack: Stack, **kwargs: int) -> tuple[np.ndarray, dict[str, np.ndarray]]:
@@ -60,7 +60,7 @@ def _layers(stack: Stack, **kwargs: int) -> tuple[np.ndarray, dict[str, np.ndarr
 def test_every_new_layer_holds_the_chosen_observations_value():
     stack = _stack(5, (1, 2))
     # Pixel 0: five valid spectra on a line, the medoid is the middle one (index 2).
-    stack.refl[:, :, 0, 0] += 0.01 * np.arange(5)[:, None]
+    stack.refl[:, :, 0, 0] += (100 * np.arange(5)[:, None]).astype(np.uint16)  # +0.01 each
     # Pixel 1: only observation 3 is valid (the others cloudy): the STC takes it.
     stack.scl[:, 0, 1] = l2a.SCL_CLOUD_HIGH
     stack.scl[3, 0, 1] = l2a.SCL_VEGETATION
@@ -92,16 +92,16 @@ def test_layers_are_nodata_without_a_chosen_observation_or_without_the_input():
 def test_an_observation_seen_at_11_degrees_or_more_is_not_valid():
     refl = np.full((3, len(BANDS), 1, 3), 0.2, np.float32)
     scl = np.full((3, 1, 3), l2a.SCL_VEGETATION, np.uint8)
-    zenith = np.array([[[10.99, MAX_VIEW_ZENITH_DEG, np.nan]]] * 3, np.float32)
-    valid = valid_mask(refl, scl, BANDS, view_zenith=zenith)
+    oblique = np.array([[[False, True, False]]] * 3)
+    valid = valid_mask(refl, scl, BANDS, oblique=oblique)
     assert valid[:, 0].tolist() == [[True, False, True]] * 3
     assert valid_mask(refl, scl, BANDS).all()
 
 
 def test_the_view_zenith_rule_changes_the_medoid():
     stack = _stack(5, (1, 1))
-    stack.refl[:, :, 0, 0] += 0.01 * np.arange(5)[:, None]
-    stack.extra["view_zenith_mean"][2] = 11.5  # the middle one, the medoid, is off-swath
+    stack.refl[:, :, 0, 0] += (100 * np.arange(5)[:, None]).astype(np.uint16)  # +0.01 each
+    stack.oblique[2] = True  # the middle one, the medoid, is seen too obliquely
     index, layers = _layers(stack)
     # Left: 0, 1, 3, 4 on a line; 1 and 3 tie, the earliest wins.
     assert index.tolist() == [[1]]
@@ -142,8 +142,8 @@ def test_the_stc_prefers_the_observation_away_from_a_detected_cloud():
     distance preference leaves only the other."""
     stack = _stack(2, (3, 3))
     for b, name in enumerate(BANDS):
-        stack.refl[0, b] = _soil(0.6)[name]
-        stack.refl[1, b] = _soil(1.0)[name]
+        stack.refl[0, b] = from_reflectance(np.float64(_soil(0.6)[name]))
+        stack.refl[1, b] = from_reflectance(np.float64(_soil(1.0)[name]))
     stack.scl[0, 0, 0] = l2a.SCL_CLOUD_SHADOW
     atbd, _ = _layers(stack)
     preferring, layers = _layers(stack, stc_clear_px=1)
@@ -153,5 +153,5 @@ def test_the_stc_prefers_the_observation_away_from_a_detected_cloud():
     assert layers["quality_cloud_confidence"][1, 1] == 11
     valid = valid_mask(stack.refl, stack.scl, BANDS)
     expected = stc_index_reference(stack.refl, prefer_clear_surroundings(valid, stack.scl, 1),
-                                   BANDS, scl=stack.scl)
+                                   BANDS, scl=stack.scl, dn_offset=STACK_DN_OFFSET)
     assert (np.where(valid.any(0), expected, -1) == preferring).all()

@@ -1,0 +1,155 @@
+"""Open raster files and the threads that read them.
+
+Each file is read by one thread only, chosen from its href, and that thread keeps the file
+open: a rasterio dataset must not be shared between threads, and opening a COG costs about as
+much as reading a chunk of it, so a file is opened once per process, not once per thread that
+happens to need it. Reads release the GIL, so the threads decode in parallel, and the caller
+(the pipeline's next chunk, or the kernels of the previous one) runs beside them.
+
+How many files stay open is sized to the request (`reserve`): every file a yearly order
+touches, up to a share of the process's file-descriptor limit; beyond it the least recently
+used are closed.
+"""
+
+from __future__ import annotations
+
+import os
+import resource
+import threading
+import zlib
+from collections import OrderedDict
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
+from typing import Any, TypeVar
+
+import rasterio
+import rasterio.io
+from rasterio.windows import Window
+
+T = TypeVar("T")
+
+# Open datasets kept when no request said how many it needs.
+DEFAULT_OPEN_DATASETS = 256
+# Share of the file-descriptor limit that open datasets may hold (GDAL, sockets and the
+# product's own files need the rest).
+_FD_SHARE = 0.6
+_local = threading.local()
+
+
+def read_threads() -> int:
+    """Reading threads per process: HUB_READ_THREADS, else one per core (at least two, so a
+    read overlaps the next)."""
+    configured = os.environ.get("HUB_READ_THREADS", "")
+    return int(configured) if configured.isdigit() and int(configured) > 0 else max(
+        2, os.cpu_count() or 1)
+
+
+class FileThreads:
+    """Threads that each own the files routed to them (`submit`)."""
+
+    def __init__(self, threads: int) -> None:
+        self.pid = os.getpid()
+        self.limit = DEFAULT_OPEN_DATASETS
+        self._pools = [ThreadPoolExecutor(1, thread_name_prefix=f"read-{i}")
+                       for i in range(threads)]
+
+    def submit(self, href: str, fn: Callable[..., T], *args: Any) -> Future[T]:
+        """Run fn(*args) on the thread that owns href (fn may call `open_dataset(href)`)."""
+        pool = self._pools[zlib.crc32(href.encode()) % len(self._pools)]
+        return pool.submit(_with_limit, self.limit, fn, *args)
+
+    def reserve(self, files: int) -> None:
+        """Keep up to `files` open (a request's distinct files), within the fd budget."""
+        self.limit = max(DEFAULT_OPEN_DATASETS, min(files, _fd_budget() // len(self._pools)))
+
+    def close_datasets(self) -> None:
+        """Close every thread's open datasets (after a request, so files can be replaced)."""
+        for future in [pool.submit(close_datasets) for pool in self._pools]:
+            future.result()
+        self.limit = DEFAULT_OPEN_DATASETS
+
+    def shutdown(self) -> None:
+        self.close_datasets()
+        for pool in self._pools:
+            pool.shutdown()
+
+
+_threads: FileThreads | None = None
+_threads_lock = threading.Lock()
+
+
+def file_threads() -> FileThreads:
+    """This process's reading threads (made anew in a forked child: threads do not survive
+    a fork)."""
+    global _threads
+    with _threads_lock:
+        if _threads is None or _threads.pid != os.getpid():
+            _threads = FileThreads(read_threads())
+        return _threads
+
+
+def open_dataset(href: str) -> rasterio.io.DatasetReader:
+    """This thread's open dataset for href; "path\0level" opens the file's overview level as a
+    dataset of its own (`read._averaged_overview`)."""
+    cache: OrderedDict[str, rasterio.io.DatasetReader] = _local.__dict__.setdefault(
+        "datasets", OrderedDict())
+    src = cache.get(href)
+    if src is None or src.closed:
+        path, _, level = href.partition("\0")
+        src = cache[href] = (rasterio.open(path, overview_level=int(level)) if level
+                             else rasterio.open(path))
+        limit = getattr(_local, "limit", DEFAULT_OPEN_DATASETS)
+        while len(cache) > limit:
+            cache.popitem(last=False)[1].close()
+    cache.move_to_end(href)
+    return src
+
+
+def close_datasets() -> None:
+    """Close this thread's open datasets."""
+    cache = _local.__dict__.pop("datasets", {})
+    for src in cache.values():
+        src.close()
+
+
+def _with_limit(limit: int, fn: Callable[..., T], *args: Any) -> T:
+    _local.limit = limit
+    return fn(*args)
+
+
+def _fd_budget() -> int:
+    """File descriptors open datasets may use, after raising the soft limit to the hard one."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard != resource.RLIM_INFINITY and soft < hard:
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+            soft = hard
+        except (ValueError, OSError):
+            pass
+    return int(soft * _FD_SHARE)
+
+
+# Windows read while `logging_reads` is active: (href, window), for benchmarks that replay
+# exactly what an order read.
+_read_log: list[tuple[str, Window]] | None = None
+
+
+@contextmanager
+def logging_reads() -> Iterator[list[tuple[str, Window]]]:
+    """Collect the (href, window) of every aligned read of the process meanwhile."""
+    global _read_log
+    log: list[tuple[str, Window]] = []
+    _read_log = log
+    try:
+        yield log
+    finally:
+        _read_log = None
+
+
+def read_logger(href: str) -> Callable[[Window], None] | None:
+    """What `aligned.read_aligned` reports a read of href to, if reads are logged."""
+    log = _read_log
+    if log is None:
+        return None
+    return lambda window: log.append((href, window))
