@@ -8,19 +8,19 @@ imports, numba's cache, the embedded STAC API and GDAL's drivers are not timed. 
 
 - wall: seconds of `run_mosaic` (search, read, composite, write, publish) and its phase split;
 - floor: the single-thread windowed read floor of the same windows, in the same process right
-  after the order: for every chunk of the order plus its halo, every asset the selection reads
-  (`stack_bands` of the ordered bands, and SCL) of every granule whose footprint meets the
-  chunk, read with plain `src.read(1, window=...)` on the file's own grid (no reprojection)
-  from datasets opened beforehand and kept open (opening is not timed), one thread. Blocks that
-  neighbouring chunks share come from GDAL's block cache, as for any reader that keeps its
-  datasets open. Not in the floor: AOT and angles (the pipeline reads them too), the output;
+  after the order: the windows the order read (logged by `files.logging_reads`) from the
+  assets the selection needs (`stack_bands` of the ordered bands, and SCL with its halo), in
+  the order's order, read again with plain `src.read(1, window=...)` on the file's own grid (no
+  reprojection, no averaging) from datasets opened beforehand (opening is not timed), one
+  thread. Blocks that neighbouring windows share come from GDAL's block cache, as they may for
+  the order. Not in the floor: AOT (read where granules overlap) and angles, the output;
 - wall / floor, output kpx/s, ns per output pixel and observation, and the order's peak RSS
   (the process's high-water mark, reset after the warm-up; the process at rest is `base`).
 
 Then the time of a whole tile-year, extrapolated from the yearly 10 m order of the largest AOI.
 
     DEBUG=1 .venv/bin/python bench/pipeline.py [--base-km 2] [--chunk 512] [--scales 1,4,16]
-                                               [--full]
+                                               [--periods year] [--resolutions 10] [--full]
 """
 
 from __future__ import annotations
@@ -41,13 +41,7 @@ from typing import Any
 import rasterio
 from _demo_hub import REPO, ensure_extent_archive, setup_django
 from rasterio.io import DatasetReader
-from rasterio.transform import array_bounds
-from rasterio.warp import transform_bounds
 from rasterio.windows import Window
-from shapely.geometry import box
-
-from compositing.archive.scenes import Observation
-from compositing.grid import OutputGrid
 
 PERIODS = ("month", "quarter", "year")
 RESOLUTIONS = (10, 20)
@@ -68,74 +62,41 @@ _EPS = 1e-6
 @dataclass(frozen=True)
 class Floor:
     """What the floor read: seconds, windows, pixels, bytes, distinct files, and the windows'
-    area in output pixels (each window's pixels at the order's resolution, halo included)."""
+    area in square metres (halo included)."""
 
     seconds: float
     reads: int
     pixels: int
     nbytes: int
     files: int
-    output_px: float
+    area_m2: float
 
 
-def native_window(src: DatasetReader, epsg: int,
-                  bounds: tuple[float, float, float, float]) -> Window | None:
-    """The file's pixels that `bounds` (in EPSG `epsg`) touch, clipped to the file; None if
-    none. On a grid aligned with the file's these are exactly the pixels the pipeline reads."""
-    if src.crs.to_epsg() != epsg:
-        bounds = transform_bounds(f"EPSG:{epsg}", src.crs, *bounds)
-    left, bottom, right, top = bounds
-    inverse = ~src.transform
-    (c0, r0), (c1, r1) = inverse @ (left, top), inverse @ (right, bottom)
-    col0 = max(math.floor(min(c0, c1) + _EPS), 0)
-    row0 = max(math.floor(min(r0, r1) + _EPS), 0)
-    col1 = min(math.ceil(max(c0, c1) - _EPS), src.width)
-    row1 = min(math.ceil(max(r0, r1) - _EPS), src.height)
-    if col1 <= col0 or row1 <= row0:
-        return None
-    return Window(col0, row0, col1 - col0, row1 - row0)
-
-
-def read_floor(observations: Sequence[Observation], band_names: Sequence[str],
-               grid: OutputGrid, chunk_size: int, halo: int) -> Floor:
-    """The single-thread windowed read floor of an order (see the module docstring): every
-    window planned and every file opened first, then only the reads timed, chunk by chunk."""
-    keys = (*band_names, "SCL")
+def read_floor(log: Sequence[tuple[str, Window]], hrefs: set[str]) -> Floor:
+    """The single-thread windowed read floor of an order (see the module docstring): the
+    windows the order read from the files in `hrefs`, in its order, every file opened first,
+    then only the reads timed."""
+    plan = [(href, window) for href, window in log if href.partition("\0")[0] in hrefs]
     datasets: dict[str, DatasetReader] = {}
-    plan: list[tuple[DatasetReader, Window]] = []
     try:
-        for chunk in grid.chunks(chunk_size):
-            outer = chunk.expanded(halo)
-            west, south, east, north = array_bounds(outer.height, outer.width, outer.transform)
-            bounds = (west, south, east, north)
-            footprint = box(*transform_bounds(f"EPSG:{grid.epsg}", "EPSG:4326", *bounds))
-            for obs in observations:
-                for scene in obs.scenes:
-                    if not scene.footprint.intersects(footprint):
-                        continue
-                    for key in keys:
-                        if key not in scene.assets:
-                            continue
-                        href = scene.assets[key].href
-                        src = datasets.get(href)
-                        if src is None:
-                            src = datasets[href] = rasterio.open(href)
-                        window = native_window(src, grid.epsg, bounds)
-                        if window is not None:
-                            plan.append((src, window))
+        for href, _ in plan:
+            if href not in datasets:
+                path, _, level = href.partition("\0")
+                datasets[href] = (rasterio.open(path, overview_level=int(level)) if level
+                                  else rasterio.open(path))
         pixels = nbytes = 0
         t0 = time.perf_counter()
-        for src, window in plan:
-            data = src.read(1, window=window)
+        for href, window in plan:
+            data = datasets[href].read(1, window=window)
             pixels += data.size
             nbytes += data.nbytes
         seconds = time.perf_counter() - t0
+        res = {href: src.res[0] for href, src in datasets.items()}
     finally:
         for src in datasets.values():
             src.close()
-    output_px = sum(w.width * w.height * (src.res[0] / grid.resolution) ** 2
-                    for src, w in plan)
-    return Floor(seconds, len(plan), pixels, nbytes, len(datasets), output_px)
+    return Floor(seconds, len(plan), pixels, nbytes, len(datasets),
+                 sum(w.width * w.height * res[href] ** 2 for href, w in plan))
 
 
 def _memory_kb(field: str) -> int:
@@ -190,11 +151,11 @@ def child(archive: Path, side_m: float, period: str, res: int, chunk: int | None
     setup_django(archive)
     from dataclasses import replace
 
-    from compositing.archive.scenes import group_acquisitions, resolve_bands, search_scenes
+    from compositing.archive.files import logging_reads
+    from compositing.archive.scenes import resolve_bands, search_scenes
     from compositing.orders.spec import parse_spec
     from compositing.pipeline import run_mosaic
     from compositing.selection.composite import stack_bands
-    from compositing.selection.mask import stc_clear_px
     from hub.mosaics.services import mosaic_settings
 
     settings = mosaic_settings()
@@ -212,17 +173,17 @@ def child(archive: Path, side_m: float, period: str, res: int, chunk: int | None
         with open("/proc/self/clear_refs", "w") as refs:
             refs.write("5")  # resets VmHWM to the current RSS: the peak is the order's own
         timings: dict[str, float] = {}
-        t0 = time.perf_counter()
-        result = run_mosaic(spec, settings, Path(out), "bench", timings=timings)
-        wall = time.perf_counter() - t0
+        with logging_reads() as log:
+            t0 = time.perf_counter()
+            result = run_mosaic(spec, settings, Path(out), "bench", timings=timings)
+            wall = time.perf_counter() - t0
         peak_kb = _memory_kb("VmHWM")
     scenes = search_scenes(settings.stac_url, settings.collection, spec.aoi, spec.start,
                            spec.end)
-    scenes, _ = resolve_bands(scenes, stack_bands(spec.bands), spec.bands)
-    halo = max(spec.cloud_buffer, stc_clear_px(spec.resolution))
     bands = stack_bands(spec.bands)
-    floor = read_floor(group_acquisitions(scenes), bands, result.grid, settings.chunk_size,
-                       halo)
+    scenes, _ = resolve_bands(scenes, bands, spec.bands)
+    floor = read_floor(log, {s.assets[key].href for s in scenes for key in (*bands, "SCL")
+                             if key in s.assets})
     px = result.grid.width * result.grid.height
     print(json.dumps({
         "px": px, "obs": result.observations,
@@ -230,7 +191,8 @@ def child(archive: Path, side_m: float, period: str, res: int, chunk: int | None
         "timings": timings, "peak_mb": peak_kb / 1024, "base_mb": base_kb / 1024,
         "floor": asdict(floor), "granules": len(scenes),
         # How many granules an acquisition is read from, per output pixel (halo included).
-        "granules_per_px": floor.output_px / (px * result.observations * (len(bands) + 1))}))
+        "granules_per_px": floor.area_m2 / spec.resolution ** 2
+        / (px * result.observations * (len(bands) + 1))}))
 
 
 def run(archive: Path, side_m: float, period: str, res: int, chunk: int | None) -> dict:
@@ -253,6 +215,9 @@ def main() -> None:
                         help="side of the 1x AOI (default: one chunk at 10 m, so that memory "
                              "is bound by the chunk from 1x on)")
     parser.add_argument("--scales", default="1,4,16", help="AOI areas, in base areas")
+    parser.add_argument("--periods", default=",".join(PERIODS), help="periods to order")
+    parser.add_argument("--resolutions", default=",".join(map(str, RESOLUTIONS)),
+                        help="resolutions to order, in m")
     parser.add_argument("--full", action="store_true",
                         help="every period and resolution at 16x too (about 18 min in all)")
     parser.add_argument("--child", nargs=4, metavar=("ARCHIVE", "SIDE_M", "PERIOD", "RES"),
@@ -289,8 +254,8 @@ def main() -> None:
     rows: list[tuple[int, str, int, dict]] = []
     for scale in scales:
         side_km, archive = archives[scale]
-        for period in PERIODS:
-            for res in RESOLUTIONS:
+        for period in args.periods.split(","):
+            for res in map(int, args.resolutions.split(",")):
                 if scale == 16 and not args.full and (period, res) not in LIMITED_16X:
                     continue
                 r = run(archive, side_km * 1000, period, res, args.chunk)

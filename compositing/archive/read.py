@@ -15,15 +15,18 @@ chunk, every band straight into one preallocated stack (`compositing.archive.sta
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import math
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass
 
 import numpy as np
 import rasterio
 from rasterio.enums import Resampling
+from rasterio.errors import WindowError
 from rasterio.vrt import WarpedVRT
 from rasterio.warp import transform_bounds
+from rasterio.windows import Window, from_bounds
 from shapely.geometry import box
 
 from compositing import l2a
@@ -241,11 +244,31 @@ def _read_dn(asset: Asset, grid: OutputGrid, chunk: Chunk,
                           read_logger(href))
         if dn is not None:
             return dn
+    logger = read_logger(asset.href)
+    if logger is not None:
+        _log_warped_window(src, grid, chunk, logger)
     with WarpedVRT(src, crs=grid.crs, transform=chunk.transform, width=w, height=h,
                    resampling=resampling, src_nodata=nodata, nodata=nodata) as vrt:
         if nodata is not None:
             return vrt.read(1)
         return np.ma.filled(vrt.read(1, masked=True).astype(np.float32), np.nan)
+
+
+def _log_warped_window(src: rasterio.io.DatasetReader, grid: OutputGrid, chunk: Chunk,
+                       logger: Callable[[Window], None]) -> None:
+    """Report the file's pixels under a warped chunk (its bounds in the file's CRS, rounded
+    out), as an aligned read reports its window."""
+    bounds = transform_bounds(grid.crs, src.crs, *_chunk_bounds(chunk))
+    exact = from_bounds(*bounds, transform=src.transform)
+    col0, row0 = math.floor(exact.col_off), math.floor(exact.row_off)
+    window = Window(col0, row0, math.ceil(exact.col_off + exact.width) - col0,
+                    math.ceil(exact.row_off + exact.height) - row0)
+    try:
+        window = window.intersection(Window(0, 0, src.width, src.height))
+    except WindowError:
+        return
+    if window.width > 0 and window.height > 0:
+        logger(window)
 
 
 def _averaged_overview(href: str, src: rasterio.io.DatasetReader,
