@@ -36,7 +36,7 @@ from shapely.geometry import box
 from shapely.geometry.base import BaseGeometry
 
 from compositing import l2a
-from compositing.archive.read import Stack, close_datasets, read_asset, read_stack
+from compositing.archive.read import Stack, read_asset, read_stack
 from compositing.archive.scenes import (
     MissingBandsError,
     Observation,
@@ -241,13 +241,10 @@ def composite_series(query: PointQuery, stac_url: str, collection: str = "sentin
         recipes.append(Recipe(pixel.grid, tuple(group_acquisitions(resolved)), bands, ROW_AUX,
                               query.resolution, query.cloud_buffer, medoid_min_obs))
     window = next(pixel.grid.chunks(query.window))
-    try:
-        stacks = _read_periods(recipes, window)
-        rows = [_period_row(query, pixel, first, last, recipe.observations,
-                            composite_chunk(recipe, window, stack))
-                for (first, last), recipe, stack in zip(periods, recipes, stacks, strict=True)]
-    finally:
-        close_datasets()
+    stacks = _read_periods(recipes, window)
+    rows = [_period_row(query, pixel, first, last, recipe.observations,
+                        composite_chunk(recipe, window, stack))
+            for (first, last), recipe, stack in zip(periods, recipes, stacks, strict=True)]
     return TimeSeries(query, pixel, "composite", composite_columns(query.bands, query.window),
                       rows)
 
@@ -264,36 +261,33 @@ def observations(query: PointQuery, stac_url: str,
     read_bands = stack_bands([*query.bands, *NDVI_BANDS])
     scenes = _search(pixel, stac_url, collection, query.start, query.end)
     rows: list[dict[str, Any]] = []
-    try:
-        if scenes:
-            scenes, _ = resolve_bands(scenes, read_bands, query.bands)
-        obs = group_acquisitions(scenes)
-        stack = read_stack(obs, read_bands, pixel.grid, pixel.chunk, query.resolution)
-        valid = valid_mask(stack.refl, stack.scl, stack.band_names, query.cloud_buffer,
-                           stack.oblique)
-        reflectance = stack.reflectance()
-        r = c = pixel.halo
-        for t, i in enumerate(stack.obs_index):
-            scl = int(stack.scl[t, r, c])
-            if scl == 0:
-                continue
-            refl = {b: _float(reflectance[t, stack.band_names.index(b), r, c])
-                    for b in read_bands}
-            scene = _pixel_scene(obs[i], pixel)
-            covering = _covering_scenes(obs[i], pixel)
-            rows.append({
-                "date": obs[i].datetime.astimezone(UTC).date(),
-                "datetime": obs[i].datetime.astimezone(UTC),
-                "scene_id": scene.id if scene else None,
-                "tile": scene_tile(scene.id) if scene else None,
-                **{b: _round(refl[b]) for b in query.bands},
-                "NDVI": _round(_ndvi(refl["B04"], refl["B08"])),
-                "scl": scl,
-                "valid": bool(valid[t, r, c]),
-                "all_scene_ids": ";".join(s.id for s in covering),
-            })
-    finally:
-        close_datasets()
+    if scenes:
+        scenes, _ = resolve_bands(scenes, read_bands, query.bands)
+    obs = group_acquisitions(scenes)
+    stack = read_stack(obs, read_bands, pixel.grid, pixel.chunk, query.resolution)
+    valid = valid_mask(stack.refl, stack.scl, stack.band_names, query.cloud_buffer,
+                       stack.oblique)
+    reflectance = stack.reflectance()
+    r = c = pixel.halo
+    for t, i in enumerate(stack.obs_index):
+        scl = int(stack.scl[t, r, c])
+        if scl == 0:
+            continue
+        refl = {b: _float(reflectance[t, stack.band_names.index(b), r, c])
+                for b in read_bands}
+        scene = _pixel_scene(obs[i], pixel)
+        covering = _covering_scenes(obs[i], pixel)
+        rows.append({
+            "date": obs[i].datetime.astimezone(UTC).date(),
+            "datetime": obs[i].datetime.astimezone(UTC),
+            "scene_id": scene.id if scene else None,
+            "tile": scene_tile(scene.id) if scene else None,
+            **{b: _round(refl[b]) for b in query.bands},
+            "NDVI": _round(_ndvi(refl["B04"], refl["B08"])),
+            "scl": scl,
+            "valid": bool(valid[t, r, c]),
+            "all_scene_ids": ";".join(s.id for s in covering),
+        })
     return TimeSeries(query, pixel, "observations", observation_columns(query.bands), rows)
 
 
@@ -339,19 +333,11 @@ def _search(pixel: PixelGrid, stac_url: str, collection: str, start: date,
 
 
 def _read_periods(recipes: Sequence[Recipe], window: Chunk) -> list[Stack]:
-    """`read_chunk` of every period, READ_THREADS periods at a time.
-
-    Each thread closes its own cached datasets after a period: periods share no scene. The
-    selection stays in the calling thread, as numba's threading layer may not be threadsafe.
-    """
-    def read(recipe: Recipe) -> Stack:
-        try:
-            return read_chunk(recipe, window)
-        finally:
-            close_datasets()
-
+    """`read_chunk` of every period, READ_THREADS periods at a time (their reads go to the
+    file threads, which keep the files open for the next request). The selection stays in
+    the calling thread, as numba's threading layer may not be threadsafe."""
     with ThreadPoolExecutor(max_workers=READ_THREADS) as pool:
-        return list(pool.map(read, recipes))
+        return list(pool.map(lambda recipe: read_chunk(recipe, window), recipes))
 
 
 def _utc_day(scene: Scene) -> date:

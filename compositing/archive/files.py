@@ -64,7 +64,8 @@ class FileThreads:
         self.limit = max(DEFAULT_OPEN_DATASETS, min(files, _fd_budget() // len(self._pools)))
 
     def close_datasets(self) -> None:
-        """Close every thread's open datasets (after a request, so files can be replaced)."""
+        """Close every thread's open datasets (after an order: frees their descriptors and
+        their blocks in GDAL's cache)."""
         for future in [pool.submit(close_datasets) for pool in self._pools]:
             future.result()
         self.limit = DEFAULT_OPEN_DATASETS
@@ -91,25 +92,44 @@ def file_threads() -> FileThreads:
 
 def open_dataset(href: str) -> rasterio.io.DatasetReader:
     """This thread's open dataset for href; "path\0level" opens the file's overview level as a
-    dataset of its own (`read._averaged_overview`)."""
-    cache: OrderedDict[str, rasterio.io.DatasetReader] = _local.__dict__.setdefault(
-        "datasets", OrderedDict())
-    src = cache.get(href)
-    if src is None or src.closed:
-        path, _, level = href.partition("\0")
-        src = cache[href] = (rasterio.open(path, overview_level=int(level)) if level
-                             else rasterio.open(path))
+    dataset of its own (`read._averaged_overview`).
+
+    Datasets stay open across requests (the time-series API's readers stay warm); a local file
+    replaced since it was opened (another inode, size or modification time) is opened anew.
+    """
+    cache: OrderedDict[str, tuple[rasterio.io.DatasetReader, Any]] = (
+        _local.__dict__.setdefault("datasets", OrderedDict()))
+    path, _, level = href.partition("\0")
+    stamp = _file_stamp(path)
+    entry = cache.get(href)
+    if entry is None or entry[0].closed or entry[1] != stamp:
+        if entry is not None:
+            entry[0].close()
+        src = (rasterio.open(path, overview_level=int(level)) if level
+               else rasterio.open(path))
+        entry = cache[href] = (src, stamp)
         limit = getattr(_local, "limit", DEFAULT_OPEN_DATASETS)
         while len(cache) > limit:
-            cache.popitem(last=False)[1].close()
+            cache.popitem(last=False)[1][0].close()
     cache.move_to_end(href)
-    return src
+    return entry[0]
+
+
+def _file_stamp(path: str) -> tuple[int, int, int] | None:
+    """What tells a local file from its replacement; None for a remote one (or none there)."""
+    if "://" in path or path.startswith("/vsi"):
+        return None
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return st.st_ino, st.st_size, st.st_mtime_ns
 
 
 def close_datasets() -> None:
     """Close this thread's open datasets."""
     cache = _local.__dict__.pop("datasets", {})
-    for src in cache.values():
+    for src, _ in cache.values():
         src.close()
 
 

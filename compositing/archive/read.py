@@ -294,7 +294,7 @@ def overviews_are_means(src: rasterio.io.DatasetReader) -> bool:
 
 
 def close_datasets() -> None:
-    """Close the reading threads' open datasets (after a request, so files can be replaced)."""
+    """Close the reading threads' open datasets (after an order, `files.FileThreads`)."""
     file_threads().close_datasets()
 
 

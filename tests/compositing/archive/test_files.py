@@ -1,0 +1,66 @@
+"""Files are read by the thread that owns them, stay open across requests, and are opened
+anew when replaced on disk."""
+
+from __future__ import annotations
+
+import os
+import threading
+
+import numpy as np
+import rasterio
+from affine import Affine
+
+from compositing.archive import files
+
+
+def write(path, value: int) -> None:
+    with rasterio.open(path, "w", driver="GTiff", width=8, height=8, count=1, dtype="uint16",
+                       crs="EPSG:32629", transform=Affine(10, 0, 0, 0, -10, 80)) as dst:
+        dst.write(np.full((8, 8), value, np.uint16), 1)
+
+
+def first_value(href: str) -> tuple[int, int, str]:
+    src = files.open_dataset(href)
+    return id(src), int(src.read(1)[0, 0]), threading.current_thread().name
+
+
+def test_a_file_stays_open_on_its_thread_until_replaced(tmp_path):
+    href = str(tmp_path / "band.tif")
+    write(href, 7)
+    threads = files.FileThreads(2)
+    try:
+        first = threads.submit(href, first_value, href).result()
+        again = threads.submit(href, first_value, href).result()
+        assert again == first  # the same open dataset, on the same thread
+        # A new file written and renamed over the old one, as an archive replaces an asset.
+        write(href + ".new", 9)
+        os.replace(href + ".new", href)
+        replaced = threads.submit(href, first_value, href).result()
+        assert replaced[1:] == (9, first[2])
+    finally:
+        threads.shutdown()
+
+
+def test_the_least_recently_used_files_close_beyond_the_limit(tmp_path):
+    hrefs = [str(tmp_path / f"{i}.tif") for i in range(4)]
+    for i, href in enumerate(hrefs):
+        write(href, i)
+
+    def open_all(limit: int) -> list[bool]:
+        files._local.limit = limit
+        try:
+            opened = [files.open_dataset(h) for h in hrefs]
+            files.open_dataset(hrefs[0])  # opened anew: it was closed
+            return [src.closed for src in opened]
+        finally:
+            files.close_datasets()
+            del files._local.limit
+
+    # Run on a thread of its own, so this test's open datasets are its own.
+    result: list[list[bool]] = []
+    worker = threading.Thread(target=lambda: result.append(open_all(2)))
+    worker.start()
+    worker.join()
+    # With a limit of two, opening the third and fourth closed the first two; reopening the
+    # first closed the third.
+    assert result == [[True, True, True, False]]
