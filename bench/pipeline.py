@@ -187,7 +187,7 @@ def child(archive: Path, side_m: float, period: str, res: int, chunk: int | None
     px = result.grid.width * result.grid.height
     print(json.dumps({
         "px": px, "obs": result.observations,
-        "chunks": result.grid.chunk_count(settings.chunk_size), "wall": wall,
+        "chunks": result.chunks, "wall": wall,
         "timings": timings, "peak_mb": peak_kb / 1024, "base_mb": base_kb / 1024,
         "floor": asdict(floor), "granules": len(scenes),
         # How many granules an acquisition is read from, per output pixel (halo included).

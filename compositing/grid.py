@@ -81,19 +81,63 @@ class OutputGrid:
 
     def chunks(self, size: int) -> Iterator[Chunk]:
         """Blocks of at most size x size pixels, row by row."""
-        for row in range(0, self.height, size):
-            for col in range(0, self.width, size):
-                h, w = min(size, self.height - row), min(size, self.width - col)
-                yield Chunk(row, col, h, w, self.transform @ Affine.translation(col, row))
+        return ChunkLayout(size).chunks(self)
 
     def chunk_count(self, size: int) -> int:
         """How many chunks `chunks(size)` yields."""
-        return math.ceil(self.height / size) * math.ceil(self.width / size)
+        return ChunkLayout(size).count(self)
+
+    def chunk_at(self, row: int, col: int, height: int, width: int) -> Chunk:
+        return Chunk(row, col, height, width, self.transform @ Affine.translation(col, row))
 
     def aoi_mask(self, aoi_wgs84: BaseGeometry, chunk: Chunk) -> np.ndarray:
         """True for the pixels of the chunk whose centre lies inside the AOI."""
         geom = mapping(project_geometry(aoi_wgs84, self.epsg))
         return geometry_mask([geom], out_shape=chunk.shape, transform=chunk.transform, invert=True)
+
+
+@dataclass(frozen=True)
+class ChunkLayout:
+    """How a grid is cut into chunks and in which order they are composed.
+
+    Chunk edges lie at `anchor` (row, col) plus multiples of `size`, so that they can fall on
+    the block edges of the input files (`archive.blocks`): a chunk then decodes whole blocks,
+    none twice. `groups`: sides, in chunks, of the larger input blocks that several chunks
+    share (largest first; their edges lie at `anchor` plus multiples of side x size); the
+    chunks of one such block are composed one after another, so the block is still in GDAL's
+    cache when the next of them reads it.
+    """
+
+    size: int
+    anchor: tuple[int, int] = (0, 0)
+    groups: tuple[int, ...] = ()
+
+    def _edges(self, length: int, anchor: int) -> list[int]:
+        first = anchor % self.size
+        inner = range(first if first else self.size, length, self.size)
+        return [0, *inner, length]
+
+    def chunks(self, grid: OutputGrid) -> Iterator[Chunk]:
+        """The grid's chunks in composing order."""
+        rows = self._edges(grid.height, self.anchor[0])
+        cols = self._edges(grid.width, self.anchor[1])
+        ar, ac = self.anchor
+
+        def key(ij: tuple[int, int]) -> tuple[int, ...]:
+            i, j = ij
+            return (*(v for g in self.groups for v in ((rows[i] - ar) // (g * self.size),
+                                                       (cols[j] - ac) // (g * self.size))), i, j)
+
+        order = sorted(((i, j) for i in range(len(rows) - 1) for j in range(len(cols) - 1)),
+                       key=key)
+        for i, j in order:
+            yield grid.chunk_at(rows[i], cols[j], rows[i + 1] - rows[i], cols[j + 1] - cols[j])
+
+    def count(self, grid: OutputGrid) -> int:
+        """How many chunks `chunks` yields."""
+        return ((len(self._edges(grid.height, self.anchor[0])) - 1)
+                * (len(self._edges(grid.width, self.anchor[1])) - 1))
+
 
 
 def pixel_size(crs: CRS, resolution_m: int) -> float:

@@ -30,6 +30,7 @@ import numpy as np
 from shapely.geometry.base import BaseGeometry
 
 from compositing import l2a
+from compositing.archive.blocks import chunk_layout
 from compositing.archive.read import AOT_LAYERS, Stack, close_datasets, read_stack
 from compositing.archive.scenes import (
     NoObservationsError,
@@ -38,7 +39,7 @@ from compositing.archive.scenes import (
     resolve_bands,
     search_scenes,
 )
-from compositing.grid import Chunk, OutputGrid
+from compositing.grid import Chunk, ChunkLayout, OutputGrid
 from compositing.orders.spec import MosaicSpec
 from compositing.products.deliver import RGB, Intermediates, deliver, now
 from compositing.products.intermediate import GeoTiffWriter
@@ -83,6 +84,7 @@ class MosaicResult:
     files: list[FileRecord]
     grid: OutputGrid
     observations: int
+    chunks: int
 
 
 def chunk_halo(resolution: int, cloud_buffer: int) -> int:
@@ -157,7 +159,7 @@ class Plan:
 
     spec: MosaicSpec
     recipe: Recipe
-    chunk_size: int
+    layout: ChunkLayout
     stand_ins: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -165,12 +167,12 @@ class Plan:
         return self.recipe.grid
 
     def chunks(self) -> Iterator[Chunk]:
-        """The chunks to compose, row by row."""
-        return self.grid.chunks(self.chunk_size)
+        """The chunks to compose, in the layout's order."""
+        return self.layout.chunks(self.grid)
 
     @property
     def chunk_count(self) -> int:
-        return self.grid.chunk_count(self.chunk_size)
+        return self.layout.count(self.grid)
 
     @property
     def intermediates(self) -> dict[str, tuple[Layer, ...]]:
@@ -197,10 +199,11 @@ def plan_mosaic(spec: MosaicSpec, settings: MosaicSettings) -> Plan:
             f"in collection {settings.collection}")
     scenes, stand_ins = resolve_bands(scenes, stack_bands(spec.bands), spec.bands)
     bands = tuple(dict.fromkeys([*spec.bands, *RGB]))
-    recipe = Recipe(OutputGrid.for_aoi(spec.aoi, spec.crs, spec.resolution),
-                    tuple(group_acquisitions(scenes)), bands, spec.aux, spec.resolution,
+    grid = OutputGrid.for_aoi(spec.aoi, spec.crs, spec.resolution)
+    recipe = Recipe(grid, tuple(group_acquisitions(scenes)), bands, spec.aux, spec.resolution,
                     spec.cloud_buffer, settings.medoid_min_obs, spec.aoi)
-    return Plan(spec, recipe, settings.chunk_size, stand_ins)
+    layout = chunk_layout(grid, scenes, (*recipe.read_bands, "SCL"), settings.chunk_size)
+    return Plan(spec, recipe, layout, stand_ins)
 
 
 def assemble(plan: Plan, composed: Iterable[tuple[Chunk, ChunkLayers]], folder: Path,
@@ -264,7 +267,8 @@ def run_mosaic(spec: MosaicSpec, settings: MosaicSettings, out_dir: Path, produc
         raise
     finally:
         close_datasets()
-    return MosaicResult(final, files, plan.grid, len(plan.recipe.observations))
+    return MosaicResult(final, files, plan.grid, len(plan.recipe.observations),
+                        plan.chunk_count)
 
 
 def publish(partial: Path, final: Path) -> None:

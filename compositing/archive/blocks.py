@@ -1,0 +1,100 @@
+"""Chunks cut along the block grid of the input files.
+
+A COG is decoded block by block (512 px in Sentinel-2 COGs), so a window that straddles block
+edges decodes up to four blocks for the pixels of one. Where the output grid is the files'
+own pixel lattice (same CRS, pixel size a multiple of theirs or equal), chunk edges can be put
+on their block edges: every 10 m band then decodes each block once, and the 20 m bands and the
+scene classification, whose blocks cover 2x2 chunks of 512 px at 10 m, are read for those four
+chunks in a row (`grid.ChunkLayout.groups`), while their blocks are still in GDAL's cache.
+Tiles of one UTM zone have different block grids (their origins are 109.8 km apart): the
+layout follows the granule under the grid's centre, which holds most of a tile-sized order.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import rasterio
+from pyproj import Transformer
+from shapely.geometry import Point
+
+from compositing.archive.scenes import Scene
+from compositing.grid import ChunkLayout, OutputGrid
+
+_TOLERANCE = 1e-6
+
+
+@dataclass(frozen=True)
+class BlockGrid:
+    """A file's block grid in output pixels: block sides and where a block edge lies."""
+
+    height: int
+    width: int
+    row: int
+    col: int
+
+
+def chunk_layout(grid: OutputGrid, scenes: Sequence[Scene], keys: Sequence[str],
+                 size: int) -> ChunkLayout:
+    """Chunks of `size` whose edges lie on the block edges of the files behind `keys` of the
+    granule under the grid's centre; plain chunks from the grid's corner where they cannot."""
+    scene = _central_scene(grid, scenes)
+    if scene is None:
+        return ChunkLayout(size)
+    blocks = [b for key in keys if key in scene.assets
+              if (b := block_grid(scene.assets[key].href, grid)) is not None]
+    if not blocks:
+        return ChunkLayout(size)
+    return layout_on_blocks(size, blocks)
+
+
+def layout_on_blocks(size: int, blocks: Sequence[BlockGrid]) -> ChunkLayout:
+    """The layout for files with these block grids: on the largest block grid that the
+    others nest in; groups for the block sides that are multiples of the chunk."""
+    largest = max(blocks, key=lambda b: b.height * b.width)
+    nested = [b for b in blocks
+              if largest.height % b.height == 0 and largest.width % b.width == 0
+              and (largest.row - b.row) % b.height == 0 and (largest.col - b.col) % b.width == 0]
+    sides = {b.height for b in nested if b.height == b.width}
+    if any(b.height != b.width for b in nested) or not all(
+            side % size == 0 or size % side == 0 for side in sides):
+        return ChunkLayout(size)  # chunk edges could not all lie on block edges
+    anchor = (largest.row % largest.height, largest.col % largest.width)
+    groups = tuple(sorted({side // size for side in sides if side // size > 1}, reverse=True))
+    return ChunkLayout(size, anchor, groups)
+
+
+def block_grid(href: str, grid: OutputGrid) -> BlockGrid | None:
+    """The file's block grid on the output grid, if its blocks fall on whole output pixels."""
+    with rasterio.open(href) as src:
+        crs, t, (block_h, block_w) = src.crs, src.transform, src.block_shapes[0]
+    g = grid.transform
+    if (crs is None or crs.to_epsg() != grid.epsg or t.b or t.d or g.b or g.d
+            or t.a <= 0 or t.e >= 0):
+        return None
+    values = (block_h * -t.e / -g.e, block_w * t.a / g.a, (g.f - t.f) / -g.e,
+              (t.c - g.c) / g.a)
+    whole = [round(v) for v in values]
+    if any(abs(v - w) > _TOLERANCE * max(1.0, abs(v)) for v, w in zip(values, whole,
+                                                                      strict=True)):
+        return None
+    height, width, row, col = whole
+    if height <= 0 or width <= 0:
+        return None
+    return BlockGrid(height, width, row, col)
+
+
+def _central_scene(grid: OutputGrid, scenes: Sequence[Scene]) -> Scene | None:
+    """A granule whose footprint holds the grid's centre, in the grid's CRS, else None."""
+    left, bottom, right, top = grid.bounds
+    to_lonlat = Transformer.from_crs(grid.epsg, 4326, always_xy=True)
+    centre = Point(to_lonlat.transform((left + right) / 2, (bottom + top) / 2))
+    for scene in scenes:
+        if not scene.footprint.contains(centre):
+            continue
+        some = next(iter(scene.assets.values()), None)
+        if some is not None and some.epsg in (None, grid.epsg):
+            return scene
+    return None
+
