@@ -10,12 +10,17 @@ reflectance). Nodes without a value (beyond a detector's coverage) are left out 
 of the others renormalised. Azimuths are not interpolated as numbers (they wrap at 360°): the
 sun's as a unit vector, the view's as the horizontal view vector tan(zenith) (sin, cos)(azimuth),
 which stays smooth where the view azimuth flips by 180° across the nadir line.
+
+A document's grids are parsed once (`angle_grids`); per chunk only the layers ordered are
+interpolated, and the too-oblique mask of the validity rule (`too_oblique`) only where the
+chunk straddles the threshold.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Collection
+from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
@@ -57,6 +62,51 @@ def _array(grid: list[list[float | None]] | None) -> np.ndarray | None:
     return np.array([[np.nan if v is None else v for v in row] for row in grid], np.float64)
 
 
+@dataclass(frozen=True, eq=False)
+class AngleGrids:
+    """The node grids of one angles document, parsed once: NaN where a node has no value, the
+    azimuths already as the vector components that are interpolated."""
+
+    crs: str
+    ulx: float
+    uly: float
+    col_step: float
+    row_step: float
+    sun_zenith: np.ndarray | None
+    sun_azimuth: tuple[np.ndarray, np.ndarray] | None  # (east, north) of the unit vector
+    view_zenith: np.ndarray | None
+    view_azimuth: tuple[np.ndarray, np.ndarray] | None  # tan(zenith) (sin, cos)(azimuth)
+
+    @classmethod
+    def from_doc(cls, doc: dict[str, Any]) -> AngleGrids | None:
+        """The grids of a document; None when it does not place its grid."""
+        col_step, row_step = doc.get("col_step"), doc.get("row_step")
+        if not col_step or not row_step or doc.get("ulx") is None or doc.get("uly") is None:
+            return None
+        sun_zenith, sun_az = _array(doc.get("sun_zenith")), _array(doc.get("sun_azimuth"))
+        view_zenith, view_az = _array(doc.get("view_zenith_mean")), _array(
+            doc.get("view_azimuth_mean"))
+        sun_vector = view_vector = None
+        if sun_az is not None:
+            a = np.radians(sun_az)
+            sun_vector = (np.sin(a), np.cos(a))
+        if view_zenith is not None and view_az is not None:
+            a, r = np.radians(view_az), np.tan(np.radians(view_zenith))
+            view_vector = (r * np.sin(a), r * np.cos(a))
+        return cls(str(doc["crs"]), float(doc["ulx"]), float(doc["uly"]), float(col_step),
+                   float(row_step), sun_zenith, sun_vector, view_zenith, view_vector)
+
+
+@lru_cache(maxsize=512)
+def angle_grids(href: str) -> AngleGrids | None:
+    """The parsed grids of an angles document (cached per process: the same for every chunk)."""
+    return AngleGrids.from_doc(load_angles(href))
+
+
+def _grids(source: AngleGrids | dict[str, Any]) -> AngleGrids | None:
+    return source if isinstance(source, AngleGrids) else AngleGrids.from_doc(source)
+
+
 @lru_cache(maxsize=64)
 def _tile_coords(chunk_transform: Affine, shape: tuple[int, int], chunk_epsg: int,
                  tile_crs: str) -> tuple[np.ndarray, np.ndarray]:
@@ -70,15 +120,18 @@ def _tile_coords(chunk_transform: Affine, shape: tuple[int, int], chunk_epsg: in
     return np.asarray(x, np.float64), np.asarray(y, np.float64)
 
 
+@lru_cache(maxsize=64)
+def _tile_extent(chunk_transform: Affine, shape: tuple[int, int], chunk_epsg: int,
+                 tile_crs: str) -> tuple[float, float, float, float]:
+    """(min x, max x, min y, max y) of `_tile_coords`: the node cells a chunk can touch."""
+    x, y = _tile_coords(chunk_transform, shape, chunk_epsg, tile_crs)
+    return float(x.min()), float(x.max()), float(y.min()), float(y.max())
+
+
 def _bilinear(nodes: np.ndarray, fi: np.ndarray, fj: np.ndarray) -> np.ndarray:
     """NaN-aware bilinear interpolation of nodes at fractional (row, col) indices."""
-    n_i, n_j = nodes.shape
-    fi = np.clip(fi, 0, n_i - 1)
-    fj = np.clip(fj, 0, n_j - 1)
-    i0 = np.minimum(np.floor(fi).astype(np.intp), max(n_i - 2, 0))
-    j0 = np.minimum(np.floor(fj).astype(np.intp), max(n_j - 2, 0))
-    i1, j1 = np.minimum(i0 + 1, n_i - 1), np.minimum(j0 + 1, n_j - 1)
-    di, dj = fi - i0, fj - j0
+    i0, i1, di = _axis(fi, nodes.shape[0])
+    j0, j1, dj = _axis(fj, nodes.shape[1])
     total = np.zeros(fi.shape)
     weight = np.zeros(fi.shape)
     for ii, jj, wgt in ((i0, j0, (1 - di) * (1 - dj)), (i0, j1, (1 - di) * dj),
@@ -91,63 +144,127 @@ def _bilinear(nodes: np.ndarray, fi: np.ndarray, fj: np.ndarray) -> np.ndarray:
         return np.where(weight > 1e-12, total / weight, np.nan)
 
 
-def angles_on_chunk(doc: dict[str, Any], chunk_transform: Affine, shape: tuple[int, int],
-                    chunk_epsg: int) -> dict[str, np.ndarray]:
+class _Separable:
+    """Chunk rows and columns that are lines of the grid: bilinear is separable, first along
+    the grid's rows for each chunk row, then along its columns for each pixel."""
+
+    def __init__(self, grids: AngleGrids, t: Affine, shape: tuple[int, int]) -> None:
+        h, w = shape
+        self.fi = (grids.uly - (t.f + t.e * (np.arange(h) + 0.5))) / grids.row_step
+        self.fj = (t.c + t.a * (np.arange(w) + 0.5) - grids.ulx) / grids.col_step
+
+    def interp(self, nodes: np.ndarray) -> np.ndarray:
+        ok = np.isfinite(nodes)
+        i0, i1, di = _axis(self.fi, nodes.shape[0])
+        j0, j1, dj = _axis(self.fj, nodes.shape[1])
+        out = []
+        for v in (np.where(ok, nodes, 0.0), ok.astype(np.float64)):
+            along = v[i0] * (1 - di)[:, None] + v[i1] * di[:, None]
+            out.append(along[:, j0] * (1 - dj) + along[:, j1] * dj)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return np.where(out[1] > 1e-12, out[0] / out[1], np.nan)
+
+    def window(self, n_i: int, n_j: int) -> tuple[slice, slice]:
+        """The nodes that `interp` weighs for some pixel of the chunk."""
+        return _span(self.fi, n_i), _span(self.fj, n_j)
+
+
+class _Reprojected:
+    """Any other chunk: each pixel centre in the tile's CRS, interpolated on its own."""
+
+    def __init__(self, grids: AngleGrids, t: Affine, shape: tuple[int, int],
+                 chunk_epsg: int) -> None:
+        self.grids, self.key = grids, (t, shape, chunk_epsg, grids.crs)
+
+    def interp(self, nodes: np.ndarray) -> np.ndarray:
+        x, y = _tile_coords(*self.key)
+        g = self.grids
+        return _bilinear(nodes, (g.uly - y) / g.row_step, (x - g.ulx) / g.col_step)
+
+    def window(self, n_i: int, n_j: int) -> tuple[slice, slice] | None:
+        """The nodes that `interp` weighs for some pixel; None where a centre has no place.
+
+        The fractional indices are monotonic in x and y (IEEE rounding is), so their extremes
+        are those of the extremes of the coordinates, computed the same way."""
+        x_min, x_max, y_min, y_max = _tile_extent(*self.key)
+        g = self.grids
+        fi = (g.uly - np.array([y_max, y_min])) / g.row_step
+        fj = (np.array([x_min, x_max]) - g.ulx) / g.col_step
+        if not (np.isfinite(fi).all() and np.isfinite(fj).all()):
+            return None
+        return _span(fi, n_i), _span(fj, n_j)
+
+
+def _sampling(grids: AngleGrids, t: Affine, shape: tuple[int, int],
+              chunk_epsg: int) -> _Separable | _Reprojected:
+    if grids.crs == f"EPSG:{chunk_epsg}" and t.b == 0 and t.d == 0:
+        return _Separable(grids, t, shape)
+    return _Reprojected(grids, t, shape, chunk_epsg)
+
+
+def angles_on_chunk(doc: AngleGrids | dict[str, Any], chunk_transform: Affine,
+                    shape: tuple[int, int], chunk_epsg: int,
+                    names: Collection[str] | None = None) -> dict[str, np.ndarray]:
     """Layer name -> (y, x) float32 degrees on the chunk; azimuths in [0, 360).
 
-    Layers the document has no grid for are absent.
+    Only the layers in `names` (all when None); layers the document has no grid for are absent.
     """
-    col_step, row_step = doc.get("col_step"), doc.get("row_step")
-    if not col_step or not row_step or doc.get("ulx") is None or doc.get("uly") is None:
+    grids = _grids(doc)
+    if grids is None:
         return {}
-    ulx, uly = float(doc["ulx"]), float(doc["uly"])
-    t = chunk_transform
-    interp: Callable[[np.ndarray], np.ndarray]
-    if str(doc["crs"]) == f"EPSG:{chunk_epsg}" and t.b == 0 and t.d == 0:
-        # Rows and columns of the chunk are lines of the grid: bilinear is separable, first
-        # along the grid's rows for each chunk row, then along its columns for each pixel.
-        h, w = shape
-        fi = (uly - (t.f + t.e * (np.arange(h) + 0.5))) / float(row_step)
-        fj = (t.c + t.a * (np.arange(w) + 0.5) - ulx) / float(col_step)
-
-        def interp(nodes: np.ndarray) -> np.ndarray:
-            ok = np.isfinite(nodes)
-            i0, i1, di = _axis(fi, nodes.shape[0])
-            j0, j1, dj = _axis(fj, nodes.shape[1])
-            out = []
-            for v in (np.where(ok, nodes, 0.0), ok.astype(np.float64)):
-                along = v[i0] * (1 - di)[:, None] + v[i1] * di[:, None]
-                out.append(along[:, j0] * (1 - dj) + along[:, j1] * dj)
-            with np.errstate(invalid="ignore", divide="ignore"):
-                return np.where(out[1] > 1e-12, out[0] / out[1], np.nan)
-    else:
-        x, y = _tile_coords(chunk_transform, shape, chunk_epsg, str(doc["crs"]))
-        fj, fi = (x - ulx) / float(col_step), (uly - y) / float(row_step)
-
-        def interp(nodes: np.ndarray) -> np.ndarray:
-            return _bilinear(nodes, fi, fj)
-
+    s = _sampling(grids, chunk_transform, shape, chunk_epsg)
+    layers = {"sun_zenith": grids.sun_zenith, "sun_azimuth": grids.sun_azimuth,
+              "view_zenith_mean": grids.view_zenith, "view_azimuth_mean": grids.view_azimuth}
     out: dict[str, np.ndarray] = {}
-    sun_zenith = _array(doc.get("sun_zenith"))
-    if sun_zenith is not None:
-        out["sun_zenith"] = interp(sun_zenith).astype(np.float32)
-    sun_azimuth = _array(doc.get("sun_azimuth"))
-    if sun_azimuth is not None:
-        a = np.radians(sun_azimuth)
-        out["sun_azimuth"] = _direction(interp(np.sin(a)), interp(np.cos(a)))
-    view_zenith = _array(doc.get("view_zenith_mean"))
-    if view_zenith is not None:
-        out["view_zenith_mean"] = interp(view_zenith).astype(np.float32)
-        view_azimuth = _array(doc.get("view_azimuth_mean"))
-        if view_azimuth is not None:
-            a, r = np.radians(view_azimuth), np.tan(np.radians(view_zenith))
-            out["view_azimuth_mean"] = _direction(interp(r * np.sin(a)), interp(r * np.cos(a)))
+    for name, nodes in layers.items():
+        if nodes is None or (names is not None and name not in names):
+            continue
+        out[name] = (_direction(*(s.interp(v) for v in nodes)) if isinstance(nodes, tuple)
+                     else s.interp(nodes).astype(np.float32))
     return out
+
+
+def too_oblique(doc: AngleGrids | dict[str, Any], chunk_transform: Affine,
+                shape: tuple[int, int], chunk_epsg: int) -> np.ndarray | None:
+    """Where the mean view zenith on the chunk is `MAX_VIEW_ZENITH_DEG` or more, exactly as
+    thresholding `angles_on_chunk`'s layer gives it (a pixel without a value is not); None when
+    no pixel is, or the document has no view zenith grid.
+
+    Interpolated only for chunks that straddle the threshold: bilinear is a convex combination
+    of the finite nodes around a pixel, so a chunk whose nodes are all below (all finite and at
+    or above) the threshold is all False (all True) without it.
+    """
+    grids = _grids(doc)
+    if grids is None or grids.view_zenith is None:
+        return None
+    s = _sampling(grids, chunk_transform, shape, chunk_epsg)
+    nodes = grids.view_zenith
+    window = s.window(*nodes.shape)
+    if window is not None:
+        block = nodes[window]
+        finite = block[np.isfinite(block)]
+        if not finite.size:
+            return None  # no pixel has a value
+        # More than the rounding of the weights in float64 and of the layer to float32 (half a
+        # float32 step at 11° is 5e-7°): only chunks certainly on one side skip interpolation.
+        slack = 1e-5 * max(1.0, float(np.abs(finite).max()))
+        if finite.max() < MAX_VIEW_ZENITH_DEG - slack:
+            return None
+        if finite.size == block.size and finite.min() >= MAX_VIEW_ZENITH_DEG + slack:
+            return np.ones(shape, bool)
+    mask = s.interp(nodes).astype(np.float32) >= MAX_VIEW_ZENITH_DEG
+    return mask if mask.any() else None
+
+
+def _span(f: np.ndarray, n: int) -> slice:
+    """The nodes along an axis that `_axis` takes for the positions f."""
+    lower, upper, _ = _axis(f, n)
+    return slice(int(lower.min()), int(upper.max()) + 1)
 
 
 def _axis(f: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Lower node, upper node and weight of the upper one along an axis of n nodes, clamped to
-    the grid and the last cell extended, as `_bilinear` takes them."""
+    the grid and the last cell extended."""
     g = np.clip(f, 0, n - 1)
     i0 = np.minimum(np.floor(g).astype(np.intp), max(n - 2, 0))
     return i0, np.minimum(i0 + 1, n - 1), g - i0

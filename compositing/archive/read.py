@@ -31,7 +31,7 @@ from shapely.geometry import box
 
 from compositing import l2a
 from compositing.archive.aligned import read_aligned
-from compositing.archive.angles import MAX_VIEW_ZENITH_DEG, angles_on_chunk, load_angles
+from compositing.archive.angles import angle_grids, angles_on_chunk, too_oblique
 from compositing.archive.files import file_threads, open_dataset, read_logger
 from compositing.archive.scenes import Asset, Observation, Scene
 from compositing.archive.stack import STACK_DTYPE, Stack, encode_into
@@ -194,20 +194,23 @@ def _read_angles(href: str, grid: OutputGrid, chunk: Chunk, names: Sequence[str]
                  where: np.ndarray | None, oblique: np.ndarray,
                  out: dict[str, np.ndarray]) -> None:
     """The too-oblique mask, and the angle layers ordered, of one granule."""
-    angles = angles_on_chunk(load_angles(href), chunk.transform, chunk.shape, grid.epsg)
-    view_zenith = angles.get("view_zenith_mean")
-    if view_zenith is not None:
-        too_high = view_zenith >= MAX_VIEW_ZENITH_DEG
+    grids = angle_grids(href)
+    if grids is None:
+        return
+    too_high = too_oblique(grids, chunk.transform, chunk.shape, grid.epsg)
+    if too_high is not None:  # None: no pixel is, and `oblique` starts all False
         if where is None:
             oblique[...] = too_high
         else:
             oblique[where] = too_high[where]
-    for name in names:
-        if name in angles:
-            if where is None:
-                out[name][...] = angles[name]
-            else:
-                out[name][where] = angles[name][where]
+    if not names:
+        return
+    for name, values in angles_on_chunk(grids, chunk.transform, chunk.shape, grid.epsg,
+                                        names).items():
+        if where is None:
+            out[name][...] = values
+        else:
+            out[name][where] = values[where]
 
 
 def read_asset(asset: Asset, grid: OutputGrid, chunk: Chunk,
