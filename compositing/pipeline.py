@@ -40,6 +40,7 @@ from compositing.archive.scenes import (
     search_scenes,
 )
 from compositing.grid import Chunk, ChunkLayout, OutputGrid
+from compositing.memory import release_free_memory
 from compositing.orders.spec import MosaicSpec
 from compositing.products.deliver import RGB, Intermediates, deliver, now
 from compositing.products.intermediate import GeoTiffWriter
@@ -267,6 +268,7 @@ def run_mosaic(spec: MosaicSpec, settings: MosaicSettings, out_dir: Path, produc
         raise
     finally:
         close_datasets()
+        release_free_memory()
     return MosaicResult(final, files, plan.grid, len(plan.recipe.observations),
                         plan.chunk_count)
 

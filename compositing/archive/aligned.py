@@ -29,10 +29,13 @@ _EPS = 1e-6
 
 def read_aligned(src: DatasetReader, transform: Affine, shape: tuple[int, int],
                  resampling: Resampling, nodata: float | None,
-                 on_read: Callable[[Window], None] | None = None) -> np.ndarray | None:
+                 on_read: Callable[[Window], None] | None = None,
+                 out: np.ndarray | None = None) -> np.ndarray | None:
     """Band 1 on the grid (transform, shape) (see the module docstring for the values), or
     None when the grids are not aligned (the caller warps instead). `on_read` is told each
-    window of the file read (benchmarks replay them)."""
+    window of the file read (benchmarks replay them). `out`: a C-contiguous array of the
+    file's type and the grid's shape that GDAL may decode into, where the grid is the file's
+    own pixels (then it is what is returned)."""
     st = src.transform
     if st.b or st.d or transform.b or transform.d or resampling not in (
             Resampling.nearest, Resampling.average):
@@ -47,7 +50,8 @@ def read_aligned(src: DatasetReader, transform: Affine, shape: tuple[int, int],
         col0, row0 = _offset((transform.c - st.c) / st.a), _offset((transform.f - st.f) / st.e)
         if col0 is None or row0 is None:
             return None
-        native = _window(src, row0, col0, shape[0] * k, shape[1] * k, nodata, on_read)
+        native = _window(src, row0, col0, shape[0] * k, shape[1] * k, nodata, on_read,
+                         out if k == 1 else None)
         return _coarsen(native, k, resampling, nodata)
     k = round(1 / ratio)
     if abs(1 / ratio - k) > _EPS:
@@ -56,13 +60,13 @@ def read_aligned(src: DatasetReader, transform: Affine, shape: tuple[int, int],
         (transform.f - st.f) / transform.e)
     if col0 is None or row0 is None:
         return None
-    # Output pixel j lies in source pixel floor((offset + j + 0.5) / k).
-    rows = (row0 + np.arange(shape[0]) + 0.5) // k
-    cols = (col0 + np.arange(shape[1]) + 0.5) // k
-    r0, c0 = int(rows[0]), int(cols[0])
-    native = _window(src, r0, c0, int(rows[-1]) - r0 + 1, int(cols[-1]) - c0 + 1, nodata,
-                     on_read)
-    return native[np.ix_(rows.astype(np.intp) - r0, cols.astype(np.intp) - c0)]
+    # Output pixel j lies in source pixel floor((offset + j + 0.5) / k) = (offset + j) // k:
+    # each source pixel repeated k times, from the (offset mod k)-th copy of the first.
+    r0, c0 = row0 // k, col0 // k
+    r1, c1 = (row0 + shape[0] - 1) // k, (col0 + shape[1] - 1) // k
+    native = _window(src, r0, c0, r1 - r0 + 1, c1 - c0 + 1, nodata, on_read)
+    dr, dc = row0 - r0 * k, col0 - c0 * k
+    return native.repeat(k, axis=0)[dr:dr + shape[0]].repeat(k, axis=1)[:, dc:dc + shape[1]]
 
 
 def _offset(value: float) -> int | None:
@@ -71,15 +75,17 @@ def _offset(value: float) -> int | None:
 
 
 def _window(src: DatasetReader, row: int, col: int, height: int, width: int,
-            nodata: float | None, on_read: Callable[[Window], None] | None) -> np.ndarray:
-    """Source pixels [row, row+height) x [col, col+width), nodata (NaN without one) outside."""
+            nodata: float | None, on_read: Callable[[Window], None] | None,
+            out: np.ndarray | None = None) -> np.ndarray:
+    """Source pixels [row, row+height) x [col, col+width), nodata (NaN without one) outside;
+    into `out` where the window lies in the file."""
     r0, c0 = max(row, 0), max(col, 0)
     r1, c1 = min(row + height, src.height), min(col + width, src.width)
     inside = r1 > r0 and c1 > c0
     if inside and on_read is not None:
         on_read(Window(c0, r0, c1 - c0, r1 - r0))
     if inside and (r0, c0, r1, c1) == (row, col, row + height, col + width):
-        return src.read(1, window=Window(c0, r0, c1 - c0, r1 - r0))
+        return src.read(1, window=Window(c0, r0, c1 - c0, r1 - r0), out=out)
     if nodata is None:
         out = np.full((height, width), np.nan, np.float32)
     else:

@@ -27,7 +27,11 @@ import rasterio
 import rasterio.io
 from rasterio.windows import Window
 
+from compositing import memory
+
 T = TypeVar("T")
+# Before any file is read through this module, so GDAL's cache starts with the hub's cap.
+memory.tune()
 
 # Open datasets kept when no request said how many it needs.
 DEFAULT_OPEN_DATASETS = 256

@@ -34,7 +34,13 @@ from compositing.archive.aligned import read_aligned
 from compositing.archive.angles import angle_grids, angles_on_chunk, too_oblique
 from compositing.archive.files import file_threads, open_dataset, read_logger
 from compositing.archive.scenes import Asset, Observation, Scene
-from compositing.archive.stack import STACK_DTYPE, Stack, encode_into
+from compositing.archive.stack import (
+    STACK_DTYPE,
+    STACK_NODATA,
+    Stack,
+    encode_into,
+    stack_dn_shift,
+)
 from compositing.grid import Chunk, OutputGrid
 from compositing.products.layers import AUX_LAYERS, Source
 
@@ -97,9 +103,11 @@ def read_stack(observations: Sequence[Observation], band_names: Sequence[str],
     h, w, ho = chunk.height, chunk.width, halo
     kept: list[tuple[int, _Acquisition]] = []
     for i, scenes in candidates:
-        acq = _combine(scenes, [classes[i, k].result() for k in range(len(scenes))],
-                       [aots[i, k].result() if (i, k) in aots else None
+        acq = _combine(scenes, [classes.pop((i, k)).result() for k in range(len(scenes))],
+                       [aots.pop((i, k)).result() if (i, k) in aots else None
                         for k in range(len(scenes))])
+        if not with_aot:  # it chose between granules; the chunk's layers do not need it
+            acq.aot = acq.aot[:0, :0]
         if acq.scl[ho:ho + h, ho:ho + w].any():
             kept.append((i, acq))
     if not kept:
@@ -138,7 +146,9 @@ def read_stack(observations: Sequence[Observation], band_names: Sequence[str],
                                              {n: extra[n][t] for n in angle_names}))
     for future in writes:
         future.result()
-    aot = np.stack([acq.aot[ho:ho + h, ho:ho + w] for _, acq in kept]).astype(np.float32)
+    # AOT per pixel only where ordered: otherwise a view of NaN that holds no memory.
+    aot = (np.stack([acq.aot[ho:ho + h, ho:ho + w] for _, acq in kept]).astype(np.float32)
+           if with_aot else np.broadcast_to(np.float32(np.nan), (t_n, h, w)))
     return Stack(np.array([i for i, _ in kept]), tuple(band_names), refl,
                  np.stack([acq.scl for _, acq in kept]), aot, oblique, halo, extra)
 
@@ -152,7 +162,8 @@ def _combine(scenes: list[Scene], classes: list[np.ndarray],
     """
     shape = classes[0].shape
     scl = np.zeros(shape, np.uint8)
-    aot = np.full(shape, np.nan, np.float32)
+    aot = (np.full(shape, np.nan, np.float32) if any(a is not None for a in aots)
+           else np.broadcast_to(np.float32(np.nan), shape))  # none read: no memory
     owner = np.full(shape, -1, np.int8)
     for k, (scene_scl, scene_aot) in enumerate(zip(classes, aots, strict=True)):
         has_data = scene_scl != 0
@@ -166,28 +177,32 @@ def _combine(scenes: list[Scene], classes: list[np.ndarray],
             take = has_data & ((scl == 0) | clearer)
         if not take.any():
             continue
-        scl[take] = np.nan_to_num(scene_scl[take]).astype(np.uint8)
+        classes_u8 = (scene_scl if scene_scl.dtype == np.uint8
+                      else np.nan_to_num(scene_scl).astype(np.uint8))
+        np.copyto(scl, classes_u8, where=take)
         if scene_aot is not None:
-            aot[take] = scene_aot[take]
-        owner[take] = k
+            np.copyto(aot, scene_aot, where=take)
+        np.copyto(owner, np.int8(k), where=take)
     return _Acquisition(scenes, scl, aot, owner)
 
 
 def _read_into(out: np.ndarray, where: np.ndarray | None, asset: Asset, grid: OutputGrid,
                chunk: Chunk, resampling: Resampling) -> None:
-    """One reflectance band of one granule into its slot of the stack (on its file thread)."""
-    dn = _read_dn(asset, grid, chunk, resampling)
-    nodata = asset.nodata if asset.nodata is not None else open_dataset(asset.href).nodata
-    encode_into(out, dn, nodata, asset.scale, asset.offset, where)
+    """One reflectance band of one granule into its slot of the stack (on its file thread);
+    decoded straight into it where the file holds stack DN on the chunk's own pixels."""
+    src = open_dataset(asset.href)
+    nodata = asset.nodata if asset.nodata is not None else src.nodata
+    direct = (where is None and np.dtype(src.dtypes[0]) == out.dtype
+              and nodata == STACK_NODATA and stack_dn_shift(asset.scale, asset.offset) == 0)
+    dn = _read_dn(asset, grid, chunk, resampling, out if direct else None)
+    if dn is not out:
+        encode_into(out, dn, nodata, asset.scale, asset.offset, where)
 
 
 def _read_confidence(out: np.ndarray, where: np.ndarray | None, asset: Asset,
                      grid: OutputGrid, chunk: Chunk) -> None:
     values = np.clip(read_asset_here(asset, grid, chunk, Resampling.nearest), 0, 100)
-    if where is None:
-        out[...] = values
-    else:
-        out[where] = values[where]
+    np.copyto(out, values, where=True if where is None else where)
 
 
 def _read_angles(href: str, grid: OutputGrid, chunk: Chunk, names: Sequence[str],
@@ -199,18 +214,12 @@ def _read_angles(href: str, grid: OutputGrid, chunk: Chunk, names: Sequence[str]
         return
     too_high = too_oblique(grids, chunk.transform, chunk.shape, grid.epsg)
     if too_high is not None:  # None: no pixel is, and `oblique` starts all False
-        if where is None:
-            oblique[...] = too_high
-        else:
-            oblique[where] = too_high[where]
+        np.copyto(oblique, too_high, where=True if where is None else where)
     if not names:
         return
     for name, values in angles_on_chunk(grids, chunk.transform, chunk.shape, grid.epsg,
                                         names).items():
-        if where is None:
-            out[name][...] = values
-        else:
-            out[name][where] = values[where]
+        np.copyto(out[name], values, where=True if where is None else where)
 
 
 def read_asset(asset: Asset, grid: OutputGrid, chunk: Chunk,
@@ -231,8 +240,8 @@ def read_asset_here(asset: Asset, grid: OutputGrid, chunk: Chunk,
     return values * np.float32(asset.scale) + np.float32(asset.offset)
 
 
-def _read_dn(asset: Asset, grid: OutputGrid, chunk: Chunk,
-             resampling: Resampling) -> np.ndarray:
+def _read_dn(asset: Asset, grid: OutputGrid, chunk: Chunk, resampling: Resampling,
+             out: np.ndarray | None = None) -> np.ndarray:
     """The asset's values on the chunk grid: the file's type with its nodata outside (nearest),
     or float32 with NaN (average, or a file without nodata where the chunk leaves it)."""
     h, w = chunk.shape
@@ -244,7 +253,7 @@ def _read_dn(asset: Asset, grid: OutputGrid, chunk: Chunk,
         if resampling == Resampling.average:
             href, src = _averaged_overview(asset.href, src, chunk.transform.a)
         dn = read_aligned(src, chunk.transform, chunk.shape, resampling, nodata,
-                          read_logger(href))
+                          read_logger(href), out)
         if dn is not None:
             return dn
     logger = read_logger(asset.href)

@@ -34,7 +34,7 @@ class Stack:
     band_names: tuple[str, ...]
     refl: np.ndarray  # (t, band, y, x) uint16 stack DN, STACK_NODATA where no data
     scl: np.ndarray  # (t, y + 2 halo, x + 2 halo) uint8, 0 where no data
-    aot: np.ndarray  # (t, y, x) float32, NaN where no data
+    aot: np.ndarray  # (t, y, x) float32, NaN where no data (read-only NaN if not read)
     # (t, y, x) True where the observation's mean view zenith is too high (S2GM validity).
     oblique: np.ndarray
     halo: int = 0
@@ -107,7 +107,4 @@ def encode_into(out: np.ndarray, dn: np.ndarray, nodata: float | None, scale: fl
         if nodata is not None and dn.dtype.kind in "ui":
             physical[dn == nodata] = np.nan
         converted = from_reflectance(physical)
-    if where is None:
-        out[...] = converted
-    else:
-        out[where] = converted[where]
+    np.copyto(out, converted, where=True if where is None else where)

@@ -113,7 +113,7 @@ def chunk_layers(stack: Stack, sel: Selection, bands: Sequence[str], aux: Sequen
         "method": sel.method,
         "medoid_mos": sel.spread,
         "acquisition_date": np.where(none, np.nan, days),
-        "quality_scene_classification": gather(stack.scl_core.astype(np.float32), sel.index),
+        "quality_scene_classification": gather(stack.scl_core, sel.index),
         "quality_aot": gather(stack.aot, sel.index),
     }
     for name in aux:
