@@ -63,10 +63,17 @@ def select(stack: Stack, medoid_min_obs: int = l2a.MEDOID_MIN_OBSERVATIONS,
     n_valid = valid.sum(axis=0)
     spread = np.full(n_valid.shape, np.nan)
     medoid = medoid_index(_medoid_bands(stack), valid, spread=spread)
-    stc = stc_index(stack.refl, prefer_clear_surroundings(valid, stack.scl, stc_clear_px,
-                                                          stack.halo),
-                    stack.band_names, scl=stack.scl_core, dn_offset=STACK_DN_OFFSET)
     use_medoid = n_valid >= medoid_min_obs
+    # The decision tree only where the medoid is not used and some observation is valid (it
+    # gives -1 where none is): in a year of data that is hardly anywhere.
+    needs_stc = ~use_medoid & (n_valid > 0)
+    stc = np.full(n_valid.shape, -1, np.int16)
+    if needs_stc.any():
+        candidates = prefer_clear_surroundings(valid, stack.scl, stc_clear_px, stack.halo)
+        if not needs_stc.all():
+            candidates = candidates & needs_stc  # not in place: it may be `valid`
+        stc = stc_index(stack.refl, candidates, stack.band_names, scl=stack.scl_core,
+                        dn_offset=STACK_DN_OFFSET)
     index = np.where(use_medoid, medoid, stc).astype(np.int16)
     method = np.where(use_medoid, METHOD_MEDOID, METHOD_STC).astype(np.uint8)
     method[index < 0] = METHOD_NONE
