@@ -92,20 +92,25 @@ def read_stack(observations: Sequence[Observation], band_names: Sequence[str],
                   for i, obs in enumerate(observations)]
     candidates = [(i, scenes) for i, scenes in candidates if scenes]
     threads.reserve(sum(len(s.assets) for obs in observations for s in obs.scenes))
-    # Pass 1: the classification, and the AOT that decides between overlapping granules.
-    classes = {(i, k): threads.submit(s.assets["SCL"].href, _read_dn, s.assets["SCL"], grid,
+    # Pass 1: the classification; then the AOT, where ordered, or where granules of one
+    # acquisition both have data, to decide between them (not read elsewhere: it would be
+    # a tenth more reads for nothing).
+    pending = {(i, k): threads.submit(s.assets["SCL"].href, _read_dn, s.assets["SCL"], grid,
                                       outer, Resampling.nearest)
                for i, scenes in candidates for k, s in enumerate(scenes)}
-    aots = {(i, k): threads.submit(s.assets["AOT"].href, read_asset_here, s.assets["AOT"],
-                                   grid, outer, Resampling.nearest)
-            for i, scenes in candidates for k, s in enumerate(scenes)
-            if "AOT" in s.assets and (with_aot or len(scenes) > 1)}
+    classes = {key: future.result() for key, future in pending.items()}
+    del pending
+    aots = {(i, k): threads.submit(s.assets["AOT"].href, _read_dn_nodata, s.assets["AOT"],
+                                   grid, outer)
+            for i, scenes in candidates
+            if with_aot or _granules_overlap([classes[i, k] for k in range(len(scenes))])
+            for k, s in enumerate(scenes) if "AOT" in s.assets}
     h, w, ho = chunk.height, chunk.width, halo
     kept: list[tuple[int, _Acquisition]] = []
     for i, scenes in candidates:
-        acq = _combine(scenes, [classes.pop((i, k)).result() for k in range(len(scenes))],
-                       [aots.pop((i, k)).result() if (i, k) in aots else None
-                        for k in range(len(scenes))])
+        acq = _combine(scenes, [classes.pop((i, k)) for k in range(len(scenes))],
+                       [_physical(scenes[k].assets["AOT"], *aots.pop((i, k)).result())
+                        if (i, k) in aots else None for k in range(len(scenes))])
         if not with_aot:  # it chose between granules; the chunk's layers do not need it
             acq.aot = acq.aot[:0, :0]
         if acq.scl[ho:ho + h, ho:ho + w].any():
@@ -153,6 +158,33 @@ def read_stack(observations: Sequence[Observation], band_names: Sequence[str],
                  np.stack([acq.scl for _, acq in kept]), aot, oblique, halo, extra)
 
 
+def _has_data(scl: np.ndarray) -> np.ndarray:
+    return (scl != 0) & np.isfinite(scl) if scl.dtype.kind == "f" else scl != 0
+
+
+def _granules_overlap(classes: list[np.ndarray]) -> bool:
+    """Whether two of an acquisition's granules have data on one pixel."""
+    if len(classes) < 2:
+        return False
+    count = sum(_has_data(scl).astype(np.uint8) for scl in classes)
+    return bool((np.asarray(count) > 1).any())
+
+
+def _read_dn_nodata(asset: Asset, grid: OutputGrid,
+                    chunk: Chunk) -> tuple[np.ndarray, float | None]:
+    """The asset's values on the chunk (nearest) and their nodata (on its file thread)."""
+    nodata = asset.nodata if asset.nodata is not None else open_dataset(asset.href).nodata
+    return _read_dn(asset, grid, chunk, Resampling.nearest), nodata
+
+
+def _physical(asset: Asset, dn: np.ndarray, nodata: float | None) -> np.ndarray:
+    """float32 physical values of an asset's DN, NaN where nodata."""
+    values = dn.astype(np.float32)
+    if nodata is not None:
+        values[dn == nodata] = np.nan
+    return values * np.float32(asset.scale) + np.float32(asset.offset)
+
+
 def _combine(scenes: list[Scene], classes: list[np.ndarray],
              aots: list[np.ndarray | None]) -> _Acquisition:
     """One acquisition from its granules, counted once per pixel.
@@ -166,9 +198,7 @@ def _combine(scenes: list[Scene], classes: list[np.ndarray],
            else np.broadcast_to(np.float32(np.nan), shape))  # none read: no memory
     owner = np.full(shape, -1, np.int8)
     for k, (scene_scl, scene_aot) in enumerate(zip(classes, aots, strict=True)):
-        has_data = scene_scl != 0
-        if scene_scl.dtype.kind == "f":
-            has_data &= np.isfinite(scene_scl)
+        has_data = _has_data(scene_scl)
         if k == 0:
             take = has_data
         else:
@@ -234,10 +264,7 @@ def read_asset_here(asset: Asset, grid: OutputGrid, chunk: Chunk,
     """`read_asset` on the calling thread, which must be the file's (`files.FileThreads`)."""
     dn = _read_dn(asset, grid, chunk, resampling)
     nodata = asset.nodata if asset.nodata is not None else open_dataset(asset.href).nodata
-    values = dn.astype(np.float32)
-    if nodata is not None:
-        values[dn == nodata] = np.nan
-    return values * np.float32(asset.scale) + np.float32(asset.offset)
+    return _physical(asset, dn, nodata)
 
 
 def _read_dn(asset: Asset, grid: OutputGrid, chunk: Chunk, resampling: Resampling,
