@@ -26,11 +26,13 @@ the process that composites, after any fork (Celery's `worker_process_init`), ne
 from __future__ import annotations
 
 import time
+from collections import Counter
 from collections.abc import Iterator
+from typing import Any
 
 import numba
 import numpy as np
-from numba.core.registry import CPUDispatcher
+from numba.core.dispatcher import Dispatcher
 
 from compositing import l2a
 from compositing.archive.stack import STACK_DN_OFFSET, Stack
@@ -38,7 +40,7 @@ from compositing.selection import kernels
 from compositing.selection.composite import select, stack_bands
 
 # The kernels called from Python; the others are compiled into them.
-ENTRY_KERNELS: tuple[CPUDispatcher, ...] = (kernels._medoid_kernel, kernels._stc_kernel)
+ENTRY_KERNELS: tuple[Dispatcher[Any], ...] = (kernels._medoid_kernel, kernels._stc_kernel)
 
 _HALO = 1  # the pipeline's classification always has a halo (`mask.stc_clear_px` >= 1)
 
@@ -73,33 +75,32 @@ def compile_kernels() -> list[str]:
     done = [f"{describe(kernel, sig)}: {how}" for kernel, sig, how in _specialisations()]
     for kernel in ENTRY_KERNELS:
         if not kernel.signatures:
-            raise RuntimeError(f"{kernel.__name__} was not called: select changed its path")
+            raise RuntimeError(f"{kernel.py_func.__name__} was not called: select changed its path")
     return done
 
 
-def _specialisations() -> Iterator[tuple[CPUDispatcher, tuple[object, ...], str]]:
+def _specialisations() -> Iterator[tuple[Dispatcher[Any], tuple[Any, ...], str]]:
     for kernel in ENTRY_KERNELS:
-        stats = kernel.stats
+        # Counted by argument types (numba's stubs say by name).
+        hits: Counter[Any] = kernel.stats.cache_hits
         for sig in kernel.signatures:
-            how = ("cached" if stats.cache_hits.get(sig) else
-                   "compiled" if stats.cache_misses.get(sig) else "compiled before")
-            yield kernel, sig, how
+            yield kernel, sig, "cached" if hits[sig] else "compiled"
 
 
 def kernel_signatures() -> dict[str, set[str]]:
     """The signatures every numba kernel of `kernels` holds now, by name (for checks)."""
     return {name: {str(sig) for sig in obj.signatures} for name, obj in vars(kernels).items()
-            if isinstance(obj, CPUDispatcher)}
+            if isinstance(obj, Dispatcher)}
 
 
-def describe(kernel: CPUDispatcher, sig: tuple[object, ...]) -> str:
+def describe(kernel: Dispatcher[Any], sig: tuple[Any, ...]) -> str:
     """A signature in short: arrays as dtype, dimensions and layout (`uint16[4d A]`)."""
-    def short(t: object) -> str:
+    def short(t: Any) -> str:
         if isinstance(t, numba.types.Array):
             return f"{t.dtype}[{t.ndim}d {t.layout}]"
         return str(t)
 
-    return f"{kernel.__name__}({', '.join(short(t) for t in sig)})"
+    return f"{kernel.py_func.__name__}({', '.join(short(t) for t in sig)})"
 
 
 def main() -> None:
