@@ -27,10 +27,19 @@ $(VENDOR): package.json package-lock.json
 	  node_modules/leaflet-draw/dist/images static/vendor/leaflet-draw/
 	touch $@
 
-install: $(STAMP) $(VENDOR)
+# The selection kernels compiled once into numba's cache, so that the first order of a fresh
+# install does not compile them (compositing/selection/warmup.py); again when their code changes.
+# numba writes the cache beside the kernels, in compositing/selection/__pycache__ (git-ignored),
+# or in NUMBA_CACHE_DIR if set, or in the user's cache folder if the tree is read-only.
+KERNELS := $(VENV)/.kernels-compiled
+$(KERNELS): $(STAMP) $(wildcard compositing/selection/*.py) compositing/archive/stack.py
+	$(PY) -m compositing.selection.warmup
+	touch $@
+
+install: $(STAMP) $(VENDOR) $(KERNELS)
 
 ## Start the hub on http://127.0.0.1:8000 and one worker (SQLite, no-server broker). Ctrl-C stops both.
-run: $(STAMP) $(VENDOR)
+run: $(STAMP) $(VENDOR) $(KERNELS)
 	DEBUG=$${DEBUG:-1} bin/run-hub
 
 # pytest-xdist workers for `make test` (0: one process). worksteal gives each worker a
@@ -42,18 +51,18 @@ TEST_WORKERS ?= 2
 
 ## ruff, mypy (strict defs, see pyproject), then the whole suite on TEST_WORKERS cores; starts
 ## PostgreSQL and Redis when installed but down.
-test: $(STAMP) $(VENDOR) lint
+test: $(STAMP) $(VENDOR) $(KERNELS) lint
 	bin/ensure-services
 	bin/ensure-browser
 	DEBUG=0 SECRET_KEY=test-only-key $(VENV)/bin/pytest -p no:cacheprovider \
 	  -n $(TEST_WORKERS) --dist worksteal $(PYTEST_ARGS)
 
 ## The suite without the cases marked heavy (browser, hub processes, long compositions).
-test-fast: $(STAMP)
+test-fast: $(STAMP) $(KERNELS)
 	DEBUG=0 SECRET_KEY=test-only-key $(VENV)/bin/pytest -p no:cacheprovider -m "not heavy"
 
 ## Benchmarks: each script under bench/ prints its figures.
-bench: $(STAMP)
+bench: $(STAMP) $(KERNELS)
 	$(PY) -m pip install --quiet -e '.[dev,bench]'  # geomad, to compare against in the same run
 	@for script in bench/[!_]*.py; do echo "== $$script"; DEBUG=1 $(PY) $$script || exit 1; done
 

@@ -127,6 +127,10 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_TIME_LIMIT = env_int("HUB_TASK_TIME_LIMIT", 6 * 3600, minimum=60)
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# A prefork pool process warms up (services.warm_up, workers/celery.py) before it reports ready;
+# Celery kills one that is not ready within 4 s by default, and compiling the kernels after
+# their source changed takes half a minute on 2 cores.
+CELERY_WORKER_PROC_ALIVE_TIMEOUT = 300.0
 
 LOGGING = {
     "version": 1,

@@ -6,7 +6,7 @@ import logging
 import shutil
 import time
 from collections.abc import Iterable, Mapping
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -14,8 +14,9 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
+from shapely.geometry import box
 
-from compositing.archive.scenes import ArchiveDataError
+from compositing.archive.scenes import ArchiveDataError, search_scenes
 from compositing.orders.spec import MosaicSpec, parse_spec
 from compositing.pipeline import MosaicSettings, run_mosaic
 from compositing.products.metadata import Contact
@@ -88,6 +89,34 @@ def mosaic_settings() -> MosaicSettings:
         contact=Contact(settings.HUB_CONTACT_NAME, settings.HUB_ORGANISATION,
                         settings.HUB_CONTACT_EMAIL),
     )
+
+
+def warm_up() -> None:
+    """Make this process's first order or time series as fast as its next one.
+
+    Compiles the selection kernels or loads them from numba's cache (`compile_kernels`), and
+    searches the archive once, which starts the embedded STAC API and loads the code behind the
+    first search (about 0.3 s of a small order otherwise). Run it in the process that
+    composites, after any fork (see `compositing.selection.warmup`). Failures are logged, not
+    raised: an order that meets the same failure reports it to its owner.
+    """
+    from compositing.selection.warmup import compile_kernels
+
+    start = time.perf_counter()
+    try:
+        kernels = len(compile_kernels())
+    except Exception:
+        log.exception("warm-up: the selection kernels did not compile")
+        kernels = 0
+    try:
+        hub = mosaic_settings()
+        # An empty day on a tiny AOI: the search path is loaded, nothing is read.
+        search_scenes(hub.stac_url, hub.collection, box(0.0, 0.0, 1e-4, 1e-4), date(2015, 1, 1),
+                      date(2015, 1, 1))
+    except Exception as exc:
+        log.warning("warm-up: the archive search failed (%s: %s)", type(exc).__name__, exc)
+    log.info("warmed up in %.1f s (%d kernel specialisations)", time.perf_counter() - start,
+             kernels)
 
 
 def process_request(request_id: str) -> None:

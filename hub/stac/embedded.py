@@ -16,7 +16,7 @@ from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
-from django.core.wsgi import get_wsgi_application
+from django.core.handlers.wsgi import WSGIHandler
 from django.http.request import validate_host
 
 log = logging.getLogger(__name__)
@@ -63,10 +63,13 @@ def _embedded_port() -> int:
 
 def _start_server() -> _ThreadingWSGIServer:
     """Bind 127.0.0.1 on a free port and serve the Django application from a daemon thread."""
+    # WSGIHandler, not get_wsgi_application: that runs django.setup() again, which applies
+    # LOGGING anew; in a Celery pool process its console handler then writes to Celery's
+    # redirected stderr, which drops every later log line of the process.
     server = make_server(
         LOOPBACK,
         0,
-        get_wsgi_application(),
+        WSGIHandler(),
         server_class=_ThreadingWSGIServer,
         handler_class=_QuietHandler,
     )
