@@ -12,8 +12,9 @@ not compile during its first order, and each worker process runs it before it ta
 The signatures are those `composite.select` passes, so `compile_kernels` calls `select` itself
 on tiny stacks shaped like the pipeline's (a uint16 stack DN array, its classification with a
 halo): the medoid takes a leading slice of the stack (layout A, or C with one observation) and
-the STC the classification cropped to the chunk (layout A, or C when there is no observation or
-one observation of one pixel, as in the time series of one pixel). Float32 stacks only reach
+the STC, which runs only where fewer observations than the medoid needs are valid, the
+classification cropped to the chunk (layout A, or C for one observation of one pixel, as in
+the time series of one pixel). Float32 stacks only reach
 the kernels from tests and bench/kernels.py, so they are not compiled here.
 tests/hub/test_kernel_warmup.py checks that a real order and the time series compile nothing
 more.
@@ -62,6 +63,7 @@ def _tiny_stack(n_time: int, size: int) -> Stack:
 # (what it stands for, observations, pixels per side)
 CASES: tuple[tuple[str, int, int], ...] = (
     ("several observations", l2a.MEDOID_MIN_OBSERVATIONS + 1, 2),
+    ("fewer than the medoid needs", l2a.MEDOID_MIN_OBSERVATIONS - 1, 2),
     ("one observation of one pixel", 1, 1),
     ("no observation", 0, 2),
 )

@@ -15,7 +15,8 @@ from tests.conftest import REPO
 
 # The stack's layouts the pipeline passes: the medoid gets the leading medoid bands of the stack
 # (a strided slice, contiguous with one observation), the STC the classification without its
-# halo (strided, contiguous when it holds no observation, or one of one pixel).
+# halo (strided, contiguous for one observation of one pixel); the STC runs only where fewer
+# observations than the medoid needs are valid.
 MEDOID_STACKS = {"uint16[4d A]", "uint16[4d C]"}
 STC_CLASSIFICATIONS = {"uint8[3d A]", "uint8[3d C]"}
 
