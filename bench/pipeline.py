@@ -239,8 +239,8 @@ def main() -> None:
     print(f"\nOrders over 1x = {base_km:g} x {base_km:g} km around the demo centre, "
           f"EPSG:32629, bands {','.join(ORDER['bands'])}, aux {','.join(ORDER['aux'])}, "
           f"{chunk} px chunks, {os.cpu_count()} CPUs. Each order in a fresh process after a "
-          f"warm-up order; floor = single-thread windowed reads of the same windows "
-          f"(selection bands + SCL, chunk + halo, open datasets, no reprojection). Load "
+          f"warm-up order; floor = single-thread windowed reads of the windows the order "
+          f"read (selection bands, SCL with its halo; open datasets, no reprojection). Load "
           f"average before: {os.getloadavg()[0]:.1f} (other processes share the cores).")
     if 16 in scales and not args.full:
         print("16x: only " + ", ".join(f"{p} {r} m" for p, r in LIMITED_16X)
