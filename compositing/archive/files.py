@@ -8,7 +8,10 @@ happens to need it. Reads release the GIL, so the threads decode in parallel, an
 
 How many files stay open is sized to the request (`reserve`): every file a yearly order
 touches, up to a share of the process's file-descriptor limit; beyond it the least recently
-used are closed.
+used are closed. Between requests a thread keeps up to DEFAULT_OPEN_DATASETS: an open COG
+holds about 40 KB (its decoded blocks live in GDAL's capped cache, `memory`), and the
+time-series API, whose year of a pixel touches a few thousand files, must not reopen them on
+every request.
 """
 
 from __future__ import annotations
@@ -33,8 +36,8 @@ T = TypeVar("T")
 # Before any file is read through this module, so GDAL's cache starts with the hub's cap.
 memory.tune()
 
-# Open datasets kept when no request said how many it needs.
-DEFAULT_OPEN_DATASETS = 256
+# Open datasets a thread keeps when no request said how many it needs (at most).
+DEFAULT_OPEN_DATASETS = 2048
 # Share of the file-descriptor limit that open datasets may hold (GDAL, sockets and the
 # product's own files need the rest).
 _FD_SHARE = 0.6
@@ -54,7 +57,7 @@ class FileThreads:
 
     def __init__(self, threads: int) -> None:
         self.pid = os.getpid()
-        self.limit = DEFAULT_OPEN_DATASETS
+        self.limit = self._default_limit = min(DEFAULT_OPEN_DATASETS, _fd_budget() // threads)
         self._pools = [ThreadPoolExecutor(1, thread_name_prefix=f"read-{i}")
                        for i in range(threads)]
 
@@ -65,14 +68,14 @@ class FileThreads:
 
     def reserve(self, files: int) -> None:
         """Keep up to `files` open (a request's distinct files), within the fd budget."""
-        self.limit = max(DEFAULT_OPEN_DATASETS, min(files, _fd_budget() // len(self._pools)))
+        self.limit = max(self._default_limit, min(files, _fd_budget() // len(self._pools)))
 
     def close_datasets(self) -> None:
         """Close every thread's open datasets (after an order: frees their descriptors and
         their blocks in GDAL's cache)."""
         for future in [pool.submit(close_datasets) for pool in self._pools]:
             future.result()
-        self.limit = DEFAULT_OPEN_DATASETS
+        self.limit = self._default_limit
 
     def shutdown(self) -> None:
         self.close_datasets()
