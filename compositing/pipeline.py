@@ -298,6 +298,7 @@ def _compose_all(plan: Plan, progress: Progress,
             with clock("composite"):
                 layers = composite_chunk(plan.recipe, chunk, stack)
             del stack  # before the next read is waited for: two stacks at most
+            release_free_memory()
             yield chunk, layers
             progress(done / total)
 
