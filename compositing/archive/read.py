@@ -112,7 +112,7 @@ def read_stack(observations: Sequence[Observation], band_names: Sequence[str],
                        [_physical(scenes[k].assets["AOT"], *aots.pop((i, k)).result())
                         if (i, k) in aots else None for k in range(len(scenes))])
         if not with_aot:  # it chose between granules; the chunk's layers do not need it
-            acq.aot = acq.aot[:0, :0]
+            acq.aot = np.empty((0, 0), np.float32)  # not a view: that would keep it alive
         if acq.scl[ho:ho + h, ho:ho + w].any():
             kept.append((i, acq))
     if not kept:

@@ -84,9 +84,16 @@ def valid_mask(refl: np.ndarray, scl: np.ndarray, band_names: Sequence[str],
     snow = valid & (core == l2a.SCL_SNOW)
     if snow.any():
         t, y, x = np.nonzero(snow)
-        fails = ~passes_snow_test(refl[t, :, y, x], band_names)
-        valid[t[fails], y[fails], x[fails]] = False
+        del snow
+        # In batches: the spectra of a snowy year would otherwise take hundreds of MB.
+        for i in range(0, t.size, _SNOW_BATCH):
+            bt, by, bx = t[i:i + _SNOW_BATCH], y[i:i + _SNOW_BATCH], x[i:i + _SNOW_BATCH]
+            fails = ~passes_snow_test(refl[bt, :, by, bx], band_names)
+            valid[bt[fails], by[fails], bx[fails]] = False
     return valid
+
+
+_SNOW_BATCH = 1 << 18  # spectra per batch of the snow test (16 MB of float64 for 8 bands)
 
 
 def passes_snow_test(spectra: np.ndarray, band_names: Sequence[str]) -> np.ndarray:

@@ -56,3 +56,15 @@ def test_dilate_matches_a_brute_force_square():
         for t, y, x in zip(*np.nonzero(mask), strict=True):
             want[t, max(0, y - radius):y + radius + 1, max(0, x - radius):x + radius + 1] = True
         np.testing.assert_array_equal(dilate(mask, radius), want)
+
+
+def test_the_snow_test_in_batches_decides_every_pixel_as_in_one(monkeypatch):
+    from compositing.selection import mask
+
+    rng = np.random.default_rng(4)
+    scl = np.full((3, 7, 9), l2a.SCL_SNOW, np.uint8)
+    refl = rng.uniform(0.05, 0.9, (3, len(BANDS), 7, 9)).astype(np.float32)
+    whole = valid_mask(refl, scl, BANDS)
+    assert 0 < whole.sum() < whole.size, "some snow passes, some fails"
+    monkeypatch.setattr(mask, "_SNOW_BATCH", 10)  # 189 snow pixels: 19 batches
+    np.testing.assert_array_equal(valid_mask(refl, scl, BANDS), whole)
