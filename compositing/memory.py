@@ -3,8 +3,9 @@
 Two caches would otherwise decide it. GDAL keeps decoded blocks up to GDAL_CACHEMAX (5 % of
 the machine's memory by default, 1.2 GB on 24 GB); chunks on the inputs' block grid
 (`archive.blocks`) only need the blocks shared by the chunks of one group, so the hub caps it
-(HUB_GDAL_CACHE_MB; each MB of cache measured about 1.15 MB of peak RSS in a yearly 10 m
-order; bench/pipeline.py prints the peaks). And glibc's malloc keeps what was freed
+(HUB_GDAL_CACHE_MB). Measured on a yearly 10 m order over 20 km: 64, 160 and 400 MB took the
+same time and peaked at 1.49, 1.64 and 2.08 GB; 32 MB serialised the reading threads on
+GDAL's cache lock (CPU/wall 1.0 over 10 km). And glibc's malloc keeps what was freed
 for reuse: with its default dynamic threshold, arrays of up to 32 MB come from heaps that grow
 per thread and are not given back, so an order leaves hundreds of MB behind (measured: 912 MB
 resident after a 100 m warm-up order, 290 MB after `malloc_trim`). Two arenas, a fixed 1 MB
@@ -27,7 +28,7 @@ _M_MMAP_THRESHOLD = -3
 _M_ARENA_MAX = -8
 # Heaps malloc may spread threads over: each keeps its own free memory.
 ARENA_MAX = 2
-DEFAULT_GDAL_CACHE_MB = 160
+DEFAULT_GDAL_CACHE_MB = 64
 
 _lock = threading.Lock()
 _tuned = False
