@@ -63,6 +63,8 @@ def select(stack: Stack, medoid_min_obs: int = l2a.MEDOID_MIN_OBSERVATIONS,
     n_valid = valid.sum(axis=0)
     spread = np.full(n_valid.shape, np.nan)
     medoid = medoid_index(_medoid_bands(stack), valid, spread=spread)
+    if stack.refl.dtype.kind in "ui":  # distances in stack DN: medoid_mos is in reflectance
+        spread *= STACK_SCALE
     use_medoid = n_valid >= medoid_min_obs
     # The decision tree only where the medoid is not used and some observation is valid (it
     # gives -1 where none is): in a year of data that is hardly anywhere.
