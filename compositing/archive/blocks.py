@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 import rasterio
 from pyproj import Transformer
+from rasterio.errors import RasterioIOError
 from shapely.geometry import Point
 
 from compositing.archive.scenes import Scene
@@ -68,9 +69,13 @@ def layout_on_blocks(size: int, blocks: Sequence[BlockGrid]) -> ChunkLayout:
 
 
 def block_grid(href: str, grid: OutputGrid) -> BlockGrid | None:
-    """The file's block grid on the output grid, if its blocks fall on whole output pixels."""
-    with rasterio.open(href) as src:
-        crs, t, (block_h, block_w) = src.crs, src.transform, src.block_shapes[0]
+    """The file's block grid on the output grid, if its blocks fall on whole output pixels
+    (None too for a file that cannot be opened: the read reports that, not the plan)."""
+    try:
+        with rasterio.open(href) as src:
+            crs, t, (block_h, block_w) = src.crs, src.transform, src.block_shapes[0]
+    except RasterioIOError:
+        return None
     g = grid.transform
     if (crs is None or crs.to_epsg() != grid.epsg or t.b or t.d or g.b or g.d
             or t.a <= 0 or t.e >= 0):

@@ -60,3 +60,9 @@ def test_blocks_that_do_not_nest_or_fit_give_plain_chunks():
     # A block grid not nested in the largest (another origin) is left out.
     layout = layout_on_blocks(512, [BlockGrid(512, 512, 0, 0), BlockGrid(1024, 1024, 7, 0)])
     assert layout == ChunkLayout(512, (7, 0), (2,))
+
+
+def test_a_file_that_cannot_be_opened_leaves_plain_chunks(tmp_path):
+    from compositing.archive.blocks import block_grid
+
+    assert block_grid(str(tmp_path / "missing.tif"), grid(10, 10)) is None
