@@ -121,8 +121,8 @@ def read_stack(observations: Sequence[Observation], band_names: Sequence[str],
     t_n = len(kept)
     refl = np.zeros((t_n, len(band_names), h, w), STACK_DTYPE)
     extra = {name: np.full((t_n, h, w), np.nan, np.float32) for name in wanted}
-    oblique = np.zeros((t_n, h, w), bool)
     writes: list[Future[None]] = []
+    angle_masks: list[tuple[int, np.ndarray | None, Future[np.ndarray | None]]] = []
     for t, (_, acq) in enumerate(kept):
         owner = acq.owner[ho:ho + h, ho:ho + w]
         for k, scene in enumerate(acq.scenes):
@@ -146,11 +146,20 @@ def read_stack(observations: Sequence[Observation], band_names: Sequence[str],
             if "ANGLES" in scene.assets:
                 href = scene.assets["ANGLES"].href
                 angle_names = [n for n in wanted if n not in CONFIDENCE_ASSETS]
-                writes.append(threads.submit(href, _read_angles, href, grid, chunk,
-                                             angle_names, where, oblique[t],
-                                             {n: extra[n][t] for n in angle_names}))
+                angle_masks.append((t, where, threads.submit(
+                    href, _read_angles, href, grid, chunk, angle_names, where,
+                    {n: extra[n][t] for n in angle_names})))
     for future in writes:
         future.result()
+    # The too-oblique mask only where some granule has a too-oblique pixel in the chunk
+    # (near a swath's edge): elsewhere no (t, y, x) array of False.
+    oblique: np.ndarray | None = None
+    for t, where, mask_future in angle_masks:
+        mask = mask_future.result()
+        if mask is not None:
+            if oblique is None:
+                oblique = np.zeros((t_n, h, w), bool)
+            np.copyto(oblique[t], mask, where=True if where is None else where)
     # AOT per pixel only where ordered: otherwise a view of NaN that holds no memory.
     aot = (np.stack([acq.aot[ho:ho + h, ho:ho + w] for _, acq in kept]).astype(np.float32)
            if with_aot else np.broadcast_to(np.float32(np.nan), (t_n, h, w)))
@@ -236,20 +245,17 @@ def _read_confidence(out: np.ndarray, where: np.ndarray | None, asset: Asset,
 
 
 def _read_angles(href: str, grid: OutputGrid, chunk: Chunk, names: Sequence[str],
-                 where: np.ndarray | None, oblique: np.ndarray,
-                 out: dict[str, np.ndarray]) -> None:
-    """The too-oblique mask, and the angle layers ordered, of one granule."""
+                 where: np.ndarray | None, out: dict[str, np.ndarray]) -> np.ndarray | None:
+    """The angle layers ordered of one granule, into `out`; returns its too-oblique mask on
+    the chunk, None where no pixel is."""
     grids = angle_grids(href)
     if grids is None:
-        return
+        return None
     too_high = too_oblique(grids, chunk.transform, chunk.shape, grid.epsg)
-    if too_high is not None:  # None: no pixel is, and `oblique` starts all False
-        np.copyto(oblique, too_high, where=True if where is None else where)
-    if not names:
-        return
-    for name, values in angles_on_chunk(grids, chunk.transform, chunk.shape, grid.epsg,
-                                        names).items():
+    for name, values in (angles_on_chunk(grids, chunk.transform, chunk.shape, grid.epsg,
+                                         names).items() if names else ()):
         np.copyto(out[name], values, where=True if where is None else where)
+    return too_high
 
 
 def read_asset(asset: Asset, grid: OutputGrid, chunk: Chunk,

@@ -35,8 +35,9 @@ class Stack:
     refl: np.ndarray  # (t, band, y, x) uint16 stack DN, STACK_NODATA where no data
     scl: np.ndarray  # (t, y + 2 halo, x + 2 halo) uint8, 0 where no data
     aot: np.ndarray  # (t, y, x) float32, NaN where no data (read-only NaN if not read)
-    # (t, y, x) True where the observation's mean view zenith is too high (S2GM validity).
-    oblique: np.ndarray
+    # (t, y, x) True where the observation's mean view zenith is too high (S2GM validity);
+    # None where no observation of the chunk is.
+    oblique: np.ndarray | None
     halo: int = 0
     # Per-observation layers by product layer name (`layers.CONFIDENCE_LAYERS`,
     # `layers.ANGLE_LAYERS`), (t, y, x) float32, NaN where the input has none.
