@@ -38,10 +38,11 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-import rasterio
 from _demo_hub import REPO, ensure_extent_archive, setup_django
 from rasterio.io import DatasetReader
 from rasterio.windows import Window
+
+from compositing.archive.files import open_href
 
 PERIODS = ("month", "quarter", "year")
 RESOLUTIONS = (10, 20)
@@ -81,9 +82,7 @@ def read_floor(log: Sequence[tuple[str, Window]], hrefs: set[str]) -> Floor:
     try:
         for href, _ in plan:
             if href not in datasets:
-                path, _, level = href.partition("\0")
-                datasets[href] = (rasterio.open(path, overview_level=int(level)) if level
-                                  else rasterio.open(path))
+                datasets[href] = open_href(href)
         pixels = nbytes = 0
         t0 = time.perf_counter()
         for href, window in plan:

@@ -57,7 +57,8 @@ class FileThreads:
 
     def __init__(self, threads: int) -> None:
         self.pid = os.getpid()
-        self.limit = self._default_limit = min(DEFAULT_OPEN_DATASETS, _fd_budget() // threads)
+        self._budget = _fd_budget() // threads  # per thread; raises the soft limit once
+        self.limit = self._default_limit = min(DEFAULT_OPEN_DATASETS, self._budget)
         self._pools = [ThreadPoolExecutor(1, thread_name_prefix=f"read-{i}")
                        for i in range(threads)]
 
@@ -68,7 +69,7 @@ class FileThreads:
 
     def reserve(self, files: int) -> None:
         """Keep up to `files` open (a request's distinct files), within the fd budget."""
-        self.limit = max(self._default_limit, min(files, _fd_budget() // len(self._pools)))
+        self.limit = max(self._default_limit, min(files, self._budget))
 
     def close_datasets(self) -> None:
         """Close every thread's open datasets (after an order: frees their descriptors and
@@ -106,20 +107,23 @@ def open_dataset(href: str) -> rasterio.io.DatasetReader:
     """
     cache: OrderedDict[str, tuple[rasterio.io.DatasetReader, Any]] = (
         _local.__dict__.setdefault("datasets", OrderedDict()))
-    path, _, level = href.partition("\0")
-    stamp = _file_stamp(path)
+    stamp = _file_stamp(href.partition("\0")[0])
     entry = cache.get(href)
     if entry is None or entry[0].closed or entry[1] != stamp:
         if entry is not None:
             entry[0].close()
-        src = (rasterio.open(path, overview_level=int(level)) if level
-               else rasterio.open(path))
-        entry = cache[href] = (src, stamp)
+        entry = cache[href] = (open_href(href), stamp)
         limit = getattr(_local, "limit", DEFAULT_OPEN_DATASETS)
         while len(cache) > limit:
             cache.popitem(last=False)[1][0].close()
     cache.move_to_end(href)
     return entry[0]
+
+
+def open_href(href: str) -> rasterio.io.DatasetReader:
+    """A new dataset for href: a file, or "path\0level" for one of its overview levels."""
+    path, _, level = href.partition("\0")
+    return rasterio.open(path, overview_level=int(level)) if level else rasterio.open(path)
 
 
 def _file_stamp(path: str) -> tuple[int, int, int] | None:

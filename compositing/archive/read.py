@@ -182,8 +182,13 @@ def _granules_overlap(classes: list[np.ndarray]) -> bool:
 def _read_dn_nodata(asset: Asset, grid: OutputGrid,
                     chunk: Chunk) -> tuple[np.ndarray, float | None]:
     """The asset's values on the chunk (nearest) and their nodata (on its file thread)."""
-    nodata = asset.nodata if asset.nodata is not None else open_dataset(asset.href).nodata
+    nodata = _nodata(asset)
     return _read_dn(asset, grid, chunk, Resampling.nearest), nodata
+
+
+def _nodata(asset: Asset) -> float | None:
+    """The asset's nodata: its STAC item's, else its file's (on the file's thread)."""
+    return asset.nodata if asset.nodata is not None else open_dataset(asset.href).nodata
 
 
 def _physical(asset: Asset, dn: np.ndarray, nodata: float | None) -> np.ndarray:
@@ -230,7 +235,7 @@ def _read_into(out: np.ndarray, where: np.ndarray | None, asset: Asset, grid: Ou
     """One reflectance band of one granule into its slot of the stack (on its file thread);
     decoded straight into it where the file holds stack DN on the chunk's own pixels."""
     src = open_dataset(asset.href)
-    nodata = asset.nodata if asset.nodata is not None else src.nodata
+    nodata = _nodata(asset)
     direct = (where is None and np.dtype(src.dtypes[0]) == out.dtype
               and nodata == STACK_NODATA and stack_dn_shift(asset.scale, asset.offset) == 0)
     dn = _read_dn(asset, grid, chunk, resampling, out if direct else None)
@@ -269,7 +274,7 @@ def read_asset_here(asset: Asset, grid: OutputGrid, chunk: Chunk,
                     resampling: Resampling) -> np.ndarray:
     """`read_asset` on the calling thread, which must be the file's (`files.FileThreads`)."""
     dn = _read_dn(asset, grid, chunk, resampling)
-    nodata = asset.nodata if asset.nodata is not None else open_dataset(asset.href).nodata
+    nodata = _nodata(asset)
     return _physical(asset, dn, nodata)
 
 
@@ -279,7 +284,7 @@ def _read_dn(asset: Asset, grid: OutputGrid, chunk: Chunk, resampling: Resamplin
     or float32 with NaN (average, or a file without nodata where the chunk leaves it)."""
     h, w = chunk.shape
     src = open_dataset(asset.href)
-    nodata = asset.nodata if asset.nodata is not None else src.nodata
+    nodata = _nodata(asset)
     epsg = asset.epsg if asset.epsg is not None else (src.crs.to_epsg() if src.crs else None)
     if epsg == grid.epsg:
         href = asset.href
