@@ -1,14 +1,18 @@
-"""A whole mosaic request as four steps with plain inputs and outputs.
+"""A whole mosaic request as steps with plain inputs and outputs, which any process sharing
+the product storage can run:
 
     plan_mosaic(spec, settings) -> Plan            search, bands, acquisitions, grid, chunks
-    compose_chunk(plan.recipe, chunk) -> layers    read with a halo, select, crop, gather
-    assemble(plan, composed, folder) -> Intermediates   chunk layers into tiled GeoTIFFs
-    deliver(info, intermediates, folder) -> files  formats, quicklook, metadata, checksums
+    compose_pieces(plan, indices, work)            some chunks: read with a halo, select, crop,
+                                                   gather, stored as pieces (`pieces`)
+    deliver_product(plan, settings, work, ...)     pieces into intermediates (`assemble`), then
+                                                   formats, quicklook, metadata, checksums
+    publish(staging, final)                        the product folder in place in one rename
 
-`run_mosaic` runs them in order in one process and publishes the product folder atomically.
-`compose_chunk` takes only picklable values and changes no shared state (it may leave
-rasterio datasets open on the file threads, `read.close_datasets`), so chunks can be composed
-anywhere and in any order; the time-series tool composes its periods with it too.
+`run_mosaic` runs them in order in one process; the hub's Celery tasks run the same steps,
+one task per chunk (hub.mosaics.fanout). `compose_chunk` takes only picklable values and
+changes no shared state (it may leave rasterio datasets open on the file threads,
+`read.close_datasets`), so chunks can be composed anywhere and in any order; the time-series
+tool composes its periods with it too.
 
 Within one process the next chunk is read while the kernels select on the current one
 (`_compose_all`): at most two chunk stacks are alive, the one read and the one composited.
@@ -19,11 +23,13 @@ from __future__ import annotations
 import logging
 import shutil
 import time
+import uuid
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
@@ -42,6 +48,7 @@ from compositing.archive.scenes import (
 from compositing.grid import Chunk, ChunkLayout, OutputGrid
 from compositing.memory import release_free_memory
 from compositing.orders.spec import MosaicSpec
+from compositing.pieces import ChunkLayers, WorkFolder
 from compositing.products.deliver import RGB, Intermediates, deliver, now
 from compositing.products.intermediate import GeoTiffWriter
 from compositing.products.layers import (
@@ -60,8 +67,6 @@ from compositing.selection.mask import stc_clear_px
 log = logging.getLogger(__name__)
 
 Progress = Callable[[float], None]
-# The stored arrays of one chunk, by layer name (band or auxiliary layer).
-ChunkLayers = dict[str, np.ndarray]
 _EPOCH = date(1970, 1, 1)
 
 
@@ -171,6 +176,11 @@ class Plan:
         """The chunks to compose, in the layout's order."""
         return self.layout.chunks(self.grid)
 
+    @cached_property
+    def chunk_list(self) -> list[Chunk]:
+        """The chunks in the layout's order: a chunk's index here names its piece."""
+        return list(self.chunks())
+
     @property
     def chunk_count(self) -> int:
         return self.layout.count(self.grid)
@@ -241,7 +251,9 @@ def run_mosaic(spec: MosaicSpec, settings: MosaicSettings, out_dir: Path, produc
                progress: Progress | None = None,
                timings: dict[str, float] | None = None,
                links: ProductLinks | None = None) -> MosaicResult:
-    """Compose the order into out_dir/<folder>; nothing is left behind if it fails.
+    """Compose the order into out_dir/<folder> in this process; nothing is left behind if it
+    fails. The same steps as the hub's chunk tasks (`plan_mosaic`, `compose_pieces`,
+    `deliver_product`, `publish`), in one process.
 
     `timings`, if given, receives the seconds spent in search (the whole plan), read,
     composite, write and publish (for benchmarks). `links`: where a server will publish the
@@ -251,56 +263,113 @@ def run_mosaic(spec: MosaicSpec, settings: MosaicSettings, out_dir: Path, produc
     clock = Stopwatch(timings if timings is not None else {})
     with clock("search"):
         plan = plan_mosaic(spec, settings)
-    final = out_dir / folder_name(spec, settings.prefix, product_id)
-    partial = out_dir / f".partial-{product_id}"
-    shutil.rmtree(partial, ignore_errors=True)
-    partial.mkdir(parents=True)
+    work = WorkFolder(out_dir / partial_name(product_id))
+    shutil.rmtree(work.root, ignore_errors=True)
+    work.create()
     try:
-        composed = _compose_all(plan, progress or (lambda fraction: None), clock.totals)
-        intermediates = assemble(plan, composed, partial / ".work", clock.totals)
-        with clock("publish"):
-            info = product_info(plan, settings, product_id, final, links)
-            files = deliver(info, intermediates, partial)
-            shutil.rmtree(partial / ".work")
-        publish(partial, final)
-    except BaseException:
-        shutil.rmtree(partial, ignore_errors=True)
-        raise
+        compose_pieces(plan, range(plan.chunk_count), work, progress, clock.totals)
+        staging, files = deliver_product(plan, settings, work, product_id,
+                                         folder_name(spec, settings.prefix, product_id), links,
+                                         clock.totals)
+        final = out_dir / staging.name
+        publish(staging, final)
     finally:
+        shutil.rmtree(work.root, ignore_errors=True)
         close_datasets()
         release_free_memory()
     return MosaicResult(final, files, plan.grid, len(plan.recipe.observations),
                         plan.chunk_count)
 
 
-def publish(partial: Path, final: Path) -> None:
-    """Replace final by the finished partial folder in one rename."""
+def partial_name(product_id: str) -> str:
+    """The work folder of a product being composed, beside the published products (hidden:
+    listings and the file server skip it)."""
+    return f"{PARTIAL_PREFIX}{product_id}"
+
+
+PARTIAL_PREFIX = ".partial-"
+
+
+def compose_pieces(plan: Plan, indices: Iterable[int], work: WorkFolder,
+                   progress: Progress | None = None,
+                   timings: dict[str, float] | None = None) -> int:
+    """Compose the plan's chunks `indices` that have no piece in `work` yet and store their
+    pieces, the next chunk read while this one composes; the number composed. `progress`
+    receives the fraction of `indices` done after each chunk."""
+    wanted = list(indices)
+    todo = [i for i in wanted if not work.has_piece(i)]
+    chunks = plan.chunk_list
+    report = progress or (lambda fraction: None)
+    clock = Stopwatch(timings if timings is not None else {})
+    skipped = len(wanted) - len(todo)
+    for done, (index, layers) in enumerate(
+            _compose_all(plan, [(i, chunks[i]) for i in todo], clock.totals), start=1):
+        with clock("write"):
+            work.write_piece(index, layers)
+        del layers
+        report((skipped + done) / max(1, len(wanted)))
+    return len(todo)
+
+
+def deliver_product(plan: Plan, settings: MosaicSettings, work: WorkFolder, product_id: str,
+                    name: str, links: ProductLinks | None = None,
+                    timings: dict[str, float] | None = None,
+                    progress: Progress | None = None) -> tuple[Path, list[FileRecord]]:
+    """Assemble the pieces of every chunk into the delivered files and metadata of the
+    product, in a new folder `name` inside the work folder (ready for `publish`); that folder
+    and the records of its files. Pieces are read one chunk at a time: memory does not grow
+    with the product. Several processes may deliver the same product at once, each into its
+    own folder."""
+    clock = Stopwatch(timings if timings is not None else {})
+    missing = plan.chunk_count - len(work.done())
+    if missing:
+        raise RuntimeError(f"{missing} of {plan.chunk_count} chunks have no piece yet")
+    staging = work.root / f"product-{uuid.uuid4().hex[:12]}" / name
+    staging.mkdir(parents=True)
+    chunks = plan.chunk_list
+    report = progress or (lambda fraction: None)
+
+    def pieces() -> Iterator[tuple[Chunk, ChunkLayers]]:
+        for index, chunk in enumerate(chunks):
+            with clock("write"):
+                layers = work.read_piece(index)
+            yield chunk, layers
+            report((index + 1) / len(chunks))
+
+    intermediates = assemble(plan, pieces(), staging / ".work", clock.totals)
+    with clock("publish"):
+        info = product_info(plan, settings, product_id, staging, links)
+        files = deliver(info, intermediates, staging)
+        shutil.rmtree(staging / ".work")
+    return staging, files
+
+
+def publish(staging: Path, final: Path) -> None:
+    """Replace final by the delivered folder in one rename."""
     shutil.rmtree(final, ignore_errors=True)
-    partial.rename(final)
+    staging.rename(final)
 
 
-def _compose_all(plan: Plan, progress: Progress,
-                 timings: dict[str, float]) -> Iterator[tuple[Chunk, ChunkLayers]]:
-    """Every chunk of the plan composed in turn, the next one read meanwhile; progress once
-    the consumer took a chunk. `timings`: "read" is the time spent waiting for a read."""
+def _compose_all(plan: Plan, chunks: list[tuple[int, Chunk]],
+                 timings: dict[str, float]) -> Iterator[tuple[int, ChunkLayers]]:
+    """The given chunks composed in turn, the next one read meanwhile. `timings`: "read" is
+    the time spent waiting for a read."""
     clock = Stopwatch(timings)
-    total = plan.chunk_count
-    chunks = list(plan.chunks())
+    total = len(chunks)
     with ThreadPoolExecutor(1, thread_name_prefix="prefetch") as prefetch:
-        pending: Future[Stack] | None = (prefetch.submit(read_chunk, plan.recipe, chunks[0])
+        pending: Future[Stack] | None = (prefetch.submit(read_chunk, plan.recipe, chunks[0][1])
                                          if chunks else None)
-        for done, chunk in enumerate(chunks, start=1):
+        for done, (index, chunk) in enumerate(chunks, start=1):
             assert pending is not None
             with clock("read"):
                 stack = pending.result()
-            pending = (prefetch.submit(read_chunk, plan.recipe, chunks[done])
+            pending = (prefetch.submit(read_chunk, plan.recipe, chunks[done][1])
                        if done < total else None)
             with clock("composite"):
                 layers = composite_chunk(plan.recipe, chunk, stack)
             del stack  # before the next read is waited for: two stacks at most
             release_free_memory()
-            yield chunk, layers
-            progress(done / total)
+            yield index, layers
 
 
 class Stopwatch:

@@ -19,6 +19,19 @@ app = Celery("mosaichub")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 
 
-def send_task(name: str, *args: Any) -> str:
-    """Put a task on the broker by its registered name (hub.task_names); returns its id."""
-    return str(app.send_task(name, args=args).id)
+def send_task(name: str, *args: Any, queue: str | None = None) -> str:
+    """Put a task on the broker by its registered name (hub.task_names), on `queue` or the
+    default queue; returns its id."""
+    return str(app.send_task(name, args=args, queue=queue).id)
+
+
+def queued_messages() -> int:
+    """Messages waiting on the broker in the queues the workers consume (not those a worker
+    has taken); the transports' own count (Redis LLEN, files of the filesystem broker)."""
+    total = 0
+    with app.connection_for_read() as conn:
+        channel = conn.default_channel
+        for queue in app.conf.task_queues or [app.conf.task_default_queue]:
+            name = getattr(queue, "name", queue)
+            total += channel.queue_declare(queue=name, passive=True).message_count
+    return total

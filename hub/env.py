@@ -82,8 +82,13 @@ def database_config(url: str, state_dir: Path) -> dict:
     return dict(config)
 
 
-def broker_config(url: str, state_dir: Path) -> tuple[str, dict]:
-    """Celery broker URL and transport options; the default needs no server (kombu filesystem)."""
+def broker_config(url: str, state_dir: Path, visibility_timeout_s: int = 3600
+                  ) -> tuple[str, dict]:
+    """Celery broker URL and transport options; the default needs no server (kombu filesystem).
+
+    `visibility_timeout_s`: how long Redis keeps a taken, unacknowledged message from the
+    other workers (after that it redelivers it: the worker is presumed dead).
+    """
     if not url or url == "filesystem://":
         folder = state_dir / "broker"
         for sub in ("queue", "processed", "control"):
@@ -95,6 +100,9 @@ def broker_config(url: str, state_dir: Path) -> tuple[str, dict]:
             # Broadcast (worker control) exchanges; kombu's default is ./control in the cwd.
             "control_folder": str(folder / "control"),
             "store_processed": False,
+            # An idle worker looks for messages this often (kombu's default, 1 s, adds up
+            # over the several tasks of a request).
+            "polling_interval": 0.1,
         }
         return "filesystem://", options
     scheme = url.split(":", 1)[0]
@@ -103,4 +111,6 @@ def broker_config(url: str, state_dir: Path) -> tuple[str, dict]:
             f"CELERY_BROKER_URL scheme {scheme!r} is not supported: use redis://, amqp:// "
             "or leave it unset for the embedded filesystem:// transport"
         )
+    if scheme.startswith("redis"):
+        return url, {"visibility_timeout": visibility_timeout_s}
     return url, {}

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
+from kombu import Queue
 
 from hub.env import (
     broker_config,
@@ -15,7 +16,7 @@ from hub.env import (
     env_path,
     env_str,
 )
-from hub.task_names import EXPIRE_PRODUCTS
+from hub.task_names import EXPIRE_PRODUCTS, REAP_REQUESTS
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -118,10 +119,28 @@ HUB_ORGANISATION = env_str("HUB_ORGANISATION", "Mosaic Hub")
 # each order was placed through.
 HUB_PUBLIC_URL = env_str("HUB_PUBLIC_URL").rstrip("/")
 
+# How long Redis waits for a task's acknowledgement before handing it to another worker.
+HUB_VISIBILITY_TIMEOUT_S = env_int("HUB_VISIBILITY_TIMEOUT_S", 3600, minimum=10)
 CELERY_BROKER_URL, CELERY_BROKER_TRANSPORT_OPTIONS = broker_config(
-    env_str("CELERY_BROKER_URL"), HUB_STATE_DIR
+    env_str("CELERY_BROKER_URL"), HUB_STATE_DIR, HUB_VISIBILITY_TIMEOUT_S
 )
 CELERY_TASK_DEFAULT_QUEUE = env_str("HUB_QUEUE", "mosaics")
+# Chunk tasks of large requests; workers consume both queues in turn (hub.mosaics.fanout).
+HUB_BULK_QUEUE = f"{CELERY_TASK_DEFAULT_QUEUE}.bulk"
+CELERY_TASK_QUEUES = (Queue(CELERY_TASK_DEFAULT_QUEUE), Queue(HUB_BULK_QUEUE))
+# A request's tasks that die with their process are redone: Redis and AMQP redeliver them
+# (a pool process killed: at once; a whole worker killed: after the visibility timeout, which
+# must exceed the longest task, a chunk or a delivery). Whatever a broker loses, the reaper
+# finds after HUB_TASK_LEASE_S without a heartbeat and restarts, HUB_TASK_ATTEMPTS times at
+# most.
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+HUB_TASK_LEASE_S = env_int("HUB_TASK_LEASE_S", 300, minimum=5)
+HUB_TASK_ATTEMPTS = env_int("HUB_TASK_ATTEMPTS", 3, minimum=1)
+# Chunk tasks of one request on the broker at once: how many workers one request can keep
+# busy, and how many chunks of it a newer request may wait for. Set it to the number of worker
+# processes. Requests of more chunks than HUB_SMALL_ORDER_CHUNKS go to the bulk queue.
+HUB_ORDER_TASKS = env_int("HUB_ORDER_TASKS", 2, minimum=1)
+HUB_SMALL_ORDER_CHUNKS = env_int("HUB_SMALL_ORDER_CHUNKS", 16, minimum=1)
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
@@ -145,5 +164,7 @@ HUB_RETENTION_DAYS = env_int("HUB_RETENTION_DAYS", 14, minimum=1)
 HUB_EXPIRY_INTERVAL_S = env_int("HUB_EXPIRY_INTERVAL_S", 3600, minimum=60)
 CELERY_BEAT_SCHEDULE = {
     "expire-products": {"task": EXPIRE_PRODUCTS, "schedule": HUB_EXPIRY_INTERVAL_S},
+    # A lost request is found within a third of a lease after its lease ran out.
+    "reap-requests": {"task": REAP_REQUESTS, "schedule": max(2.0, HUB_TASK_LEASE_S / 3)},
 }
 CELERY_BEAT_SCHEDULE_FILENAME = str(HUB_STATE_DIR / "celerybeat-schedule")

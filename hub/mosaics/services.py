@@ -16,25 +16,16 @@ from django.db.models import Q
 from django.utils import timezone
 from shapely.geometry import box
 
-from compositing.archive.scenes import ArchiveDataError, search_scenes
+from compositing.archive.scenes import search_scenes
 from compositing.orders.spec import MosaicSpec, parse_spec
-from compositing.pipeline import MosaicSettings, run_mosaic
+from compositing.pipeline import MosaicSettings
 from compositing.products.metadata import Contact
-from compositing.products.naming import FileRecord
 from hub import celery_app
-from hub.mosaics.links import product_links
+from hub.mosaics import fanout
 from hub.mosaics.models import ACTIVE_STATUSES, MosaicRequest, ProductFile, Status
 from hub.task_names import RUN_REQUEST
 
 log = logging.getLogger(__name__)
-
-# Progress is written at most this often (seconds), so a fast chunk loop does not hammer the DB.
-PROGRESS_INTERVAL_S = 1.0
-
-
-class CancelledError(Exception):
-    """The owner cancelled the request while it ran."""
-
 
 def read_order(options: Mapping[str, Any]) -> MosaicSpec:
     """Ordering options (form, REST API) as a validated spec under this hub's limits."""
@@ -57,7 +48,7 @@ def create_request(spec: MosaicSpec, owner: Any, public_url: str = "") -> Mosaic
 
 def enqueue(request_id: Any) -> None:
     """Hand the request to the workers (by task name: the hub does not import them)."""
-    task_id = celery_app.send_task(RUN_REQUEST, str(request_id))
+    task_id = celery_app.send_task(RUN_REQUEST, str(request_id), queue=None)
     MosaicRequest.objects.filter(pk=request_id).update(task_id=task_id)
 
 
@@ -120,70 +111,22 @@ def warm_up() -> None:
 
 
 def process_request(request_id: str) -> None:
-    """Run a queued request to DONE, FAILED or CANCELLED (called by the worker task)."""
-    claimed = MosaicRequest.objects.filter(pk=request_id, status=Status.QUEUED).update(
-        status=Status.RUNNING, started_at=timezone.now(), progress=0.0)
-    if not claimed:
-        log.info("request %s is not queued any more; skipped", request_id)
-        return
-    req = MosaicRequest.objects.get(pk=request_id)
-    try:
-        result = run_mosaic(req.spec, mosaic_settings(), Path(settings.HUB_MEDIA_ROOT),
-                            str(req.pk)[:8], progress=_progress_writer(req.pk),
-                            links=product_links(req))
-    except CancelledError:
-        log.info("request %s cancelled while running", request_id)
-        return
-    except ArchiveDataError as exc:
-        _fail(req.pk, str(exc))
-        return
-    except Exception as exc:
-        log.exception("request %s failed", request_id)
-        _fail(req.pk, f"processing failed: {type(exc).__name__}: {exc}")
-        return
-    _record_product(req, result.folder, result.files)
+    """Run a queued request to DONE, FAILED or CANCELLED in this process: the same tasks the
+    workers run (`fanout`), one after another."""
+    dispatch = fanout.InlineDispatch()
+    dispatch(fanout.Send(RUN_REQUEST, (str(request_id),)))
+    dispatch.run()
 
 
-def _record_product(req: MosaicRequest, folder: Path, files: list[FileRecord]) -> None:
-    """The finished product and its files in the database: the request becomes DONE, unless
-    it was cancelled meanwhile (then the folder is removed)."""
-    relative = folder.relative_to(Path(settings.HUB_MEDIA_ROOT))
-    with transaction.atomic():
-        still_running = MosaicRequest.objects.select_for_update().filter(
-            pk=req.pk, status=Status.RUNNING).exists()
-        if not still_running:  # cancelled at the very end: do not resurrect it
-            shutil.rmtree(folder, ignore_errors=True)
-            return
-        ProductFile.objects.bulk_create([
-            ProductFile(request=req, name=f.name, path=str(relative / f.name), size=f.size,
-                        sha256=f.sha256) for f in files
-        ])
-        MosaicRequest.objects.filter(pk=req.pk).update(
-            status=Status.DONE, progress=100.0, finished_at=timezone.now(),
-            expires_at=timezone.now() + retention_period(),
-            product_folder=str(relative), error="")
+def send_to_workers(send: fanout.Send) -> None:
+    """Put a task on the broker: bulk chunk tasks on the bulk queue (`fanout` says why)."""
+    celery_app.send_task(send.name, *send.args,
+                         queue=settings.HUB_BULK_QUEUE if send.bulk else None)
 
 
-def _fail(pk: Any, message: str) -> None:
-    MosaicRequest.objects.filter(pk=pk, status=Status.RUNNING).update(
-        status=Status.FAILED, error=message, finished_at=timezone.now())
-
-
-def _progress_writer(pk: Any):  # type: ignore[no-untyped-def]
-    last = [0.0]
-
-    def report(fraction: float) -> None:
-        now = time.monotonic()
-        if fraction < 1.0 and now - last[0] < PROGRESS_INTERVAL_S:
-            return
-        last[0] = now
-        # Leave the last percent for publishing, so 100 means the files are listed.
-        updated = MosaicRequest.objects.filter(pk=pk, status=Status.RUNNING).update(
-            progress=round(99.0 * fraction, 1))
-        if not updated:
-            raise CancelledError
-
-    return report
+def reap_requests() -> fanout.Reaped:
+    """Restart or fail requests that no live worker composes (scheduled by Celery beat)."""
+    return fanout.reap(send_to_workers, celery_app.queued_messages)
 
 
 def retention_period() -> timedelta:

@@ -46,9 +46,11 @@ def test_each_file_is_hashed_once_and_recorded_with_its_real_checksum(
     assert req.status == Status.DONE, req.error
 
     folder = hub_dirs["media"] / req.product_folder
-    partial = hub_dirs["media"] / f".partial-{str(req.pk)[:8]}"  # where the files were made
+    # The files were made in a staging folder of the same name, moved into place after.
+    staging = {a for p in hashed for a in p.parents if a.name == folder.name}
+    assert len(staging) == 1 and staging != {folder}
     on_disk = {str(p.relative_to(folder)): p for p in folder.rglob("*") if p.is_file()}
-    assert Counter(str(p.relative_to(partial)) for p in hashed) == Counter(on_disk.keys())
+    assert Counter(str(p.relative_to(*staging)) for p in hashed) == Counter(on_disk.keys())
     assert set(Counter(on_disk.keys()).values()) == {1}
     truth = {name: (p.stat().st_size, hashlib.sha256(p.read_bytes()).hexdigest())
              for name, p in on_disk.items()}

@@ -19,8 +19,9 @@ from rio_cogeo.cogeo import cog_validate
 from compositing.demo.archive import DEMO_CENTER_32629
 from compositing.orders.spec import parse_spec
 from compositing.pipeline import MosaicResult, run_mosaic
+from hub.mosaics.fanout import _publish
 from hub.mosaics.models import MosaicRequest, Status
-from hub.mosaics.services import _record_product, mosaic_settings
+from hub.mosaics.services import mosaic_settings
 from tests.conftest import TEST_AOI_BBOX
 from tests.hub.on_demand import OnDemand
 from tests.hub.test_stac_schema import errors as stac_errors
@@ -187,14 +188,12 @@ def test_tiled_netcdf_has_one_file_per_tile_subfolder(hub_dirs, tmp_path):
 def test_subfolder_files_download_singly_and_keep_their_paths_in_zip_and_metalink(
         client, alice, hub_dirs, tiled):
     result = tiled["mgrs"]
-    media = hub_dirs["media"]
-    folder = media / result.folder.name
-    result.folder.rename(folder)
     req = MosaicRequest.from_spec(order("tiled", _tile_crossing_bbox(), tiling="mgrs",
                                         layout="per_layer"), alice)
     req.status = Status.RUNNING
     req.save()
-    _record_product(req, folder, result.files)
+    _publish(req, result.folder, result.files)
+    folder = hub_dirs["media"] / result.folder.name
     req.refresh_from_db()
     assert req.status == Status.DONE and req.options["tiling"] == "mgrs"
     client.force_login(alice)
