@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -56,48 +58,98 @@ def redis_broker() -> str:
     return "redis://127.0.0.1:6379/0"
 
 
-@contextmanager
-def running_hub(backend: str, tmp_path: Path, archive: Path) -> Iterator[dict]:
-    """A running hub (web + worker) on `backend` and an API token of its user alice."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("DATABASE_URL", "CELERY_"))}
-    env.update(DEBUG="0", SECRET_KEY="e2e-test-key", HUB_ARCHIVE_DIR=str(archive),
-               HUB_MEDIA_ROOT=str(tmp_path / "media"), HUB_STATE_DIR=str(tmp_path / "state"),
-               HUB_STAC_URL="", HUB_QUEUE=f"e2e-{uuid.uuid4().hex[:8]}", HUB_CHUNK_SIZE="64",
-               DJANGO_SETTINGS_MODULE="hub.settings")
-    database = None
-    if backend == "postgres+redis":
-        database = postgres_database()
-        env["DATABASE_URL"] = next(database)
-        env["CELERY_BROKER_URL"] = redis_broker()
-    manage(env, "migrate", "--noinput")
-    manage(env, "shell", "-c", "from django.contrib.auth import get_user_model; "
-                               "get_user_model().objects.create_user('alice', password='x1!a')")
-    token = manage(env, "create_token", "alice").strip()
-    port = free_port()
-    logs = tmp_path / "logs"
-    logs.mkdir()
-    procs = [
-        subprocess.Popen([sys.executable, "-m", "gunicorn", "hub.wsgi", "-b",
-                          f"127.0.0.1:{port}", "-w", "1", "--timeout", "120"], cwd=REPO, env=env,
-                         stdout=(logs / "web.log").open("w"), stderr=subprocess.STDOUT),
-        subprocess.Popen([sys.executable, "-m", "celery", "-A", "workers", "worker",
-                          "--concurrency=1", "--loglevel=INFO", f"--hostname=e2e-{port}@%h"],
-                         cwd=REPO, env=env, stdout=(logs / "worker.log").open("w"),
-                         stderr=subprocess.STDOUT),
-    ]
-    base = f"http://127.0.0.1:{port}"
-    try:
-        wait_for(lambda: requests.get(base + "/api/v1/openapi.json", timeout=10).ok, 90)
-        yield {"base": base, "token": token, "env": env, "tmp": tmp_path, "logs": logs,
-               "user": "alice", "password": "x1!a"}
-    finally:
-        for proc in procs:
-            proc.terminate()
-        for proc in procs:
+class Processes:
+    """The hub's subprocesses, each in its own session (so that a kill reaches a worker's pool
+    processes too); workers and beat can be killed and started again."""
+
+    def __init__(self, env: dict, logs: Path) -> None:
+        self.env, self.logs = env, logs
+        self.procs: dict[str, subprocess.Popen] = {}
+        self._runs = 0
+
+    def start(self, name: str, args: list[str]) -> subprocess.Popen:
+        self._runs += 1
+        log = (self.logs / f"{name}.log").open("a")
+        log.write(f"--- start {self._runs}\n")
+        log.flush()
+        proc = subprocess.Popen([sys.executable, *args], cwd=REPO, env=self.env, stdout=log,
+                                stderr=subprocess.STDOUT, start_new_session=True)
+        self.procs[name] = proc
+        return proc
+
+    def start_worker(self, name: str, concurrency: int = 1) -> subprocess.Popen:
+        return self.start(name, ["-m", "celery", "-A", "workers", "worker",
+                                 f"--concurrency={concurrency}", "--loglevel=INFO",
+                                 f"--hostname={name}-{uuid.uuid4().hex[:6]}@%h"])
+
+    def start_beat(self) -> subprocess.Popen:
+        return self.start("beat", ["-m", "celery", "-A", "workers", "beat", "--loglevel=INFO",
+                                   "--schedule", str(self.logs / "beat-schedule")])
+
+    def kill(self, name: str) -> None:
+        """kill -9 the process and every process of its session (a worker's pool)."""
+        proc = self.procs.pop(name)
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=20)
+
+    def stop_all(self) -> None:
+        for proc in self.procs.values():
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGTERM)
+        for proc in self.procs.values():
             try:
                 proc.wait(timeout=20)
             except subprocess.TimeoutExpired:
-                proc.kill()
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait(timeout=20)
+        self.procs.clear()
+
+    def logs_text(self, tail: int = 3000) -> str:
+        return "\n".join(f"== {p.name}\n{p.read_text()[-tail:]}" for p in self.logs.iterdir()
+                         if p.suffix == ".log")
+
+
+@contextmanager
+def running_hub(backend: str, tmp_path: Path, archive: Path, workers: int = 1,
+                beat: bool = False, env: dict | None = None) -> Iterator[dict]:
+    """A running hub (web + `workers` Celery workers, and beat if asked) on `backend` and an
+    API token of its user alice. `env`: more settings for every process."""
+    environ = {k: v for k, v in os.environ.items()
+               if not k.startswith(("DATABASE_URL", "CELERY_"))}
+    environ.update(DEBUG="0", SECRET_KEY="e2e-test-key", HUB_ARCHIVE_DIR=str(archive),
+                   HUB_MEDIA_ROOT=str(tmp_path / "media"),
+                   HUB_STATE_DIR=str(tmp_path / "state"), HUB_STAC_URL="",
+                   HUB_QUEUE=f"e2e-{uuid.uuid4().hex[:8]}", HUB_CHUNK_SIZE="64",
+                   DJANGO_SETTINGS_MODULE="hub.settings")
+    environ.update(env or {})
+    database = None
+    if backend == "postgres+redis":
+        database = postgres_database()
+        environ["DATABASE_URL"] = next(database)
+        environ["CELERY_BROKER_URL"] = redis_broker()
+    manage(environ, "migrate", "--noinput")
+    manage(environ, "shell", "-c", "from django.contrib.auth import get_user_model; "
+                                   "get_user_model().objects.create_user('alice', password='x1!a')")
+    token = manage(environ, "create_token", "alice").strip()
+    port = free_port()
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    procs = Processes(environ, logs)
+    procs.start("web", ["-m", "gunicorn", "hub.wsgi", "-b", f"127.0.0.1:{port}", "-w", "1",
+                        "--timeout", "120"])
+    for n in range(workers):
+        procs.start_worker(f"worker{n}")
+    if beat:
+        procs.start_beat()
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_for(lambda: requests.get(base + "/api/v1/openapi.json", timeout=10).ok, 90)
+        yield {"base": base, "token": token, "env": environ, "tmp": tmp_path, "logs": logs,
+               "user": "alice", "password": "x1!a", "procs": procs}
+    finally:
+        procs.stop_all()
         if database is not None:
             next(database, None)
 

@@ -165,8 +165,7 @@ def deliver_request(request_id: str, attempt: int) -> None:
         name = folder_name(plan.spec, settings.HUB_PRODUCT_PREFIX, product_id(req))
         staging, files = deliver_product(plan, _mosaic_settings(), work, product_id(req), name,
                                          product_links(req))
-    _publish(req, staging, files)
-    shutil.rmtree(work.root, ignore_errors=True)
+    _publish(req, staging, files, work)
     close_datasets()  # the request's inputs; the next request reads others
 
 
@@ -233,9 +232,11 @@ def _mosaic_settings():  # type: ignore[no-untyped-def]
     return mosaic_settings()
 
 
-def _publish(req: MosaicRequest, staging: Path, files: list[FileRecord]) -> None:
-    """Move the delivered folder into place and record the product: the request becomes DONE,
-    unless it was cancelled or restarted meanwhile (then the folder is removed)."""
+def _publish(req: MosaicRequest, staging: Path, files: list[FileRecord],
+             work: WorkFolder | None = None) -> None:
+    """Move the delivered folder into place, remove the work folder and record the product:
+    the request becomes DONE, unless it was cancelled or restarted meanwhile (then the folder
+    is removed). Once DONE is read, nothing of the work is left on storage."""
     media = Path(settings.HUB_MEDIA_ROOT)
     final = media / staging.name
     relative = final.relative_to(media)
@@ -246,6 +247,8 @@ def _publish(req: MosaicRequest, staging: Path, files: list[FileRecord]) -> None
             shutil.rmtree(staging.parent, ignore_errors=True)
             return
         publish(staging, final)
+        if work is not None:
+            shutil.rmtree(work.root, ignore_errors=True)
         ProductFile.objects.filter(request=req).delete()
         ProductFile.objects.bulk_create([
             ProductFile(request=req, name=f.name, path=str(relative / f.name), size=f.size,
