@@ -17,10 +17,12 @@ from django.utils import timezone
 from shapely.geometry import box
 
 from compositing.archive.scenes import search_scenes
+from compositing.grid import OutputGrid
 from compositing.orders.spec import MosaicSpec, parse_spec
 from compositing.pipeline import MosaicSettings
 from compositing.products.metadata import Contact
 from hub import celery_app
+from hub.errors import ApiError
 from hub.mosaics import fanout
 from hub.mosaics.models import ACTIVE_STATUSES, MosaicRequest, ProductFile, Status
 from hub.task_names import RUN_REQUEST
@@ -32,13 +34,48 @@ def read_order(options: Mapping[str, Any]) -> MosaicSpec:
     return parse_spec(options, max_area_km2=settings.HUB_MAX_AOI_KM2)
 
 
+class OrderLimitError(ApiError):
+    """An order beyond one of the per-person limits of this hub (429: wait, then order)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(429, message)
+
+
+def order_pixels(spec: MosaicSpec) -> int:
+    """Output pixels of an order (per layer): the measure of the work it queues."""
+    grid = OutputGrid.for_aoi(spec.aoi, spec.crs, spec.resolution)
+    return grid.width * grid.height
+
+
+def check_order_limits(spec: MosaicSpec, owner: Any) -> None:
+    """Raise OrderLimitError when the owner's queued and running orders, with this one, pass
+    HUB_MAX_ACTIVE_ORDERS orders or HUB_MAX_QUEUED_MPX megapixels."""
+    active = list(MosaicRequest.objects.filter(owner=owner, status__in=ACTIVE_STATUSES))
+    most = settings.HUB_MAX_ACTIVE_ORDERS
+    if len(active) >= most:
+        raise OrderLimitError(
+            f"you have {len(active)} orders queued or processing, the most this hub takes per "
+            f"person (HUB_MAX_ACTIVE_ORDERS = {most}); order again when one has finished, or "
+            f"cancel one")
+    queued = sum(order_pixels(r.spec) for r in active) + order_pixels(spec)
+    limit_px = settings.HUB_MAX_QUEUED_MPX * 1_000_000
+    if queued > limit_px:
+        raise OrderLimitError(
+            f"your queued and processing orders would hold {queued / 1e6:,.0f} megapixels, "
+            f"more than this hub takes per person (HUB_MAX_QUEUED_MPX = "
+            f"{settings.HUB_MAX_QUEUED_MPX:,}); order a smaller area or a coarser resolution, "
+            f"or wait for your orders to finish")
+
+
 def create_request(spec: MosaicSpec, owner: Any, public_url: str = "") -> MosaicRequest:
-    """Save a validated order and enqueue it after the commit.
+    """Save a validated order within the owner's limits and enqueue it after the commit
+    (OrderLimitError beyond them: nothing is saved or queued).
 
     `public_url`: the hub's address the order came through (links.order_origin), for the
     product's links when HUB_PUBLIC_URL is not set.
     """
     with transaction.atomic():
+        check_order_limits(spec, owner)
         req = MosaicRequest.from_spec(spec, owner)
         req.public_url = public_url
         req.save()

@@ -55,9 +55,13 @@ def new_request(request: HttpRequest) -> HttpResponse:
         initial["start"] = interval[1].replace(day=1).isoformat()
     form = OrderForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():
-        req = services.create_request(form.spec, request.user, order_origin(request))
-        messages.success(request, f"Order {req.name} placed.")
-        return redirect("requests")
+        try:
+            req = services.create_request(form.spec, request.user, order_origin(request))
+        except services.OrderLimitError as exc:
+            form.add_error(None, exc.message)
+        else:
+            messages.success(request, f"Order {req.name} placed.")
+            return redirect("requests")
     return render(request, "mosaics/new_request.html",
                   {"form": form, "archive_interval": interval})
 

@@ -1,0 +1,236 @@
+"""The request's tasks and the reaper, run in this process with a dispatch that records what
+they send (the broker's side is exercised by test_worker_faults with real processes)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+import numpy as np
+import pytest
+import rasterio
+from django.utils import timezone
+
+from hub.mosaics import fanout
+from hub.mosaics.models import MosaicRequest, Status
+from hub.mosaics.services import create_request, process_request, read_order
+from hub.task_names import COMPOSE_CHUNK, DELIVER_REQUEST, RUN_REQUEST
+from tests.conftest import TEST_AOI_BBOX
+
+pytestmark = pytest.mark.django_db
+
+ORDER = {"name": "lanes", "aoi": list(TEST_AOI_BBOX), "start": "2023-06-01", "period": "month",
+         "resolution": 60, "crs": "UTM", "bands": ["B02", "B03", "B04"], "aux": ["valid_obs"]}
+
+
+class Recorder:
+    """A dispatch that keeps what is sent, to run it when the test says."""
+
+    def __init__(self) -> None:
+        self.sent: list[fanout.Send] = []
+
+    def __call__(self, send: fanout.Send) -> None:
+        self.sent.append(send)
+
+    def take(self) -> list[fanout.Send]:
+        sent, self.sent = self.sent, []
+        return sent
+
+    def run(self, send: fanout.Send) -> None:
+        fanout.run_task(send, self)
+
+
+@pytest.fixture
+def small_chunks(settings, hub_dirs):
+    settings.HUB_CHUNK_SIZE = 16  # 2 km at 60 m: 34 px, 9 chunks
+    settings.HUB_ORDER_TASKS = 2
+    settings.HUB_SMALL_ORDER_CHUNKS = 4
+    return hub_dirs
+
+
+def new_request(owner, django_capture_on_commit_callbacks) -> MosaicRequest:
+    with django_capture_on_commit_callbacks(execute=False):
+        return create_request(read_order(ORDER), owner)
+
+
+def band_values(media: Path, req: MosaicRequest) -> np.ndarray:
+    req.refresh_from_db()
+    path = next((media / req.product_folder).glob("bands_*.tif"))
+    with rasterio.open(path) as src:
+        return src.read()
+
+
+def test_a_request_keeps_its_lanes_on_the_broker_and_chunks_in_any_order_give_one_product(
+        small_chunks, alice, django_capture_on_commit_callbacks):
+    media = small_chunks["media"]
+    whole = new_request(alice, django_capture_on_commit_callbacks)
+    process_request(str(whole.pk))
+    want = band_values(media, whole)
+
+    req = new_request(alice, django_capture_on_commit_callbacks)
+    sends = Recorder()
+    sends.run(fanout.Send(RUN_REQUEST, (str(req.pk),)))
+    req.refresh_from_db()
+    assert req.status == Status.RUNNING and req.chunks_total == 9
+    first = sends.take()
+    assert [(s.name, s.args[2], s.bulk) for s in first] == [(COMPOSE_CHUNK, 0, True),
+                                                            (COMPOSE_CHUNK, 1, True)]
+    pending = first
+    ran = []
+    while pending:  # newest first: lanes progress in any interleaving
+        send = pending.pop()
+        ran.append(send)
+        sends.run(send)
+        new = sends.take()
+        assert len(new) <= 1  # a task sends its lane's next, or the delivery
+        pending += new
+        assert len([s for s in pending if s.name == COMPOSE_CHUNK]) <= 2
+    assert [s.name for s in ran].count(COMPOSE_CHUNK) == 9
+    assert ran[-1].name == DELIVER_REQUEST
+    req.refresh_from_db()
+    assert req.status == Status.DONE and req.progress == 100 and req.chunks_done == 9
+    np.testing.assert_array_equal(band_values(media, req), want)
+    assert not list(media.glob(".partial-*"))
+
+
+def test_a_second_message_for_a_composed_chunk_does_nothing(
+        small_chunks, alice, django_capture_on_commit_callbacks):
+    req = new_request(alice, django_capture_on_commit_callbacks)
+    sends = Recorder()
+    sends.run(fanout.Send(RUN_REQUEST, (str(req.pk),)))
+    chunk0 = sends.take()[0]
+    sends.run(chunk0)
+    assert [s.args[2] for s in sends.take()] == [2]
+    piece = fanout.work_folder(req).piece_path(0)
+    stamp = piece.stat().st_mtime_ns
+    sends.run(chunk0)  # redelivered after its worker died past the write
+    assert sends.take() == [] and piece.stat().st_mtime_ns == stamp
+
+
+def test_tasks_of_a_cancelled_request_stop_and_the_reaper_removes_its_work(
+        small_chunks, alice, client, django_capture_on_commit_callbacks):
+    req = new_request(alice, django_capture_on_commit_callbacks)
+    sends = Recorder()
+    sends.run(fanout.Send(RUN_REQUEST, (str(req.pk),)))
+    lanes = sends.take()
+    sends.run(lanes[0])
+    sends.take()
+    MosaicRequest.objects.filter(pk=req.pk).update(status=Status.CANCELLED)
+    sends.run(lanes[1])
+    assert sends.take() == []
+    assert not fanout.work_folder(req).has_piece(1)
+    reaped = fanout.reap(sends, lambda: 0)
+    assert reaped.removed_folders == [fanout.work_folder(req).root.name]
+    assert not fanout.work_folder(req).root.exists()
+
+
+def started_and_killed(send: fanout.Send) -> None:
+    """What a task does before its work, then its process died."""
+    assert fanout._started(*send.args[:2]) is not None
+
+
+def stale(req: MosaicRequest, seconds: float) -> None:
+    MosaicRequest.objects.filter(pk=req.pk).update(
+        heartbeat_at=timezone.now() - timedelta(seconds=seconds))
+
+
+def test_the_reaper_restarts_a_request_without_a_live_worker_and_keeps_its_pieces(
+        small_chunks, alice, settings, django_capture_on_commit_callbacks):
+    settings.HUB_TASK_LEASE_S = 30
+    req = new_request(alice, django_capture_on_commit_callbacks)
+    sends = Recorder()
+    sends.run(fanout.Send(RUN_REQUEST, (str(req.pk),)))
+    lane0, lane1 = sends.take()
+    sends.run(lane0)  # chunk 0 composed, chunk 2 sent ...
+    lost = sends.take()
+    assert [s.args[2] for s in lost] == [2]
+    for send in (lane1, *lost):  # ... chunks 1 and 2 started by workers that died
+        started_and_killed(send)
+
+    stale(req, 10)
+    assert fanout.reap(sends, lambda: 0).restarted == []  # within its lease
+    stale(req, 31)
+    reaped = fanout.reap(sends, lambda: 0)
+    assert reaped.restarted == [str(req.pk)]
+    req.refresh_from_db()
+    assert req.attempt == 1 and req.status == Status.RUNNING
+    restart = sends.take()
+    assert [(s.args[1], s.args[2]) for s in restart] == [(1, 1), (1, 2)]  # 0 is kept
+    # the old attempt's messages, delivered late, do nothing
+    sends.run(lane1)
+    sends.run(lost[0])
+    assert sends.take() == [] and not fanout.work_folder(req).has_piece(1)
+    pending = restart
+    while pending:
+        sends.run(pending.pop(0))
+        pending += sends.take()
+    req.refresh_from_db()
+    assert req.status == Status.DONE, req.error
+
+
+def test_the_reaper_waits_while_the_request_has_tasks_on_the_broker(
+        small_chunks, alice, settings, django_capture_on_commit_callbacks):
+    settings.HUB_TASK_LEASE_S = 30
+    req = new_request(alice, django_capture_on_commit_callbacks)
+    sends = Recorder()
+    sends.run(fanout.Send(RUN_REQUEST, (str(req.pk),)))
+    sends.take()  # two lanes waiting behind other requests' tasks
+    stale(req, 600)
+    assert fanout.reap(sends, lambda: 40).restarted == []
+    # nothing on the broker any more: its messages were lost (a flushed Redis)
+    assert fanout.reap(sends, lambda: 0).restarted == [str(req.pk)]
+
+
+def test_the_reaper_gives_up_after_the_attempts_and_says_why(
+        small_chunks, alice, settings, django_capture_on_commit_callbacks):
+    settings.HUB_TASK_LEASE_S = 30
+    settings.HUB_TASK_ATTEMPTS = 2
+    req = new_request(alice, django_capture_on_commit_callbacks)
+    sends = Recorder()
+    sends.run(fanout.Send(RUN_REQUEST, (str(req.pk),)))
+    for _ in range(2):
+        for send in sends.take():
+            started_and_killed(send)
+        stale(req, 60)
+        fanout.reap(sends, lambda: 0)
+    req.refresh_from_db()
+    assert req.status == Status.FAILED
+    assert "stopped 2 times" in req.error
+    assert not fanout.work_folder(req).root.exists()
+
+
+def test_the_reaper_plans_again_when_the_planning_worker_died(
+        small_chunks, alice, settings, django_capture_on_commit_callbacks):
+    settings.HUB_TASK_LEASE_S = 30
+    req = new_request(alice, django_capture_on_commit_callbacks)
+    MosaicRequest.objects.filter(pk=req.pk).update(status=Status.RUNNING, attempt=0)
+    stale(req, 60)
+    sends = Recorder()
+    assert fanout.reap(sends, lambda: 0).restarted == [str(req.pk)]
+    assert [s.name for s in sends.sent] == [RUN_REQUEST]
+    sends.run(sends.take()[0])
+    req.refresh_from_db()
+    assert req.status == Status.RUNNING and req.chunks_total == 9
+
+
+def test_a_queued_request_whose_message_is_gone_is_sent_again(
+        small_chunks, alice, settings, django_capture_on_commit_callbacks):
+    settings.HUB_TASK_LEASE_S = 30
+    req = new_request(alice, django_capture_on_commit_callbacks)
+    MosaicRequest.objects.filter(pk=req.pk).update(
+        created_at=timezone.now() - timedelta(seconds=60))
+    sends = Recorder()
+    assert fanout.reap(sends, lambda: 3).requeued == []  # still waiting its turn
+    assert fanout.reap(sends, lambda: 0).requeued == [str(req.pk)]
+    assert [s.name for s in sends.sent] == [RUN_REQUEST]
+
+
+def test_work_folders_of_active_requests_stay(small_chunks, alice,
+                                              django_capture_on_commit_callbacks):
+    req = new_request(alice, django_capture_on_commit_callbacks)
+    sends = Recorder()
+    sends.run(fanout.Send(RUN_REQUEST, (str(req.pk),)))
+    stray = small_chunks["media"] / ".partial-deadbeef"
+    stray.mkdir()
+    assert fanout.reap(sends, lambda: 0).removed_folders == [".partial-deadbeef"]
+    assert fanout.work_folder(req).has_plan()
