@@ -110,6 +110,9 @@ HUB_STAC_COLLECTION = env_str("HUB_STAC_COLLECTION", "sentinel-2-l2a")
 HUB_CHUNK_SIZE = env_int("HUB_CHUNK_SIZE", 512, minimum=16)
 HUB_MEDOID_MIN_OBS = env_int("HUB_MEDOID_MIN_OBS", 4, minimum=2)
 HUB_MAX_AOI_KM2 = env_int("HUB_MAX_AOI_KM2", 1_000_000, minimum=1)
+# Orders whose product would pass this estimated size are delivered as MGRS tiles (UTM), or
+# refused before anything is queued (other CRSs).
+HUB_MAX_PRODUCT_GB = env_int("HUB_MAX_PRODUCT_GB", 20, minimum=1)
 HUB_PRODUCT_PREFIX = env_str("HUB_PRODUCT_PREFIX", "S2GM")
 # Who answers for the products (INSPIRE responsible party and metadata point of contact).
 HUB_CONTACT_NAME = env_str("HUB_CONTACT_NAME", "Mosaic Hub operator")

@@ -13,14 +13,12 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.http import require_http_methods
 from pyproj import CRS, Geod
 
-from compositing.grid import OutputGrid, utm_epsg
+from compositing.grid import utm_epsg
+from compositing.orders.size import product_size
 from compositing.orders.spec import ORDER_OPTIONS, SpecError
 from hub.errors import error_response
-from hub.mosaics.services import read_order
+from hub.mosaics.services import free_storage_bytes, read_order
 from hub.stac.views import get_archive
-
-# Deflate typically halves surface reflectance; an estimate, shown as such.
-COMPRESSION_RATIO = 0.5
 
 
 @login_required
@@ -40,8 +38,8 @@ def preview(request: HttpRequest) -> HttpResponse:
         spec = read_order(options)
     except SpecError as exc:
         return error_response(400, exc.message, exc.field)
-    grid = OutputGrid.for_aoi(spec.aoi, spec.crs, spec.resolution)
-    bytes_per_px = sum(2 for _ in spec.bands) + sum(lyr.dtype_size for lyr in spec.aux_layers)
+    size = product_size(spec)
+    free = free_storage_bytes()
     window = (f"{datetime.combine(spec.start, time.min, UTC):%Y-%m-%dT%H:%M:%SZ}/"
               f"{datetime.combine(spec.end, time.max, UTC):%Y-%m-%dT%H:%M:%SZ}")
     page = get_archive().search(intersects=spec.aoi.__geo_interface__, datetime=window,
@@ -53,9 +51,13 @@ def preview(request: HttpRequest) -> HttpResponse:
                           3),
         "start": spec.start.isoformat(), "end": spec.end.isoformat(),
         "epsg": spec.crs, "crs_name": CRS.from_epsg(spec.crs).name,
-        "width": grid.width, "height": grid.height,
+        "width": size.width, "height": size.height,
         "scenes": page.number_matched,
-        "estimated_bytes": int(grid.width * grid.height * bytes_per_px * COMPRESSION_RATIO),
+        "estimated_bytes": size.estimated_bytes,
+        "tiles": size.tiles,
+        "delivery": size.describe(),
+        "free_bytes": free,
+        "fits_storage": size.working_bytes <= free,
         "utm_epsg": utm, "utm_name": CRS.from_epsg(utm).name,
     }
     if not str(options.get("aoi", "")).lstrip().startswith("{"):

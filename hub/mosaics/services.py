@@ -18,6 +18,7 @@ from shapely.geometry import box
 
 from compositing.archive.scenes import search_scenes
 from compositing.grid import OutputGrid
+from compositing.orders.size import fit_to_limit, human_bytes, product_size
 from compositing.orders.spec import MosaicSpec, parse_spec
 from compositing.pipeline import MosaicSettings
 from compositing.products.metadata import Contact
@@ -30,8 +31,36 @@ from hub.task_names import RUN_REQUEST
 log = logging.getLogger(__name__)
 
 def read_order(options: Mapping[str, Any]) -> MosaicSpec:
-    """Ordering options (form, REST API) as a validated spec under this hub's limits."""
-    return parse_spec(options, max_area_km2=settings.HUB_MAX_AOI_KM2)
+    """Ordering options (form, REST API) as a validated spec under this hub's limits, as it
+    will be delivered (MGRS tiles beyond HUB_MAX_PRODUCT_GB, `size.fit_to_limit`)."""
+    spec = parse_spec(options, max_area_km2=settings.HUB_MAX_AOI_KM2)
+    return fit_to_limit(spec, settings.HUB_MAX_PRODUCT_GB * 10**9)
+
+
+class StorageFullError(ApiError):
+    """Product storage has not the room an order needs while it is made (507)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(507, message)
+
+
+def free_storage_bytes() -> int:
+    """Free bytes on the file system of product storage (HUB_MEDIA_ROOT, or the nearest
+    folder above it that exists yet)."""
+    folder = Path(settings.HUB_MEDIA_ROOT)
+    while not folder.exists() and folder != folder.parent:
+        folder = folder.parent
+    return shutil.disk_usage(folder).free
+
+
+def check_storage(spec: MosaicSpec) -> None:
+    """Raise StorageFullError when product storage cannot hold the order while it is made."""
+    need, free = product_size(spec).working_bytes, free_storage_bytes()
+    if need > free:
+        raise StorageFullError(
+            f"product storage has {human_bytes(free)} free; this order needs about "
+            f"{human_bytes(need)} while it is made. Order a smaller area or fewer bands, or "
+            f"ask the operator for room")
 
 
 class OrderLimitError(ApiError):
@@ -69,13 +98,14 @@ def check_order_limits(spec: MosaicSpec, owner: Any) -> None:
 
 def create_request(spec: MosaicSpec, owner: Any, public_url: str = "") -> MosaicRequest:
     """Save a validated order within the owner's limits and enqueue it after the commit
-    (OrderLimitError beyond them: nothing is saved or queued).
+    (OrderLimitError beyond them, StorageFullError without room: nothing is saved or queued).
 
     `public_url`: the hub's address the order came through (links.order_origin), for the
     product's links when HUB_PUBLIC_URL is not set.
     """
     with transaction.atomic():
         check_order_limits(spec, owner)
+        check_storage(spec)
         req = MosaicRequest.from_spec(spec, owner)
         req.public_url = public_url
         req.save()

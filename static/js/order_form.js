@@ -64,13 +64,14 @@
         crsResolved.textContent = "";
         return;
       }
-      const size = humanSize(data.estimated_bytes);
       summary.textContent = `AOI ${data.area_km2} km² · ${data.start} to ${data.end} · ` +
         `${data.scenes} L2A scenes · EPSG:${data.epsg} ${data.crs_name} · ` +
-        `${data.width} × ${data.height} px · about ${size}`;
-      summary.className = "summary";
-      estimate.textContent = `Estimated size about ${size} (${data.width} × ${data.height} px, ` +
-        `${data.scenes} L2A scenes from ${data.start} to ${data.end})`;
+        `${data.width} × ${data.height} px · ${data.delivery}`;
+      summary.className = data.fits_storage ? "summary" : "summary invalid";
+      estimate.textContent = `The product ${data.delivery} (${data.width} × ${data.height} px, ` +
+        `${data.scenes} L2A scenes from ${data.start} to ${data.end})` +
+        (data.fits_storage ? "" : `. Product storage has only ${humanSize(data.free_bytes)} ` +
+          "free: too little to make it.");
       const suggested = data.epsg === data.utm_epsg ? " (the AOI's UTM zone)" :
         ` · suggested: EPSG:${data.utm_epsg} ${data.utm_name}`;
       crsResolved.textContent = `EPSG:${data.epsg} · ${data.crs_name}${suggested}`;

@@ -111,7 +111,7 @@ def test_upload_presets_tile_id_crs_and_estimate(browser, tmp_path, demo_archive
         assert page.input_value("#id_aoi") == "T29UNU"
         summary = page.text_content("#order-summary")
         assert "L2A scenes" in summary and "EPSG:32629" in summary
-        assert "Estimated size about" in page.text_content("#order-estimate")
+        assert "will be delivered as one product, about" in page.text_content("#order-estimate")
         assert page.locator(AOI_SHAPES).count() == 1  # the tile, in place of the KML's polygon
 
         # The CRS: a shortcut, the resolved name and the suggested UTM zone.

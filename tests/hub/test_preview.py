@@ -6,7 +6,7 @@ import pytest
 from shapely.geometry import box
 
 from compositing.grid import OutputGrid
-from hub.mosaics.preview import COMPRESSION_RATIO
+from compositing.orders.size import COMPRESSION_RATIO
 from tests.conftest import TEST_AOI_BBOX
 
 pytestmark = pytest.mark.django_db
