@@ -71,6 +71,7 @@ from compositing.pipeline import (
 from compositing.products.naming import FileRecord, folder_name
 from hub.mosaics.links import product_links
 from hub.mosaics.models import ACTIVE_STATUSES, MosaicRequest, ProductFile, Status
+from hub.mosaics.operator import mosaic_settings
 from hub.task_names import COMPOSE_CHUNK, DELIVER_REQUEST, RUN_REQUEST
 
 log = logging.getLogger(__name__)
@@ -111,7 +112,7 @@ def plan_request(request_id: str, dispatch: Dispatch) -> None:
     work = work_folder(req)
     with _failing_request(req), heartbeat(req.pk):
         shutil.rmtree(work.root, ignore_errors=True)
-        plan = plan_mosaic(req.spec, _mosaic_settings())
+        plan = plan_mosaic(req.spec, mosaic_settings())
         work.save_plan(plan)
         MosaicRequest.objects.filter(pk=req.pk).update(chunks_total=plan.chunk_count)
     if _still_running(req.pk, req.attempt):
@@ -163,7 +164,7 @@ def deliver_request(request_id: str, attempt: int) -> None:
     with _failing_request(req), heartbeat(req.pk):
         plan = _load_plan(work)
         name = folder_name(plan.spec, settings.HUB_PRODUCT_PREFIX, product_id(req))
-        staging, files = deliver_product(plan, _mosaic_settings(), work, product_id(req), name,
+        staging, files = deliver_product(plan, mosaic_settings(), work, product_id(req), name,
                                          product_links(req))
     _publish(req, staging, files, work)
     close_datasets()  # the request's inputs; the next request reads others
@@ -224,12 +225,6 @@ def _cached_plan(path: str, mtime_ns: int) -> Plan:
 def _load_plan(work: WorkFolder) -> Plan:
     """The request's plan, unpickled once per process and plan file."""
     return _cached_plan(str(work.root), work.plan_path.stat().st_mtime_ns)
-
-
-def _mosaic_settings():  # type: ignore[no-untyped-def]
-    from hub.mosaics.services import mosaic_settings
-
-    return mosaic_settings()
 
 
 def _publish(req: MosaicRequest, staging: Path, files: list[FileRecord],

@@ -20,12 +20,11 @@ from compositing.archive.scenes import search_scenes
 from compositing.grid import OutputGrid
 from compositing.orders.size import fit_to_limit, human_bytes, product_size
 from compositing.orders.spec import MosaicSpec, parse_spec
-from compositing.pipeline import MosaicSettings
-from compositing.products.metadata import Contact
 from hub import celery_app
 from hub.errors import ApiError
 from hub.mosaics import fanout
 from hub.mosaics.models import ACTIVE_STATUSES, MosaicRequest, ProductFile, Status
+from hub.mosaics.operator import mosaic_settings
 from hub.task_names import RUN_REQUEST
 
 log = logging.getLogger(__name__)
@@ -134,19 +133,6 @@ def remove_product(req: MosaicRequest) -> None:
     """Delete the product folder of a request from storage."""
     if req.product_folder:
         shutil.rmtree(Path(settings.HUB_MEDIA_ROOT) / req.product_folder, ignore_errors=True)
-
-
-def mosaic_settings() -> MosaicSettings:
-    """The compositing settings of this hub."""
-    from hub.stac.embedded import stac_api_url
-
-    return MosaicSettings(
-        stac_url=stac_api_url(), collection=settings.HUB_STAC_COLLECTION,
-        chunk_size=settings.HUB_CHUNK_SIZE, medoid_min_obs=settings.HUB_MEDOID_MIN_OBS,
-        prefix=settings.HUB_PRODUCT_PREFIX,
-        contact=Contact(settings.HUB_CONTACT_NAME, settings.HUB_ORGANISATION,
-                        settings.HUB_CONTACT_EMAIL),
-    )
 
 
 def warm_up() -> None:
