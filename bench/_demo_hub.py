@@ -22,14 +22,18 @@ def ensure_archive() -> Path:
 
 
 def ensure_extent_archive(width_km: float, height_km: float,
-                          tiles: tuple[str, ...] = ("29UNU", "29UPU")) -> Path:
-    """A year of demo scenes of `tiles` covering width x height km around the demo centre
-    (`manage.py make_demo_archive --extent-km`), built if absent; the midlands tiles by
-    default, the only ones an AOI around the demo centre needs."""
-    archive = REPO / "var" / "bench" / f"archive-{'-'.join(tiles)}-{width_km:g}x{height_km:g}km"
+                          tiles: tuple[str, ...] = ("29UNU", "29UPU"),
+                          dates: tuple[str, str] | None = None) -> Path:
+    """A year of demo scenes (or those between the ISO `dates`) of `tiles` covering width x
+    height km around the demo centre (`manage.py make_demo_archive --extent-km`), built if
+    absent; the midlands tiles by default, the only ones an AOI around the demo centre needs."""
+    span = f"-{dates[0]}-{dates[1]}" if dates else ""
+    archive = (REPO / "var" / "bench"
+               / f"archive-{'-'.join(tiles)}-{width_km:g}x{height_km:g}km{span}")
+    period = ["--start", dates[0], "--end", dates[1]] if dates else []
     subprocess.run([sys.executable, "manage.py", "make_demo_archive", "--if-empty",
                     "--archive", str(archive), "--tiles", ",".join(tiles),
-                    "--extent-km", str(width_km), str(height_km)],
+                    "--extent-km", str(width_km), str(height_km), *period],
                    check=True, cwd=REPO, env={**os.environ, "DEBUG": "1"})
     return archive
 

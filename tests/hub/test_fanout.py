@@ -234,3 +234,27 @@ def test_work_folders_of_active_requests_stay(small_chunks, alice,
     stray.mkdir()
     assert fanout.reap(sends, lambda: 0).removed_folders == [".partial-deadbeef"]
     assert fanout.work_folder(req).has_plan()
+
+
+def test_requests_left_running_by_the_single_task_runner_are_found_after_the_upgrade(
+        transactional_db, django_user_model, settings, hub_dirs):
+    from django.db import connection
+    from django.db.migrations.executor import MigrationExecutor
+
+    executor = MigrationExecutor(connection)
+    executor.migrate([("mosaics", "0006_request_options")])
+    old = executor.loader.project_state([("mosaics", "0006_request_options")]).apps
+    owner = old.get_model("auth", "User").objects.create(username="dave")
+    from tests.hub.stored_requests import spec_of
+
+    old.get_model("mosaics", "MosaicRequest").objects.create(
+        owner_id=owner.pk, name="stuck", options=spec_of(name="stuck").to_json(),
+        status="RUNNING", started_at=timezone.now() - timedelta(hours=3))
+    executor = MigrationExecutor(connection)
+    executor.loader.build_graph()
+    executor.migrate(executor.loader.graph.leaf_nodes())
+    req = MosaicRequest.objects.get(name="stuck")
+    assert req.heartbeat_at == req.started_at
+    sends = Recorder()
+    assert fanout.reap(sends, lambda: 0).restarted == [str(req.pk)]
+    assert [s.name for s in sends.sent] == [RUN_REQUEST]  # no plan: planned again

@@ -3,6 +3,15 @@
 from django.db import migrations, models
 
 
+def beat_for_running_requests(apps, schema_editor):
+    """Requests left RUNNING by the single-task runner (a worker that died kept them so for
+    ever) get a heartbeat as of their start, so the reaper finds them and plans them again."""
+    MosaicRequest = apps.get_model("mosaics", "MosaicRequest")
+    for req in MosaicRequest.objects.filter(status="RUNNING", heartbeat_at__isnull=True):
+        req.heartbeat_at = req.started_at or req.created_at
+        req.save(update_fields=["heartbeat_at"])
+
+
 class Migration(migrations.Migration):
 
     dependencies = [
@@ -40,4 +49,5 @@ class Migration(migrations.Migration):
             name='tasks_waiting',
             field=models.IntegerField(default=0),
         ),
+        migrations.RunPython(beat_for_running_requests, migrations.RunPython.noop),
     ]

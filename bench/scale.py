@@ -1,0 +1,244 @@
+"""One order on 1 and 2 worker processes, real Redis and PostgreSQL (issue 13).
+
+The script starts everything itself: a new PostgreSQL database, a queue of its own on the
+local Redis, Celery workers of one pool process each (`celery -A workers worker
+--concurrency=1`, as many as asked), and orders placed through `services.create_request` as
+the REST API places them. Every order is timed from its creation to DONE as read from the
+database. Printed:
+
+- scale: a quarter (Q2 2023) at 10 m over a square of --side-m (36 chunks of 256 px by
+  default) composed by 1 and by 2 worker processes: wall time, chunks/s, peak RSS of each pool
+  process (VmHWM) and the speed-up;
+- fairness: a 1 km monthly order of another user, alone on the 2 workers, then placed while
+  the big order runs (after its first chunks): how long it took, and the ratio;
+- memory: monthly 10 m orders over 1x, 4x and 16x an area (--mem-side-m, default chunk size)
+  on one fresh worker each: the pool process's peak RSS;
+- estimate: the wall time of a 1,000,000 km2 monthly 20 m order on 10 and 100 machines like
+  this one (2 worker processes each), from the output pixel rate of a monthly 20 m order
+  measured here on 2 processes; local archive reads, as here.
+
+    DEBUG=1 .venv/bin/python bench/scale.py [--side-m 15360] [--chunk 256] [--mem-side-m 3840]
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import math
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from _demo_hub import REPO, ensure_extent_archive
+from pipeline import aoi_square, covering_extent_km
+
+QUARTER = ("2023-04-01", "2023-06-30")
+BANDS = ["B02", "B03", "B04", "B08"]
+AUX = ["valid_obs", "method"]
+PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
+REDIS = "redis://127.0.0.1:6379/0"
+MKM2 = 1e12  # a million square kilometres, in m2
+
+
+class Workers:
+    """Celery worker processes of one pool process each, killed as a group when stopped."""
+
+    def __init__(self, env: dict[str, str], logs: Path) -> None:
+        self.env, self.logs = env, logs
+        self.procs: list[subprocess.Popen] = []
+
+    def start(self, n: int) -> None:
+        for _ in range(n):
+            name = f"bench-{uuid.uuid4().hex[:6]}"
+            log = (self.logs / f"{name}.log").open("w")
+            self.procs.append(subprocess.Popen(
+                [sys.executable, "-m", "celery", "-A", "workers", "worker", "--concurrency=1",
+                 "--loglevel=WARNING", f"--hostname={name}@%h"], cwd=REPO, env=self.env,
+                stdout=log, stderr=subprocess.STDOUT, start_new_session=True))
+        deadline = time.monotonic() + 120
+        while any(len(self.pool(p)) < 1 for p in self.procs):
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"workers did not start; logs in {self.logs}")
+            time.sleep(0.2)
+        time.sleep(2.0)  # the pool processes warm up before taking tasks
+
+    @staticmethod
+    def pool(proc: subprocess.Popen) -> list[int]:
+        try:
+            return [int(p) for p in
+                    Path(f"/proc/{proc.pid}/task/{proc.pid}/children").read_text().split()]
+        except FileNotFoundError:
+            return []
+
+    def peak_rss_mib(self) -> list[float]:
+        """VmHWM of every pool process, in MiB."""
+        peaks = []
+        for proc in self.procs:
+            for pid in self.pool(proc):
+                for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+                    if line.startswith("VmHWM:"):
+                        peaks.append(int(line.split()[1]) / 1024)
+        return peaks
+
+    def stop(self) -> None:
+        for proc in self.procs:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGTERM)
+        for proc in self.procs:
+            try:
+                proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
+        self.procs = []
+
+
+@contextlib.contextmanager
+def database() -> Iterator[str]:
+    import psycopg
+
+    name = f"mosaichub_bench_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(PG_ADMIN, autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield f"postgres://postgres@127.0.0.1:5432/{name}"
+    finally:
+        from django.db import connections
+
+        connections.close_all()
+        with psycopg.connect(PG_ADMIN, autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def order(owner: Any, side_m: float, period: str, start: str, resolution: int) -> Any:
+    from hub.mosaics.services import create_request, read_order
+
+    return create_request(read_order({
+        "name": f"scale{int(side_m)}", "aoi": aoi_square(side_m), "period": period,
+        "start": start, "resolution": resolution, "crs": "EPSG:32629", "bands": BANDS,
+        "aux": AUX}), owner)
+
+
+def wait_done(req: Any, timeout: float = 3600) -> float:
+    """Seconds from the request's creation until it is DONE."""
+    from hub.mosaics.models import MosaicRequest, Status
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        row = MosaicRequest.objects.get(pk=req.pk)
+        if row.status == Status.DONE:
+            return (row.finished_at - row.created_at).total_seconds()
+        if row.status in (Status.FAILED, Status.CANCELLED):
+            raise RuntimeError(f"order {req.pk} {row.status}: {row.error}")
+        time.sleep(0.05)
+    raise RuntimeError(f"order {req.pk} not done within {timeout} s")
+
+
+def wait_chunks(req: Any, chunks: int) -> None:
+    from hub.mosaics.models import MosaicRequest
+
+    while MosaicRequest.objects.get(pk=req.pk).chunks_done < chunks:
+        time.sleep(0.05)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--side-m", type=float, default=15360)
+    parser.add_argument("--chunk", type=int, default=256)
+    parser.add_argument("--mem-side-m", type=float, default=3840)
+    args = parser.parse_args()
+    subprocess.run([str(REPO / "bin" / "ensure-services")], check=True)
+    largest = max(args.side_m, 4 * args.mem_side_m)
+    extent = covering_extent_km(aoi_square(largest))
+    archive = ensure_extent_archive(extent, extent, dates=QUARTER)
+
+    with tempfile.TemporaryDirectory(prefix="bench-scale-") as tmp, database() as db_url:
+        env = {**os.environ, "DEBUG": "0", "SECRET_KEY": "bench-only-key",
+               "DATABASE_URL": db_url, "CELERY_BROKER_URL": REDIS,
+               "HUB_QUEUE": f"bench-{uuid.uuid4().hex[:8]}", "HUB_ARCHIVE_DIR": str(archive),
+               "HUB_MEDIA_ROOT": f"{tmp}/media", "HUB_STATE_DIR": f"{tmp}/state",
+               "HUB_STAC_URL": "", "HUB_CHUNK_SIZE": str(args.chunk), "HUB_ORDER_TASKS": "2",
+               "HUB_MAX_QUEUED_MPX": "1000000", "DJANGO_SETTINGS_MODULE": "hub.settings"}
+        os.environ.update(env)
+        import django
+
+        django.setup()
+        from django.contrib.auth import get_user_model
+        from django.core.management import call_command
+
+        call_command("migrate", verbosity=0)
+        users = get_user_model().objects
+        alice = users.create_user("alice", password="bench-a-1")
+        bob = users.create_user("bob", password="bench-b-1")
+        logs = Path(tmp) / "logs"
+        logs.mkdir()
+        workers = Workers(env, logs)
+
+        print(f"archive {archive.name}; Redis queue {env['HUB_QUEUE']}; 2 cores")
+        print(f"\nscale: {QUARTER[0][:7]} quarter at 10 m, {args.side_m / 1000:g} km square, "
+              f"chunks of {args.chunk} px")
+        print(f"{'workers':>8} {'chunks':>7} {'wall s':>8} {'chunks/s':>9}  peak RSS MiB")
+        walls = {}
+        for n in (1, 2):
+            workers.start(n)
+            req = order(alice, args.side_m, "quarter", QUARTER[0], 10)
+            walls[n] = wait_done(req)
+            req.refresh_from_db()
+            peaks = " ".join(f"{p:.0f}" for p in workers.peak_rss_mib())
+            print(f"{n:>8} {req.chunks_total:>7} {walls[n]:>8.1f} "
+                  f"{req.chunks_total / walls[n]:>9.2f}  {peaks}")
+            workers.stop()
+        print(f"speed-up, 2 vs 1 worker processes: {walls[1] / walls[2]:.2f}x (goal >= 1.7x)")
+
+        workers.start(2)
+        small_side = 1000
+        alone = wait_done(order(bob, small_side, "month", "2023-06-01", 10))
+        big = order(alice, args.side_m, "quarter", QUARTER[0], 10)
+        wait_chunks(big, 2)
+        beside = wait_done(order(bob, small_side, "month", "2023-06-01", 10))
+        wait_done(big)
+        print(f"\nfairness: a {small_side / 1000:g} km monthly order of another user took "
+              f"{alone:.1f} s alone and {beside:.1f} s beside the big order: "
+              f"{beside / alone:.2f}x (goal < 2x)")
+
+        side20 = args.side_m
+        month20 = order(alice, side20, "month", "2023-06-01", 20)
+        wall20 = wait_done(month20)
+        px20 = (side20 / 20) ** 2
+        workers.stop()
+        rate = px20 / wall20  # output pixels per second on this machine (2 processes)
+        total_px = MKM2 / 20 ** 2
+        print(f"\nestimate: a monthly 20 m order here: {px20 / 1e6:.2f} Mpx in {wall20:.1f} s, "
+              f"{rate / 1e3:.0f} kpx/s on 2 processes")
+        for machines in (10, 100):
+            hours = total_px / (rate * machines) / 3600
+            print(f"  1,000,000 km2 monthly at 20 m ({total_px / 1e9:.1f} Gpx) on {machines} "
+                  f"such machines: about {hours:.1f} h")
+
+        env["HUB_CHUNK_SIZE"] = "512"
+        print("\nmemory: monthly 10 m orders, chunks of 512 px, one fresh worker each")
+        print(f"{'area':>5} {'side km':>8} {'chunks':>7} {'wall s':>8}  pool peak RSS MiB")
+        base = None
+        for scale in (1, 4, 16):
+            side = args.mem_side_m * math.sqrt(scale)
+            workers.start(1)
+            req = order(alice, side, "month", "2023-06-01", 10)
+            wall = wait_done(req)
+            req.refresh_from_db()
+            peak = max(workers.peak_rss_mib())
+            workers.stop()
+            base = base or peak
+            print(f"{scale:>4}x {side / 1000:>8.2f} {req.chunks_total:>7} {wall:>8.1f}  "
+                  f"{peak:.0f} ({peak / base:.2f}x the 1x)")
+        print("flat within 20 %: every ratio <= 1.20")
+
+
+if __name__ == "__main__":
+    main()
