@@ -9,10 +9,11 @@ database. Printed:
 - scale: a quarter (Q2 2023) at 10 m over a square of --side-m (36 chunks of 256 px by
   default) composed by 1 and by 2 worker processes: wall time, chunks/s, peak RSS of each pool
   process (VmHWM) and the speed-up;
-- fairness: a 1 km monthly order of another user, alone on the 2 workers, then placed while
+- fairness: a 10 km2 monthly order of another user, alone on the 2 workers, then placed while
   the big order runs (after its first chunks): how long it took, and the ratio;
-- memory: monthly 10 m orders over 1x, 4x and 16x an area (--mem-side-m, default chunk size)
-  on one fresh worker each: the pool process's peak RSS;
+- memory: monthly 10 m orders over 1x, 4x and 16x an area (--mem-side-m; 1x holds a whole
+  chunk, smaller AOIs have smaller chunks) on one fresh worker each: the pool process's peak
+  RSS;
 - estimate: the wall time of a 1,000,000 km2 monthly 20 m order on 10 and 100 machines like
   this one (2 worker processes each), from the output pixel rate of a monthly 20 m order
   measured here on 2 processes; local archive reads, as here.
@@ -198,7 +199,7 @@ def main() -> None:
         print(f"speed-up, 2 vs 1 worker processes: {walls[1] / walls[2]:.2f}x (goal >= 1.7x)")
 
         workers.start(2)
-        small_side = 1000
+        small_side = 3162  # 10 km2, the small order
         alone = wait_done(order(bob, small_side, "month", "2023-06-01", 10))
         big = order(alice, args.side_m, "quarter", QUARTER[0], 10)
         wait_chunks(big, 2)
@@ -218,12 +219,11 @@ def main() -> None:
         print(f"\nestimate: a monthly 20 m order here: {px20 / 1e6:.2f} Mpx in {wall20:.1f} s, "
               f"{rate / 1e3:.0f} kpx/s on 2 processes")
         for machines in (10, 100):
-            hours = total_px / (rate * machines) / 3600
+            minutes = total_px / (rate * machines) / 60
             print(f"  1,000,000 km2 monthly at 20 m ({total_px / 1e9:.1f} Gpx) on {machines} "
-                  f"such machines: about {hours:.1f} h")
+                  f"such machines: about {minutes:.0f} min")
 
-        env["HUB_CHUNK_SIZE"] = "512"
-        print("\nmemory: monthly 10 m orders, chunks of 512 px, one fresh worker each")
+        print(f"\nmemory: monthly 10 m orders, chunks of {args.chunk} px, one fresh worker each")
         print(f"{'area':>5} {'side km':>8} {'chunks':>7} {'wall s':>8}  pool peak RSS MiB")
         base = None
         for scale in (1, 4, 16):

@@ -144,6 +144,8 @@ HUB_TASK_ATTEMPTS = env_int("HUB_TASK_ATTEMPTS", 3, minimum=1)
 # processes. Requests of more chunks than HUB_SMALL_ORDER_CHUNKS go to the bulk queue.
 HUB_ORDER_TASKS = env_int("HUB_ORDER_TASKS", 2, minimum=1)
 HUB_SMALL_ORDER_CHUNKS = env_int("HUB_SMALL_ORDER_CHUNKS", 16, minimum=1)
+# Orders of at most this many chunks are composed by the task that planned them.
+HUB_INLINE_CHUNKS = env_int("HUB_INLINE_CHUNKS", 2, minimum=0)
 # Per person: orders queued or processing at once, and their output megapixels together (a
 # 1,000,000 km2 order at 10 m is 10,000 megapixels).
 HUB_MAX_ACTIVE_ORDERS = env_int("HUB_MAX_ACTIVE_ORDERS", 10, minimum=1)

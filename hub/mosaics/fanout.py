@@ -12,7 +12,9 @@ reaper for requests whose processes died.
     reap    (REAP_REQUESTS)    periodic (Celery beat): restarts or fails requests that no live
                                process works on, removes work folders nobody owns
 
-Lanes, not one message per chunk at once: a request has at most `HUB_ORDER_TASKS` chunk tasks
+Orders of at most `HUB_INLINE_CHUNKS` chunks are composed and delivered by the planning task
+itself, so that a small order waits once for a worker, not once per task. Lanes for the others,
+not one message per chunk at once: a request has at most `HUB_ORDER_TASKS` chunk tasks
 on the broker at a time (lane r composes chunks r, r + n, r + 2n, ...; each task sends its
 lane's next). Requests' tasks therefore interleave on the queue, so a small order waits for a
 few chunks of a huge one, not for all of them. Chunk tasks of requests with more than
@@ -115,7 +117,15 @@ def plan_request(request_id: str, dispatch: Dispatch) -> None:
         plan = plan_mosaic(req.spec, mosaic_settings())
         work.save_plan(plan)
         MosaicRequest.objects.filter(pk=req.pk).update(chunks_total=plan.chunk_count)
-    if _still_running(req.pk, req.attempt):
+    if not _still_running(req.pk, req.attempt):
+        return
+    if plan.chunk_count <= settings.HUB_INLINE_CHUNKS:
+        # A small order is composed and delivered right here: sent as tasks, each of them
+        # would queue again behind the chunks of larger orders.
+        inline = InlineDispatch()
+        _send_lanes(req.pk, req.attempt, plan.chunk_count, set(), inline)
+        inline.run()
+    else:
         _send_lanes(req.pk, req.attempt, plan.chunk_count, set(), dispatch)
 
 

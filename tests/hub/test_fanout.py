@@ -258,3 +258,14 @@ def test_requests_left_running_by_the_single_task_runner_are_found_after_the_upg
     sends = Recorder()
     assert fanout.reap(sends, lambda: 0).restarted == [str(req.pk)]
     assert [s.name for s in sends.sent] == [RUN_REQUEST]  # no plan: planned again
+
+
+def test_a_small_order_is_composed_by_the_task_that_planned_it(
+        small_chunks, alice, settings, django_capture_on_commit_callbacks):
+    settings.HUB_INLINE_CHUNKS = 9
+    req = new_request(alice, django_capture_on_commit_callbacks)
+    sends = Recorder()
+    sends.run(fanout.Send(RUN_REQUEST, (str(req.pk),)))
+    assert sends.sent == []  # nothing for other workers: it queued once, for its plan
+    req.refresh_from_db()
+    assert req.status == Status.DONE and req.chunks_done == 9 and req.tasks_waiting == 0
