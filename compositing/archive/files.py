@@ -28,9 +28,11 @@ from typing import Any, TypeVar
 
 import rasterio
 import rasterio.io
+from rasterio.errors import RasterioError
 from rasterio.windows import Window
 
 from compositing import memory
+from compositing.archive.scenes import ArchiveDataError
 
 T = TypeVar("T")
 # Before any file is read through this module, so GDAL's cache starts with the hub's cap.
@@ -65,7 +67,7 @@ class FileThreads:
     def submit(self, href: str, fn: Callable[..., T], *args: Any) -> Future[T]:
         """Run fn(*args) on the thread that owns href (fn may call `open_dataset(href)`)."""
         pool = self._pools[zlib.crc32(href.encode()) % len(self._pools)]
-        return pool.submit(_with_limit, self.limit, fn, *args)
+        return pool.submit(_reading, href, self.limit, fn, *args)
 
     def reserve(self, files: int) -> None:
         """Keep up to `files` open (a request's distinct files), within the fd budget."""
@@ -147,6 +149,22 @@ def close_datasets() -> None:
 def _with_limit(limit: int, fn: Callable[..., T], *args: Any) -> T:
     _local.limit = limit
     return fn(*args)
+
+
+def _reading(href: str, limit: int, fn: Callable[..., T], *args: Any) -> T:
+    """fn(*args) within the open-file limit; a file GDAL cannot read becomes an
+    ArchiveDataError naming it and GDAL's reason (which `RasterioIOError` alone does not)."""
+    try:
+        return _with_limit(limit, fn, *args)
+    except RasterioError as exc:
+        reasons = []
+        cause: BaseException | None = exc
+        while cause is not None:
+            if str(cause) and str(cause) not in reasons:
+                reasons.append(str(cause))
+            cause = cause.__cause__ or cause.__context__
+        raise ArchiveDataError(f"the archive file {href} cannot be read: "
+                               f"{'; '.join(reversed(reasons))}") from exc
 
 
 def _fd_budget() -> int:

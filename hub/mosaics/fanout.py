@@ -153,8 +153,12 @@ def compose_chunk(request_id: str, attempt: int, index: int, dispatch: Dispatch)
         return
     if done == total:
         _send(req.pk, Send(DELIVER_REQUEST, (str(req.pk), attempt)), dispatch)
-    elif index + lanes() < total:
-        _send(req.pk, Send(COMPOSE_CHUNK, (str(req.pk), attempt, index + lanes()),
+        return
+    following = index + lanes()
+    while following < total and work.has_piece(following):
+        following += lanes()  # composed by an earlier attempt with other lanes
+    if following < total:
+        _send(req.pk, Send(COMPOSE_CHUNK, (str(req.pk), attempt, following),
                            bulk=_is_bulk(total)), dispatch)
 
 
@@ -277,12 +281,13 @@ def _failing_request(req: MosaicRequest) -> Iterator[None]:
     does not retry what would fail the same way); its work folder is removed."""
     try:
         yield
-    except ArchiveDataError as exc:
-        fail(req.pk, str(exc))
-        raise _RequestFailedError from exc
     except Exception as exc:
-        log.exception("request %s failed", req.pk)
-        fail(req.pk, f"processing failed: {type(exc).__name__}: {exc}")
+        if isinstance(exc, ArchiveDataError):
+            fail(req.pk, str(exc))
+        else:
+            log.exception("request %s failed", req.pk)
+            fail(req.pk, f"processing failed: {type(exc).__name__}: {exc}")
+        shutil.rmtree(work_folder(req).root, ignore_errors=True)
         raise _RequestFailedError from exc
 
 

@@ -269,3 +269,28 @@ def test_a_small_order_is_composed_by_the_task_that_planned_it(
     assert sends.sent == []  # nothing for other workers: it queued once, for its plan
     req.refresh_from_db()
     assert req.status == Status.DONE and req.chunks_done == 9 and req.tasks_waiting == 0
+
+
+def test_a_chunk_that_cannot_be_read_fails_the_request_and_leaves_nothing(
+        small_chunks, alice, settings, tmp_path, django_capture_on_commit_callbacks):
+    import shutil
+
+    archive = tmp_path / "archive"
+    shutil.copytree(small_chunks["archive"], archive)
+    settings.HUB_ARCHIVE_DIR = archive
+    req = new_request(alice, django_capture_on_commit_callbacks)
+    sends = Recorder()
+    sends.run(fanout.Send(RUN_REQUEST, (str(req.pk),)))
+    plan = fanout._load_plan(fanout.work_folder(req))
+    href = plan.recipe.observations[0].scenes[0].assets["B02"].href
+    path = Path(href.removeprefix("file://"))
+    assert archive in path.parents, href
+    path.write_bytes(path.read_bytes()[:2000])  # a download cut short
+    pending = sends.take()
+    while pending:
+        sends.run(pending.pop(0))
+        pending += sends.take()
+    req.refresh_from_db()
+    assert req.status == Status.FAILED, req.status
+    assert str(path) in req.error and "TIFFReadEncodedTile() failed" in req.error, req.error
+    assert not any(small_chunks["media"].iterdir())
