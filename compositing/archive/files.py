@@ -153,7 +153,9 @@ def _with_limit(limit: int, fn: Callable[..., T], *args: Any) -> T:
 
 def _reading(href: str, limit: int, fn: Callable[..., T], *args: Any) -> T:
     """fn(*args) within the open-file limit; a file GDAL cannot read becomes an
-    ArchiveDataError naming it and GDAL's reason (which `RasterioIOError` alone does not)."""
+    ArchiveDataError naming it and GDAL's reason (which `RasterioIOError` alone does not). The
+    file is named by its scene folder and name: the message reaches the person who ordered,
+    who has no business with the server's paths."""
     try:
         return _with_limit(limit, fn, *args)
     except RasterioError as exc:
@@ -163,7 +165,8 @@ def _reading(href: str, limit: int, fn: Callable[..., T], *args: Any) -> T:
             if str(cause) and str(cause) not in reasons:
                 reasons.append(str(cause))
             cause = cause.__cause__ or cause.__context__
-        raise ArchiveDataError(f"the archive file {href} cannot be read: "
+        name = "/".join(href.partition("\0")[0].rstrip("/").split("/")[-2:])
+        raise ArchiveDataError(f"the archive file {name} cannot be read: "
                                f"{'; '.join(reversed(reasons))}") from exc
 
 

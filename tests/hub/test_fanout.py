@@ -292,5 +292,6 @@ def test_a_chunk_that_cannot_be_read_fails_the_request_and_leaves_nothing(
         pending += sends.take()
     req.refresh_from_db()
     assert req.status == Status.FAILED, req.status
-    assert str(path) in req.error and "TIFFReadEncodedTile() failed" in req.error, req.error
+    assert f"{path.parent.name}/{path.name} cannot be read" in req.error, req.error
+    assert "TIFFReadEncodedTile() failed" in req.error and str(tmp_path) not in req.error
     assert not any(small_chunks["media"].iterdir())
