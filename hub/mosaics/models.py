@@ -82,6 +82,13 @@ class MosaicRequest(models.Model):
         return MosaicSpec.from_json(self.options)
 
     @property
+    def progress_text(self) -> str:
+        """'40 % · 20 of 49 chunks', as the pages show a running request's progress."""
+        chunks = (f" · {self.chunks_done} of {self.chunks_total} chunks"
+                  if self.chunks_total > 1 else "")
+        return f"{self.progress:.0f} %{chunks}"
+
+    @property
     def is_active(self) -> bool:
         return self.status in ACTIVE_STATUSES
 
@@ -94,6 +101,7 @@ class MosaicRequest(models.Model):
             "status": self.status,
             "status_label": self.get_status_display(),
             "progress": round(self.progress, 1),
+            "chunks": {"done": self.chunks_done, "total": self.chunks_total},
             "error": self.error or None,
             "options": self.options,
             "created": self.created_at.isoformat() if self.created_at else None,

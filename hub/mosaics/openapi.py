@@ -177,7 +177,12 @@ def _mosaic_schema() -> dict:
             "id": {"type": "string", "format": "uuid"},
             "status": {"type": "string", "enum": [value for value, _ in Status.choices]},
             "status_label": {"type": "string"},
-            "progress": {"type": "number", "minimum": 0, "maximum": 100},
+            "progress": {"type": "number", "minimum": 0, "maximum": 100,
+                         "description": "99 x composed chunks / chunks; 100 once published"},
+            "chunks": {"type": "object", "description": "the order's chunks composed so far "
+                                                        "and in all (0 until it is planned)",
+                       "properties": {"done": {"type": "integer"},
+                                      "total": {"type": "integer"}}},
             "error": {"type": ["string", "null"]},
             "options": {"$ref": "#/components/schemas/Order"},
             "created": {"type": "string", "format": "date-time"},

@@ -52,6 +52,13 @@
     cell.appendChild(link);
   }
 
+  // "40 % · 20 of 49 chunks": the chunks say that a large order moves.
+  function progressText(data) {
+    const chunks = data.chunks && data.chunks.total > 1 ?
+      ` · ${data.chunks.done} of ${data.chunks.total} chunks` : "";
+    return Math.round(data.progress) + " %" + chunks;
+  }
+
   function update(row, data) {
     const wasActive = active(row.dataset.status);
     row.dataset.status = data.status;
@@ -63,7 +70,7 @@
     const bar = row.querySelector("progress");
     bar.value = data.progress;
     bar.hidden = data.status !== "RUNNING";
-    setText(row, ".pct", data.status === "RUNNING" ? Math.round(data.progress) + " %" : "");
+    setText(row, ".pct", data.status === "RUNNING" ? progressText(data) : "");
     setText(row, ".reason", data.error || "");
     const taken = timeTaken(data);
     const takenLine = row.querySelector(".taken-line");

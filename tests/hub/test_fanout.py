@@ -295,3 +295,15 @@ def test_a_chunk_that_cannot_be_read_fails_the_request_and_leaves_nothing(
     assert f"{path.parent.name}/{path.name} cannot be read" in req.error, req.error
     assert "TIFFReadEncodedTile() failed" in req.error and str(tmp_path) not in req.error
     assert not any(small_chunks["media"].iterdir())
+
+
+def test_a_running_order_shows_its_composed_chunks(
+        small_chunks, alice, client, django_capture_on_commit_callbacks):
+    req = new_request(alice, django_capture_on_commit_callbacks)
+    sends = Recorder()
+    sends.run(fanout.Send(RUN_REQUEST, (str(req.pk),)))
+    sends.run(sends.take()[0])
+    client.force_login(alice)
+    body = client.get(f"/api/v1/mosaics/{req.pk}").json()
+    assert body["chunks"] == {"done": 1, "total": 9} and body["progress"] == 11.0
+    assert "11 % · 1 of 9 chunks" in client.get("/requests/").content.decode()
