@@ -71,6 +71,7 @@ from compositing.pipeline import (
     publish,
 )
 from compositing.products.naming import FileRecord, folder_name
+from hub.mosaics.failures import failure_message
 from hub.mosaics.links import product_links
 from hub.mosaics.models import ACTIVE_STATUSES, MosaicRequest, ProductFile, Status
 from hub.mosaics.operator import mosaic_settings
@@ -277,16 +278,15 @@ def fail(pk: Any, message: str) -> None:
 
 @contextmanager
 def _failing_request(req: MosaicRequest) -> Iterator[None]:
-    """Errors of the work inside fail the request (and are not raised again, so that Celery
-    does not retry what would fail the same way); its work folder is removed."""
+    """Errors of the work inside fail the request with a reason its owner can read
+    (`failures`), and are not raised again, so that Celery does not retry what would fail the
+    same way; its work folder, with whatever was written of it, is removed."""
     try:
         yield
     except Exception as exc:
-        if isinstance(exc, ArchiveDataError):
-            fail(req.pk, str(exc))
-        else:
+        if not isinstance(exc, ArchiveDataError):
             log.exception("request %s failed", req.pk)
-            fail(req.pk, f"processing failed: {type(exc).__name__}: {exc}")
+        fail(req.pk, failure_message(exc))
         shutil.rmtree(work_folder(req).root, ignore_errors=True)
         raise _RequestFailedError from exc
 

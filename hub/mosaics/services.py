@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import shutil
+import tempfile
 import time
 from collections.abc import Iterable, Mapping
 from datetime import date, datetime, timedelta
@@ -36,11 +37,12 @@ def read_order(options: Mapping[str, Any]) -> MosaicSpec:
     return fit_to_limit(spec, settings.HUB_MAX_PRODUCT_GB * 10**9)
 
 
-class StorageFullError(ApiError):
-    """Product storage has not the room an order needs while it is made (507)."""
+class StorageUnavailableError(ApiError):
+    """Product storage cannot take the order now: not writable, or without the room the
+    order needs while it is made (503)."""
 
     def __init__(self, message: str) -> None:
-        super().__init__(507, message)
+        super().__init__(503, message)
 
 
 def free_storage_bytes() -> int:
@@ -53,10 +55,21 @@ def free_storage_bytes() -> int:
 
 
 def check_storage(spec: MosaicSpec) -> None:
-    """Raise StorageFullError when product storage cannot hold the order while it is made."""
+    """Raise StorageUnavailableError when product storage cannot be written or cannot hold
+    the order while it is made."""
+    media = Path(settings.HUB_MEDIA_ROOT)
+    try:
+        media.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=media, prefix=".write-test-"):
+            pass
+    except OSError as exc:
+        log.error("product storage %s cannot be written: %s", media, exc)
+        raise StorageUnavailableError(
+            "product storage cannot be written to at the moment, so no order can be taken; "
+            "the operator has been told (see the hub's log)") from None
     need, free = product_size(spec).working_bytes, free_storage_bytes()
     if need > free:
-        raise StorageFullError(
+        raise StorageUnavailableError(
             f"product storage has {human_bytes(free)} free; this order needs about "
             f"{human_bytes(need)} while it is made. Order a smaller area or fewer bands, or "
             f"ask the operator for room")
@@ -97,7 +110,8 @@ def check_order_limits(spec: MosaicSpec, owner: Any) -> None:
 
 def create_request(spec: MosaicSpec, owner: Any, public_url: str = "") -> MosaicRequest:
     """Save a validated order within the owner's limits and enqueue it after the commit
-    (OrderLimitError beyond them, StorageFullError without room: nothing is saved or queued).
+    (OrderLimitError beyond them, StorageUnavailableError without room: nothing is saved
+    or queued).
 
     `public_url`: the hub's address the order came through (links.order_origin), for the
     product's links when HUB_PUBLIC_URL is not set.

@@ -57,7 +57,7 @@ def new_request(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         try:
             req = services.create_request(form.spec, request.user, order_origin(request))
-        except (services.OrderLimitError, services.StorageFullError) as exc:
+        except (services.OrderLimitError, services.StorageUnavailableError) as exc:
             form.add_error(None, exc.message)
         else:
             messages.success(request, f"Order {req.name} placed.")

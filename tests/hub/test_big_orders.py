@@ -48,7 +48,7 @@ def test_a_big_order_outside_utm_is_refused_before_anything_is_queued(
     assert MosaicRequest.objects.count() == 0 and not queued
 
 
-def test_an_order_larger_than_free_storage_gets_507_and_nothing_is_queued(
+def test_an_order_larger_than_free_storage_gets_503_and_nothing_is_queued(
         client, alice_token, settings, hub_dirs, django_capture_on_commit_callbacks):
     settings.HUB_MAX_PRODUCT_GB = 10**6
     settings.HUB_MAX_QUEUED_MPX = 10**6
@@ -59,6 +59,6 @@ def test_an_order_larger_than_free_storage_gets_507_and_nothing_is_queued(
         pytest.skip(f"product storage has more room than the largest order needs ({need} B)")
     with django_capture_on_commit_callbacks(execute=False) as queued:
         response = post(client, huge, alice_token)
-    assert response.status_code == 507, response.content
+    assert response.status_code == 503, response.content
     assert "free; this order needs about" in response.json()["error"]
     assert MosaicRequest.objects.count() == 0 and not queued
