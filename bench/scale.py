@@ -6,9 +6,11 @@ local Redis, Celery workers of one pool process each (`celery -A workers worker
 the REST API places them. Every order is timed from its creation to DONE as read from the
 database. Printed:
 
-- scale: a quarter (Q2 2023) at 10 m over a square of --side-m (36 chunks of 256 px by
-  default) composed by 1 and by 2 worker processes: wall time, chunks/s, peak RSS of each pool
-  process (VmHWM) and the speed-up;
+- scale: a quarter (Q2 2023) at 10 m over a square of --side-m (49 chunks of 256 px by
+  default) composed by 1 and by 2 worker processes: wall time, chunks/s, the cores the workers
+  kept busy (CPU seconds per wall second), peak RSS of each pool process (VmHWM) and the
+  speed-up; with the default reading threads (one per core: one process already keeps more
+  than one core busy, which bounds what a second can add on 2 cores) and with one;
 - fairness: a 10 km2 monthly order of another user, alone on the 2 workers, then placed while
   the big order runs (after its first chunks): how long it took, and the ratio;
 - memory: monthly 10 m orders over 1x, 4x and 16x an area (--mem-side-m; 1x holds a whole
@@ -19,6 +21,7 @@ database. Printed:
   measured here on 2 processes; local archive reads, as here.
 
     DEBUG=1 .venv/bin/python bench/scale.py [--side-m 15360] [--chunk 256] [--mem-side-m 3840]
+                                           [--parts scale,fairness,estimate,memory]
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ import argparse
 import contextlib
 import math
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -54,14 +58,16 @@ class Workers:
     def __init__(self, env: dict[str, str], logs: Path) -> None:
         self.env, self.logs = env, logs
         self.procs: list[subprocess.Popen] = []
+        self.log_files: list[Path] = []
 
     def start(self, n: int) -> None:
         for _ in range(n):
             name = f"bench-{uuid.uuid4().hex[:6]}"
-            log = (self.logs / f"{name}.log").open("w")
+            self.log_files.append(self.logs / f"{name}.log")
+            log = self.log_files[-1].open("w")
             self.procs.append(subprocess.Popen(
                 [sys.executable, "-m", "celery", "-A", "workers", "worker", "--concurrency=1",
-                 "--loglevel=WARNING", f"--hostname={name}@%h"], cwd=REPO, env=self.env,
+                 "--loglevel=INFO", f"--hostname={name}@%h"], cwd=REPO, env=self.env,
                 stdout=log, stderr=subprocess.STDOUT, start_new_session=True))
         deadline = time.monotonic() + 120
         while any(len(self.pool(p)) < 1 for p in self.procs):
@@ -88,6 +94,17 @@ class Workers:
                         peaks.append(int(line.split()[1]) / 1024)
         return peaks
 
+    def task_peaks(self) -> dict[str, float]:
+        """The largest peak RSS (MiB) that tasks of each kind logged (`fanout.run_task`)."""
+        peaks: dict[str, float] = {}
+        for path in self.log_files:
+            for line in path.read_text().splitlines():
+                found = re.search(r"(mosaics\.\w+) [^:]*: [\d.]+ s, peak RSS (\d+) MiB", line)
+                if found:
+                    kind, mib = found.group(1).removeprefix("mosaics."), float(found.group(2))
+                    peaks[kind] = max(peaks.get(kind, 0.0), mib)
+        return peaks
+
     def cpu_seconds(self) -> float:
         """User and system CPU time of every worker process and its pool so far."""
         tick = os.sysconf("SC_CLK_TCK")
@@ -109,6 +126,7 @@ class Workers:
                 os.killpg(proc.pid, signal.SIGKILL)
                 proc.wait()
         self.procs = []
+        self.log_files = []
 
 
 @contextlib.contextmanager
@@ -159,11 +177,99 @@ def wait_chunks(req: Any, chunks: int) -> None:
         time.sleep(0.05)
 
 
+def scale_out(workers: Workers, env: dict[str, str], owner: Any, args: argparse.Namespace,
+              threads: str) -> None:
+    """The big order on 1, then 2 worker processes of `threads` reading threads each."""
+    if threads == "default":
+        env.pop("HUB_READ_THREADS", None)
+    else:
+        env["HUB_READ_THREADS"] = threads
+    print(f"\nscale: {QUARTER[0][:7]} quarter at 10 m, {args.side_m / 1000:g} km square, "
+          f"chunks of {args.chunk} px, HUB_READ_THREADS {threads}")
+    print(f"{'workers':>8} {'chunks':>7} {'wall s':>8} {'chunks/s':>9} {'cores':>6}  "
+          f"peak RSS MiB")
+    walls, cores = {}, {}
+    for n in (1, 2):
+        workers.start(n)
+        cpu0 = workers.cpu_seconds()
+        req = order(owner, args.side_m, "quarter", QUARTER[0], 10)
+        walls[n] = wait_done(req)
+        cores[n] = (workers.cpu_seconds() - cpu0) / walls[n]
+        req.refresh_from_db()
+        peaks = " ".join(f"{p:.0f}" for p in workers.peak_rss_mib())
+        print(f"{n:>8} {req.chunks_total:>7} {walls[n]:>8.1f} "
+              f"{req.chunks_total / walls[n]:>9.2f} {cores[n]:>6.2f}  {peaks}")
+        workers.stop()
+    print(f"speed-up, 2 vs 1 worker processes: {walls[1] / walls[2]:.2f}x (goal >= 1.7x); "
+          f"one process used {cores[1]:.2f} cores, so 2 cores allow at most "
+          f"{2 / cores[1]:.2f}x")
+    env.pop("HUB_READ_THREADS", None)
+
+
+def fairness(workers: Workers, owner: Any, other: Any, args: argparse.Namespace) -> None:
+    """A 10 km2 order of another user alone, then beside the big order."""
+    workers.start(2)
+    small_side = 3162  # 10 km2, the issue's small order
+    alone = wait_done(order(other, small_side, "month", "2023-06-01", 10))
+    big = order(owner, args.side_m, "quarter", QUARTER[0], 10)
+    wait_chunks(big, 2)
+    beside = wait_done(order(other, small_side, "month", "2023-06-01", 10))
+    wait_done(big)
+    workers.stop()
+    print(f"\nfairness: a {small_side / 1000:g} km monthly order of another user took "
+          f"{alone:.1f} s alone and {beside:.1f} s beside the big order: "
+          f"{beside / alone:.2f}x (goal < 2x)")
+
+
+def estimate(workers: Workers, owner: Any, args: argparse.Namespace) -> None:
+    """A 1,000,000 km2 monthly 20 m order on 10 and 100 machines, from one measured here."""
+    workers.start(2)
+    wall20 = wait_done(order(owner, args.side_m, "month", "2023-06-01", 20))
+    workers.stop()
+    px20 = (args.side_m / 20) ** 2
+    rate = px20 / wall20  # output pixels per second on this machine (2 processes)
+    total_px = MKM2 / 20 ** 2
+    print(f"\nestimate: a monthly 20 m order here: {px20 / 1e6:.2f} Mpx in {wall20:.1f} s, "
+          f"{rate / 1e3:.0f} kpx/s on 2 processes")
+    for machines in (10, 100):
+        minutes = total_px / (rate * machines) / 60
+        print(f"  1,000,000 km2 monthly at 20 m ({total_px / 1e9:.1f} Gpx) on {machines} "
+              f"such machines: about {minutes:.0f} min")
+
+
+def memory(workers: Workers, owner: Any, args: argparse.Namespace) -> None:
+    """One fresh worker per AOI of 1x, 4x and 16x the area: its pool process's peak RSS, and
+    the largest peak of a chunk task and of the delivery."""
+    print(f"\nmemory: monthly 10 m orders, chunks of {args.chunk} px, one fresh worker each")
+    print(f"{'area':>5} {'side km':>8} {'chunks':>7} {'wall s':>8}  pool peak RSS MiB"
+          f"   peak of a task: chunk, delivery")
+    base = None
+    for scale in (1, 4, 16):
+        side = args.mem_side_m * math.sqrt(scale)
+        workers.start(1)
+        req = order(owner, side, "month", "2023-06-01", 10)
+        wall = wait_done(req)
+        req.refresh_from_db()
+        peak = max(workers.peak_rss_mib())
+        tasks = workers.task_peaks()
+        workers.stop()
+        base = base or peak
+        print(f"{scale:>4}x {side / 1000:>8.2f} {req.chunks_total:>7} {wall:>8.1f}  "
+              f"{peak:.0f} ({peak / base:.2f}x the 1x)   "
+              f"{tasks.get('compose_chunk', 0):.0f}, {tasks.get('deliver_request', 0):.0f}")
+    print("flat within 20 %: every ratio <= 1.20")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--side-m", type=float, default=15360)
     parser.add_argument("--chunk", type=int, default=256)
     parser.add_argument("--mem-side-m", type=float, default=3840)
+    parser.add_argument("--parts", default="scale,fairness,estimate,memory",
+                        help="which measurements, comma-separated")
+    parser.add_argument("--read-threads", default="default,1",
+                        help="HUB_READ_THREADS of the workers in the scale runs ('default': "
+                             "one per core)")
     args = parser.parse_args()
     subprocess.run([str(REPO / "bin" / "ensure-services")], check=True)
     largest = max(args.side_m, 4 * args.mem_side_m)
@@ -193,67 +299,15 @@ def main() -> None:
         workers = Workers(env, logs)
 
         print(f"archive {archive.name}; Redis queue {env['HUB_QUEUE']}; 2 cores")
-        print(f"\nscale: {QUARTER[0][:7]} quarter at 10 m, {args.side_m / 1000:g} km square, "
-              f"chunks of {args.chunk} px")
-        print(f"{'workers':>8} {'chunks':>7} {'wall s':>8} {'chunks/s':>9} {'cores':>6}  "
-              f"peak RSS MiB")
-        walls, cores = {}, {}
-        for n in (1, 2):
-            workers.start(n)
-            cpu0 = workers.cpu_seconds()
-            req = order(alice, args.side_m, "quarter", QUARTER[0], 10)
-            walls[n] = wait_done(req)
-            cores[n] = (workers.cpu_seconds() - cpu0) / walls[n]
-            req.refresh_from_db()
-            peaks = " ".join(f"{p:.0f}" for p in workers.peak_rss_mib())
-            print(f"{n:>8} {req.chunks_total:>7} {walls[n]:>8.1f} "
-                  f"{req.chunks_total / walls[n]:>9.2f} {cores[n]:>6.2f}  {peaks}")
-            workers.stop()
-        print(f"speed-up, 2 vs 1 worker processes: {walls[1] / walls[2]:.2f}x (goal >= 1.7x); "
-              f"cores: CPU seconds of the workers per wall second (one process reads on "
-              f"threads, so 2 / its cores bounds the speed-up on 2 cores: "
-              f"{2 / cores[1]:.2f}x)")
-
-        workers.start(2)
-        small_side = 3162  # 10 km2, the issue's small order
-        alone = wait_done(order(bob, small_side, "month", "2023-06-01", 10))
-        big = order(alice, args.side_m, "quarter", QUARTER[0], 10)
-        wait_chunks(big, 2)
-        beside = wait_done(order(bob, small_side, "month", "2023-06-01", 10))
-        wait_done(big)
-        print(f"\nfairness: a {small_side / 1000:g} km monthly order of another user took "
-              f"{alone:.1f} s alone and {beside:.1f} s beside the big order: "
-              f"{beside / alone:.2f}x (goal < 2x)")
-
-        side20 = args.side_m
-        month20 = order(alice, side20, "month", "2023-06-01", 20)
-        wall20 = wait_done(month20)
-        px20 = (side20 / 20) ** 2
-        workers.stop()
-        rate = px20 / wall20  # output pixels per second on this machine (2 processes)
-        total_px = MKM2 / 20 ** 2
-        print(f"\nestimate: a monthly 20 m order here: {px20 / 1e6:.2f} Mpx in {wall20:.1f} s, "
-              f"{rate / 1e3:.0f} kpx/s on 2 processes")
-        for machines in (10, 100):
-            minutes = total_px / (rate * machines) / 60
-            print(f"  1,000,000 km2 monthly at 20 m ({total_px / 1e9:.1f} Gpx) on {machines} "
-                  f"such machines: about {minutes:.0f} min")
-
-        print(f"\nmemory: monthly 10 m orders, chunks of {args.chunk} px, one fresh worker each")
-        print(f"{'area':>5} {'side km':>8} {'chunks':>7} {'wall s':>8}  pool peak RSS MiB")
-        base = None
-        for scale in (1, 4, 16):
-            side = args.mem_side_m * math.sqrt(scale)
-            workers.start(1)
-            req = order(alice, side, "month", "2023-06-01", 10)
-            wall = wait_done(req)
-            req.refresh_from_db()
-            peak = max(workers.peak_rss_mib())
-            workers.stop()
-            base = base or peak
-            print(f"{scale:>4}x {side / 1000:>8.2f} {req.chunks_total:>7} {wall:>8.1f}  "
-                  f"{peak:.0f} ({peak / base:.2f}x the 1x)")
-        print("flat within 20 %: every ratio <= 1.20")
+        if "scale" in args.parts:
+            for threads in args.read_threads.split(","):
+                scale_out(workers, env, alice, args, threads)
+        if "fairness" in args.parts:
+            fairness(workers, alice, bob, args)
+        if "estimate" in args.parts:
+            estimate(workers, alice, args)
+        if "memory" in args.parts:
+            memory(workers, alice, args)
 
 
 if __name__ == "__main__":

@@ -74,3 +74,19 @@ def release_free_memory() -> None:
     libc = _libc()
     if libc is not None:
         libc.malloc_trim(0)
+
+
+def peak_rss_mib(reset: bool = False) -> float | None:
+    """This process's peak resident memory (VmHWM) in MiB since it started or was last reset;
+    `reset`: start a new peak from the current RSS (Linux `clear_refs`). None where /proc has
+    no such figures."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            peak = next(int(line.split()[1]) / 1024 for line in status
+                        if line.startswith("VmHWM:"))
+        if reset:
+            with open("/proc/self/clear_refs", "w", encoding="ascii") as refs:
+                refs.write("5")
+    except (OSError, StopIteration):
+        return None
+    return peak

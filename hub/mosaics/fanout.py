@@ -43,6 +43,7 @@ from __future__ import annotations
 import logging
 import shutil
 import threading
+import time
 from collections import deque
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -59,7 +60,7 @@ from django.utils import timezone
 
 from compositing.archive.read import close_datasets
 from compositing.archive.scenes import ArchiveDataError
-from compositing.memory import release_free_memory
+from compositing.memory import peak_rss_mib, release_free_memory
 from compositing.pieces import WorkFolder
 from compositing.pipeline import (
     PARTIAL_PREFIX,
@@ -297,12 +298,19 @@ class _RequestFailedError(Exception):
 
 def run_task(send: Send, dispatch: Dispatch) -> None:
     """Run a task of a request here; what it sends goes through `dispatch`. A request the
-    task failed is not an error of the task (Celery would only retry it)."""
+    task failed is not an error of the task (Celery would only retry it). Logs the task's
+    time and peak memory, the figures an operator sizes workers by."""
     close_old_connections()
+    peak_rss_mib(reset=True)
+    start = time.perf_counter()
     try:
         _TASKS[send.name](*send.args, dispatch=dispatch)
     except _RequestFailedError:
         pass
+    finally:
+        log.info("%s %s: %.2f s, peak RSS %.0f MiB", send.name,
+                 " ".join(map(str, send.args)), time.perf_counter() - start,
+                 peak_rss_mib() or 0)
 
 
 @contextmanager
