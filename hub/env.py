@@ -112,5 +112,9 @@ def broker_config(url: str, state_dir: Path, visibility_timeout_s: int = 3600
             "or leave it unset for the embedded filesystem:// transport"
         )
     if scheme.startswith("redis"):
-        return url, {"visibility_timeout": visibility_timeout_s}
+        # "priority": a worker takes from the queues in the order the app declares them, the
+        # default queue (plans, deliveries, small orders) before the bulk one, so that a
+        # small order waits for one chunk of a big one, not for its turn in a rotation.
+        return url, {"visibility_timeout": visibility_timeout_s,
+                     "queue_order_strategy": "priority"}
     return url, {}

@@ -19,8 +19,9 @@ on the broker at a time (lane r composes chunks r, r + n, r + 2n, ...; each task
 lane's next). Requests' tasks therefore interleave on the queue, so a small order waits for a
 few chunks of a huge one, not for all of them. Chunk tasks of requests with more than
 `HUB_SMALL_ORDER_CHUNKS` chunks go to the bulk queue; planning, delivering and the chunks of
-small orders go to the default queue. Workers consume both and kombu takes from them in turn,
-so a small order does not queue behind the lanes of every big one either.
+small orders go to the default queue. Workers consume both: on Redis the default queue first
+(`queue_order_strategy` "priority", hub.env), on the filesystem broker in turn, so a small
+order does not queue behind the lanes of every big one either.
 
 Why not a chord: a chord's body runs when its header tasks have reported as many results as it
 has members. A chunk task that is redelivered after its worker died (acks_late,

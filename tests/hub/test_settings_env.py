@@ -50,7 +50,7 @@ def test_broker_defaults_to_a_serverless_transport(tmp_path):
     assert Path(options["data_folder_in"]).is_dir()
     assert Path(options["control_folder"]).is_relative_to(tmp_path)
     assert broker_config("redis://127.0.0.1:6379/0", tmp_path, 90) == (
-        "redis://127.0.0.1:6379/0", {"visibility_timeout": 90})
+        "redis://127.0.0.1:6379/0", {"visibility_timeout": 90, "queue_order_strategy": "priority"})
     with pytest.raises(ImproperlyConfigured, match="CELERY_BROKER_URL"):
         broker_config("kafka://x", tmp_path)
 

@@ -102,11 +102,9 @@ def pool_children(pid: int) -> list[int]:
     return [int(p) for p in text.split()]
 
 
-def kill_while_computing(pid: int, timeout: float = 60) -> None:
-    """SIGKILL the process while it computes (running on a CPU at two looks 5 ms apart), as the
-    out-of-memory killer does to a pool process at its peak. Not between tasks: a pool process
-    killed while it talks to the worker over their shared pipes can leave the prefork pool
-    unable to start tasks (billiard), which no redelivery repairs."""
+def wait_while_computing(pid: int, timeout: float = 60) -> None:
+    """Return once the process computes (running on a CPU at two looks 5 ms apart): then it
+    is inside a chunk, not between two."""
     deadline = time.monotonic() + timeout
     stat = Path(f"/proc/{pid}/stat")
     running = 0
@@ -114,10 +112,18 @@ def kill_while_computing(pid: int, timeout: float = 60) -> None:
         state = stat.read_text().rsplit(")", 1)[1].split()[0]
         running = running + 1 if state == "R" else 0
         if running == 2:
-            os.kill(pid, signal.SIGKILL)
             return
         time.sleep(0.005)
     raise AssertionError(f"process {pid} was never seen computing")
+
+
+def kill_while_computing(pid: int) -> None:
+    """SIGKILL the process while it computes, as the out-of-memory killer does to a pool
+    process at its peak. Not between tasks: a pool process killed while it talks to the worker
+    over their shared pipes can leave the prefork pool unable to start tasks (billiard), which
+    no redelivery repairs."""
+    wait_while_computing(pid)
+    os.kill(pid, signal.SIGKILL)
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
@@ -127,6 +133,8 @@ def test_a_worker_killed_mid_order_is_replaced_and_the_order_ends_done(
         url = order(hub)
         state = wait_until(hub, url, lambda s: s["progress"] >= 10, 120)
         assert state["status"] == "RUNNING" and state["progress"] < 90, state
+        worker = hub["procs"].procs["worker0"]
+        wait_while_computing(pool_children(worker.pid)[0])
         hub["procs"].kill("worker0")  # the worker and its pool process, mid-chunk
         killed_at = state_of(hub, url)["progress"]
         assert killed_at < 99, "the order ended before the kill"
