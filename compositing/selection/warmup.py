@@ -37,11 +37,13 @@ from numba.core.dispatcher import Dispatcher
 
 from compositing import l2a
 from compositing.archive.stack import STACK_DN_OFFSET, Stack
-from compositing.selection import kernels
+from compositing.selection import kernels, mask
 from compositing.selection.composite import select, stack_bands
 
 # The kernels called from Python; the others are compiled into them.
-ENTRY_KERNELS: tuple[Dispatcher[Any], ...] = (kernels._medoid_kernel, kernels._stc_kernel)
+ENTRY_KERNELS: tuple[Dispatcher[Any], ...] = (
+    kernels._medoid_kernel, kernels._stc_kernel, mask._valid_kernel, mask._prefer_kernel,
+    mask._count_kernel)
 
 _HALO = 1  # the pipeline's classification always has a halo (`mask.stc_clear_px` >= 1)
 
@@ -90,9 +92,10 @@ def _specialisations() -> Iterator[tuple[Dispatcher[Any], tuple[Any, ...], str]]
 
 
 def kernel_signatures() -> dict[str, set[str]]:
-    """The signatures every numba kernel of `kernels` holds now, by name (for checks)."""
-    return {name: {str(sig) for sig in obj.signatures} for name, obj in vars(kernels).items()
-            if isinstance(obj, Dispatcher)}
+    """The signatures every numba kernel of `kernels` and `mask` holds now, by name (for
+    checks)."""
+    return {name: {str(sig) for sig in obj.signatures} for module in (kernels, mask)
+            for name, obj in vars(module).items() if isinstance(obj, Dispatcher)}
 
 
 def describe(kernel: Dispatcher[Any], sig: tuple[Any, ...]) -> str:
