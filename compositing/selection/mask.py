@@ -72,9 +72,14 @@ def prefer_clear_surroundings(valid: np.ndarray, scl: np.ndarray, radius_px: int
         return valid & where if where is not None else valid.copy()
     # Snow (SCL 11) is never promoted: Sen2Cor's snow is where it hides clouds (S2GM's known
     # issue), and snow or not is the decision tree's own question (its steps 5-9).
-    out = np.empty_like(valid)
-    _prefer_kernel(valid, scl, radius_px, halo, _BUFFERED_LUT,
-                   where if where is not None else _NO_WHERE, where is not None, out)
+    out = np.zeros(valid.shape, bool)  # calloc: pages the kernel never writes stay untouched
+    if where is not None and where.sum() * (2 * radius_px + 1) ** 2 <= 8 * where.size:
+        # Few pixels to decide for (the STC's, in a year of data): each looks at its own
+        # neighbourhoods, rather than dilating every observation's clouds over the chunk.
+        _prefer_at_kernel(valid, scl, radius_px, halo, _BUFFERED_LUT, where, out)
+    else:
+        _prefer_kernel(valid, scl, radius_px, halo, _BUFFERED_LUT,
+                       where if where is not None else _NO_WHERE, where is not None, out)
     return out
 
 
@@ -126,15 +131,15 @@ def dilate(mask: np.ndarray, radius: int) -> np.ndarray:
     lut = np.zeros(256, bool)
     lut[1] = True
     for i in range(flat.shape[0]):
-        _near(flat[i].view(np.uint8), lut, radius, 0, out[i])
+        _near(flat[i].view(np.uint8), lut, radius, 0, 0, out[i])
     return out.reshape(mask.shape)
 
 
 @numba.njit(nogil=True, cache=True)
-def _near(classes, lut, radius, halo, out):  # type: ignore[no-untyped-def]
+def _near(classes, lut, radius, off_y, off_x, out):  # type: ignore[no-untyped-def]
     """out (h, w): whether a pixel of a class in `lut` lies within `radius` pixels (square
-    neighbourhood, clipped at the edges of `classes`) of each pixel of the chunk, which is
-    `classes` (h + 2 halo, w + 2 halo) without its border of `halo`.
+    neighbourhood, clipped at the edges of `classes`) of each pixel of the chunk, whose pixel
+    (0, 0) is classes[off_y, off_x].
 
     Running counts along rows, then along columns: O(1) per pixel whatever the radius.
     """
@@ -158,12 +163,12 @@ def _near(classes, lut, radius, halo, out):  # type: ignore[no-untyped-def]
         for xx in range(big_w):
             ahead[xx + 1] = ahead[xx] + (1 if lut[classes[yy, xx]] else 0)
         for x in range(w):
-            lo = max(0, x + halo - radius)
-            hi = min(big_w, x + halo + radius + 1)
+            lo = max(0, x + off_x - radius)
+            hi = min(big_w, x + off_x + radius + 1)
             rows[yy + 1, x] = rows[yy, x] + (1 if ahead[hi] > ahead[lo] else 0)
     for y in range(h):
-        lo = max(0, y + halo - radius)
-        hi = min(big_h, y + halo + radius + 1)
+        lo = max(0, y + off_y - radius)
+        hi = min(big_h, y + off_y + radius + 1)
         for x in range(w):
             out[y, x] = rows[hi, x] > rows[lo, x]
 
@@ -194,7 +199,7 @@ def _valid_kernel(refl, scl, halo, buffer_px, buffered, oblique, has_oblique, va
     for t in numba.prange(n_time):
         near = np.zeros((h, w), np.bool_)
         if buffer_px > 0:
-            _near(scl[t], buffered, buffer_px, halo, near)
+            _near(scl[t], buffered, buffer_px, halo, halo, near)
         row = np.empty(w, np.bool_)
         for y in range(h):
             for x in range(w):
@@ -218,7 +223,7 @@ def _prefer_kernel(valid, scl, radius, halo, buffered, where, has_where, out):  
     n_time, h, w = valid.shape
     for t in numba.prange(n_time):  # away from clouds, and not snow
         near = np.empty((h, w), np.bool_)
-        _near(scl[t], buffered, radius, halo, near)
+        _near(scl[t], buffered, radius, halo, halo, near)
         for y in range(h):
             for x in range(w):
                 out[t, y, x] = (valid[t, y, x] and not near[y, x]
@@ -232,6 +237,31 @@ def _prefer_kernel(valid, scl, radius, halo, buffered, where, has_where, out):  
             for x in range(w):
                 keep = out[t, y, x] if some[x] else valid[t, y, x]
                 out[t, y, x] = keep and (where[y, x] if has_where else True)
+
+
+@numba.njit(parallel=True, nogil=True, cache=True)
+def _prefer_at_kernel(valid, scl, radius, halo, buffered, where, out):  # type: ignore[no-untyped-def]
+    """`_prefer_kernel` pixel by pixel where `where` is True (`out` is False elsewhere)."""
+    n_time, h, w = valid.shape
+    big_h, big_w = scl.shape[1], scl.shape[2]
+    for y in numba.prange(h):
+        r0, r1 = max(0, y + halo - radius), min(big_h, y + halo + radius + 1)
+        for x in range(w):
+            if not where[y, x]:
+                continue
+            c0, c1 = max(0, x + halo - radius), min(big_w, x + halo + radius + 1)
+            some = False
+            for t in range(n_time):
+                away = valid[t, y, x] and scl[t, y + halo, x + halo] != _SNOW
+                if away:
+                    for yy in range(r0, r1):
+                        for xx in range(c0, c1):
+                            away = away and not buffered[scl[t, yy, xx]]
+                out[t, y, x] = away
+                some = some or away
+            if not some:
+                for t in range(n_time):
+                    out[t, y, x] = valid[t, y, x]
 
 
 @numba.njit(parallel=True, nogil=True, cache=True)

@@ -111,6 +111,12 @@ def test_prefer_clear_surroundings_matches_the_reference(radius, halo):
     where = np.random.default_rng(3).random(valid.shape[1:]) > 0.5
     np.testing.assert_array_equal(
         prefer_clear_surroundings(valid, scl, radius, halo, where=where), want & where)
+    # A few pixels only: the kernel decides on their window, seeing clouds beyond it.
+    few = np.zeros(valid.shape[1:], bool)
+    few[5:7, 9:12] = True
+    np.testing.assert_array_equal(
+        prefer_clear_surroundings(valid, scl, radius, halo, where=few), want & few)
+    assert (want & few != valid & few).any(), "the preference changes some of the few"
     assert (want != valid).any(), "the preference changes something"
 
 
