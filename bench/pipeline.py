@@ -3,8 +3,10 @@
 For month, quarter and year (June 2023, Q2 2023, 2023) at 10 m and 20 m in EPSG:32629, over
 square AOIs of 1x, 4x and 16x a base area centred on the demo centre, each on a year of demo
 scenes that covers it (`manage.py make_demo_archive --extent-km`, built once under var/bench),
-every order runs in a fresh process after a warm-up order over a few pixels in that process, so
-imports, numba's cache, the embedded STAC API and GDAL's drivers are not timed. Per order:
+every order runs in a fresh process after the kernels' warm-up (`warmup.compile_kernels`, as a
+worker runs it before its first order) and a warm-up order over a few pixels in that process, so
+imports, numba's cache, the embedded STAC API and GDAL's drivers are not timed (the warm-up order
+alone loads no STC kernel: its pixels all have enough observations for the medoid). Per order:
 
 - wall: seconds of `run_mosaic` (search, read, composite, write, publish) and its phase split;
 - floor: the single-thread windowed read floor of the same windows, in the same process right
@@ -15,7 +17,11 @@ imports, numba's cache, the embedded STAC API and GDAL's drivers are not timed. 
   thread. Blocks that neighbouring windows share come from GDAL's block cache, as they may for
   the order. Not in the floor: AOT (read where granules overlap) and angles, the output;
 - wall / floor, output kpx/s, ns per output pixel and observation, and the order's peak RSS
-  (the process's high-water mark, reset after the warm-up; the process at rest is `base`).
+  (the process's high-water mark, reset after the warm-up; the process at rest is `base`);
+- the largest chunk's side (`chunk`, the square root of its pixels): the peak is bound by the
+  chunk (two chunk stacks are alive at once), and chunks are cut on the inputs' block grid
+  (`archive.blocks`), so a 1x AOI of one chunk's size is usually cut into two to four smaller
+  ones; compare peaks between rows of the same `chunk`.
 
 Then the time of a whole tile-year, extrapolated from the yearly 10 m order of the largest AOI.
 
@@ -153,8 +159,9 @@ def child(archive: Path, side_m: float, period: str, res: int, chunk: int | None
     from compositing.archive.files import logging_reads
     from compositing.archive.scenes import resolve_bands, search_scenes
     from compositing.orders.spec import parse_spec
-    from compositing.pipeline import run_mosaic
+    from compositing.pipeline import plan_mosaic, run_mosaic
     from compositing.selection.composite import stack_bands
+    from compositing.selection.warmup import compile_kernels
     from hub.mosaics.services import mosaic_settings
 
     settings = mosaic_settings()
@@ -166,6 +173,7 @@ def child(archive: Path, side_m: float, period: str, res: int, chunk: int | None
                            "resolution": res})
 
     spec = order(side_m)
+    compile_kernels()
     with tempfile.TemporaryDirectory() as out:
         run_mosaic(order(WARM_UP_M), settings, Path(out), "warm-up")
         base_kb = _memory_kb("VmRSS")
@@ -184,7 +192,9 @@ def child(archive: Path, side_m: float, period: str, res: int, chunk: int | None
     floor = read_floor(log, {s.assets[key].href for s in scenes for key in (*bands, "SCL")
                              if key in s.assets})
     px = result.grid.width * result.grid.height
+    largest = max(c.height * c.width for c in plan_mosaic(spec, settings).chunks())
     print(json.dumps({
+        "chunk_side": math.sqrt(largest),
         "px": px, "obs": result.observations,
         "chunks": result.chunks, "wall": wall,
         "timings": timings, "peak_mb": peak_kb / 1024, "base_mb": base_kb / 1024,
@@ -211,8 +221,8 @@ def main() -> None:
     parser.add_argument("--chunk", type=int, default=None,
                         help="chunk size in px (default: the hub's HUB_CHUNK_SIZE)")
     parser.add_argument("--base-km", type=float, default=None,
-                        help="side of the 1x AOI (default: one chunk at 10 m, so that memory "
-                             "is bound by the chunk from 1x on)")
+                        help="side of the 1x AOI (default: one chunk's side at 10 m; the "
+                             "block-aligned layout cuts it into smaller chunks, see `chunk`)")
     parser.add_argument("--scales", default="1,4,16", help="AOI areas, in base areas")
     parser.add_argument("--periods", default=",".join(PERIODS), help="periods to order")
     parser.add_argument("--resolutions", default=",".join(map(str, RESOLUTIONS)),
@@ -246,7 +256,7 @@ def main() -> None:
               + " (the whole matrix takes over 15 min on 2 cores; --full runs it).")
     head = (f"{'AOI':>9} {'period':>7} {'res':>4} {'px':>8} {'obs':>4} {'chunks':>6} "
             f"{'wall s':>7} {'floor s':>7} {'wall/fl':>7} {'kpx/s':>7} {'ns/px/ob':>8} "
-            f"{'peak MB':>7} {'base MB':>7} | " + " ".join(f"{p:>9}" for p in PHASES)
+            f"{'peak MB':>7} {'base MB':>7} {'chunk':>5} | " + " ".join(f"{p:>9}" for p in PHASES)
             + f" | {'fl reads':>8} {'fl MiB':>7} {'fl MiB/s':>8}")
     print(head)
     print("-" * len(head))
@@ -262,8 +272,9 @@ def main() -> None:
                 print(_row(f"{scale}x {side_km:g}km", period, res, r), flush=True)
     print("\nwall/fl < 1: the order beats one thread's windowed reads of its inputs. Peak RSS of "
           "the yearly 10 m orders: " + ", ".join(
-              f"{s}x {r['peak_mb']:.0f} MB" for s, p, res, r in rows
-              if p == "year" and res == 10) + " (flat once memory is bound by the chunk).")
+              f"{s}x {r['peak_mb']:.0f} MB (largest chunk {r['chunk_side']:.0f} px square)"
+              for s, p, res, r in rows if p == "year" and res == 10)
+          + ": bound by the chunk, so flat between AOIs whose largest chunks are alike.")
     _tile_year(rows)
     print(f"\nbench/pipeline.py took {(time.perf_counter() - started) / 60:.1f} min "
           f"(archives included); load average after: {os.getloadavg()[0]:.1f}")
@@ -282,7 +293,8 @@ def _row(label: str, period: str, res: int, r: dict) -> str:
     return (f"{label:>9} {period:>7} {res:>3}m {r['px']:8d} {r['obs']:4d} {r['chunks']:6d} "
             f"{r['wall']:7.2f} {fl['seconds']:7.2f} {r['wall'] / fl['seconds']:7.2f} "
             f"{r['px'] / r['wall'] / 1000:7.1f} {1e9 * r['wall'] / (r['px'] * r['obs']):8.0f} "
-            f"{r['peak_mb']:7.0f} {r['base_mb']:7.0f} | {shares} | {fl['reads']:8d} "
+            f"{r['peak_mb']:7.0f} {r['base_mb']:7.0f} {r['chunk_side']:5.0f} | {shares} | "
+            f"{fl['reads']:8d} "
             f"{fl['nbytes'] / 2**20:7.1f} {fl['nbytes'] / 2**20 / fl['seconds']:8.1f}")
 
 

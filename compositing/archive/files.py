@@ -8,10 +8,16 @@ happens to need it. Reads release the GIL, so the threads decode in parallel, an
 
 How many files stay open is sized to the request (`reserve`): every file a yearly order
 touches, up to a share of the process's file-descriptor limit; beyond it the least recently
-used are closed. Between requests a thread keeps up to DEFAULT_OPEN_DATASETS: an open COG
-holds about 40 KB (its decoded blocks live in GDAL's capped cache, `memory`), and the
+used are closed. Between requests a thread keeps up to DEFAULT_OPEN_DATASETS: the
 time-series API, whose year of a pixel touches a few thousand files, must not reopen them on
 every request.
+
+What an open file costs in memory, beside its decoded blocks in GDAL's capped cache (`memory`):
+about 190 KB once opened through rasterio (GDAL's own handle 25 KB, the CRS object 80 KB) and
+some 300 KB more once read (per-file decoding buffers kept by the handle), so the 1,460 files
+of a yearly order over two tiles hold about 330 MB until the order closes them (measured on the
+demo archive: resident memory fell from 670 to 277 MB when they were closed and malloc
+trimmed). That is a fixed part of a yearly order's peak, whatever the AOI's size.
 """
 
 from __future__ import annotations

@@ -16,7 +16,12 @@ from compositing.products.layers import (
     reflectance_layer,
 )
 from compositing.selection.kernels import STC_BANDS, medoid_index, stc_index
-from compositing.selection.mask import SNOW_TEST_BANDS, prefer_clear_surroundings, valid_mask
+from compositing.selection.mask import (
+    SNOW_TEST_BANDS,
+    observation_counts,
+    prefer_clear_surroundings,
+    valid_mask,
+)
 from compositing.selection.methods import METHOD_MEDOID, METHOD_NONE, METHOD_STC
 
 
@@ -60,7 +65,7 @@ def select(stack: Stack, medoid_min_obs: int = l2a.MEDOID_MIN_OBSERVATIONS,
     """
     valid = valid_mask(stack.refl, stack.scl, stack.band_names, buffer_px, stack.oblique,
                        stack.halo)
-    n_valid = valid.sum(axis=0)
+    n_valid, total = observation_counts(valid, stack.scl, stack.halo)
     spread = np.full(n_valid.shape, np.nan)
     medoid = medoid_index(_medoid_bands(stack), valid, spread=spread)
     if stack.refl.dtype.kind in "ui":  # distances in stack DN: medoid_mos is in reflectance
@@ -71,17 +76,15 @@ def select(stack: Stack, medoid_min_obs: int = l2a.MEDOID_MIN_OBSERVATIONS,
     needs_stc = ~use_medoid & (n_valid > 0)
     stc = np.full(n_valid.shape, -1, np.int16)
     if needs_stc.any():
-        candidates = prefer_clear_surroundings(valid, stack.scl, stc_clear_px, stack.halo)
-        if not needs_stc.all():
-            candidates = candidates & needs_stc  # not in place: it may be `valid`
+        candidates = prefer_clear_surroundings(valid, stack.scl, stc_clear_px, stack.halo,
+                                               where=needs_stc)
         stc = stc_index(stack.refl, candidates, stack.band_names, scl=stack.scl_core,
                         dn_offset=STACK_DN_OFFSET)
     index = np.where(use_medoid, medoid, stc).astype(np.int16)
     method = np.where(use_medoid, METHOD_MEDOID, METHOD_STC).astype(np.uint8)
     method[index < 0] = METHOD_NONE
     spread[~use_medoid] = np.nan
-    total = (stack.scl_core > 0).sum(axis=0)
-    return Selection(index, method, n_valid.astype(np.int32), total.astype(np.int32), spread)
+    return Selection(index, method, n_valid, total, spread)
 
 
 def _medoid_bands(stack: Stack) -> np.ndarray:

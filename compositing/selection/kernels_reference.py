@@ -140,3 +140,66 @@ def _stc_pick(spectra: list[dict]) -> int | None:
     if tcb_mean > 0.45:
         return i_ndvi_min
     return i_ndvi_max
+
+
+def valid_mask_reference(refl: np.ndarray, scl: np.ndarray, band_names: Sequence[str],
+                         buffer_px: int = 0, oblique: np.ndarray | None = None,
+                         halo: int = 0) -> np.ndarray:
+    """`mask.valid_mask` rule by rule on whole arrays (NumPy), the dilation by brute force."""
+    from compositing import l2a
+    from compositing.selection.mask import BUFFERED_CLASSES
+
+    core = _crop(scl, halo)
+    valid = l2a.scl_valid_lut()[core]
+    if buffer_px > 0:
+        valid &= ~_crop(dilate_reference(np.isin(scl, list(BUFFERED_CLASSES)), buffer_px), halo)
+    for b in range(refl.shape[1]):
+        valid &= np.isfinite(refl[:, b]) if refl.dtype.kind == "f" else refl[:, b] != 0
+    if oblique is not None:
+        valid &= ~oblique
+    t, y, x = np.nonzero(valid & (core == l2a.SCL_SNOW))
+    valid[t, y, x] = passes_snow_test_reference(refl[t, :, y, x], band_names)
+    return valid
+
+
+def passes_snow_test_reference(spectra: np.ndarray, band_names: Sequence[str]) -> np.ndarray:
+    """(n,) True where NDSI > 0.6 and TCB > 0.36, for spectra (n, band) in stack DN or float
+    reflectance; TCB summed over `mask.SNOW_TEST_BANDS` in order, in float64."""
+    from compositing.archive.stack import STACK_DN_OFFSET, STACK_SCALE
+    from compositing.selection.mask import SNOW_MIN_NDSI, SNOW_MIN_TCB, TCB_WEIGHTS
+
+    pos = {b: list(band_names).index(b) for b in TCB_WEIGHTS}
+    refl = spectra.astype(np.float64)
+    if spectra.dtype.kind in "ui":
+        refl = (refl + STACK_DN_OFFSET) * STACK_SCALE
+    b3, b11 = refl[:, pos["B03"]], refl[:, pos["B11"]]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        ndsi = (b3 - b11) / (b3 + b11)
+    tcb = sum(w * refl[:, pos[b]] for b, w in TCB_WEIGHTS.items())
+    return np.asarray((ndsi > SNOW_MIN_NDSI) & (tcb > SNOW_MIN_TCB))
+
+
+def prefer_clear_surroundings_reference(valid: np.ndarray, scl: np.ndarray, radius_px: int,
+                                        halo: int = 0) -> np.ndarray:
+    """`mask.prefer_clear_surroundings` on whole arrays (NumPy), the dilation by brute force."""
+    from compositing import l2a
+    from compositing.selection.mask import BUFFERED_CLASSES
+
+    if radius_px <= 0 or valid.shape[0] == 0:
+        return valid
+    near = _crop(dilate_reference(np.isin(scl, list(BUFFERED_CLASSES)), radius_px), halo)
+    away = valid & ~near & (_crop(scl, halo) != l2a.SCL_SNOW)
+    return np.where(away.any(axis=0), away, valid)
+
+
+def dilate_reference(mask: np.ndarray, radius: int) -> np.ndarray:
+    """Dilation of (t, y, x) masks by a (2r+1)² square, clipped at the edges: each set pixel
+    sets its square."""
+    out = np.zeros_like(mask)
+    for t, y, x in zip(*np.nonzero(mask), strict=True):
+        out[t, max(0, y - radius):y + radius + 1, max(0, x - radius):x + radius + 1] = True
+    return out
+
+
+def _crop(values: np.ndarray, px: int) -> np.ndarray:
+    return values if px == 0 else values[..., px:-px, px:-px]

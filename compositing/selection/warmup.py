@@ -37,43 +37,51 @@ from numba.core.dispatcher import Dispatcher
 
 from compositing import l2a
 from compositing.archive.stack import STACK_DN_OFFSET, Stack
-from compositing.selection import kernels
+from compositing.selection import kernels, mask
 from compositing.selection.composite import select, stack_bands
 
 # The kernels called from Python; the others are compiled into them.
-ENTRY_KERNELS: tuple[Dispatcher[Any], ...] = (kernels._medoid_kernel, kernels._stc_kernel)
+ENTRY_KERNELS: tuple[Dispatcher[Any], ...] = (
+    kernels._medoid_kernel, kernels._stc_kernel, mask._valid_kernel, mask._prefer_kernel,
+    mask._prefer_at_kernel, mask._count_kernel)
 
 _HALO = 1  # the pipeline's classification always has a halo (`mask.stc_clear_px` >= 1)
 
 
-def _tiny_stack(n_time: int, size: int) -> Stack:
+def _tiny_stack(n_time: int, size: int, cloudy_corner: bool = False) -> Stack:
     """A stack of n_time clear observations of size x size pixels, as `read_stack` lays it out:
-    every band a selection reads, the classification grown by the halo."""
+    every band a selection reads, the classification grown by the halo; with `cloudy_corner`
+    the first pixel is clouded in all observations but the last."""
     bands = stack_bands(())
     rng = np.random.default_rng(n_time)
     reflectance = rng.uniform(0.02, 0.4, (n_time, len(bands), size, size))
     refl = np.rint(reflectance / 1e-4 - STACK_DN_OFFSET).astype(np.uint16)
     grown = size + 2 * _HALO
     scl = np.full((n_time, grown, grown), l2a.SCL_VEGETATION, np.uint8)
+    if cloudy_corner:
+        scl[:-1, _HALO, _HALO] = l2a.SCL_CLOUD_HIGH
     return Stack(np.arange(n_time), bands, refl, scl,
                  np.full((n_time, size, size), 0.1, np.float32),
                  np.zeros((n_time, size, size), bool), _HALO)
 
 
-# (what it stands for, observations, pixels per side)
-CASES: tuple[tuple[str, int, int], ...] = (
-    ("several observations", l2a.MEDOID_MIN_OBSERVATIONS + 1, 2),
-    ("fewer than the medoid needs", l2a.MEDOID_MIN_OBSERVATIONS - 1, 2),
-    ("one observation of one pixel", 1, 1),
-    ("no observation", 0, 2),
+# (what it stands for, observations, pixels per side, first pixel clouded but once)
+CASES: tuple[tuple[str, int, int, bool], ...] = (
+    ("several observations", l2a.MEDOID_MIN_OBSERVATIONS + 1, 2, False),
+    # The STC's candidates over the chunk (`mask._prefer_kernel`), or pixel by pixel where
+    # few pixels need them (`mask._prefer_at_kernel`, a yearly order's case).
+    ("fewer than the medoid needs", l2a.MEDOID_MIN_OBSERVATIONS - 1, 2, False),
+    ("fewer than the medoid needs on one pixel", l2a.MEDOID_MIN_OBSERVATIONS + 1, 3, True),
+    ("one observation of one pixel", 1, 1, False),
+    ("no observation", 0, 2, False),
 )
 
 
 def compile_kernels() -> list[str]:
     """Every kernel specialisation an order uses, compiled or loaded; returns them described
     (`describe`), each with "compiled" or "cached" for how this process got it."""
-    for _, n_time, size in CASES:
-        select(_tiny_stack(n_time, size), stc_clear_px=_HALO)
+    for _, n_time, size, cloudy_corner in CASES:
+        select(_tiny_stack(n_time, size, cloudy_corner), stc_clear_px=_HALO)
     done = [f"{describe(kernel, sig)}: {how}" for kernel, sig, how in _specialisations()]
     for kernel in ENTRY_KERNELS:
         if not kernel.signatures:
@@ -90,9 +98,10 @@ def _specialisations() -> Iterator[tuple[Dispatcher[Any], tuple[Any, ...], str]]
 
 
 def kernel_signatures() -> dict[str, set[str]]:
-    """The signatures every numba kernel of `kernels` holds now, by name (for checks)."""
-    return {name: {str(sig) for sig in obj.signatures} for name, obj in vars(kernels).items()
-            if isinstance(obj, Dispatcher)}
+    """The signatures every numba kernel of `kernels` and `mask` holds now, by name (for
+    checks)."""
+    return {name: {str(sig) for sig in obj.signatures} for module in (kernels, mask)
+            for name, obj in vars(module).items() if isinstance(obj, Dispatcher)}
 
 
 def describe(kernel: Dispatcher[Any], sig: tuple[Any, ...]) -> str:

@@ -4,7 +4,17 @@ import numpy as np
 import pytest
 
 from compositing import l2a
-from compositing.selection.mask import dilate, valid_mask
+from compositing.archive.stack import from_reflectance
+from compositing.selection.kernels_reference import (
+    prefer_clear_surroundings_reference,
+    valid_mask_reference,
+)
+from compositing.selection.mask import (
+    dilate,
+    observation_counts,
+    prefer_clear_surroundings,
+    valid_mask,
+)
 
 BANDS = l2a.BAND_NAMES
 
@@ -58,13 +68,65 @@ def test_dilate_matches_a_brute_force_square():
         np.testing.assert_array_equal(dilate(mask, radius), want)
 
 
-def test_the_snow_test_in_batches_decides_every_pixel_as_in_one(monkeypatch):
-    from compositing.selection import mask
+def _random_stack(rng, dtype, n_time=6, shape=(13, 17), halo=0):
+    """Stacks with every SCL class, snow that passes and fails, no-data and clouds in clumps."""
+    grown = (shape[0] + 2 * halo, shape[1] + 2 * halo)
+    scl = rng.integers(0, 12, (n_time, *grown)).astype(np.uint8)
+    scl[:, ::3] = l2a.SCL_SNOW
+    scl[1] = l2a.SCL_VEGETATION  # no cloud at all in one observation
+    scl[2, 4:8, 5:9] = l2a.SCL_CLOUD_HIGH
+    reflectance = rng.uniform(-0.05, 0.9, (n_time, len(BANDS), *shape))
+    reflectance[:, BANDS.index("B11"), :, ::2] *= 0.1  # high NDSI where x is even
+    if dtype == np.uint16:
+        refl = from_reflectance(reflectance)
+        refl[0, 3, 2, :5] = 0
+    else:
+        refl = reflectance.astype(np.float32)
+        refl[0, 3, 2, :5] = np.nan
+        refl[1, 5, 1, 3] = np.inf
+    oblique = rng.random((n_time, *shape)) > 0.9
+    return refl, scl, oblique
 
-    rng = np.random.default_rng(4)
-    scl = np.full((3, 7, 9), l2a.SCL_SNOW, np.uint8)
-    refl = rng.uniform(0.05, 0.9, (3, len(BANDS), 7, 9)).astype(np.float32)
-    whole = valid_mask(refl, scl, BANDS)
-    assert 0 < whole.sum() < whole.size, "some snow passes, some fails"
-    monkeypatch.setattr(mask, "_SNOW_BATCH", 10)  # 189 snow pixels: 19 batches
-    np.testing.assert_array_equal(valid_mask(refl, scl, BANDS), whole)
+
+@pytest.mark.parametrize("dtype", [np.uint16, np.float32])
+@pytest.mark.parametrize("buffer_px,halo", [(0, 0), (2, 0), (2, 3), (0, 1)])
+def test_valid_mask_matches_the_rule_by_rule_reference(dtype, buffer_px, halo):
+    refl, scl, oblique = _random_stack(np.random.default_rng(buffer_px + 10 * halo), dtype,
+                                       halo=halo)
+    for ob in (None, oblique):
+        got = valid_mask(refl, scl, BANDS, buffer_px, ob, halo)
+        want = valid_mask_reference(refl, scl, BANDS, buffer_px, ob, halo)
+        np.testing.assert_array_equal(got, want)
+    core = scl[:, halo:scl.shape[1] - halo, halo:scl.shape[2] - halo]
+    snow = valid_mask(refl, scl, BANDS, halo=halo) & (core == l2a.SCL_SNOW)
+    assert 0 < snow.sum() < (core == l2a.SCL_SNOW).sum(), "some snow passes, some fails"
+
+
+@pytest.mark.parametrize("radius,halo", [(1, 0), (2, 0), (2, 2), (3, 4)])
+def test_prefer_clear_surroundings_matches_the_reference(radius, halo):
+    refl, scl, _ = _random_stack(np.random.default_rng(radius), np.uint16, halo=halo)
+    valid = valid_mask(refl, scl, BANDS, halo=halo)
+    want = prefer_clear_surroundings_reference(valid, scl, radius, halo)
+    np.testing.assert_array_equal(prefer_clear_surroundings(valid, scl, radius, halo), want)
+    where = np.random.default_rng(3).random(valid.shape[1:]) > 0.5
+    np.testing.assert_array_equal(
+        prefer_clear_surroundings(valid, scl, radius, halo, where=where), want & where)
+    # A few pixels only: the kernel decides on their window, seeing clouds beyond it.
+    few = np.zeros(valid.shape[1:], bool)
+    few[5:7, 9:12] = True
+    np.testing.assert_array_equal(
+        prefer_clear_surroundings(valid, scl, radius, halo, where=few), want & few)
+    assert (want & few != valid & few).any(), "the preference changes some of the few"
+    assert (want != valid).any(), "the preference changes something"
+
+
+def test_observation_counts():
+    scl = np.zeros((3, 4, 5), np.uint8)
+    scl[:2, 1:3, 1:4] = l2a.SCL_VEGETATION
+    scl[2, 1, 1] = l2a.SCL_CLOUD_HIGH
+    valid = np.zeros((3, 2, 3), bool)
+    valid[0] = True
+    valid[1, 0, 0] = True
+    n_valid, total = observation_counts(valid, scl, 1)
+    assert n_valid.tolist() == [[2, 1, 1], [1, 1, 1]]
+    assert total.tolist() == [[3, 2, 2], [2, 2, 2]]
