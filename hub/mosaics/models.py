@@ -92,10 +92,19 @@ class MosaicRequest(models.Model):
     def is_active(self) -> bool:
         return self.status in ACTIVE_STATUSES
 
-    def to_dict(self, queue_position: int | None) -> dict[str, Any]:
+    def to_dict(self, queue_position: int | None, *, full: bool = True) -> dict[str, Any]:
         """The request as the REST API serves it; the caller knows its place in the queue
-        (services.queue_positions finds those of a whole page in one query)."""
+        (services.queue_positions finds those of a whole page in one query).
+
+        `full=False` is a list entry: the options without the AOI's geometry, which may have
+        thousands of vertices, and the AOI's bbox instead; `links.self` has them all.
+        """
         url = reverse("api-mosaic", args=[self.id])
+        options = self.options
+        extra: dict[str, Any] = {}
+        if not full:
+            options = {k: v for k, v in options.items() if k != "aoi"}
+            extra["bbox"] = [round(v, 7) for v in self.spec.aoi.bounds]
         return {
             "id": str(self.id),
             "status": self.status,
@@ -103,7 +112,8 @@ class MosaicRequest(models.Model):
             "progress": round(self.progress, 1),
             "chunks": {"done": self.chunks_done, "total": self.chunks_total},
             "error": self.error or None,
-            "options": self.options,
+            "options": options,
+            **extra,
             "created": self.created_at.isoformat() if self.created_at else None,
             "started": self.started_at.isoformat() if self.started_at else None,
             "finished": self.finished_at.isoformat() if self.finished_at else None,

@@ -7,6 +7,7 @@ from datetime import timedelta
 
 import pytest
 from django.utils import timezone
+from shapely.geometry import shape
 
 from hub.mosaics.models import MosaicRequest, ProductFile, Status
 from tests.hub.stored_requests import stored_request
@@ -165,7 +166,9 @@ def test_the_list_takes_as_many_queries_for_many_queued_requests_as_for_one(
     queued = {"first": 1, **{f"r{4 * k:02d}": 2 * k + 1 for k in range(1, 7)}}
     assert {name: pos for name, pos in positions.items() if pos is not None} == queued
     assert body["count"] == 13 and len(body["results"]) == 13
-    # The list and the single request agree on every position.
+    # The list and the single request agree on every position; the list gives the AOI's bbox.
     for item in body["results"]:
         single = client.get(item["links"]["self"], HTTP_AUTHORIZATION=f"Token {alice_token}")
-        assert single.json() == item
+        full = single.json()
+        assert list(shape(full["options"].pop("aoi")).bounds) == item.pop("bbox")
+        assert full == item
