@@ -69,12 +69,13 @@ def mosaic_file(request: HttpRequest, request_id: str, name: str) -> HttpRespons
 
 
 @json_api
-@require_GET
+@require_http_methods(["GET", "HEAD"])
 def mosaic_zip(request: HttpRequest, request_id: str) -> HttpResponse:
-    """Download all files of a finished product as one zip, streamed as it is written."""
+    """Download all files of a finished product as one zip, streamed as it is sent: byte
+    ranges (resume), ETag, HEAD, like a single file."""
     req = _finished_request(request, request_id)
     files = [_stored(f) for f in req.files.all()]
-    return downloads.zip_response(files, _folder(req))
+    return downloads.zip_response(request, files, _folder(req))
 
 
 @json_api

@@ -26,6 +26,7 @@ def openapi_document(server_url: str) -> dict[str, Any]:
     """The whole document, with the server URL of the hub that serves it."""
     errors = {str(code): _json(_ERROR, text) for code, text in (
         (400, "invalid input; `field` names the offending option"),
+        (413, "the body is over the size limit; `field` is 'body'"),
         (401, "not authenticated"), (404, "no such request of the caller"))}
     id_param = {"name": "id", "in": "path", "required": True,
                 "schema": {"type": "string", "format": "uuid"}}
@@ -72,9 +73,16 @@ def openapi_document(server_url: str) -> dict[str, Any]:
             "/mosaics/{id}/zip": {
                 "parameters": [id_param],
                 "get": {"summary": "Every file of a finished product as one streamed zip",
+                        "description": "The same bytes every time it is asked for (members "
+                                       "stored in order, with their files' dates), so a Range "
+                                       "request resumes it (curl -C -); If-Range takes its "
+                                       "ETag. HEAD gives its length.",
                         "responses": {"200": {"description": "the zip",
                                               "content": {"application/zip": {}}},
-                                      "409": _json(_ERROR, "not finished"), **errors}},
+                                      "206": {"description": "the requested byte range"},
+                                      "409": _json(_ERROR, "not finished"),
+                                      "416": {"description": "the range starts past the end"},
+                                      **errors}},
             },
             "/mosaics/{id}/metalink": {
                 "parameters": [id_param],
