@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from xml.etree import ElementTree as ET
 
+from django.core.cache import cache
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.utils.cache import get_conditional_response
 from django.utils.http import content_disposition_header, http_date, parse_http_date_safe
@@ -18,6 +19,7 @@ from django.utils.http import content_disposition_header, http_date, parse_http_
 from hub.mosaics.productzip import ProductZip
 
 CHUNK_SIZE = 1024 * 1024
+ZIP_CRC_CACHE_S = 24 * 3600
 METALINK_NS = "urn:ietf:params:xml:ns:metalink"
 _RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
 _ENCODED_TYPES = {"gzip": "application/gzip", "bzip2": "application/x-bzip",
@@ -76,8 +78,19 @@ def zip_response(request: HttpRequest, files: list[StoredFile], folder: str) -> 
     """GET/HEAD the "Download all" zip of a product, with byte ranges like a single file: the
     zip is the same bytes every time (`productzip`), so a resumed download continues it."""
     archive = ProductZip(files, folder)
+    # The CRCs an interrupted download found: its resumption reads only what it has not sent.
+    key = f"mosaics:zip-crcs:{archive.etag}"
+    archive.crcs.update(cache.get(key) or {})
+
+    def body(first: int, length: int) -> Iterator[bytes]:
+        try:
+            yield from archive.stream(first, length)
+        finally:  # also when the client goes away
+            if archive.crcs:
+                cache.set(key, archive.crcs, ZIP_CRC_CACHE_S)
+
     return ranged_response(request, size=archive.size, etag=archive.etag,
-                           mtime=archive.last_modified, body=archive.stream,
+                           mtime=archive.last_modified, body=body,
                            filename=f"{folder}.zip", content_type="application/zip")
 
 

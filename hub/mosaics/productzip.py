@@ -6,7 +6,8 @@ member is stored as it is: a product's rasters are compressed already and its te
 small, and stored members make the layout follow from the files' names and sizes alone. Only
 the CRC-32s need the files' bytes; they go in a data descriptor after each member and in the
 central directory, and are computed while the members are sent (a range that starts inside a
-member reads that member's skipped part once for its CRC).
+member reads that member's skipped part once for its CRC); `crcs` keeps those found, so that
+a resumed download need not read again what it was sent before.
 """
 
 from __future__ import annotations
@@ -39,9 +40,12 @@ _LAYOUT_VERSION = 1  # part of the ETag: a change of layout is a new zip
 class ZippedFile(Protocol):
     """What the zip needs to know of a file: its name in the zip and where it is."""
 
-    name: str
-    path: Path
-    sha256: str
+    @property
+    def name(self) -> str: ...
+    @property
+    def path(self) -> Path: ...
+    @property
+    def sha256(self) -> str: ...
 
 
 @dataclass(frozen=True)
@@ -120,17 +124,20 @@ class ProductZip:
             self.members.append(member)
             offset = member.end
             self.last_modified = max(self.last_modified, int(stat.st_mtime))
-            digest.update(json.dumps([name, stat.st_size, stored.sha256 or stat.st_mtime_ns])
+            digest.update(json.dumps([name, stat.st_size, stored.sha256, stat.st_mtime_ns])
                           .encode())
         self.directory_offset = offset
         self.directory_size = sum(m.central_header_size() for m in self.members)
         self.size = offset + self.directory_size + len(self._end_records())
         self.etag = f'"zip-{digest.hexdigest()[:40]}"'
+        # CRC-32 of each member by index, as they are found; the caller may fill in those
+        # found by an earlier request for the same ETag.
+        self.crcs: dict[int, int] = {}
 
     def stream(self, first: int, length: int) -> Iterator[bytes]:
         """The bytes first..first+length of the zip, in pieces of about CHUNK_SIZE."""
         out = _Output(first, first + length)
-        crcs: dict[int, int] = {}
+        crcs = self.crcs
         for index, member in enumerate(self.members):
             if out.done:
                 break

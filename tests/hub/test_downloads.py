@@ -13,6 +13,7 @@ from pathlib import Path
 from xml.etree import ElementTree as ET
 
 import pytest
+from django.core.cache import cache
 from django.http import StreamingHttpResponse
 
 from hub.mosaics import productzip
@@ -234,6 +235,30 @@ def test_a_zip_resume_against_a_changed_product_gets_the_whole_zip(client, alice
     response = get(client, url, alice_token, HTTP_RANGE="bytes=100-", HTTP_IF_RANGE=old_etag)
     assert response.status_code == 200 and response["ETag"] != old_etag
     assert zipfile.ZipFile(io.BytesIO(body(response))).read("CH/a.tif") == BODY * 2
+
+
+def test_a_resumed_zip_does_not_read_again_the_members_it_sent(client, alice, alice_token,
+                                                               media):
+    files = {"a.tif": os.urandom(1_500_000), "b.tif": os.urandom(1_500_000)}
+    req = make_product(alice, media, files, folder="CRC")
+    url = f"/api/v1/mosaics/{req.id}/zip"
+    cache.clear()
+    full = body(get(client, url, alice_token))
+    cache.clear()
+    # The client goes away after a.tif and part of b.tif...
+    response = get(client, url, alice_token)
+    pieces = iter(response.streaming_content)
+    sent = next(pieces) + next(pieces)
+    response.close()
+    assert len(files["a.tif"]) < len(sent) < len(full) - 1000  # inside b.tif
+    # ...and a.tif is not read again when it resumes: a change on disk that keeps size and
+    # date does not reach the central directory (its CRC is the one found when it was sent).
+    path = media / "CRC" / "a.tif"
+    stat = path.stat()
+    path.write_bytes(os.urandom(len(files["a.tif"])))
+    os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    rest = get(client, url, alice_token, HTTP_RANGE=f"bytes={len(sent)}-")
+    assert rest.status_code == 206 and sent + body(rest) == full
 
 
 def test_head_of_the_zip_gives_its_length_without_reading_the_files(client, alice,
