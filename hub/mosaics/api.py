@@ -36,7 +36,7 @@ def mosaics(request: HttpRequest) -> HttpResponse:
         response["Location"] = body["links"]["self"]
         return response
     offset, limit = page_bounds(request)
-    qs = MosaicRequest.objects.filter(owner=user).prefetch_related("files")
+    qs = MosaicRequest.listed().filter(owner=user).prefetch_related("files")
     page = list(qs[offset:offset + limit])
     positions = services.queue_positions(page)
     return JsonResponse({"count": qs.count(),
