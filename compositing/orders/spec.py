@@ -73,9 +73,9 @@ ORDER_OPTIONS: dict[str, OrderOption] = {o.name: o for o in (
     OrderOption("period", "aligned as S2GM did; 'custom' takes start and end as given "
                           "(default: month, or custom when an end is given)",
                 choices={n: p.label for n, p in PERIOD_TYPES.items()}),
-    OrderOption("start", f"any day in the period (YYYY-MM-DD, from "
-                         f"{SENTINEL2_FIRST_DAY.isoformat()} to today); aligned to the period",
-                required=True, types=(str, date)),
+    OrderOption("start", "any day in the period (YYYY-MM-DD); aligned to the period, which "
+                         f"must have a day from {SENTINEL2_FIRST_DAY.isoformat()} (Sentinel-2's "
+                         "first acquisition) to today", required=True, types=(str, date)),
     OrderOption("end", "last day (YYYY-MM-DD, up to today) of a custom period",
                 types=(str, date)),
     OrderOption("resolution", "metres", required=True,
@@ -403,9 +403,9 @@ def _bbox(values: list | tuple) -> BaseGeometry:
 
 def parse_period(options: Mapping[str, Any]) -> tuple[str, date, date]:
     """Period type and inclusive start/end; aligned types snap to their S2GM period."""
-    start = parse_day("start", _required(options, "start"))
+    start = parse_date("start", _required(options, "start"))
     end_raw = options.get("end")
-    end = parse_day("end", end_raw) if end_raw else None
+    end = parse_date("end", end_raw) if end_raw else None
     period_type = str(options.get("period") or ("custom" if end else "month")).strip().lower()
     if period_type not in PERIOD_TYPES:
         raise SpecError("period", f"unknown period {options.get('period')!r}; one of "
@@ -415,8 +415,12 @@ def parse_period(options: Mapping[str, Any]) -> tuple[str, date, date]:
             raise SpecError("end", "a custom period needs an end date")
         if end < start:
             raise SpecError("end", "the end date is before the start date")
+        check_era(start, end)
         return period_type, start, end
+    if not date(SENTINEL2_FIRST_DAY.year, 1, 1) <= start <= latest_day():
+        check_era(start, start)  # refuses it before aligning: year 1 or 9999 has no period
     aligned_start, aligned_end = period_bounds(period_type, start)
+    check_era(aligned_start, aligned_end, open_end=True)
     if end is not None and end < start:
         raise SpecError("end", "the end date is before the start date")
     if end is not None and end != aligned_end:
@@ -440,17 +444,22 @@ def latest_day() -> date:
     return (datetime.now(UTC) + timedelta(hours=14)).date()
 
 
-def parse_day(name: str, value: Any) -> date:
-    """A date of the Sentinel-2 era: from SENTINEL2_FIRST_DAY to today; no archive holds an
-    observation outside it, so an order of other dates could only fail once queued."""
-    day = parse_date(name, value)
-    if day < SENTINEL2_FIRST_DAY:
-        raise SpecError(name, f"{day.isoformat()} is before Sentinel-2's first acquisition "
-                              f"({SENTINEL2_FIRST_DAY.isoformat()})")
-    if day > latest_day():
-        raise SpecError(name, f"{day.isoformat()} is in the future; Sentinel-2 has not "
-                              "observed it yet")
-    return day
+def check_era(start: date, end: date, *, open_end: bool = False) -> None:
+    """Refuse a period without a day of the Sentinel-2 era (SENTINEL2_FIRST_DAY to today): no
+    archive holds an observation of it, so an order of it could only fail once queued.
+    `open_end`: the period may end after today (an aligned period: this month so far)."""
+    if end < SENTINEL2_FIRST_DAY:
+        days = (start.isoformat() if start == end else
+                f"the period {start.isoformat()} to {end.isoformat()}")
+        raise SpecError("start", f"{days} is before Sentinel-2's first acquisition "
+                                 f"({SENTINEL2_FIRST_DAY.isoformat()})")
+    latest = latest_day()
+    if start > latest:
+        raise SpecError("start", f"{start.isoformat()} is in the future; Sentinel-2 has not "
+                                 "observed it yet")
+    if end > latest and not open_end:
+        raise SpecError("end", f"{end.isoformat()} is in the future; Sentinel-2 has not "
+                               "observed it yet")
 
 
 def parse_resolution(value: Any) -> int:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import math
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -149,9 +150,13 @@ CASES: dict[str, Case] = {
     "option-unknown": api({"colour": "red"}, "colour"),
     "option-proto": api({"__proto__": {"admin": True}}, "__proto__"),
     # ---- REST API: dates outside the Sentinel-2 era, impossible dates and periods
-    "start-before-sentinel2": api({"start": "2015-06-22"}, "start", message="2015-06-23"),
+    "start-before-sentinel2": api({"start": "2015-06-22", "period": "day"}, "start",
+                                  message="2015-06-23"),
+    "start-month-before-sentinel2": api({"start": "2015-05-31"}, "start"),
+    "start-custom-before-sentinel2": api({"start": "2014-01-01", "end": "2015-06-22",
+                                          "period": "custom"}, "start"),
     "start-1900": api({"start": "1900-01-01"}, "start"),
-    "start-year-one-week": api({"start": "0001-01-01", "period": "week"}, "start"),
+    "start-year-one-tenday": api({"start": "0001-01-01", "period": "tenday"}, "start"),
     "start-far-future": api({"start": "2999-01-01"}, "start", message="future"),
     "start-last-day": api({"start": "9999-12-31", "period": "year"}, "start"),
     "start-impossible": api({"start": "2023-02-30"}, "start"),
@@ -270,7 +275,8 @@ CASES: dict[str, Case] = {
     "series-lon-words": Case("series", {"lon": "east"}, "lon"),
     "series-lat-pole": Case("series", {"lat": "90"}, "lat"),
     "series-lat-missing": Case("series", {"lat": ""}, "lat"),
-    "series-start-before-sentinel2": Case("series", {"start": "2015-06-01"}, "start"),
+    "series-start-before-sentinel2": Case("series", {"start": "2014-06-01",
+                                                     "end": "2015-06-22"}, "start"),
     "series-start-future": Case("series", {"start": "2999-01-01", "end": "2999-02-01"},
                                 "start"),
     "series-end-future": Case("series", {"end": "3000-01-01"}, "end"),
@@ -358,6 +364,27 @@ def test_the_inputs_the_table_changes_are_accepted_as_they_are(
     assert response.status_code in (200, 201, 302), response.content[:300]
     queued = 1 if surface in ("api", "form") else 0
     assert len(callbacks) == queued and MosaicRequest.objects.count() == queued
+
+
+@pytest.mark.parametrize("changes", [
+    {"start": "2015-06-01"},  # June 2015: Sentinel-2's first acquisition is in it
+    {"start": "2015-06-23", "period": "day"},
+    {"start": "2015-01-01", "period": "custom", "end": "2015-06-23"},
+    {"start": date.today().isoformat(), "period": "year",
+     "end": date(date.today().year, 12, 31).isoformat()},  # this year so far
+])
+def test_periods_with_a_day_of_the_sentinel2_era_are_accepted(
+        client, alice_token, hub_dirs, changes, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=False):
+        response = client.post("/api/v1/mosaics", content_type="application/json",
+                               data=json.dumps({**ORDER, **changes}),
+                               HTTP_AUTHORIZATION=f"Token {alice_token}")
+    assert response.status_code == 201, response.content
+    # What was stored is an order again, as it is (a reorder through the API).
+    again = client.post("/api/v1/mosaics", content_type="application/json",
+                        data=json.dumps(response.json()["options"]),
+                        HTTP_AUTHORIZATION=f"Token {alice_token}")
+    assert again.status_code == 201, again.content
 
 
 def test_the_whole_world_is_accepted_where_the_area_limit_allows_it(
