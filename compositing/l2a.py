@@ -101,13 +101,21 @@ def scl_valid_lut() -> np.ndarray:
     return lut
 
 
-def parse_bands(text: str | list[str]) -> list[str]:
-    """Split and validate a band list; raise ValueError naming the first unknown band."""
-    names = text if isinstance(text, list) else [t for t in text.replace(" ", "").split(",") if t]
+def parse_bands(text: str | list[str] | tuple[str, ...]) -> list[str]:
+    """Split and validate a band list (a list of names or a comma-separated string); raise
+    ValueError naming the first unknown band, whatever the value."""
+    if isinstance(text, str):
+        names = [t for t in text.replace(" ", "").split(",") if t]
+    elif isinstance(text, list | tuple):
+        names = list(text)
+    else:
+        raise ValueError("give a list of band names or a comma-separated string")
     if not names:
         raise ValueError("at least one band is required")
     out: list[str] = []
     for raw in names:
+        if not isinstance(raw, str):
+            raise ValueError(f"a band is a name such as B04, not {raw!r}")
         name = normalise_band_name(raw)
         if name not in BAND_BY_NAME:
             raise ValueError(f"unknown band {raw!r}; L2A bands are {', '.join(BAND_NAMES)}")

@@ -47,7 +47,7 @@ from compositing.archive.scenes import (
 )
 from compositing.grid import Chunk, OutputGrid, utm_epsg
 from compositing.orders.periods import ALIGNED_PERIOD_TYPES, period_bounds
-from compositing.orders.spec import SpecError, parse_date, parse_resolution
+from compositing.orders.spec import SpecError, check_era, parse_date, parse_resolution
 from compositing.pipeline import Recipe, chunk_halo, composite_chunk, read_chunk
 from compositing.products.layers import (
     AUX_LAYERS,
@@ -305,6 +305,7 @@ def parse_query(params: Mapping[str, Any]) -> PointQuery:
     end = parse_date("end", _required(params, "end"))
     if end < start:
         raise SpecError("end", "the end date is before the start date")
+    check_era(start, end)
     if (end - start).days + 1 > MAX_RANGE_DAYS:
         raise SpecError("end", f"the range is longer than {MAX_RANGE_DAYS} days")
     period = str(params.get("period") or "month").strip().lower()

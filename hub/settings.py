@@ -45,6 +45,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # A body over DATA_UPLOAD_MAX_MEMORY_SIZE: the API's JSON 413, before anything reads it.
+    "hub.errors.BodySizeLimit",
     # Static files (vendored Leaflet, CSS) from gunicorn too, not only from runserver.
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -110,6 +112,8 @@ HUB_STAC_COLLECTION = env_str("HUB_STAC_COLLECTION", "sentinel-2-l2a")
 HUB_CHUNK_SIZE = env_int("HUB_CHUNK_SIZE", 512, minimum=16)
 HUB_MEDOID_MIN_OBS = env_int("HUB_MEDOID_MIN_OBS", 4, minimum=2)
 HUB_MAX_AOI_KM2 = env_int("HUB_MAX_AOI_KM2", 1_000_000, minimum=1)
+# Vertices of an AOI, typed or uploaded: it is stored, shown on pages and read by every worker.
+HUB_MAX_AOI_VERTICES = env_int("HUB_MAX_AOI_VERTICES", 20_000, minimum=5)
 # Orders whose product would pass this estimated size are delivered as MGRS tiles (UTM), or
 # refused before anything is queued (other CRSs).
 HUB_MAX_PRODUCT_GB = env_int("HUB_MAX_PRODUCT_GB", 20, minimum=1)

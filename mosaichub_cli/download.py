@@ -100,7 +100,7 @@ class Hub:
         """Every request of the token's owner, newest first."""
         found: list[dict[str, Any]] = []
         while True:
-            page = self.get_json(f"api/v1/mosaics?limit=500&offset={len(found)}")
+            page = self.get_json(f"api/v1/mosaics?limit=100&offset={len(found)}")
             found.extend(page["results"])
             if not page["results"] or len(found) >= page["count"]:
                 return found

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import PurePosixPath
 from typing import Any
 from xml.etree import ElementTree
+from xml.parsers import expat
 
 import numpy as np
 import shapely
@@ -26,11 +27,10 @@ from shapely.geometry import Polygon, shape
 from shapely.geometry.base import BaseGeometry
 
 from compositing.orders.shapefile import ShapefileError, read_polygons
+from compositing.orders.spec import MAX_AOI_VERTICES
 
 MAX_FILE_BYTES = 10 * 1024 * 1024
 MAX_UNZIPPED_BYTES = 50 * 1024 * 1024
-# Enough for a detailed outline; the AOI travels in forms, the database and product metadata.
-MAX_VERTICES = 20_000
 SUFFIXES = (".geojson", ".json", ".kml", ".kmz", ".zip")
 WGS84 = CRS.from_epsg(4326)
 
@@ -51,8 +51,12 @@ class AoiFile:
     repaired: bool
 
 
-def read_aoi_file(name: str, data: bytes) -> AoiFile:
-    """The AOI of an uploaded file, chosen by its name's suffix; AoiFileError if unusable."""
+def read_aoi_file(name: str, data: bytes, *, max_vertices: int = MAX_AOI_VERTICES) -> AoiFile:
+    """The AOI of an uploaded file, chosen by its name's suffix; AoiFileError if unusable.
+
+    `max_vertices` is the order's vertex limit (`spec.parse_aoi` applies it again to the
+    result); here it also bounds what is parsed and unioned.
+    """
     if len(data) > MAX_FILE_BYTES:
         raise AoiFileError(f"the file is {len(data) / 1e6:.1f} MB, over the limit of "
                            f"{MAX_FILE_BYTES / 1e6:.0f} MB")
@@ -70,23 +74,24 @@ def read_aoi_file(name: str, data: bytes) -> AoiFile:
         polygons, ignored = _kml_polygons(kml)
         kind, crs = "KMZ", WGS84
     elif suffix == ".zip":
-        polygons, ignored, crs = _shapefile_polygons(data)
+        polygons, ignored, crs = _shapefile_polygons(data, max_vertices)
         kind = "Shapefile"
     else:
         raise AoiFileError(f"{suffix or 'a file without a suffix'} is not supported; upload "
                            "GeoJSON (.geojson, .json), KML (.kml, .kmz) or a zipped Shapefile "
                            "(.zip)")
-    return _combine(polygons, ignored, crs, kind)
+    return _combine(polygons, ignored, crs, kind, max_vertices)
 
 
-def _combine(polygons: list[BaseGeometry], ignored: int, crs: CRS, kind: str) -> AoiFile:
+def _combine(polygons: list[BaseGeometry], ignored: int, crs: CRS, kind: str,
+             max_vertices: int) -> AoiFile:
     if not polygons:
         found = f" (only {ignored} points or lines)" if ignored else ""
         raise AoiFileError(f"the {kind} file holds no polygon{found}; an AOI is an area")
     vertices = sum(shapely.get_num_coordinates(p) for p in polygons)
-    if vertices > MAX_VERTICES:
+    if vertices > max_vertices:
         raise AoiFileError(f"the polygons have {vertices:,} vertices, over the limit of "
-                           f"{MAX_VERTICES:,}; simplify them first")
+                           f"{max_vertices:,}; simplify them first")
     repaired = not all(p.is_valid for p in polygons)
     merged = shapely.union_all([shapely.make_valid(p) for p in polygons])
     area = _polygonal(merged)
@@ -199,9 +204,7 @@ def _areas(geom: BaseGeometry) -> list[BaseGeometry]:
 
 
 def _kml_polygons(data: bytes) -> tuple[list[BaseGeometry], int]:
-    # ElementTree expands internal entities; a DTD is never needed in KML, so refuse it.
-    if b"<!DOCTYPE" in data[:4096].upper() or b"<!ENTITY" in data.upper():
-        raise AoiFileError("the KML declares a DTD or entities, which KML never needs")
+    _refuse_dtd(data)
     try:
         root = ElementTree.fromstring(data)
     except ElementTree.ParseError as exc:
@@ -214,6 +217,29 @@ def _kml_polygons(data: bytes) -> tuple[list[BaseGeometry], int]:
             polygons.append(_kml_polygon(element))
     ignored = sum(1 for e in root.iter() if _local(e.tag) in ("Point", "LineString"))
     return polygons, ignored
+
+
+def _refuse_dtd(data: bytes) -> None:
+    """Refuse a document type declaration: ElementTree expands internal entities (a billion
+    laughs), and KML never needs one. Expat itself looks, so the check holds in every
+    encoding it reads (UTF-16 hides `<!DOCTYPE` from a byte search)."""
+
+    def refuse(*_: Any) -> None:
+        raise AoiFileError("the KML declares a DTD or entities, which KML never needs")
+
+    parser = expat.ParserCreate()
+    parser.StartDoctypeDeclHandler = refuse
+    parser.EntityDeclHandler = refuse
+    try:
+        parser.Parse(data, True)
+    except AoiFileError:
+        raise
+    except expat.ExpatError as exc:
+        raise AoiFileError(f"the file is not valid XML: {expat.ErrorString(exc.code)} "
+                           f"(line {exc.lineno})") from None
+    except (ValueError, LookupError) as exc:  # an encoding expat cannot read
+        raise AoiFileError(f"the file's encoding cannot be read ({exc}); save it as "
+                           "UTF-8") from None
 
 
 def _kml_polygon(element: ElementTree.Element) -> Polygon:
@@ -254,7 +280,7 @@ def _local(tag: str) -> str:
 # ---------------------------------------------------------------- zipped Shapefile
 
 
-def _shapefile_polygons(data: bytes) -> tuple[list[BaseGeometry], int, CRS]:
+def _shapefile_polygons(data: bytes, max_vertices: int) -> tuple[list[BaseGeometry], int, CRS]:
     archive = _open_zip(data, "zipped Shapefile")
     names = [n for n in archive.namelist() if not n.endswith("/")
              and not PurePosixPath(n).name.startswith(".") and "__MACOSX" not in n]
@@ -267,7 +293,7 @@ def _shapefile_polygons(data: bytes) -> tuple[list[BaseGeometry], int, CRS]:
     crs: CRS | None = None
     for shp in shps:
         try:
-            found, skipped = read_polygons(_read_member(archive, shp), MAX_VERTICES)
+            found, skipped = read_polygons(_read_member(archive, shp), max_vertices)
         except ShapefileError as exc:
             raise AoiFileError(f"{PurePosixPath(shp).name}: {exc}") from None
         layer_crs = _prj_crs(archive, shp, names)

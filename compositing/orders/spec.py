@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+import shapely
 from pyproj import CRS, Geod
 from pyproj.exceptions import CRSError
 from shapely.geometry import box, mapping, shape
@@ -38,6 +40,14 @@ TILINGS: dict[str, str] = {
 }
 MAX_NAME_LENGTH = 80
 MAX_CLOUD_BUFFER = 20
+# Enough for a detailed outline; the AOI travels in forms, the database, product metadata and
+# every page of the REST API that shows the request (HUB_MAX_AOI_VERTICES on a hub).
+MAX_AOI_VERTICES = 20_000
+# Sentinel-2A's first acquisition: no archive holds an observation before it.
+SENTINEL2_FIRST_DAY = date(2015, 6, 23)
+# JSON types an option may be given as, in the words of a refusal.
+_TYPE_WORDS: dict[type, str] = {str: "a string", int: "a whole number", dict: "a JSON object",
+                                list: "a list", date: "a date"}
 
 
 @dataclass(frozen=True)
@@ -49,24 +59,29 @@ class OrderOption:
     required: bool = False
     default: Any = None
     choices: Mapping[Any, str] | None = None  # value -> what a person reads
-    many: bool = False  # a list (a comma-separated string is read too)
+    many: bool = False  # a list of strings (a comma-separated string is read too)
+    # JSON types the value may have (checked once, by `check_types`, before it is read);
+    # a `many` option takes a list or a string whatever this says.
+    types: tuple[type, ...] = (str,)
 
 
 ORDER_OPTIONS: dict[str, OrderOption] = {o.name: o for o in (
     OrderOption("name", "letters, digits, '-' and '_'; used in file names", default="mosaic"),
     OrderOption("aoi", "GeoJSON (Polygon, MultiPolygon, Feature, FeatureCollection) in WGS 84, "
                        "a bbox min_lon,min_lat,max_lon,max_lat, or a Sentinel-2 tile id such "
-                       "as 29UNU", required=True),
+                       "as 29UNU", required=True, types=(str, dict, list)),
     OrderOption("period", "aligned as S2GM did; 'custom' takes start and end as given "
                           "(default: month, or custom when an end is given)",
                 choices={n: p.label for n, p in PERIOD_TYPES.items()}),
-    OrderOption("start", "any day in the period (YYYY-MM-DD); aligned to the period",
-                required=True),
-    OrderOption("end", "last day (YYYY-MM-DD) of a custom period"),
+    OrderOption("start", "any day in the period (YYYY-MM-DD); aligned to the period, which "
+                         f"must have a day from {SENTINEL2_FIRST_DAY.isoformat()} (Sentinel-2's "
+                         "first acquisition) to today", required=True, types=(str, date)),
+    OrderOption("end", "last day (YYYY-MM-DD, up to today) of a custom period",
+                types=(str, date)),
     OrderOption("resolution", "metres", required=True,
-                choices={r: f"{r} m" for r in l2a.RESOLUTIONS_M}),
+                choices={r: f"{r} m" for r in l2a.RESOLUTIONS_M}, types=(int, str)),
     OrderOption("crs", "'UTM' for the AOI's UTM zone, or an EPSG code (EPSG:4326, EPSG:3035, ...)",
-                required=True),
+                required=True, types=(str, int)),
     OrderOption("format", "file format of the product", default="GTiff",
                 choices={n: f.label for n, f in PRODUCT_FORMATS.items()}),
     OrderOption("bands", "surface reflectance bands", required=True, many=True,
@@ -78,7 +93,7 @@ ORDER_OPTIONS: dict[str, OrderOption] = {o.name: o for o in (
     OrderOption("metadata", "metadata files delivered with the product",
                 default=tuple(METADATA_OPTIONS), many=True, choices=METADATA_OPTIONS),
     OrderOption("cloud_buffer", f"dilation of cloud and shadow masks, in output pixels (0 to "
-                                f"{MAX_CLOUD_BUFFER})", default=0),
+                                f"{MAX_CLOUD_BUFFER})", default=0, types=(int, str)),
     OrderOption("layout", "how GeoTIFF products spread their layers over files; auxiliary "
                           "layers are always files of their own, JPEG 2000 is one file per "
                           "band, and formats holding every layer in one file refuse "
@@ -155,17 +170,23 @@ class MosaicSpec:
             tiling=data["tiling"])
 
 
-def parse_spec(options: Mapping[str, Any], *, max_area_km2: float = 1e6) -> MosaicSpec:
+def parse_spec(options: Mapping[str, Any], *, max_area_km2: float = 1e6,
+               max_vertices: int = MAX_AOI_VERTICES) -> MosaicSpec:
     """Validate ordering options (JSON shapes as the REST API takes them) into a MosaicSpec.
 
     The one reader of orders: the form, the REST API and `manage.py mosaic` all call it.
-    Absent or empty optional options take their `ORDER_OPTIONS` default.
+    Absent or empty optional options take their `ORDER_OPTIONS` default. Whatever the input,
+    the only exception it raises is SpecError naming the option.
     """
-    unknown = sorted(set(options) - set(ORDER_OPTIONS))
+    if not isinstance(options, Mapping):
+        raise SpecError("body", "the order must be a JSON object of options")
+    unknown = sorted(map(str, set(options) - set(ORDER_OPTIONS)))
     if unknown:
         raise SpecError(unknown[0], f"unknown option; the options are "
                                     f"{', '.join(ORDER_OPTIONS)}")
-    aoi = parse_aoi(_required(options, "aoi"), max_area_km2=max_area_km2)
+    check_types(options)
+    aoi = parse_aoi(_required(options, "aoi"), max_area_km2=max_area_km2,
+                    max_vertices=max_vertices)
     period, start, end = parse_period(options)
     spec = MosaicSpec(
         aoi=aoi,
@@ -188,6 +209,36 @@ def parse_spec(options: Mapping[str, Any], *, max_area_km2: float = 1e6) -> Mosa
     check_layout(spec)
     check_tiling(spec)
     return spec
+
+
+def check_types(options: Mapping[str, Any]) -> None:
+    """Refuse an option given as a JSON type it never takes (`OrderOption.types`): the one
+    type check of every option, so that the readers below only meet the types they read."""
+    for name, option in ORDER_OPTIONS.items():
+        value = options.get(name)
+        if value is None:
+            continue
+        if option.many:
+            if isinstance(value, str):
+                continue
+            if isinstance(value, list | tuple) and all(isinstance(v, str) for v in value):
+                continue
+            raise SpecError(name, f"give a list of names or a comma-separated string, not "
+                                  f"{_shown(value)}")
+        # a tuple is a list from Python callers; bool is an int to Python, never to a person
+        accepted = (*option.types, tuple) if list in option.types else option.types
+        if isinstance(value, accepted) and not isinstance(value, bool):
+            continue
+        allowed = " or ".join(_TYPE_WORDS[t] for t in option.types)
+        raise SpecError(name, f"give {allowed}, not {_shown(value)}")
+
+
+def _shown(value: Any) -> str:
+    """A value's JSON type and a short look at it, for a refusal."""
+    kind = {bool: "true/false", int: "a number", float: "a number", str: "a string",
+            list: "a list", tuple: "a list", dict: "a JSON object"}.get(type(value), "a value")
+    text = json.dumps(value, default=str)
+    return f"{kind} ({text[:40]}{'...' if len(text) > 40 else ''})"
 
 
 def _given(options: Mapping[str, Any], key: str) -> Any:
@@ -248,24 +299,49 @@ def parse_option(name: str, value: Any, allowed: Mapping[str, str]) -> str:
     return text
 
 
-def parse_aoi(value: Any, *, max_area_km2: float = 1e6) -> BaseGeometry:
+def parse_aoi(value: Any, *, max_area_km2: float = 1e6,
+              max_vertices: int = MAX_AOI_VERTICES) -> BaseGeometry:
     """A lon/lat polygon from GeoJSON (geometry, Feature, FeatureCollection), a bbox, or a
-    Sentinel-2 MGRS tile id ('29UNU', 'T29UNU': the tile's footprint)."""
+    Sentinel-2 MGRS tile id ('29UNU', 'T29UNU': the tile's footprint), of at most
+    `max_vertices` vertices: the one limit of every AOI, typed or uploaded."""
     geom = _aoi_geometry(value)
+    vertices = shapely.get_num_coordinates(geom)
+    if vertices > max_vertices:
+        raise SpecError("aoi", f"the AOI has {vertices:,} vertices, over the limit of "
+                               f"{max_vertices:,}; simplify it first")
     if geom.is_empty or geom.geom_type not in {"Polygon", "MultiPolygon"}:
         raise SpecError("aoi", "the AOI must be a Polygon or MultiPolygon (or a bbox)")
+    minx, miny, maxx, maxy = geom.bounds
+    if not all(math.isfinite(v) for v in geom.bounds):
+        raise SpecError("aoi", "the AOI's coordinates must be finite numbers")
     if not geom.is_valid:
         raise SpecError("aoi", "the AOI polygon is not valid (self-intersecting or degenerate)")
-    minx, miny, maxx, maxy = geom.bounds
     if minx < -180 or maxx > 180 or miny < -90 or maxy > 90:
         raise SpecError("aoi", "coordinates must be longitude/latitude in WGS 84 (EPSG:4326)")
-    area_km2 = abs(Geod(ellps="WGS84").geometry_area_perimeter(geom)[0]) / 1e6
-    if area_km2 <= 0 or geom.area == 0:
+    if geom.area == 0:
         raise SpecError("aoi", "the AOI has zero area")
+    area_km2 = aoi_area_km2(geom)
     if area_km2 > max_area_km2:
         raise SpecError("aoi", f"the AOI covers {area_km2:,.0f} km², over the direct-order "
                                f"limit of {max_area_km2:,.0f} km²")
     return geom
+
+
+def aoi_area_km2(geom: BaseGeometry) -> float:
+    """The area of a lon/lat polygon on the WGS 84 ellipsoid, its edges following lines of
+    longitude and latitude as drawn on a map.
+
+    Geodesic edges make the area of a ring spanning 180 degrees of longitude or more
+    ambiguous (the whole-world bbox has area 0 to pyproj), so the polygon is measured in
+    90-degree strips with edges densified to 1 degree.
+    """
+    geod = Geod(ellps="WGS84")
+    total = 0.0
+    for west in (-180.0, -90.0, 0.0, 90.0):
+        part = geom.intersection(box(west, -90.0, west + 90.0, 90.0))
+        if not part.is_empty and part.area > 0:
+            total += abs(geod.geometry_area_perimeter(shapely.segmentize(part, 1.0))[0])
+    return total / 1e6
 
 
 def _aoi_geometry(value: Any) -> BaseGeometry:
@@ -278,6 +354,8 @@ def _aoi_geometry(value: Any) -> BaseGeometry:
                 value = json.loads(text)
             except json.JSONDecodeError as exc:
                 raise SpecError("aoi", f"not valid JSON: {exc.msg}") from None
+            except RecursionError:
+                raise SpecError("aoi", "the JSON is nested too deeply") from None
         elif parse_tile_id(text) is not None:
             try:
                 return tile_footprint_wgs84(tile_from_id(text))
@@ -287,6 +365,9 @@ def _aoi_geometry(value: Any) -> BaseGeometry:
             value = text.split(",")
     if isinstance(value, list | tuple):
         return _bbox(value)
+    if isinstance(value, Mapping) and "type" not in value:
+        raise SpecError("aoi", "GeoJSON needs a 'type' (Polygon, MultiPolygon, Feature, "
+                               "FeatureCollection)")
     if not isinstance(value, Mapping):
         raise SpecError("aoi", "give GeoJSON, a bbox 'min_lon,min_lat,max_lon,max_lat' or an "
                                "MGRS tile id such as 29UNU")
@@ -308,8 +389,12 @@ def _aoi_geometry(value: Any) -> BaseGeometry:
 
 def _bbox(values: list | tuple) -> BaseGeometry:
     try:
+        if len(values) != 4 or any(isinstance(v, bool) for v in values):
+            raise ValueError
         minx, miny, maxx, maxy = (float(v) for v in values)
-    except (TypeError, ValueError):
+        if not all(math.isfinite(v) for v in (minx, miny, maxx, maxy)):
+            raise ValueError
+    except (TypeError, ValueError, OverflowError):
         raise SpecError("aoi", "a bbox is four numbers: min_lon,min_lat,max_lon,max_lat") from None
     if minx >= maxx or miny >= maxy:
         raise SpecError("aoi", "the bbox has zero area (min must be below max)")
@@ -330,8 +415,12 @@ def parse_period(options: Mapping[str, Any]) -> tuple[str, date, date]:
             raise SpecError("end", "a custom period needs an end date")
         if end < start:
             raise SpecError("end", "the end date is before the start date")
+        check_era(start, end)
         return period_type, start, end
+    if not date(SENTINEL2_FIRST_DAY.year, 1, 1) <= start <= latest_day():
+        check_era(start, start)  # refuses it before aligning: year 1 or 9999 has no period
     aligned_start, aligned_end = period_bounds(period_type, start)
+    check_era(aligned_start, aligned_end, open_end=True)
     if end is not None and end < start:
         raise SpecError("end", "the end date is before the start date")
     if end is not None and end != aligned_end:
@@ -350,12 +439,33 @@ def parse_date(name: str, value: Any) -> date:
         raise SpecError(name, f"{value!r} is not a date in the form YYYY-MM-DD") from None
 
 
+def latest_day() -> date:
+    """The latest calendar day anywhere on Earth (UTC+14): a person's today is never later."""
+    return (datetime.now(UTC) + timedelta(hours=14)).date()
+
+
+def check_era(start: date, end: date, *, open_end: bool = False) -> None:
+    """Refuse a period without a day of the Sentinel-2 era (SENTINEL2_FIRST_DAY to today): no
+    archive holds an observation of it, so an order of it could only fail once queued.
+    `open_end`: the period may end after today (an aligned period: this month so far)."""
+    if end < SENTINEL2_FIRST_DAY:
+        days = (start.isoformat() if start == end else
+                f"the period {start.isoformat()} to {end.isoformat()}")
+        raise SpecError("start", f"{days} is before Sentinel-2's first acquisition "
+                                 f"({SENTINEL2_FIRST_DAY.isoformat()})")
+    latest = latest_day()
+    if start > latest:
+        raise SpecError("start", f"{start.isoformat()} is in the future; Sentinel-2 has not "
+                                 "observed it yet")
+    if end > latest and not open_end:
+        raise SpecError("end", f"{end.isoformat()} is in the future; Sentinel-2 has not "
+                               "observed it yet")
+
+
 def parse_resolution(value: Any) -> int:
     """One of the Sentinel-2 resolutions, in metres."""
-    try:
-        res = int(str(value).strip().removesuffix("m"))
-    except ValueError:
-        res = -1
+    text = str(value).strip().removesuffix("m")
+    res = int(text) if text.isascii() and text.isdigit() and len(text) < 6 else -1
     if res not in l2a.RESOLUTIONS_M:
         raise SpecError("resolution", f"{value!r} is not offered; choose 10, 20 or 60 (metres)")
     return res
@@ -367,7 +477,7 @@ def parse_crs(value: Any, aoi: BaseGeometry | None = None) -> int:
     if text == "UTM" and aoi is not None:
         centre = aoi.centroid
         return utm_epsg(centre.x, centre.y)
-    if not text.isdigit():
+    if not (text.isascii() and text.isdigit()) or len(text) > 6:
         raise SpecError("crs", f"{value!r} is not an EPSG code such as EPSG:32631")
     try:
         crs = CRS.from_epsg(int(text))
@@ -404,10 +514,8 @@ def parse_choices(name: str, value: Any, allowed: Mapping | tuple) -> list[str]:
 
 def parse_cloud_buffer(value: Any) -> int:
     """Dilation of cloud and shadow masks in output pixels, 0 (off) to MAX_CLOUD_BUFFER."""
-    try:
-        px = int(str(value).strip())
-    except ValueError:
-        px = -1
+    text = str(value).strip()
+    px = int(text) if text.isascii() and text.isdigit() and len(text) < 6 else -1
     if not 0 <= px <= MAX_CLOUD_BUFFER:
         raise SpecError("cloud_buffer", f"{value!r} is not a whole number of pixels from 0 to "
                                         f"{MAX_CLOUD_BUFFER}")
@@ -426,7 +534,7 @@ def parse_name(value: Any) -> str:
 
 def _required(options: Mapping[str, Any], key: str) -> Any:
     value = options.get(key)
-    if value is None or value == "" or value == []:
+    if value is None or value == "" or value == [] or value == {}:
         raise SpecError(key, "this field is required")
     return value
 

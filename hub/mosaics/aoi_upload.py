@@ -8,10 +8,9 @@ from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.http import require_POST
-from pyproj import Geod
 
 from compositing.orders.aoi_files import MAX_FILE_BYTES, AoiFileError, read_aoi_file
-from compositing.orders.spec import SpecError, parse_aoi
+from compositing.orders.spec import SpecError, aoi_area_km2, parse_aoi
 from hub.errors import error_response
 
 FIELD = "aoi_file"
@@ -32,10 +31,12 @@ def aoi_upload(request: HttpRequest) -> HttpResponse:
         return error_response(400, f"the file is {upload.size / 1e6:.1f} MB, over the limit "
                                    f"of {MAX_FILE_BYTES / 1e6:.0f} MB", FIELD)
     try:
-        found = read_aoi_file(upload.name or "", upload.read())
-        # The same checks as an order's AOI (validity, lon/lat range, the size limit), now,
-        # so that the person learns it before filling in the rest.
-        aoi = parse_aoi(found.geometry.__geo_interface__, max_area_km2=settings.HUB_MAX_AOI_KM2)
+        found = read_aoi_file(upload.name or "", upload.read(),
+                              max_vertices=settings.HUB_MAX_AOI_VERTICES)
+        # The same checks as an order's AOI (validity, lon/lat range, the size and vertex
+        # limits), now, so that the person learns it before filling in the rest.
+        aoi = parse_aoi(found.geometry.__geo_interface__, max_area_km2=settings.HUB_MAX_AOI_KM2,
+                        max_vertices=settings.HUB_MAX_AOI_VERTICES)
     except (AoiFileError, SpecError) as exc:
         message = exc.message if isinstance(exc, SpecError) else str(exc)
         return error_response(400, message, FIELD)
@@ -46,5 +47,5 @@ def aoi_upload(request: HttpRequest) -> HttpResponse:
         "ignored": found.ignored,
         "source_crs": found.source_crs,
         "repaired": found.repaired,
-        "area_km2": round(abs(Geod(ellps="WGS84").geometry_area_perimeter(aoi)[0]) / 1e6, 3),
+        "area_km2": round(aoi_area_km2(aoi), 3),
     })

@@ -18,15 +18,15 @@ from hub.mosaics import downloads, services
 from hub.mosaics.links import order_origin
 from hub.mosaics.models import MosaicRequest, ProductFile, Status
 from hub.mosaics.openapi import openapi_document
-
-MAX_PAGE = 500
+from hub.mosaics.paging import page_bounds
 
 
 @csrf_exempt
 @json_api
 @require_http_methods(["GET", "POST"])
 def mosaics(request: HttpRequest) -> HttpResponse:
-    """GET: the caller's requests, newest first. POST: order a mosaic."""
+    """GET: the caller's requests, newest first, each with its AOI's bbox (the request's own
+    URL gives every option). POST: order a mosaic."""
     user = api_user(request)
     if request.method == "POST":
         req = services.create_request(services.read_order(json_body(request)), user,
@@ -35,13 +35,13 @@ def mosaics(request: HttpRequest) -> HttpResponse:
         response = JsonResponse(body, status=201)
         response["Location"] = body["links"]["self"]
         return response
-    limit = _int_param(request, "limit", 100, 1, MAX_PAGE)
-    offset = _int_param(request, "offset", 0, 0, None)
-    qs = MosaicRequest.objects.filter(owner=user).prefetch_related("files")
+    offset, limit = page_bounds(request)
+    qs = MosaicRequest.listed().filter(owner=user).prefetch_related("files")
     page = list(qs[offset:offset + limit])
     positions = services.queue_positions(page)
     return JsonResponse({"count": qs.count(),
-                         "results": [r.to_dict(positions.get(r.pk)) for r in page]})
+                         "results": [r.to_dict(positions.get(r.pk), full=False)
+                                     for r in page]})
 
 
 @csrf_exempt
@@ -69,12 +69,13 @@ def mosaic_file(request: HttpRequest, request_id: str, name: str) -> HttpRespons
 
 
 @json_api
-@require_GET
+@require_http_methods(["GET", "HEAD"])
 def mosaic_zip(request: HttpRequest, request_id: str) -> HttpResponse:
-    """Download all files of a finished product as one zip, streamed as it is written."""
+    """Download all files of a finished product as one zip, streamed as it is sent: byte
+    ranges (resume), ETag, HEAD, like a single file."""
     req = _finished_request(request, request_id)
     files = [_stored(f) for f in req.files.all()]
-    return downloads.zip_response(files, _folder(req))
+    return downloads.zip_response(request, files, _folder(req))
 
 
 @json_api
@@ -130,17 +131,3 @@ def _own_request(request: HttpRequest, request_id: str) -> MosaicRequest:
     user = api_user(request)
     return get_object_or_404(MosaicRequest.objects.prefetch_related("files"), pk=request_id,
                              owner=user)
-
-
-def _int_param(request: HttpRequest, name: str, default: int, low: int,
-               high: int | None) -> int:
-    raw = request.GET.get(name)
-    if raw is None:
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise ApiError(400, f"{name} must be an integer", name) from None
-    if value < low or (high is not None and value > high):
-        raise ApiError(400, f"{name} must be between {low} and {high or 'any'}", name)
-    return value

@@ -1,25 +1,26 @@
-"""Download responses for finished products: byte ranges and ETags, a streamed zip, a metalink."""
+"""Download responses for finished products: byte ranges and ETags for single files and the
+zip of them all (`productzip`), a metalink."""
 
 from __future__ import annotations
 
 import mimetypes
 import re
-import zipfile
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from xml.etree import ElementTree as ET
 
+from django.core.cache import cache
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.utils.cache import get_conditional_response
 from django.utils.http import content_disposition_header, http_date, parse_http_date_safe
 
+from hub.mosaics.productzip import ProductZip
+
 CHUNK_SIZE = 1024 * 1024
+ZIP_CRC_CACHE_S = 24 * 3600
 METALINK_NS = "urn:ietf:params:xml:ns:metalink"
-# Rasters and archives are already compressed: deflating them again costs CPU for nothing.
-STORED_SUFFIXES = {".tif", ".tiff", ".nc", ".png", ".jpg", ".jpeg", ".jp2", ".zip", ".gz",
-                   ".zst", ".bz2", ".xz", ".webp"}
 _RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
 _ENCODED_TYPES = {"gzip": "application/gzip", "bzip2": "application/x-bzip",
                   "xz": "application/x-xz"}
@@ -65,10 +66,41 @@ def parse_range(header: str, size: int) -> tuple[int, int] | None:
 def file_response(request: HttpRequest, stored: StoredFile) -> HttpResponse:
     """GET/HEAD one file with Range, If-Range, ETag and Last-Modified, streamed in chunks."""
     stat = stored.path.stat()
-    size, mtime = stat.st_size, int(stat.st_mtime)
-    etag = f'"{stored.sha256}"' if stored.sha256 else f'"{size:x}-{stat.st_mtime_ns:x}"'
+    etag = f'"{stored.sha256}"' if stored.sha256 else f'"{stat.st_size:x}-{stat.st_mtime_ns:x}"'
+    return ranged_response(
+        request, size=stat.st_size, etag=etag, mtime=int(stat.st_mtime),
+        body=lambda first, length: _read_slice(stored.path, first, length),
+        filename=stored.path.name, content_type=_content_type(stored.path.name),
+        headers={"X-Checksum-SHA256": stored.sha256})
+
+
+def zip_response(request: HttpRequest, files: list[StoredFile], folder: str) -> HttpResponse:
+    """GET/HEAD the "Download all" zip of a product, with byte ranges like a single file: the
+    zip is the same bytes every time (`productzip`), so a resumed download continues it."""
+    archive = ProductZip(files, folder)
+    # The CRCs an interrupted download found: its resumption reads only what it has not sent.
+    key = f"mosaics:zip-crcs:{archive.etag}"
+    archive.crcs.update(cache.get(key) or {})
+
+    def body(first: int, length: int) -> Iterator[bytes]:
+        try:
+            yield from archive.stream(first, length)
+        finally:  # also when the client goes away
+            if archive.crcs:
+                cache.set(key, archive.crcs, ZIP_CRC_CACHE_S)
+
+    return ranged_response(request, size=archive.size, etag=archive.etag,
+                           mtime=archive.last_modified, body=body,
+                           filename=f"{folder}.zip", content_type="application/zip")
+
+
+def ranged_response(request: HttpRequest, *, size: int, etag: str, mtime: int,
+                    body: Callable[[int, int], Iterator[bytes]], filename: str,
+                    content_type: str, headers: dict[str, str] | None = None) -> HttpResponse:
+    """A download of `size` bytes that `body(first, length)` streams: Range and If-Range
+    (RFC 9110), ETag and Last-Modified with 304/412, HEAD."""
     headers = {"ETag": etag, "Last-Modified": http_date(mtime), "Accept-Ranges": "bytes",
-               "X-Checksum-SHA256": stored.sha256}
+               **(headers or {})}
     validators = _with_headers(HttpResponse(), headers)
     conditional = get_conditional_response(request, etag=etag, last_modified=mtime,
                                            response=validators)
@@ -85,13 +117,12 @@ def file_response(request: HttpRequest, stored: StoredFile) -> HttpResponse:
     if request.method == "HEAD":
         response = HttpResponse(status=206 if selected else 200)
     else:
-        response = StreamingHttpResponse(_read_slice(stored.path, first, length),
-                                         status=206 if selected else 200)
+        response = StreamingHttpResponse(body(first, length), status=206 if selected else 200)
     if selected:
         response["Content-Range"] = f"bytes {first}-{last}/{size}"
     response["Content-Length"] = str(length)
-    response["Content-Type"] = _content_type(stored.path.name)
-    response["Content-Disposition"] = content_disposition_header(True, stored.path.name)
+    response["Content-Type"] = content_type
+    response["Content-Disposition"] = content_disposition_header(True, filename)
     return _with_headers(response, headers)
 
 
@@ -136,69 +167,6 @@ def _content_type(name: str) -> str:
     if encoding:
         return _ENCODED_TYPES.get(encoding, "application/octet-stream")
     return content_type or "application/octet-stream"
-
-
-class _Sink:
-    """A write-only, unseekable stream collecting what zipfile writes until it is drained."""
-
-    def __init__(self) -> None:
-        self._parts: list[bytes] = []
-
-    def write(self, data: bytes, /) -> int:
-        """Keep a copy of data until the next drain."""
-        self._parts.append(bytes(data))
-        return len(data)
-
-    def flush(self) -> None:
-        """Nothing to flush: data leaves through drain()."""
-
-    def close(self) -> None:
-        """Nothing to release."""
-
-    def drain(self) -> bytes:
-        """Everything written since the last drain."""
-        data = b"".join(self._parts)
-        self._parts.clear()
-        return data
-
-
-def zip_stream(files: Iterable[StoredFile], folder: str) -> Iterator[bytes]:
-    """A zip of the files under folder/, produced chunk by chunk without seeking or buffering.
-
-    On an unseekable stream zipfile writes sizes and CRCs in data descriptors after each
-    member, and switches to zip64 where a member or the archive needs it.
-    """
-    sink = _Sink()
-    with zipfile.ZipFile(sink, mode="w", allowZip64=True) as archive:
-        for stored in files:
-            info = _zip_info(stored, folder)
-            with stored.path.open("rb") as src, archive.open(info, mode="w") as dest:
-                while chunk := src.read(CHUNK_SIZE):
-                    dest.write(chunk)
-                    if data := sink.drain():
-                        yield data
-            if data := sink.drain():
-                yield data
-    yield sink.drain()  # the central directory, written on close
-
-
-def _zip_info(stored: StoredFile, folder: str) -> zipfile.ZipInfo:
-    stat = stored.path.stat()
-    when = datetime.fromtimestamp(max(stat.st_mtime, 315532800), UTC)  # zip dates start 1980
-    info = zipfile.ZipInfo(f"{folder}/{stored.name}", date_time=when.timetuple()[:6])
-    # The size decides whether zipfile writes a zip64 local header for this member.
-    info.file_size = stat.st_size
-    stored_as_is = stored.path.suffix.lower() in STORED_SUFFIXES
-    info.compress_type = zipfile.ZIP_STORED if stored_as_is else zipfile.ZIP_DEFLATED
-    info.external_attr = 0o644 << 16
-    return info
-
-
-def zip_response(files: list[StoredFile], folder: str) -> StreamingHttpResponse:
-    """The streamed "Download all" zip of a product."""
-    response = StreamingHttpResponse(zip_stream(files, folder), content_type="application/zip")
-    response["Content-Disposition"] = content_disposition_header(True, f"{folder}.zip")
-    return response
 
 
 def metalink_document(files: Iterable[StoredFile], folder: str,

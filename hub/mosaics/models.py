@@ -7,6 +7,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import models
+from django.db.models import Func
 from django.urls import reverse
 from django.utils.functional import cached_property
 
@@ -25,6 +26,22 @@ class Status(models.TextChoices):
 ACTIVE_STATUSES = (Status.QUEUED, Status.RUNNING)
 
 
+def aoi_bbox(bounds: tuple[float, ...]) -> list[float]:
+    """An AOI's bbox as the REST API lists it (1e-7 degrees, about 1 cm)."""
+    return [round(v, 7) for v in bounds]
+
+
+class OptionsWithoutAoi(Func):
+    """A request's options less the AOI, removed by the database: a list of requests never
+    reads a geometry of up to HUB_MAX_AOI_VERTICES vertices into Python."""
+
+    template = "JSON_REMOVE(%(expressions)s, '$.aoi')"  # SQLite, MySQL
+    output_field = models.JSONField()
+
+    def as_postgresql(self, compiler: Any, connection: Any, **extra: Any) -> Any:
+        return self.as_sql(compiler, connection, template="(%(expressions)s - 'aoi')", **extra)
+
+
 class MosaicRequest(models.Model):
     """One order: every ordering option of the product, its owner and its progress."""
 
@@ -34,6 +51,10 @@ class MosaicRequest(models.Model):
     name = models.CharField(max_length=80, help_text="the order's name (the spec's own)")
     options = models.JSONField(
         help_text="the validated order: MosaicSpec.to_json(), the REST API's shape")
+    aoi_bbox = models.JSONField(
+        null=True, blank=True,
+        help_text="the AOI's [min_lon, min_lat, max_lon, max_lat]: what a list of requests "
+                  "shows of it, without reading its geometry")
 
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED,
                               db_index=True)
@@ -74,7 +95,14 @@ class MosaicRequest(models.Model):
     @classmethod
     def from_spec(cls, spec: MosaicSpec, owner: Any) -> MosaicRequest:
         """An unsaved request holding a validated spec."""
-        return cls(owner=owner, name=spec.name, options=spec.to_json())
+        return cls(owner=owner, name=spec.name, options=spec.to_json(),
+                   aoi_bbox=aoi_bbox(spec.aoi.bounds))
+
+    @classmethod
+    def listed(cls) -> models.QuerySet[MosaicRequest]:
+        """Requests as lists show them (`to_dict(full=False)`): the options without the AOI
+        and its bbox, from the database; the AOI itself is not read."""
+        return cls.objects.defer("options").annotate(listed_options=OptionsWithoutAoi("options"))
 
     @cached_property
     def spec(self) -> MosaicSpec:
@@ -92,10 +120,24 @@ class MosaicRequest(models.Model):
     def is_active(self) -> bool:
         return self.status in ACTIVE_STATUSES
 
-    def to_dict(self, queue_position: int | None) -> dict[str, Any]:
+    def to_dict(self, queue_position: int | None, *, full: bool = True) -> dict[str, Any]:
         """The request as the REST API serves it; the caller knows its place in the queue
-        (services.queue_positions finds those of a whole page in one query)."""
+        (services.queue_positions finds those of a whole page in one query).
+
+        `full=False` is a list entry: the options without the AOI's geometry, which may have
+        thousands of vertices, and the AOI's bbox instead; `links.self` has them all.
+        """
         url = reverse("api-mosaic", args=[self.id])
+        extra: dict[str, Any] = {}
+        if full:
+            options = self.options
+        else:
+            # Both come without decoding the geometry when the list asked the database for
+            # them (`MosaicRequest.listed`).
+            options = getattr(self, "listed_options", None)
+            if options is None:
+                options = {k: v for k, v in self.options.items() if k != "aoi"}
+            extra["bbox"] = self.aoi_bbox or aoi_bbox(self.spec.aoi.bounds)
         return {
             "id": str(self.id),
             "status": self.status,
@@ -103,7 +145,8 @@ class MosaicRequest(models.Model):
             "progress": round(self.progress, 1),
             "chunks": {"done": self.chunks_done, "total": self.chunks_total},
             "error": self.error or None,
-            "options": self.options,
+            "options": options,
+            **extra,
             "created": self.created_at.isoformat() if self.created_at else None,
             "started": self.started_at.isoformat() if self.started_at else None,
             "finished": self.finished_at.isoformat() if self.finished_at else None,

@@ -13,6 +13,7 @@ from compositing.orders.spec import (
     OrderOption,
 )
 from hub.mosaics.models import Status
+from hub.mosaics.paging import DEFAULT_PAGE, MAX_OFFSET, MAX_PAGE
 
 _ERROR = {"$ref": "#/components/schemas/Error"}
 
@@ -25,6 +26,7 @@ def openapi_document(server_url: str) -> dict[str, Any]:
     """The whole document, with the server URL of the hub that serves it."""
     errors = {str(code): _json(_ERROR, text) for code, text in (
         (400, "invalid input; `field` names the offending option"),
+        (413, "the body is over the size limit; `field` is 'body'"),
         (401, "not authenticated"), (404, "no such request of the caller"))}
     id_param = {"name": "id", "in": "path", "required": True,
                 "schema": {"type": "string", "format": "uuid"}}
@@ -39,15 +41,18 @@ def openapi_document(server_url: str) -> dict[str, Any]:
             "/mosaics": {
                 "get": {"summary": "The caller's mosaic requests, newest first",
                         "parameters": [
-                            {"name": "limit", "in": "query", "schema": {"type": "integer",
-                                                                        "minimum": 1}},
-                            {"name": "offset", "in": "query", "schema": {"type": "integer",
-                                                                         "minimum": 0}}],
+                            {"name": "limit", "in": "query", "schema": {
+                                "type": "integer", "minimum": 1, "maximum": MAX_PAGE,
+                                "default": DEFAULT_PAGE}},
+                            {"name": "offset", "in": "query", "schema": {
+                                "type": "integer", "minimum": 0, "maximum": MAX_OFFSET,
+                                "default": 0}}],
                         "responses": {"200": _json({"type": "object", "properties": {
                             "count": {"type": "integer"},
-                            "results": {"type": "array",
-                                        "items": {"$ref": "#/components/schemas/Mosaic"}}}},
-                            "a page of requests"), **errors}},
+                            "results": {"type": "array", "items": {
+                                "$ref": "#/components/schemas/MosaicSummary"}}}},
+                            "a page of requests; each gives its AOI's bbox, and its "
+                            "links.self every option"), **errors}},
                 "post": {"summary": "Order a mosaic",
                          "requestBody": {"required": True, "content": {"application/json": {
                              "schema": {"$ref": "#/components/schemas/Order"}}}},
@@ -68,9 +73,16 @@ def openapi_document(server_url: str) -> dict[str, Any]:
             "/mosaics/{id}/zip": {
                 "parameters": [id_param],
                 "get": {"summary": "Every file of a finished product as one streamed zip",
+                        "description": "The same bytes every time it is asked for (members "
+                                       "stored in order, with their files' dates), so a Range "
+                                       "request resumes it (curl -C -); If-Range takes its "
+                                       "ETag. HEAD gives its length.",
                         "responses": {"200": {"description": "the zip",
                                               "content": {"application/zip": {}}},
-                                      "409": _json(_ERROR, "not finished"), **errors}},
+                                      "206": {"description": "the requested byte range"},
+                                      "409": _json(_ERROR, "not finished"),
+                                      "416": {"description": "the range starts past the end"},
+                                      **errors}},
             },
             "/mosaics/{id}/metalink": {
                 "parameters": [id_param],
@@ -112,6 +124,7 @@ def openapi_document(server_url: str) -> dict[str, Any]:
                 "session": {"type": "apiKey", "in": "cookie", "name": "sessionid"},
             },
             "schemas": {"Order": _order_schema(), "Mosaic": _mosaic_schema(),
+                        "MosaicSummary": _summary_schema(),
                         "Error": {"type": "object", "required": ["error"], "properties": {
                             "error": {"type": "string"}, "field": {"type": ["string", "null"]}}}},
         },
@@ -168,6 +181,20 @@ def _order_schema() -> dict:
         "additionalProperties": False,
         "properties": {name: _option_schema(option) for name, option in ORDER_OPTIONS.items()},
     }
+
+
+def _summary_schema() -> dict:
+    """A request as the list gives it: the AOI's bbox instead of its geometry."""
+    schema = _mosaic_schema()
+    order = _order_schema()
+    order["properties"].pop("aoi")
+    order["required"] = [name for name in order["required"] if name != "aoi"]
+    schema["properties"]["options"] = order
+    schema["properties"]["bbox"] = {
+        "type": "array", "items": {"type": "number"}, "minItems": 4, "maxItems": 4,
+        "description": "the AOI's min_lon, min_lat, max_lon, max_lat (WGS 84); GET links.self "
+                       "for its geometry"}
+    return schema
 
 
 def _mosaic_schema() -> dict:

@@ -11,11 +11,11 @@ from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.http import require_http_methods
-from pyproj import CRS, Geod
+from pyproj import CRS
 
 from compositing.grid import utm_epsg
 from compositing.orders.size import product_size
-from compositing.orders.spec import ORDER_OPTIONS, SpecError
+from compositing.orders.spec import ORDER_OPTIONS, SpecError, aoi_area_km2
 from hub.errors import error_response
 from hub.mosaics.services import free_storage_bytes, read_order
 from hub.stac.views import get_archive
@@ -47,8 +47,7 @@ def preview(request: HttpRequest) -> HttpResponse:
     centre = spec.aoi.centroid
     utm = utm_epsg(centre.x, centre.y)
     summary: dict[str, Any] = {
-        "area_km2": round(abs(Geod(ellps="WGS84").geometry_area_perimeter(spec.aoi)[0]) / 1e6,
-                          3),
+        "area_km2": round(aoi_area_km2(spec.aoi), 3),
         "start": spec.start.isoformat(), "end": spec.end.isoformat(),
         "epsg": spec.crs, "crs_name": CRS.from_epsg(spec.crs).name,
         "width": size.width, "height": size.height,

@@ -33,7 +33,8 @@ log = logging.getLogger(__name__)
 def read_order(options: Mapping[str, Any]) -> MosaicSpec:
     """Ordering options (form, REST API) as a validated spec under this hub's limits, as it
     will be delivered (MGRS tiles beyond HUB_MAX_PRODUCT_GB, `size.fit_to_limit`)."""
-    spec = parse_spec(options, max_area_km2=settings.HUB_MAX_AOI_KM2)
+    spec = parse_spec(options, max_area_km2=settings.HUB_MAX_AOI_KM2,
+                      max_vertices=settings.HUB_MAX_AOI_VERTICES)
     return fit_to_limit(spec, settings.HUB_MAX_PRODUCT_GB * 10**9)
 
 

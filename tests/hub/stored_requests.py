@@ -21,5 +21,8 @@ def stored_request(owner: Any, name: str = "r", status: str = Status.QUEUED,
                    options: dict[str, Any] | None = None, **fields: Any) -> MosaicRequest:
     """A request saved as the hub saves it (a validated spec), in the given state."""
     spec = spec_of(name=name, **(options or {}))
-    return MosaicRequest.objects.create(owner=owner, name=name, options=spec.to_json(),
-                                        status=status, **fields)
+    req = MosaicRequest.from_spec(spec, owner)
+    for key, value in {"status": status, **fields}.items():
+        setattr(req, key, value)
+    req.save()
+    return req

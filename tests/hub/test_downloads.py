@@ -13,8 +13,10 @@ from pathlib import Path
 from xml.etree import ElementTree as ET
 
 import pytest
+from django.core.cache import cache
 from django.http import StreamingHttpResponse
 
+from hub.mosaics import productzip
 from hub.mosaics.downloads import RangeNotSatisfiableError, parse_range
 from hub.mosaics.models import MosaicRequest, ProductFile, Status
 from tests.hub.stored_requests import stored_request
@@ -180,13 +182,92 @@ def test_the_zip_holds_every_file_and_is_streamed(client, alice_token, product):
     assert isinstance(response, StreamingHttpResponse)
     assert response["Content-Type"] == "application/zip"
     assert 'filename="P1.zip"' in response["Content-Disposition"]
-    archive = zipfile.ZipFile(io.BytesIO(body(response)))
+    data = body(response)
+    assert response["Content-Length"] == str(len(data))
+    archive = zipfile.ZipFile(io.BytesIO(data))
     assert archive.testzip() is None
     assert archive.namelist() == ["P1/a.tif", "P1/meta.json"]
     assert archive.read("P1/a.tif") == BODY
     assert archive.read("P1/meta.json") == b'{"x": 1}' * 50
+    # Stored as they are: the layout then follows from names and sizes, for byte ranges.
     assert archive.getinfo("P1/a.tif").compress_type == zipfile.ZIP_STORED
-    assert archive.getinfo("P1/meta.json").compress_type == zipfile.ZIP_DEFLATED
+    assert archive.getinfo("P1/meta.json").compress_type == zipfile.ZIP_STORED
+
+
+def test_a_zip_download_resumes_where_it_stopped(client, alice, alice_token, media):
+    files = {"B02.tif": os.urandom(700_000), "metadata.json": b'{"a": 1}' * 1000,
+             "B04.tif": os.urandom(1_500_000), "empty.txt": b""}
+    req = make_product(alice, media, files, folder="RES")
+    url = f"/api/v1/mosaics/{req.id}/zip"
+    whole = get(client, url, alice_token)
+    full = body(whole)
+    assert whole.status_code == 200 and int(whole["Content-Length"]) == len(full)
+    assert body(get(client, url, alice_token)) == full  # the same bytes every time
+    assert get(client, url, alice_token)["ETag"] == whole["ETag"]
+    # A prefix, then the rest from inside a member, a data descriptor and the directory.
+    directory = full.rindex(b"PK\x01\x02", 0, full.index(b"PK\x05\x06"))
+    for cut in (1, 30, 900_000, full.index(b"PK\x07\x08") + 3, directory + 5, len(full) - 1):
+        prefix = body(get(client, url, alice_token, HTTP_RANGE=f"bytes=0-{cut - 1}"))
+        rest = get(client, url, alice_token, HTTP_RANGE=f"bytes={cut}-",
+                   HTTP_IF_RANGE=whole["ETag"])
+        assert rest.status_code == 206
+        assert rest["Content-Range"] == f"bytes {cut}-{len(full) - 1}/{len(full)}"
+        assert prefix + body(rest) == full, cut
+    archive = zipfile.ZipFile(io.BytesIO(full))
+    assert archive.testzip() is None
+    assert {n: archive.read(n) for n in archive.namelist()} == {
+        f"RES/{n}": c for n, c in files.items()}
+    # A middle range, a suffix range, and a range past the end.
+    middle = get(client, url, alice_token, HTTP_RANGE="bytes=1000-1999")
+    assert middle.status_code == 206 and body(middle) == full[1000:2000]
+    assert body(get(client, url, alice_token, HTTP_RANGE="bytes=-100")) == full[-100:]
+    beyond = get(client, url, alice_token, HTTP_RANGE=f"bytes={len(full)}-")
+    assert beyond.status_code == 416 and beyond["Content-Range"] == f"bytes */{len(full)}"
+
+
+def test_a_zip_resume_against_a_changed_product_gets_the_whole_zip(client, alice, alice_token,
+                                                                   media):
+    req = make_product(alice, media, {"a.tif": BODY}, folder="CH")
+    url = f"/api/v1/mosaics/{req.id}/zip"
+    old_etag = get(client, url, alice_token)["ETag"]
+    (media / "CH" / "a.tif").write_bytes(BODY * 2)
+    ProductFile.objects.filter(request=req).update(size=len(BODY) * 2, sha256=sha(BODY * 2))
+    response = get(client, url, alice_token, HTTP_RANGE="bytes=100-", HTTP_IF_RANGE=old_etag)
+    assert response.status_code == 200 and response["ETag"] != old_etag
+    assert zipfile.ZipFile(io.BytesIO(body(response))).read("CH/a.tif") == BODY * 2
+
+
+def test_a_resumed_zip_does_not_read_again_the_members_it_sent(client, alice, alice_token,
+                                                               media):
+    files = {"a.tif": os.urandom(1_500_000), "b.tif": os.urandom(1_500_000)}
+    req = make_product(alice, media, files, folder="CRC")
+    url = f"/api/v1/mosaics/{req.id}/zip"
+    cache.clear()
+    full = body(get(client, url, alice_token))
+    cache.clear()
+    # The client goes away after a.tif and part of b.tif...
+    response = get(client, url, alice_token)
+    pieces = iter(response.streaming_content)
+    sent = next(pieces) + next(pieces)
+    response.close()
+    assert len(files["a.tif"]) < len(sent) < len(full) - 1000  # inside b.tif
+    # ...and a.tif is not read again when it resumes: a change on disk that keeps size and
+    # date does not reach the central directory (its CRC is the one found when it was sent).
+    path = media / "CRC" / "a.tif"
+    stat = path.stat()
+    path.write_bytes(os.urandom(len(files["a.tif"])))
+    os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    rest = get(client, url, alice_token, HTTP_RANGE=f"bytes={len(sent)}-")
+    assert rest.status_code == 206 and sent + body(rest) == full
+
+
+def test_head_of_the_zip_gives_its_length_without_reading_the_files(client, alice,
+                                                                     alice_token, media):
+    req = make_product(alice, media, {"a.tif": BODY, "b.json": b"{}"}, folder="HD")
+    url = f"/api/v1/mosaics/{req.id}/zip"
+    head = client.head(url, HTTP_AUTHORIZATION=f"Token {alice_token}")
+    assert head.status_code == 200 and head["Accept-Ranges"] == "bytes"
+    assert int(head["Content-Length"]) == len(body(get(client, url, alice_token)))
 
 
 def test_the_zip_of_a_large_product_is_yielded_piece_by_piece(client, alice, alice_token, media):
@@ -270,14 +351,44 @@ def test_curl_resumes_an_interrupted_download(live_server, alice, alice_token, m
     assert sha(target.read_bytes()) == sha(content)
 
 
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.skipif(shutil.which("curl") is None, reason="needs the curl binary")
+def test_curl_resumes_an_interrupted_zip_download(live_server, alice, alice_token, media,
+                                                  tmp_path):
+    files = {"a.tif": os.urandom(1024 * 1024 + 17), "b.json": b'{"b": 2}' * 999}
+    req = make_product(alice, media, files, folder="LIVEZ")
+    url = f"{live_server.url}/api/v1/mosaics/{req.id}/zip"
+    auth = ["-H", f"Authorization: Token {alice_token}"]
+    target = tmp_path / "all.zip"
+    first = subprocess.run(["curl", "-sSf", *auth, "-r", "0-500000", "-o", str(target), url],
+                           capture_output=True, text=True, timeout=60)
+    assert first.returncode == 0, first.stderr
+    assert target.stat().st_size == 500_001
+    resumed = subprocess.run(["curl", "-sSf", *auth, "-C", "-", "-o", str(target),
+                              "-w", "%{http_code}", url],
+                             capture_output=True, text=True, timeout=60)
+    assert resumed.returncode == 0, resumed.stderr
+    assert resumed.stdout == "206"
+    archive = zipfile.ZipFile(target)
+    assert archive.testzip() is None
+    assert {n: archive.read(n) for n in archive.namelist()} == {
+        f"LIVEZ/{n}": c for n, c in files.items()}
+
+
 def test_members_past_the_zip64_limit_get_zip64_records(client, alice, alice_token, media,
                                                         monkeypatch):
-    monkeypatch.setattr(zipfile, "ZIP64_LIMIT", 100_000)  # stands in for 4 GiB
-    content = os.urandom(300_000)
-    req = make_product(alice, media, {"big.tif": content}, folder="Z64")
-    data = body(get(client, f"/api/v1/mosaics/{req.id}/zip", alice_token))
+    monkeypatch.setattr(productzip, "ZIP64_LIMIT", 100_000)  # stands in for 2 GiB
+    content, small = os.urandom(300_000), os.urandom(1000)
+    req = make_product(alice, media, {"big.tif": content, "small.json": small}, folder="Z64")
+    url = f"/api/v1/mosaics/{req.id}/zip"
+    data = body(get(client, url, alice_token))
+    # Offsets past the limit too: the small member's and the central directory's.
+    rest = body(get(client, url, alice_token, HTTP_RANGE="bytes=200000-"))
     monkeypatch.undo()
+    assert data[:200_000] + rest == data
     local_header_extra = data[30 + len("Z64/big.tif"):][:4]
     assert local_header_extra[:2] == b"\x01\x00"  # the zip64 extended-information field
+    assert b"PK\x06\x06" in data[-200:]  # the zip64 end of central directory record
     archive = zipfile.ZipFile(io.BytesIO(data))
     assert archive.testzip() is None and archive.read("Z64/big.tif") == content
+    assert archive.read("Z64/small.json") == small

@@ -7,6 +7,7 @@ from datetime import timedelta
 
 import pytest
 from django.utils import timezone
+from shapely.geometry import shape
 
 from hub.mosaics.models import MosaicRequest, ProductFile, Status
 from tests.hub.stored_requests import stored_request
@@ -165,7 +166,43 @@ def test_the_list_takes_as_many_queries_for_many_queued_requests_as_for_one(
     queued = {"first": 1, **{f"r{4 * k:02d}": 2 * k + 1 for k in range(1, 7)}}
     assert {name: pos for name, pos in positions.items() if pos is not None} == queued
     assert body["count"] == 13 and len(body["results"]) == 13
-    # The list and the single request agree on every position.
+    # The list and the single request agree on every position; the list gives the AOI's bbox.
     for item in body["results"]:
         single = client.get(item["links"]["self"], HTTP_AUTHORIZATION=f"Token {alice_token}")
-        assert single.json() == item
+        full = single.json()
+        assert list(shape(full["options"].pop("aoi")).bounds) == item.pop("bbox")
+        assert full == item
+
+
+def test_the_list_gives_bboxes_and_never_reads_an_aoi(client, alice, alice_token):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from tests.hub.test_hostile_input import polygon
+
+    ring = polygon(19_000)
+    for i in range(3):
+        response = post(client, {**ORDER, "name": f"big{i}", "aoi": ring}, alice_token)
+        assert response.status_code == 201, response.content
+    single = client.get(response["Location"], HTTP_AUTHORIZATION=f"Token {alice_token}").json()
+    assert single["options"]["aoi"]["coordinates"][0][:3] == ring["coordinates"][0][:3]
+    with CaptureQueriesContext(connection) as queries:
+        page = client.get("/api/v1/mosaics", HTTP_AUTHORIZATION=f"Token {alice_token}")
+    assert len(page.content) < 10_000
+    item = page.json()["results"][0]
+    assert "aoi" not in item["options"] and item["options"]["name"] == "big2"
+    assert item["bbox"] == [round(v, 7) for v in shape(single["options"]["aoi"]).bounds]
+    assert item["links"]["self"] == response["Location"]
+    # The database leaves the geometry out: the page's rows name the options once, in the
+    # expression that removes the AOI from them.
+    (page_sql,) = [q["sql"] for q in queries if '"mosaics_mosaicrequest"."name"' in q["sql"]]
+    assert page_sql.count('"options"') == 1 and "aoi'" in page_sql, page_sql
+
+
+def test_requests_stored_before_the_bbox_field_get_it_from_their_aoi(client, alice,
+                                                                      alice_token):
+    req = stored_request(alice, "old")
+    MosaicRequest.objects.filter(pk=req.pk).update(aoi_bbox=None)
+    item = client.get("/api/v1/mosaics", HTTP_AUTHORIZATION=f"Token {alice_token}").json()[
+        "results"][0]
+    assert item["bbox"] == [round(v, 7) for v in req.spec.aoi.bounds]

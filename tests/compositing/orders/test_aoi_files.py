@@ -243,9 +243,9 @@ def test_a_zip_bomb_is_refused_before_unpacking():
         read_aoi_file("bomb.zip", data)
 
 
-def test_a_shapefile_with_too_many_vertices_is_refused_before_unpacking(monkeypatch):
-    monkeypatch.setattr("compositing.orders.aoi_files.MAX_VERTICES", 8)
+def test_a_shapefile_with_too_many_vertices_is_refused_before_unpacking():
     two = zipped({"a.shp": shp_bytes([[clockwise(SQUARE)], [clockwise(OTHER)]])})
-    assert read_aoi_file("ok.zip", zipped({"a.shp": shp_bytes([[clockwise(SQUARE)]])}))
+    assert read_aoi_file("ok.zip", zipped({"a.shp": shp_bytes([[clockwise(SQUARE)]])}),
+                         max_vertices=8)
     with pytest.raises(AoiFileError, match="more than 8 vertices"):
-        read_aoi_file("many.zip", two)
+        read_aoi_file("many.zip", two, max_vertices=8)
