@@ -6,6 +6,8 @@ local Redis, Celery workers of one pool process each (`celery -A workers worker
 the REST API places them. Every order is timed from its creation to DONE as read from the
 database. Printed:
 
+- machine: the speed-up of 2 processes over 1 for plain rasterio decoding of the archive's
+  files on this machine, the ceiling of the next figure;
 - scale: a quarter (Q2 2023) at 10 m over a square of --side-m (49 chunks of 256 px by
   default) composed by 1 and by 2 worker processes: wall time, chunks/s, the cores the workers
   kept busy (CPU seconds per wall second), peak RSS of each pool process (VmHWM) and the
@@ -13,14 +15,15 @@ database. Printed:
   than one core busy, which bounds what a second can add on 2 cores) and with one;
 - fairness: a 10 km2 monthly order of another user, alone on the 2 workers, then placed while
   the big order runs (after its first chunks): how long it took, and the ratio;
-- memory: monthly 10 m orders over 1x, 4x and 16x an area (--mem-side-m; 1x holds a whole
-  chunk, smaller AOIs have smaller chunks) on one fresh worker each: the pool process's peak
-  RSS;
+- memory: monthly 10 m orders over 1x, 4x and 16x an area (--mem-side-m, 7.68 km: 1x holds
+  whole chunks; the chunks of a smaller AOI are smaller, and so is its peak) on one fresh
+  worker each: the pool process's peak RSS, and the largest peaks of a chunk task and of the
+  delivery (each task logs its own);
 - estimate: the wall time of a 1,000,000 km2 monthly 20 m order on 10 and 100 machines like
   this one (2 worker processes each), from the output pixel rate of a monthly 20 m order
   measured here on 2 processes; local archive reads, as here.
 
-    DEBUG=1 .venv/bin/python bench/scale.py [--side-m 15360] [--chunk 256] [--mem-side-m 3840]
+    DEBUG=1 .venv/bin/python bench/scale.py [--side-m 15360] [--chunk 256] [--mem-side-m 7680]
                                            [--parts scale,fairness,estimate,memory]
 """
 
@@ -206,6 +209,32 @@ def scale_out(workers: Workers, env: dict[str, str], owner: Any, args: argparse.
     env.pop("HUB_READ_THREADS", None)
 
 
+_DECODE = """
+import sys, time, rasterio
+t0 = time.perf_counter()
+for path in sys.argv[1:]:
+    with rasterio.open(path) as src:
+        src.read(1)
+print(time.perf_counter() - t0)
+"""
+
+
+def machine_floor(archive: Path) -> float:
+    """What 2 processes gain over 1 on this machine for the hub's own kind of work: decoding
+    the archive's June COGs with rasterio alone, by 1 process, then the same by each of 2
+    processes at once; the speed-up 2 x t1 / t2 (2.0 on two free, independent cores)."""
+    files = sorted(str(p) for p in archive.glob("*/S2*_202306*/B0[2348].tif"))
+    run = [sys.executable, "-c", _DECODE, *files]
+    subprocess.run(run, check=True, capture_output=True)  # page cache and imports warm
+    one = float(subprocess.run(run, check=True, capture_output=True, text=True).stdout)
+    t0 = time.perf_counter()
+    pair = [subprocess.Popen(run, stdout=subprocess.PIPE, text=True) for _ in range(2)]
+    for proc in pair:
+        proc.communicate()
+    both = time.perf_counter() - t0
+    return 2 * one / both
+
+
 def fairness(workers: Workers, owner: Any, other: Any, args: argparse.Namespace) -> None:
     """A 10 km2 order of another user alone, then beside the big order."""
     workers.start(2)
@@ -264,7 +293,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--side-m", type=float, default=15360)
     parser.add_argument("--chunk", type=int, default=256)
-    parser.add_argument("--mem-side-m", type=float, default=3840)
+    parser.add_argument("--mem-side-m", type=float, default=7680)
     parser.add_argument("--parts", default="scale,fairness,estimate,memory",
                         help="which measurements, comma-separated")
     parser.add_argument("--read-threads", default="default,1",
@@ -300,6 +329,9 @@ def main() -> None:
 
         print(f"archive {archive.name}; Redis queue {env['HUB_QUEUE']}; 2 cores")
         if "scale" in args.parts:
+            print(f"\nmachine: 2 processes decoding COGs with rasterio alone do "
+                  f"{machine_floor(archive):.2f}x the work of 1 in the same time (the "
+                  f"ceiling of any 2-process speed-up here)")
             for threads in args.read_threads.split(","):
                 scale_out(workers, env, alice, args, threads)
         if "fairness" in args.parts:

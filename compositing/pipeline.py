@@ -231,9 +231,11 @@ def assemble(plan: Plan, composed: Iterable[tuple[Chunk, ChunkLayers]], folder: 
                 for name, writer in writers.items():
                     writer.write(chunk, [layers[layer.name] for layer in groups[name]])
     finally:
-        with clock("write"):
-            for writer in writers.values():
-                writer.close()
+        with clock("write"), ThreadPoolExecutor(len(writers) or 1,
+                                                 thread_name_prefix="overviews") as closing:
+            # Each file's overviews are built by GDAL without Python's lock: all at once.
+            for done in [closing.submit(writer.close) for writer in writers.values()]:
+                done.result()
     return {name: (writers[name].path, groups[name]) for name in writers}
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import shutil
 from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -54,6 +55,21 @@ def write_formats(spec: MosaicSpec, grid: OutputGrid, intermediates: Intermediat
     layers = {name: item for name, item in intermediates.items() if name != "rgb"}
     attributes = attributes or {}
     files: list[FileRecord] = []
+    # The quicklook reads the intermediates as the format writers do: on a thread of its own
+    # it costs no time (GDAL decodes and encodes without Python's lock).
+    with ThreadPoolExecutor(1, thread_name_prefix="quicklook") as beside:
+        quicklook = beside.submit(_quicklook, spec, intermediates, folder)
+        files = _write_parts(spec, grid, layers, folder, attributes, parts, source_ids)
+        quicklook.result()
+    return by_name([*files, *_records(folder, folder)])
+
+
+def _write_parts(spec: MosaicSpec, grid: OutputGrid, layers: Intermediates, folder: Path,
+                 attributes: Mapping[str, str], parts: Sequence[ProductPart],
+                 source_ids: Sequence[str]) -> list[FileRecord]:
+    """The format's files of the whole product, or of each tile part in its subfolder (the
+    records of those; the caller lists the top folder)."""
+    files: list[FileRecord] = []
     if not parts:
         write_layers(spec, grid, layers, folder, attributes, source_ids=source_ids)
     scratch = folder / ".parts"
@@ -70,8 +86,7 @@ def write_formats(spec: MosaicSpec, grid: OutputGrid, intermediates: Intermediat
             shutil.rmtree(scratch / part.label)  # a tile's copy at a time on disk
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
-    _quicklook(spec, intermediates, folder)
-    return by_name([*files, *_records(folder, folder)])
+    return files
 
 
 def _records(root: Path, folder: Path) -> list[FileRecord]:
