@@ -110,11 +110,9 @@ class MosaicRequest(models.Model):
         return MosaicSpec.from_json(self.options)
 
     @property
-    def progress_text(self) -> str:
-        """'40 % · 20 of 49 chunks', as the pages show a running request's progress."""
-        chunks = (f" · {self.chunks_done} of {self.chunks_total} chunks"
-                  if self.chunks_total > 1 else "")
-        return f"{self.progress:.0f} %{chunks}"
+    def chunks_text(self) -> str:
+        """'20 of 49 chunks', under a running request's progress bar."""
+        return f"{self.chunks_done} of {self.chunks_total} chunks"
 
     @property
     def is_active(self) -> bool:

@@ -68,7 +68,7 @@
         `${data.scenes} L2A scenes · EPSG:${data.epsg} ${data.crs_name} · ` +
         `${data.width} × ${data.height} px · ${data.delivery}`;
       summary.className = data.fits_storage ? "summary" : "summary invalid";
-      estimate.textContent = `The product ${data.delivery} (${data.width} × ${data.height} px, ` +
+      estimate.textContent = `This order ${data.delivery} (${data.width} × ${data.height} px, ` +
         `${data.scenes} L2A scenes from ${data.start} to ${data.end})` +
         (data.fits_storage ? "" : `. Product storage has only ${humanSize(data.free_bytes)} ` +
           "free: too little to make it.");

@@ -52,13 +52,6 @@
     cell.appendChild(link);
   }
 
-  // "40 % · 20 of 49 chunks": the chunks say that a large order moves.
-  function progressText(data) {
-    const chunks = data.chunks && data.chunks.total > 1 ?
-      ` · ${data.chunks.done} of ${data.chunks.total} chunks` : "";
-    return Math.round(data.progress) + " %" + chunks;
-  }
-
   function update(row, data) {
     const wasActive = active(row.dataset.status);
     row.dataset.status = data.status;
@@ -70,7 +63,13 @@
     const bar = row.querySelector("progress");
     bar.value = data.progress;
     bar.hidden = data.status !== "RUNNING";
-    setText(row, ".pct", data.status === "RUNNING" ? progressText(data) : "");
+    setText(row, ".pct", data.status === "RUNNING" ? Math.round(data.progress) + " %" : "");
+    // "20 of 49 chunks": a large order is seen to move between two percent steps.
+    const chunks = row.querySelector(".chunks-line");
+    if (chunks) {
+      chunks.hidden = data.status !== "RUNNING" || !data.chunks || data.chunks.total < 2;
+      chunks.textContent = data.chunks ? `${data.chunks.done} of ${data.chunks.total} chunks` : "";
+    }
     setText(row, ".reason", data.error || "");
     const taken = timeTaken(data);
     const takenLine = row.querySelector(".taken-line");
