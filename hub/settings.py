@@ -114,6 +114,8 @@ HUB_MEDOID_MIN_OBS = env_int("HUB_MEDOID_MIN_OBS", 4, minimum=2)
 HUB_MAX_AOI_KM2 = env_int("HUB_MAX_AOI_KM2", 1_000_000, minimum=1)
 # Vertices of an AOI, typed or uploaded: it is stored, shown on pages and read by every worker.
 HUB_MAX_AOI_VERTICES = env_int("HUB_MAX_AOI_VERTICES", 20_000, minimum=5)
+# Files in an uploaded zip (zipped Shapefile, KMZ): each costs time to index and read.
+HUB_MAX_UPLOAD_MEMBERS = env_int("HUB_MAX_UPLOAD_MEMBERS", 200, minimum=1)
 # Orders whose product would pass this estimated size are delivered as MGRS tiles (UTM), or
 # refused before anything is queued (other CRSs).
 HUB_MAX_PRODUCT_GB = env_int("HUB_MAX_PRODUCT_GB", 20, minimum=1)

@@ -10,6 +10,7 @@ Attributes (.dbf) and the index (.shx) are not needed either.
 from __future__ import annotations
 
 import struct
+from typing import NamedTuple
 
 from shapely.geometry import LinearRing, Polygon
 
@@ -27,10 +28,30 @@ class ShapefileError(ValueError):
     """The .shp bytes are not a readable polygon shapefile; the message says why."""
 
 
-def read_polygons(data: bytes, max_points: int | None = None) -> tuple[list[Polygon], int]:
-    """The polygons of a .shp file (one per ring group), and how many records were not areas.
+class ShapefileLimitError(ShapefileError):
+    """The .shp file holds more of `what` ("vertices" or "records") than the caller allowed."""
 
-    With max_points, a file holding more vertices is refused before they are all unpacked.
+    def __init__(self, what: str, limit: int) -> None:
+        super().__init__(f"the shapefile has more than {limit:,} {what}")
+        self.what = what
+
+
+class Layer(NamedTuple):
+    """What a .shp file gave: its polygons, the records that are not areas, and the records and
+    vertices read (which the caller counts against its limits)."""
+
+    polygons: list[Polygon]
+    skipped: int
+    records: int
+    points: int
+
+
+def read_polygons(data: bytes, max_points: int | None = None,
+                  max_records: int | None = None) -> Layer:
+    """The polygons of a .shp file (one per ring group) and what was read to get them.
+
+    With max_points or max_records, a file holding more vertices or records (null ones
+    included) is refused before they are all unpacked: each record costs time to read.
     """
     if len(data) < HEADER_SIZE:
         raise ShapefileError("the .shp file is shorter than its 100-byte header")
@@ -43,9 +64,12 @@ def read_polygons(data: bytes, max_points: int | None = None) -> tuple[list[Poly
                              "(types 5, 15, 25)")
     end = min(len(data), header[6] * 2)
     polygons: list[Polygon] = []
-    skipped = points = 0
+    skipped = points = records = 0
     offset = HEADER_SIZE
     while offset + _RECORD_HEADER.size <= end:
+        records += 1
+        if max_records is not None and records > max_records:
+            raise ShapefileLimitError("records", max_records)
         number, words = _RECORD_HEADER.unpack_from(data, offset)
         start, offset = offset + _RECORD_HEADER.size, offset + _RECORD_HEADER.size + words * 2
         if offset > len(data) or words < 2:
@@ -56,13 +80,12 @@ def read_polygons(data: bytes, max_points: int | None = None) -> tuple[list[Poly
         if kind not in POLYGON_TYPES:
             skipped += 1
             continue
-        if max_points is not None and offset - start > 44:
-            points += struct.unpack_from("<i", data, start + 40)[0]
-            if points > max_points:
-                raise ShapefileError(f"the shapefile has more than {max_points:,} vertices; "
-                                     "simplify it first")
+        if offset - start > 44:
+            points += max(0, struct.unpack_from("<i", data, start + 40)[0])
+            if max_points is not None and points > max_points:
+                raise ShapefileLimitError("vertices", max_points)
         polygons.extend(_record_polygons(data[start:offset], number))
-    return polygons, skipped
+    return Layer(polygons, skipped, records, points)
 
 
 def _record_polygons(record: bytes, number: int) -> list[Polygon]:

@@ -32,7 +32,8 @@ def aoi_upload(request: HttpRequest) -> HttpResponse:
                                    f"of {MAX_FILE_BYTES / 1e6:.0f} MB", FIELD)
     try:
         found = read_aoi_file(upload.name or "", upload.read(),
-                              max_vertices=settings.HUB_MAX_AOI_VERTICES)
+                              max_vertices=settings.HUB_MAX_AOI_VERTICES,
+                              max_members=settings.HUB_MAX_UPLOAD_MEMBERS)
         # The same checks as an order's AOI (validity, lon/lat range, the size and vertex
         # limits), now, so that the person learns it before filling in the rest.
         aoi = parse_aoi(found.geometry.__geo_interface__, max_area_km2=settings.HUB_MAX_AOI_KM2,
