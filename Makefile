@@ -48,18 +48,20 @@ run: $(STAMP) $(VENDOR) $(KERNELS)
 # deletes the rows data migrations wrote (loadscope reorders modules and breaks that). Contiguous
 # runs also keep module-scoped fixtures (demo archives, composed products) mostly on one worker.
 TEST_WORKERS ?= 2
+# Production settings (DEBUG off) with a key long enough to be accepted (50+ characters).
+TEST_ENV := DEBUG=0 SECRET_KEY=test-only-key-never-in-production-0123456789abcdefghij
 
 ## ruff, mypy (strict defs, see pyproject), then the whole suite on TEST_WORKERS cores; starts
 ## PostgreSQL and Redis when installed but down.
 test: $(STAMP) $(VENDOR) $(KERNELS) lint
 	bin/ensure-services
 	bin/ensure-browser
-	DEBUG=0 SECRET_KEY=test-only-key $(VENV)/bin/pytest -p no:cacheprovider \
+	$(TEST_ENV) $(VENV)/bin/pytest -p no:cacheprovider \
 	  -n $(TEST_WORKERS) --dist worksteal $(PYTEST_ARGS)
 
 ## The suite without the cases marked heavy (browser, hub processes, long compositions).
 test-fast: $(STAMP) $(KERNELS)
-	DEBUG=0 SECRET_KEY=test-only-key $(VENV)/bin/pytest -p no:cacheprovider -m "not heavy"
+	$(TEST_ENV) $(VENV)/bin/pytest -p no:cacheprovider -m "not heavy"
 
 ## Benchmarks: each script under bench/ prints its figures.
 bench: $(STAMP) $(KERNELS)

@@ -45,6 +45,7 @@ from pathlib import Path
 from typing import Any
 
 from _demo_hub import REPO, ensure_extent_archive
+from django.core.management.utils import get_random_secret_key
 from pipeline import aoi_square, covering_extent_km
 
 QUARTER = ("2023-04-01", "2023-06-30")
@@ -306,7 +307,7 @@ def main() -> None:
     archive = ensure_extent_archive(extent, extent, dates=QUARTER)
 
     with tempfile.TemporaryDirectory(prefix="bench-scale-") as tmp, database() as db_url:
-        env = {**os.environ, "DEBUG": "0", "SECRET_KEY": "bench-only-key",
+        env = {**os.environ, "DEBUG": "0", "SECRET_KEY": get_random_secret_key(),
                "DATABASE_URL": db_url, "CELERY_BROKER_URL": REDIS,
                "HUB_QUEUE": f"bench-{uuid.uuid4().hex[:8]}", "HUB_ARCHIVE_DIR": str(archive),
                "HUB_MEDIA_ROOT": f"{tmp}/media", "HUB_STATE_DIR": f"{tmp}/state",

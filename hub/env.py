@@ -57,6 +57,42 @@ def env_list(name: str, default: list[str]) -> list[str]:
     return [item.strip() for item in raw.split(",") if item.strip()]
 
 
+# Django's own check (security.W009) calls a shorter key weak; signing and sessions rest on it.
+SECRET_KEY_MIN_LENGTH = 50
+
+
+def env_secret_key(name: str, *, debug: bool, development_key: str) -> str:
+    """The secret key: required and at least SECRET_KEY_MIN_LENGTH characters when `debug` is
+    off; `development_key` stands in for an unset one when it is on."""
+    key = os.environ.get(name, "")
+    if debug:
+        return key or development_key
+    if not key:
+        raise ImproperlyConfigured(f"{name} must be set when DEBUG is off")
+    if len(key) < SECRET_KEY_MIN_LENGTH:
+        raise ImproperlyConfigured(
+            f"{name} has {len(key)} characters; at least {SECRET_KEY_MIN_LENGTH} are needed when "
+            "DEBUG is off (python -c 'from django.core.management.utils import "
+            "get_random_secret_key as k; print(k())')"
+        )
+    return key
+
+
+def env_proxy_ssl_header(name: str) -> tuple[str, str] | None:
+    """SECURE_PROXY_SSL_HEADER from `Header-Name: value` (`X-Forwarded-Proto: https`), or None
+    when unset: trusting the header is only safe behind a proxy that sets or strips it."""
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return None
+    header, sep, value = raw.partition(":")
+    header, value = header.strip(), value.strip()
+    if not sep or not header or not value or " " in header:
+        raise ImproperlyConfigured(
+            f"{name}={raw!r} is not 'Header-Name: value' (e.g. 'X-Forwarded-Proto: https')"
+        )
+    return "HTTP_" + header.upper().replace("-", "_"), value
+
+
 def database_config(url: str, state_dir: Path) -> dict:
     """A Django DATABASES entry from a database URL; only SQLite and PostgreSQL are supported."""
     import dj_database_url

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from django.core.exceptions import ImproperlyConfigured
 from kombu import Queue
 
 from hub.env import (
@@ -14,6 +13,8 @@ from hub.env import (
     env_int,
     env_list,
     env_path,
+    env_proxy_ssl_header,
+    env_secret_key,
     env_str,
 )
 from hub.task_names import EXPIRE_PRODUCTS, REAP_REQUESTS
@@ -21,14 +22,27 @@ from hub.task_names import EXPIRE_PRODUCTS, REAP_REQUESTS
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 DEBUG = env_bool("DEBUG", False)
-SECRET_KEY = env_str("SECRET_KEY")
-if not SECRET_KEY:
-    if not DEBUG:
-        raise ImproperlyConfigured("SECRET_KEY must be set when DEBUG is off")
-    SECRET_KEY = "insecure-development-key-only-with-DEBUG-on"
+SECRET_KEY = env_secret_key("SECRET_KEY", debug=DEBUG,
+                            development_key="insecure-development-key-only-with-DEBUG-on")
 
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]", "testserver"])
+# Origins a form may be posted from besides the request's own host (a proxy that rewrites Host).
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
+
+# HTTPS (README: Production). With DEBUG off everything defaults to an HTTPS-only site;
+# with DEBUG on (`make run`) to plain HTTP on http://127.0.0.1:8000.
+SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", not DEBUG)
+SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", not DEBUG)
+CSRF_COOKIE_SECURE = env_bool("CSRF_COOKIE_SECURE", not DEBUG)
+# Sent on HTTPS responses only. Subdomains and preloading reach beyond this host: the
+# operator opts in.
+SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0 if DEBUG else 365 * 24 * 3600, minimum=0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", False)
+SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", False)
+# Behind a TLS-terminating proxy: the header it sets on every request, e.g.
+# "X-Forwarded-Proto: https". Unset by default: a client could forge it past a proxy that
+# does not overwrite it.
+SECURE_PROXY_SSL_HEADER = env_proxy_ssl_header("SECURE_PROXY_SSL_HEADER")
 
 INSTALLED_APPS = [
     "django.contrib.admin",

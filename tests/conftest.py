@@ -30,6 +30,14 @@ def _test_aoi_bbox() -> tuple[float, float, float, float]:
 TEST_AOI_BBOX = _test_aoi_bbox()
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    """The test client and live_server speak plain HTTP, which DEBUG off redirects to HTTPS;
+    tests/hub/test_settings_env.py checks the redirect itself."""
+    from django.conf import settings
+
+    settings.SECURE_SSL_REDIRECT = False
+
+
 @pytest.fixture(scope="session")
 def demo_archive(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A demo L2A archive (default month, two tiles), built once for the whole run."""

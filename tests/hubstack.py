@@ -16,8 +16,13 @@ from pathlib import Path
 
 import pytest
 import requests
+from django.core.management.utils import get_random_secret_key
 
 REPO = Path(__file__).resolve().parents[1]
+# A production-shaped hub (DEBUG off) served on plain HTTP on loopback: no redirect to HTTPS,
+# cookies that the browser and requests send back over HTTP.
+PLAIN_HTTP = {"SECURE_SSL_REDIRECT": "0", "SESSION_COOKIE_SECURE": "0",
+              "CSRF_COOKIE_SECURE": "0"}
 
 
 def free_port() -> int:
@@ -118,7 +123,8 @@ def running_hub(backend: str, tmp_path: Path, archive: Path, workers: int = 1,
     API token of its user alice. `env`: more settings for every process."""
     environ = {k: v for k, v in os.environ.items()
                if not k.startswith(("DATABASE_URL", "CELERY_"))}
-    environ.update(DEBUG="0", SECRET_KEY="e2e-test-key", HUB_ARCHIVE_DIR=str(archive),
+    environ.update(DEBUG="0", SECRET_KEY=get_random_secret_key(), **PLAIN_HTTP,
+                   HUB_ARCHIVE_DIR=str(archive),
                    HUB_MEDIA_ROOT=str(tmp_path / "media"),
                    HUB_STATE_DIR=str(tmp_path / "state"), HUB_STAC_URL="",
                    HUB_QUEUE=f"e2e-{uuid.uuid4().hex[:8]}", HUB_CHUNK_SIZE="64",

@@ -16,7 +16,7 @@ from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
-from django.core.handlers.wsgi import WSGIHandler
+from django.core.handlers.wsgi import WSGIHandler, WSGIRequest
 from django.http.request import validate_host
 
 log = logging.getLogger(__name__)
@@ -35,6 +35,19 @@ class _QuietHandler(WSGIRequestHandler):
 
     def log_message(self, format: str, *args: Any) -> None:
         """Drop the access log line."""
+
+
+class _LoopbackRequest(WSGIRequest):
+    """A request of this process to itself: it never crosses a network, so it is as safe as
+    HTTPS. SecurityMiddleware then leaves it on the plain-HTTP loopback port instead of
+    redirecting it to HTTPS (SECURE_SSL_REDIRECT); links keep its own scheme, http."""
+
+    def is_secure(self) -> bool:
+        return True
+
+
+class _LoopbackHandler(WSGIHandler):
+    request_class = _LoopbackRequest
 
 
 _lock = threading.Lock()
@@ -69,7 +82,7 @@ def _start_server() -> _ThreadingWSGIServer:
     server = make_server(
         LOOPBACK,
         0,
-        WSGIHandler(),
+        _LoopbackHandler(),
         server_class=_ThreadingWSGIServer,
         handler_class=_QuietHandler,
     )

@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from django.core.management.utils import get_random_secret_key
 
 from tests.conftest import REPO
 
@@ -69,7 +70,7 @@ def hub_env(demo_archive: Path, tmp_path: Path) -> dict[str, str]:
     """The environment of a hub process on the demo archive, with the embedded STAC API."""
     (tmp_path / "media").mkdir()
     return {**os.environ, "DJANGO_SETTINGS_MODULE": "hub.settings", "DEBUG": "0",
-            "SECRET_KEY": "test-only-key", "HUB_ARCHIVE_DIR": str(demo_archive),
+            "SECRET_KEY": get_random_secret_key(), "HUB_ARCHIVE_DIR": str(demo_archive),
             "HUB_STAC_URL": "", "HUB_STATE_DIR": str(tmp_path / "state"),
             "HUB_MEDIA_ROOT": str(tmp_path / "media")}
 

@@ -1,11 +1,17 @@
 """Settings helpers fail loudly on values that cannot be right."""
 
+import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 from django.core.exceptions import ImproperlyConfigured
+from django.core.management.utils import get_random_secret_key
 
-from hub.env import broker_config, database_config, env_bool, env_int
+from hub.env import broker_config, database_config, env_bool, env_int, env_proxy_ssl_header
+
+REPO = Path(__file__).resolve().parents[2]
 
 
 @pytest.mark.parametrize("raw,value", [("1", True), ("yes", True), ("On", True), ("0", False),
@@ -66,3 +72,102 @@ def test_settings_refuse_to_start_without_secret_key_when_debug_is_off(tmp_path)
                           env=env, capture_output=True, text=True)
     assert proc.returncode != 0
     assert "SECRET_KEY must be set" in proc.stderr
+
+
+def run_settings(code: str, tmp_path: Path, **env: str) -> subprocess.CompletedProcess:
+    """`code` in a fresh process whose settings come from `env` alone."""
+    environ = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "DJANGO_SETTINGS_MODULE":
+               "hub.settings", "HUB_STATE_DIR": str(tmp_path / "state"), **env}
+    return subprocess.run([sys.executable, "-c", "import django; django.setup()\n" + code],
+                          cwd=REPO, env=environ, capture_output=True, text=True, timeout=120)
+
+
+def test_a_secret_key_under_50_characters_is_refused_when_debug_is_off(tmp_path):
+    short = run_settings("", tmp_path, DEBUG="0", SECRET_KEY="k" * 24 + "-0123456789-abcdefghijklm")
+    assert short.returncode != 0
+    assert "ImproperlyConfigured: SECRET_KEY has 49 characters" in short.stderr
+    assert run_settings("", tmp_path, DEBUG="0", SECRET_KEY=get_random_secret_key()).returncode == 0
+    assert run_settings("", tmp_path, DEBUG="1", SECRET_KEY="short").returncode == 0
+
+
+HTTPS_SETTINGS = ("SECURE_SSL_REDIRECT", "SESSION_COOKIE_SECURE", "CSRF_COOKIE_SECURE",
+                  "SECURE_HSTS_SECONDS", "SECURE_HSTS_INCLUDE_SUBDOMAINS", "SECURE_HSTS_PRELOAD",
+                  "SECURE_PROXY_SSL_HEADER", "CSRF_TRUSTED_ORIGINS")
+PRINT_HTTPS = ("import json; from django.conf import settings\n"
+               f"print(json.dumps({{n: getattr(settings, n) for n in {HTTPS_SETTINGS!r}}}))")
+
+
+def test_https_defaults_follow_debug_and_the_environment_overrides_them(tmp_path):
+    def https(**env: str) -> dict:
+        proc = run_settings(PRINT_HTTPS, tmp_path, **env)
+        assert proc.returncode == 0, proc.stderr
+        return json.loads(proc.stdout)
+
+    key = get_random_secret_key()
+    assert https(DEBUG="0", SECRET_KEY=key) == {
+        "SECURE_SSL_REDIRECT": True, "SESSION_COOKIE_SECURE": True, "CSRF_COOKIE_SECURE": True,
+        "SECURE_HSTS_SECONDS": 31536000, "SECURE_HSTS_INCLUDE_SUBDOMAINS": False,
+        "SECURE_HSTS_PRELOAD": False, "SECURE_PROXY_SSL_HEADER": None, "CSRF_TRUSTED_ORIGINS": []}
+    assert https(DEBUG="1") == {
+        "SECURE_SSL_REDIRECT": False, "SESSION_COOKIE_SECURE": False, "CSRF_COOKIE_SECURE": False,
+        "SECURE_HSTS_SECONDS": 0, "SECURE_HSTS_INCLUDE_SUBDOMAINS": False,
+        "SECURE_HSTS_PRELOAD": False, "SECURE_PROXY_SSL_HEADER": None, "CSRF_TRUSTED_ORIGINS": []}
+    assert https(DEBUG="0", SECRET_KEY=key, SECURE_SSL_REDIRECT="0", SESSION_COOKIE_SECURE="no",
+                 CSRF_COOKIE_SECURE="false", SECURE_HSTS_SECONDS="600",
+                 SECURE_HSTS_INCLUDE_SUBDOMAINS="1", SECURE_HSTS_PRELOAD="yes",
+                 SECURE_PROXY_SSL_HEADER="X-Forwarded-Proto: https",
+                 CSRF_TRUSTED_ORIGINS="https://hub.example.org, https://www.example.org") == {
+        "SECURE_SSL_REDIRECT": False, "SESSION_COOKIE_SECURE": False, "CSRF_COOKIE_SECURE": False,
+        "SECURE_HSTS_SECONDS": 600, "SECURE_HSTS_INCLUDE_SUBDOMAINS": True,
+        "SECURE_HSTS_PRELOAD": True, "SECURE_PROXY_SSL_HEADER": ["HTTP_X_FORWARDED_PROTO", "https"],
+        "CSRF_TRUSTED_ORIGINS": ["https://hub.example.org", "https://www.example.org"]}
+
+
+@pytest.mark.parametrize("raw", ["X-Forwarded-Proto", "X-Forwarded-Proto:", ": https",
+                                 "X Forwarded: https"])
+def test_a_proxy_ssl_header_that_is_not_name_colon_value_is_refused(monkeypatch, raw):
+    monkeypatch.setenv("X_HEADER", raw)
+    with pytest.raises(ImproperlyConfigured, match="X_HEADER"):
+        env_proxy_ssl_header("X_HEADER")
+
+
+def test_the_embedded_stac_api_is_not_redirected_to_https(tmp_path):
+    """Workers search the archive through the loopback server in their own process, which
+    speaks plain HTTP even where the site redirects every request to HTTPS."""
+    code = ("import requests; from django.conf import settings\n"
+            "from hub.stac.embedded import stac_api_url\n"
+            "assert settings.SECURE_SSL_REDIRECT\n"
+            "answer = requests.get(stac_api_url(), timeout=30, allow_redirects=False)\n"
+            "print(answer.status_code, answer.json()['links'][0]['href'])")
+    (tmp_path / "archive").mkdir()
+    proc = run_settings(code, tmp_path, DEBUG="0", SECRET_KEY=get_random_secret_key(),
+                        HUB_ARCHIVE_DIR=str(tmp_path / "archive"), HUB_STAC_URL="")
+    assert proc.returncode == 0, proc.stderr
+    status, href = proc.stdout.split()
+    assert status == "200" and href.startswith("http://127.0.0.1:")
+
+
+@pytest.mark.django_db
+def test_with_debug_off_http_is_redirected_and_https_gets_hsts_and_secure_cookies(
+        settings, client, fast_passwords, alice):
+    settings.SECURE_SSL_REDIRECT = True
+    settings.SESSION_COOKIE_SECURE = settings.CSRF_COOKIE_SECURE = True
+    settings.SECURE_HSTS_SECONDS = 31536000
+    plain = client.get("/accounts/login/")
+    assert plain.status_code == 301
+    assert plain["Location"] == "https://testserver/accounts/login/"
+    form = client.get("/accounts/login/", secure=True)
+    assert form.status_code == 200
+    assert form["Strict-Transport-Security"] == "max-age=31536000"
+    assert form.cookies["csrftoken"]["secure"]
+    login = client.post("/accounts/login/", {"username": "alice", "password": "alice-secret-1"},
+                        secure=True)
+    assert login.status_code == 302
+    assert login.cookies["sessionid"]["secure"]
+
+
+def test_behind_a_proxy_its_header_says_the_request_was_https(settings, client):
+    settings.SECURE_SSL_REDIRECT = True
+    settings.SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    assert client.get("/", headers={"X-Forwarded-Proto": "http"}).status_code == 301
+    assert client.get("/", headers={"X-Forwarded-Proto": "https"}).status_code != 301
