@@ -6,6 +6,7 @@ from pathlib import Path
 
 from kombu import Queue
 
+from hub.broker import TRANSPORT as BROKER_TRANSPORT
 from hub.env import (
     broker_config,
     database_config,
@@ -147,6 +148,8 @@ HUB_VISIBILITY_TIMEOUT_S = env_int("HUB_VISIBILITY_TIMEOUT_S", 3600, minimum=10)
 CELERY_BROKER_URL, CELERY_BROKER_TRANSPORT_OPTIONS = broker_config(
     env_str("CELERY_BROKER_URL"), HUB_STATE_DIR, HUB_VISIBILITY_TIMEOUT_S
 )
+# The embedded broker writes its messages whole before a worker can see them (hub.broker).
+CELERY_BROKER_TRANSPORT = BROKER_TRANSPORT if CELERY_BROKER_URL == "filesystem://" else None
 CELERY_TASK_DEFAULT_QUEUE = env_str("HUB_QUEUE", "mosaics")
 # Chunk tasks of large requests; workers consume both queues in turn (hub.mosaics.fanout).
 HUB_BULK_QUEUE = f"{CELERY_TASK_DEFAULT_QUEUE}.bulk"

@@ -32,7 +32,10 @@ TEST_AOI_BBOX = _test_aoi_bbox()
 
 def pytest_configure(config: pytest.Config) -> None:
     """The test client and live_server speak plain HTTP, which DEBUG off redirects to HTTPS;
-    tests/hub/test_settings_env.py checks the redirect itself."""
+    tests/hub/test_settings_env.py checks the redirect itself. Runs without pytest-django
+    (tests/compositing/test_django_free.py) leave Django alone."""
+    if not config.pluginmanager.has_plugin("django"):
+        return
     from django.conf import settings
 
     settings.SECURE_SSL_REDIRECT = False

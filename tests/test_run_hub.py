@@ -76,5 +76,9 @@ def test_run_hub_restarts_a_dead_worker_and_stops_within_10_s(tmp_path, demo_arc
         assert not left, [command_of(p) for p in left]
     finally:
         if hub.poll() is None:
-            os.killpg(hub.pid, signal.SIGKILL)
+            hub.send_signal(signal.SIGTERM)
+            try:
+                hub.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                os.killpg(hub.pid, signal.SIGKILL)
         log.close()
