@@ -93,6 +93,14 @@ def env_proxy_ssl_header(name: str) -> tuple[str, str] | None:
     return "HTTP_" + header.upper().replace("-", "_"), value
 
 
+# SQLite shared by the web server and the workers: every transaction takes the write lock when
+# it begins (IMMEDIATE), so one that reads then writes waits up to `timeout` for another writer
+# instead of failing at once with "database is locked" (a deferred transaction cannot wait to
+# upgrade its read lock); WAL lets readers go on while one process writes.
+SQLITE_OPTIONS = {"timeout": 30, "transaction_mode": "IMMEDIATE",
+                  "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"}
+
+
 def database_config(url: str, state_dir: Path) -> dict:
     """A Django DATABASES entry from a database URL; only SQLite and PostgreSQL are supported."""
     import dj_database_url
@@ -102,7 +110,7 @@ def database_config(url: str, state_dir: Path) -> dict:
         return {
             "ENGINE": "django.db.backends.sqlite3",
             "NAME": str(state_dir / "hub.sqlite3"),
-            "OPTIONS": {"timeout": 30},
+            "OPTIONS": dict(SQLITE_OPTIONS),
         }
     scheme = url.split(":", 1)[0]
     if scheme not in {"sqlite", "postgres", "postgresql", "pgsql"}:
@@ -114,7 +122,7 @@ def database_config(url: str, state_dir: Path) -> dict:
     except ValueError as exc:
         raise ImproperlyConfigured(f"DATABASE_URL={url!r} cannot be parsed: {exc}") from None
     if config["ENGINE"].endswith("sqlite3"):
-        config["OPTIONS"] = {"timeout": 30}
+        config["OPTIONS"] = dict(SQLITE_OPTIONS)
     return dict(config)
 
 

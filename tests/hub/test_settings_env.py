@@ -1,6 +1,7 @@
 """Settings helpers fail loudly on values that cannot be right."""
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -171,3 +172,33 @@ def test_behind_a_proxy_its_header_says_the_request_was_https(settings, client):
     settings.SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     assert client.get("/", headers={"X-Forwarded-Proto": "http"}).status_code == 301
     assert client.get("/", headers={"X-Forwarded-Proto": "https"}).status_code != 301
+
+
+CONCURRENT_WRITER = """
+import os, sys, time, django
+os.environ["DJANGO_SETTINGS_MODULE"] = "hub.settings"
+django.setup()
+from django.contrib.auth import get_user_model
+from django.db import transaction
+users = get_user_model().objects
+for n in range(15):
+    with transaction.atomic():  # reads, then writes: a lock upgrade on SQLite
+        users.count()
+        time.sleep(0.02)
+        users.create(username=f"{sys.argv[1]}-{n}")
+"""
+
+
+def test_the_embedded_database_takes_two_processes_that_read_then_write(tmp_path):
+    """The web server and a worker both run transactions that read then write (an order's
+    limits check and its insert; a chunk's progress): neither may fail 'database is locked'."""
+    from tests.hubstack import REPO, manage
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DATABASE_URL")}
+    env.update(HUB_STATE_DIR=str(tmp_path), DEBUG="1")
+    manage(env, "migrate", "--noinput")
+    writers = [subprocess.Popen([sys.executable, "-c", CONCURRENT_WRITER, name], cwd=REPO,
+                                env=env, stderr=subprocess.PIPE, text=True)
+               for name in ("web", "worker")]
+    errors = [w.communicate(timeout=120)[1] for w in writers]
+    assert [w.returncode for w in writers] == [0, 0], errors
