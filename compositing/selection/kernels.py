@@ -235,15 +235,7 @@ def _block_sums(buf, weight, sums, band_slots, active, later):  # type: ignore[n
 def _one_sums(buf, weight, sums, i, later, n_later, band_slots):  # type: ignore[no-untyped-def]
     """`_block_sums` for an active i whose partner i +/- 1 is not: its pairs with `later`."""
     for m in range(n_later):
-        j = later[m]
-        for lane in range(weight.shape[1]):
-            d2 = np.float32(0.0)
-            for b in range(len(band_slots)):
-                diff = buf[i, b, lane] - buf[j, b, lane]
-                d2 += diff * diff
-            d = np.sqrt(d2) * (weight[i, lane] * weight[j, lane])
-            sums[i, lane] += d
-            sums[j, lane] += d
+        _pair_sums(buf, weight, sums, i, later[m], band_slots)
 
 
 @numba.njit(nogil=True, cache=True, inline="always")

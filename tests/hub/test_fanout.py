@@ -124,6 +124,15 @@ def test_tasks_of_a_cancelled_request_stop_and_the_reaper_removes_its_work(
     assert not fanout.work_folder(req).root.exists()
 
 
+def planned(owner, settings, callbacks) -> tuple[MosaicRequest, Recorder]:
+    """A request planned under a 30 s lease, and what its planning task sent."""
+    settings.HUB_TASK_LEASE_S = 30
+    req = new_request(owner, callbacks)
+    sends = Recorder()
+    sends.run(fanout.Send(RUN_REQUEST, (str(req.pk),)))
+    return req, sends
+
+
 def started_and_killed(send: fanout.Send) -> None:
     """What a task does before its work, then its process died."""
     assert fanout._started(*send.args[:2]) is not None
@@ -136,10 +145,7 @@ def stale(req: MosaicRequest, seconds: float) -> None:
 
 def test_the_reaper_restarts_a_request_without_a_live_worker_and_keeps_its_pieces(
         small_chunks, alice, settings, django_capture_on_commit_callbacks):
-    settings.HUB_TASK_LEASE_S = 30
-    req = new_request(alice, django_capture_on_commit_callbacks)
-    sends = Recorder()
-    sends.run(fanout.Send(RUN_REQUEST, (str(req.pk),)))
+    req, sends = planned(alice, settings, django_capture_on_commit_callbacks)
     lane0, lane1 = sends.take()
     sends.run(lane0)  # chunk 0 composed, chunk 2 sent ...
     lost = sends.take()
@@ -170,10 +176,7 @@ def test_the_reaper_restarts_a_request_without_a_live_worker_and_keeps_its_piece
 
 def test_the_reaper_waits_while_the_request_has_tasks_on_the_broker(
         small_chunks, alice, settings, django_capture_on_commit_callbacks):
-    settings.HUB_TASK_LEASE_S = 30
-    req = new_request(alice, django_capture_on_commit_callbacks)
-    sends = Recorder()
-    sends.run(fanout.Send(RUN_REQUEST, (str(req.pk),)))
+    req, sends = planned(alice, settings, django_capture_on_commit_callbacks)
     sends.take()  # two lanes waiting behind other requests' tasks
     stale(req, 600)
     assert fanout.reap(sends, lambda: 40).restarted == []
