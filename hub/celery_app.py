@@ -27,11 +27,19 @@ def send_task(name: str, *args: Any, queue: str | None = None) -> str:
 
 def queued_messages() -> int:
     """Messages waiting on the broker in the queues the workers consume (not those a worker
-    has taken); the transports' own count (Redis LLEN, files of the filesystem broker)."""
+    has taken); the transports' own count (Redis LLEN, files of the filesystem broker).
+
+    A queue the broker does not know counts as empty: Redis deletes an empty list, so a queue
+    that nothing waits on does not exist there, and a passive declare of it fails.
+    """
     total = 0
     with app.connection_for_read() as conn:
-        channel = conn.default_channel
         for queue in app.conf.task_queues or [app.conf.task_default_queue]:
             name = getattr(queue, "name", queue)
-            total += channel.queue_declare(queue=name, passive=True).message_count
+            # A channel per queue: on AMQP a failed declare closes its channel.
+            with conn.channel() as channel:
+                try:
+                    total += channel.queue_declare(queue=name, passive=True).message_count
+                except conn.channel_errors:
+                    pass
     return total

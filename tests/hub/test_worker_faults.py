@@ -126,6 +126,32 @@ def kill_while_computing(pid: int) -> None:
     os.kill(pid, signal.SIGKILL)
 
 
+def queued_messages(hub: dict) -> int:
+    """Messages on the hub's broker, counted by the function the reaper uses."""
+    out = manage(hub["env"], "shell", "-c",
+                 "from hub.celery_app import queued_messages; print(queued_messages())")
+    return int(out.strip().splitlines()[-1])
+
+
+def kill_worker_mid_chunk(hub: dict, name: str, tries: int = 20) -> None:
+    """kill -9 the worker and its pool process while a chunk task is composing, before it
+    sends its lane's next chunk, so that the lane is lost and only the reaper can finish the
+    order. The pool process is stopped (SIGSTOP) at a moment it computes; if its lane's next
+    chunk is already on the broker (all lanes queued: it was between sending and
+    acknowledging), it goes on and another moment is tried."""
+    worker = hub["procs"].procs[name]
+    lanes = int(FAULT_ENV["HUB_ORDER_TASKS"])
+    for _ in range(tries):
+        child = pool_children(worker.pid)[0]
+        wait_while_computing(child)
+        os.kill(child, signal.SIGSTOP)
+        if queued_messages(hub) < lanes:
+            hub["procs"].kill(name)
+            return
+        os.kill(child, signal.SIGCONT)
+    raise AssertionError(f"no moment found in {tries} tries with a chunk task mid-compose")
+
+
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_a_worker_killed_mid_order_is_replaced_and_the_order_ends_done(
         backend, tmp_path, demo_archive):
@@ -133,9 +159,7 @@ def test_a_worker_killed_mid_order_is_replaced_and_the_order_ends_done(
         url = order(hub)
         state = wait_until(hub, url, lambda s: s["progress"] >= 10, 120)
         assert state["status"] == "RUNNING" and state["progress"] < 90, state
-        worker = hub["procs"].procs["worker0"]
-        wait_while_computing(pool_children(worker.pid)[0])
-        hub["procs"].kill("worker0")  # the worker and its pool process, mid-chunk
+        kill_worker_mid_chunk(hub, "worker0")
         killed_at = state_of(hub, url)["progress"]
         assert killed_at < 99, "the order ended before the kill"
         hub["procs"].start_worker("worker0")
