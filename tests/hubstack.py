@@ -118,9 +118,12 @@ class Processes:
 
 @contextmanager
 def running_hub(backend: str, tmp_path: Path, archive: Path, workers: int = 1,
-                beat: bool = False, env: dict | None = None) -> Iterator[dict]:
-    """A running hub (web + `workers` Celery workers, and beat if asked) on `backend` and an
-    API token of its user alice. `env`: more settings for every process."""
+                beat: bool = False, env: dict | None = None,
+                web_workers: int = 1) -> Iterator[dict]:
+    """A running hub (web with `web_workers` gunicorn workers and an access log, `workers`
+    Celery workers, and beat if asked) on `backend` and an API token of its user alice.
+    `env`: more settings for every process; `{port}` in a value is the web server's port."""
+    port = free_port()
     environ = {k: v for k, v in os.environ.items()
                if not k.startswith(("DATABASE_URL", "CELERY_"))}
     environ.update(DEBUG="0", SECRET_KEY=get_random_secret_key(), **PLAIN_HTTP,
@@ -129,7 +132,7 @@ def running_hub(backend: str, tmp_path: Path, archive: Path, workers: int = 1,
                    HUB_STATE_DIR=str(tmp_path / "state"), HUB_STAC_URL="",
                    HUB_QUEUE=f"e2e-{uuid.uuid4().hex[:8]}", HUB_CHUNK_SIZE="64",
                    DJANGO_SETTINGS_MODULE="hub.settings")
-    environ.update(env or {})
+    environ.update({k: v.format(port=port) for k, v in (env or {}).items()})
     database = None
     if backend == "postgres+redis":
         database = postgres_database()
@@ -139,12 +142,11 @@ def running_hub(backend: str, tmp_path: Path, archive: Path, workers: int = 1,
     manage(environ, "shell", "-c", "from django.contrib.auth import get_user_model; "
                                    "get_user_model().objects.create_user('alice', password='x1!a')")
     token = manage(environ, "create_token", "alice").strip()
-    port = free_port()
     logs = tmp_path / "logs"
     logs.mkdir()
     procs = Processes(environ, logs)
-    procs.start("web", ["-m", "gunicorn", "hub.wsgi", "-b", f"127.0.0.1:{port}", "-w", "1",
-                        "--timeout", "120"])
+    procs.start("web", ["-m", "gunicorn", "hub.wsgi", "-b", f"127.0.0.1:{port}",
+                        "-w", str(web_workers), "--timeout", "120", "--access-logfile", "-"])
     for n in range(workers):
         procs.start_worker(f"worker{n}")
     if beat:

@@ -3,6 +3,12 @@
 A Celery worker or a management command searches the local archive through the real HTTP STAC
 API with pystac-client, so it needs no running web process: `stac_api_url()` starts a small
 threaded WSGI server serving the Django application on 127.0.0.1 the first time it is asked.
+
+The web process searches the same way, never through its own public address: a request handler
+that waited on another request of the same gunicorn would hold one of its few workers while
+asking for another, and a handful of concurrent time series would deadlock the site. So a
+`HUB_STAC_URL` that names this hub (a host it answers to, and its STAC path) is served in-process
+too.
 """
 
 from __future__ import annotations
@@ -12,12 +18,14 @@ import os
 import threading
 from socketserver import ThreadingMixIn
 from typing import Any
+from urllib.parse import urlsplit
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.core.handlers.wsgi import WSGIHandler, WSGIRequest
-from django.http.request import validate_host
+from django.http.request import split_domain_port, validate_host
+from django.urls import reverse
 
 log = logging.getLogger(__name__)
 
@@ -58,9 +66,25 @@ _server_pid: int | None = None
 def stac_api_url() -> str:
     """`settings.HUB_STAC_URL`, or the URL of this process's embedded STAC API when empty."""
     configured = getattr(settings, "HUB_STAC_URL", "")
-    if configured:
+    if configured and not names_this_hub(configured):
         return configured
-    return f"http://{LOOPBACK}:{_embedded_port()}/stac/"
+    return f"http://{LOOPBACK}:{_embedded_port()}{_stac_root()}"
+
+
+def names_this_hub(url: str) -> bool:
+    """Whether `url` is this hub's own STAC API: its path is the hub's STAC root and its host
+    one this hub answers to (ALLOWED_HOSTS, whose wildcard `*` names no host in particular).
+    Any working self-reference passes both: Django refuses a host outside ALLOWED_HOSTS."""
+    parts = urlsplit(url)
+    if parts.path.rstrip("/") != _stac_root().rstrip("/"):
+        return False
+    host, _port = split_domain_port(parts.netloc.rpartition("@")[2])
+    named = [h for h in settings.ALLOWED_HOSTS if h != "*"]
+    return bool(host) and validate_host(host, named)
+
+
+def _stac_root() -> str:
+    return reverse("stac:landing")
 
 
 def _embedded_port() -> int:

@@ -16,7 +16,7 @@ import requests
 from pystac_client import Client
 from pystac_client.conformance import ConformanceClasses
 
-from hub.stac.embedded import stac_api_url
+from hub.stac.embedded import names_this_hub, stac_api_url
 from tests.compositing.archive.test_store import shifted_item
 
 SHARED = Path(__file__).resolve().parents[2] / ".." / "shared"
@@ -308,6 +308,31 @@ def test_a_wrong_method_is_a_405(client: Any, archive: list[Scene]) -> None:
 def test_stac_api_url_prefers_the_configured_url(settings: Any) -> None:
     settings.HUB_STAC_URL = "https://earth-search.aws.element84.com/v1"
     assert stac_api_url() == "https://earth-search.aws.element84.com/v1"
+
+
+@pytest.mark.parametrize(("url", "allowed", "own"), [
+    ("http://web:8000/stac/", ["hub.example.org", "web"], True),
+    ("https://hub.example.org/stac", ["hub.example.org"], True),
+    ("http://127.0.0.1:8000/stac/", ["127.0.0.1"], True),
+    ("http://user:secret@web/stac/", [".example.org", "web"], True),
+    ("http://sub.example.org/stac/", [".example.org"], True),
+    ("http://web:8000/stac/", ["hub.example.org"], False),  # a host it does not answer to
+    ("http://web:8000/v1/", ["web"], False),  # another path: another service
+    ("https://other.example.net/stac/", ["*"], False),  # the wildcard names no host
+    ("https://earth-search.aws.element84.com/v1", ["127.0.0.1"], False),
+])
+def test_a_configured_url_naming_this_hub_is_recognised(settings: Any, url: str,
+                                                        allowed: list[str], own: bool) -> None:
+    settings.ALLOWED_HOSTS = [*allowed, "127.0.0.1"] if own else allowed
+    assert names_this_hub(url) is own
+
+
+def test_a_configured_url_naming_this_hub_is_served_in_process(settings: Any,
+                                                             archive: list[Scene]) -> None:
+    settings.HUB_STAC_URL = "http://web:8000/stac/"
+    settings.ALLOWED_HOSTS = ["web", "127.0.0.1"]
+    url = stac_api_url()
+    assert url.startswith("http://127.0.0.1:") and url.endswith("/stac/")
 
 
 def test_stac_api_url_serves_the_archive_in_process(settings: Any, archive: list[Scene]) -> None:
