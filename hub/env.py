@@ -162,3 +162,41 @@ def broker_config(url: str, state_dir: Path, visibility_timeout_s: int = 3600
         return url, {"visibility_timeout": visibility_timeout_s,
                      "queue_order_strategy": "priority"}
     return url, {}
+
+
+CACHE_TABLE = "hub_cache"
+
+
+def cache_config(url: str, broker_url: str) -> dict:
+    """Django's CACHES: Redis at `url` (HUB_CACHE_URL), else at the broker's Redis, else a
+    table of the database (the embedded default: shared by every process, no server).
+
+    The cache holds the rate-limit counts (hub.throttle), which every web process must share:
+    a per-process cache would multiply each limit by the number of gunicorn workers. The
+    database cache increments by read-then-write, so concurrent hits can undercount by the
+    number of concurrent requests; Redis counts atomically.
+    """
+    if not url and broker_url.startswith(("redis://", "rediss://")):
+        url = broker_url
+    if not url:
+        return {"default": {"BACKEND": "django.core.cache.backends.db.DatabaseCache",
+                            "LOCATION": CACHE_TABLE}}
+    if not url.startswith(("redis://", "rediss://")):
+        raise ImproperlyConfigured(
+            f"HUB_CACHE_URL scheme {url.split(':', 1)[0]!r} is not supported: use redis://")
+    return {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache",
+                        "LOCATION": url, "KEY_PREFIX": "hub",
+                        "OPTIONS": {"socket_connect_timeout": 2, "socket_timeout": 2}}}
+
+
+def env_rates(name: str) -> dict[str, str]:
+    """`action.key=rate,...` (hub.throttle) as a dict; the system check validates the names."""
+    rates = {}
+    for part in env_str(name).split(","):
+        if not part.strip():
+            continue
+        key, sep, value = part.partition("=")
+        if not sep or not key.strip() or not value.strip():
+            raise ImproperlyConfigured(f"{name}: {part.strip()!r} is not action.key=rate")
+        rates[key.strip()] = value.strip()
+    return rates

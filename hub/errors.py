@@ -14,6 +14,7 @@ from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 
 from compositing.archive.query import SearchError
 from compositing.orders.spec import SpecError
+from hub.throttle import ThrottledError
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +47,10 @@ def json_api(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
             return error_response(400, exc.message, exc.field)
         except ApiError as exc:
             return error_response(exc.status, exc.message, exc.field)
+        except ThrottledError as exc:
+            response = error_response(429, str(exc))
+            response["Retry-After"] = str(exc.retry_after)
+            return response
         except Http404 as exc:
             return error_response(404, str(exc) or "not found")
 

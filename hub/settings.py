@@ -9,12 +9,14 @@ from kombu import Queue
 from hub.broker import TRANSPORT as BROKER_TRANSPORT
 from hub.env import (
     broker_config,
+    cache_config,
     database_config,
     env_bool,
     env_int,
     env_list,
     env_path,
     env_proxy_ssl_header,
+    env_rates,
     env_secret_key,
     env_str,
 )
@@ -96,8 +98,11 @@ DATABASES = {"default": database_config(env_str("DATABASE_URL"), HUB_STATE_DIR)}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [
-    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+     "OPTIONS": {"min_length": env_int("HUB_MIN_PASSWORD_LENGTH", 10, minimum=8)}},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 LOGIN_URL = "/accounts/login/"
 LOGIN_REDIRECT_URL = "/requests/"
@@ -173,6 +178,14 @@ HUB_INLINE_CHUNKS = env_int("HUB_INLINE_CHUNKS", 2, minimum=0)
 # 1,000,000 km2 order at 10 m is 10,000 megapixels).
 HUB_MAX_ACTIVE_ORDERS = env_int("HUB_MAX_ACTIVE_ORDERS", 10, minimum=1)
 HUB_MAX_QUEUED_MPX = env_int("HUB_MAX_QUEUED_MPX", 20_000, minimum=1)
+# Rate limits (hub.throttle): overrides of its defaults, `action.key=rate,...` or `=off`; the
+# header carrying the caller's address behind the operator's proxy (empty: the socket's peer).
+HUB_RATE_LIMITS = env_rates("HUB_RATE_LIMITS")
+HUB_CLIENT_IP_HEADER = env_str("HUB_CLIENT_IP_HEADER")
+# A count the cache could not keep lets the request through, as a cache that does not answer does.
+RATELIMIT_FAIL_OPEN = True
+# The rate-limit counts, shared by every process: Redis (HUB_CACHE_URL, else the broker's).
+CACHES = cache_config(env_str("HUB_CACHE_URL"), CELERY_BROKER_URL)
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1

@@ -8,6 +8,7 @@ from django.http import HttpRequest, HttpResponse
 from django.middleware.csrf import CsrfViewMiddleware
 from django.utils import timezone
 
+from hub import throttle
 from hub.accounts.models import ApiToken, hash_key
 from hub.errors import ApiError
 
@@ -21,9 +22,13 @@ def api_user(request: HttpRequest):  # type: ignore[no-untyped-def]
         scheme, _, key = header.partition(" ")
         if scheme.lower() != "token" or not key.strip():
             raise ApiError(401, "use the header 'Authorization: Token <key>'")
+        # An address that guessed too many tokens is refused before its next guess is looked
+        # up, whatever that guess is; only wrong tokens count.
+        throttle.hit(request, "token", count=False)
         token = (ApiToken.objects.select_related("user")
                  .filter(key_hash=hash_key(key.strip())).first())
         if token is None or not token.user.is_active:
+            throttle.hit(request, "token")
             raise ApiError(401, "invalid API token")
         now = timezone.now()
         if token.last_used_at is None or now - token.last_used_at > LAST_USED_RESOLUTION:

@@ -8,7 +8,10 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 
+from hub.throttle import limit_posts
 
+
+@limit_posts("signup")
 def signup(request: HttpRequest) -> HttpResponse:
     """Create an account and sign in; back to where the person came from."""
     form = UserCreationForm(request.POST or None)

@@ -12,6 +12,7 @@ from django.utils.http import content_disposition_header
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods
 
+from hub import throttle
 from hub.accounts.auth import api_user
 from hub.errors import ApiError, json_api, json_body
 from hub.mosaics import downloads, services
@@ -29,6 +30,7 @@ def mosaics(request: HttpRequest) -> HttpResponse:
     URL gives every option). POST: order a mosaic."""
     user = api_user(request)
     if request.method == "POST":
+        throttle.hit(request, "order", user)
         req = services.create_request(services.read_order(json_body(request)), user,
                                       order_origin(request))
         body = req.to_dict(services.queue_position(req))

@@ -22,6 +22,7 @@ from django.views.decorators.http import require_GET
 from compositing import timeseries as ts
 from compositing.archive.scenes import ArchiveDataError
 from compositing.orders.spec import SpecError
+from hub import throttle
 from hub.accounts.auth import api_user
 from hub.errors import ApiError, json_api
 from hub.mosaics.services import mosaic_settings
@@ -34,7 +35,7 @@ FORMATS: tuple[str, ...] = ("json", "csv")
 @require_GET
 def timeseries(request: HttpRequest) -> HttpResponse:
     """The time series at one pixel, as JSON or as a CSV attachment."""
-    api_user(request)
+    throttle.hit(request, "timeseries", api_user(request))
     query = ts.parse_query(request.GET)
     kind = _choice(request, "kind", KINDS)
     fmt = _choice(request, "format", FORMATS)

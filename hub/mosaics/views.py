@@ -13,6 +13,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from compositing.orders.spec import LAYOUTS, TILINGS
+from hub import throttle
 from hub.mosaics import listing, product_page, services
 from hub.mosaics.forms import OrderForm
 from hub.mosaics.links import order_origin
@@ -53,6 +54,11 @@ def new_request(request: HttpRequest) -> HttpResponse:
         # Without a date a new user would order today's month, which the archive may not
         # hold yet: start from its latest month.
         initial["start"] = interval[1].replace(day=1).isoformat()
+    if request.method == "POST":
+        try:
+            throttle.hit(request, "order")
+        except throttle.ThrottledError as exc:
+            return throttle.throttled_page(request, exc)
     form = OrderForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():
         try:
