@@ -12,6 +12,7 @@ from hub.env import (
     cache_config,
     database_config,
     env_bool,
+    env_float,
     env_int,
     env_list,
     env_path,
@@ -128,6 +129,9 @@ HUB_ARCHIVE_DIR = env_path("HUB_ARCHIVE_DIR", BASE_DIR / "var" / "archive")
 # loopback port inside the process that needs it, so a worker does not depend on the web process.
 HUB_STAC_URL = env_str("HUB_STAC_URL")
 HUB_STAC_COLLECTION = env_str("HUB_STAC_COLLECTION", "sentinel-2-l2a")
+# Seconds the hub's STAC API serves one look at the archive's item files before the next: a new
+# or changed item is served after at most this long (a look costs a stat per item).
+HUB_ARCHIVE_RESCAN_S = env_float("HUB_ARCHIVE_RESCAN_S", 1.0, minimum=0.0)
 # Memory per chunk ~ observations x bands x size^2 x 4 bytes: 512 keeps a year under ~1 GB.
 HUB_CHUNK_SIZE = env_int("HUB_CHUNK_SIZE", 512, minimum=16)
 HUB_MEDOID_MIN_OBS = env_int("HUB_MEDOID_MIN_OBS", 4, minimum=2)

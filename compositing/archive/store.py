@@ -16,6 +16,7 @@ from __future__ import annotations
 import copy
 import json
 import logging
+import math
 import os
 import re
 import threading
@@ -23,6 +24,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from time import monotonic
 from typing import Any
 
 import shapely
@@ -89,12 +91,18 @@ _Stamp = tuple[int, int]  # (mtime_ns, size) of an item file
 class LocalArchive:
     """STAC items of a local archive directory, cached in memory and searchable."""
 
-    def __init__(self, archive_dir: Path | str) -> None:
+    def __init__(self, archive_dir: Path | str, rescan_s: float = 0.0) -> None:
+        """`rescan_s`: how long a look at the archive's files holds before the next (0: every
+        call). A web server answering hundreds of searches a second spends a third of each on
+        the look (a stat per item); a second's delay before a new item is served costs
+        nothing."""
         self.archive_dir = Path(archive_dir).expanduser().absolute()
+        self.rescan_s = rescan_s
         self._lock = threading.Lock()
         self._files: dict[str, tuple[str, _Stamp]] = {}
         self._parsed: dict[str, tuple[_Stamp, _Entry | None]] = {}
         self._snapshot = _EMPTY
+        self._scanned_at = -math.inf
 
     def collection_ids(self) -> list[str]:
         """Ids of the collections that hold at least one item, sorted."""
@@ -134,6 +142,10 @@ class LocalArchive:
     def _refresh(self) -> _Snapshot:
         """The current snapshot, rebuilt when item files were added, removed or modified."""
         with self._lock:
+            now = monotonic()
+            if now - self._scanned_at < self.rescan_s:
+                return self._snapshot
+            self._scanned_at = now
             files = _scan(self.archive_dir)
             if files != self._files:
                 self._parsed = {

@@ -8,10 +8,12 @@ from datetime import date
 from functools import wraps
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.urls import reverse
+from django.utils.http import RFC3986_SUBDELIMS
 from django.views.decorators.csrf import csrf_exempt
 
 from compositing.archive.query import MAX_LIMIT, SearchPage, parse_names
@@ -33,6 +35,8 @@ CONFORMANCE = [
 ]
 # Request parameters handed to LocalArchive.search (GET query or POST body keys).
 SEARCH_PARAMS = ("bbox", "intersects", "datetime", "collections", "ids", "limit", "token", "sortby")
+# What reverse() leaves unquoted in a path argument, so that item links match the routes'.
+URL_SAFE = RFC3986_SUBDELIMS + "/~:@"
 ITEMS_PARAMS = ("bbox", "datetime", "limit", "token", "sortby")
 
 _archives: dict[Path, LocalArchive] = {}
@@ -46,7 +50,7 @@ def get_archive() -> LocalArchive:
     path = Path(settings.HUB_ARCHIVE_DIR).expanduser().absolute()
     with _archives_lock:
         if path not in _archives:
-            _archives[path] = LocalArchive(path)
+            _archives[path] = LocalArchive(path, rescan_s=settings.HUB_ARCHIVE_RESCAN_S)
         return _archives[path]
 
 
@@ -137,10 +141,23 @@ def _feature_collection(
     request: HttpRequest, page: SearchPage, links: list[dict[str, Any]]
 ) -> JsonResponse:
     """A GeoJSON FeatureCollection page."""
+    # The URLs every item shares, built once a page rather than four times an item.
+    root = _url(request, "landing")
+    collections: dict[str, str] = {}
+    for item in page.items:
+        cid = item["collection"]
+        if cid not in collections:
+            collections[cid] = _url(request, "collection", cid)
+        base = collections[cid]
+        item["links"] = [
+            _link("self", f"{base}/items/{quote(item['id'], safe=URL_SAFE)}", GEOJSON),
+            _link("parent", base), _link("collection", base), _link("root", root),
+            *item.get("links", []),
+        ]
     return _json(
         {
             "type": "FeatureCollection",
-            "features": [_item_links(request, item) for item in page.items],
+            "features": page.items,
             "numberMatched": page.number_matched,
             "numberReturned": len(page.items),
             "links": links,

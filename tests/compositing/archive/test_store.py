@@ -292,6 +292,20 @@ def test_it_sees_added_changed_and_removed_items(
     assert store.search().number_matched == 5
 
 
+def test_with_a_rescan_interval_a_new_item_is_served_once_it_has_passed(
+    archive: Path, sources: dict[str, dict[str, Any]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    clock = [1000.0]
+    monkeypatch.setattr(store_module, "monotonic", lambda: clock[0])
+    store = LocalArchive(archive, rescan_s=1.0)
+    assert store.search().number_matched == 5
+    _write(archive, L2A, shifted_item(sources["es"], 15))
+    clock[0] += 0.9
+    assert store.search().number_matched == 5  # the look of 0.9 s ago still holds
+    clock[0] += 0.1
+    assert store.search().number_matched == 6
+
+
 def test_it_parses_only_changed_files(archive: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     store = LocalArchive(archive)
     store.search()
