@@ -61,9 +61,13 @@ class SearchPage:
     @classmethod
     def of(cls, items: list[dict[str, Any]], offset: int, number_matched: int) -> SearchPage:
         """The page of items starting at match `offset`, with the token of the next page."""
-        end = offset + len(items)
-        more = bool(items) and end < number_matched
-        return cls(items, number_matched, f"offset:{end}" if more else None)
+        return cls(items, number_matched, next_token(offset, len(items), number_matched))
+
+
+def next_token(offset: int, returned: int, number_matched: int) -> str | None:
+    """The token of the page after `returned` items from match `offset`; None after the last."""
+    end = offset + returned
+    return f"offset:{end}" if returned and end < number_matched else None
 
 
 class Searchable(Protocol):
