@@ -10,9 +10,11 @@ database. Printed:
   files on this machine, the ceiling of the next figure;
 - scale: a quarter (Q2 2023) at 10 m over a square of --side-m (49 chunks of 256 px by
   default) composed by 1 and by 2 worker processes: wall time, chunks/s, the cores the workers
-  kept busy (CPU seconds per wall second), peak RSS of each pool process (VmHWM) and the
-  speed-up; with the default reading threads (one per core: one process already keeps more
-  than one core busy, which bounds what a second can add on 2 cores) and with one;
+  kept busy (CPU seconds per wall second), the share of the wall time the pool processes spent
+  inside tasks (the rest: waiting for work, the broker, start-up), peak RSS of each pool
+  process (VmHWM) and the speed-up; with the default reading threads (one per core: one
+  process already keeps more than one core busy, which bounds what a second can add on 2
+  cores) and with one;
 - fairness: a 10 km2 monthly order of another user, alone on the 2 workers, then placed while
   the big order runs (after its first chunks): how long it took, and the ratio;
 - memory: monthly 10 m orders over 1x, 4x and 16x an area (--mem-side-m, 7.68 km: 1x holds
@@ -73,12 +75,13 @@ class Workers:
                 [sys.executable, "-m", "celery", "-A", "workers", "worker", "--concurrency=1",
                  "--loglevel=INFO", f"--hostname={name}@%h"], cwd=REPO, env=self.env,
                 stdout=log, stderr=subprocess.STDOUT, start_new_session=True))
-        deadline = time.monotonic() + 120
-        while any(len(self.pool(p)) < 1 for p in self.procs):
+        # Ready once every pool process has warmed up (services.warm_up logs it), so that no
+        # order is timed while a process still loads its kernels.
+        deadline = time.monotonic() + 300
+        while not all(p.exists() and "warmed up in" in p.read_text() for p in self.log_files):
             if time.monotonic() > deadline:
                 raise RuntimeError(f"workers did not start; logs in {self.logs}")
             time.sleep(0.2)
-        time.sleep(2.0)  # the pool processes warm up before taking tasks
 
     @staticmethod
     def pool(proc: subprocess.Popen) -> list[int]:
@@ -108,6 +111,17 @@ class Workers:
                     kind, mib = found.group(1).removeprefix("mosaics."), float(found.group(2))
                     peaks[kind] = max(peaks.get(kind, 0.0), mib)
         return peaks
+
+    def task_seconds(self) -> float:
+        """Seconds the pool processes spent inside tasks, as each task logs (`fanout.run_task`),
+        over the logs of the workers running now."""
+        total = 0.0
+        for path in self.log_files:
+            for line in path.read_text().splitlines():
+                found = re.search(r"mosaics\.\w+ [^:]*: ([\d.]+) s, peak RSS", line)
+                if found:
+                    total += float(found.group(1))
+        return total
 
     def cpu_seconds(self) -> float:
         """User and system CPU time of every worker process and its pool so far."""
@@ -190,8 +204,8 @@ def scale_out(workers: Workers, env: dict[str, str], owner: Any, args: argparse.
         env["HUB_READ_THREADS"] = threads
     print(f"\nscale: {QUARTER[0][:7]} quarter at 10 m, {args.side_m / 1000:g} km square, "
           f"chunks of {args.chunk} px, HUB_READ_THREADS {threads}")
-    print(f"{'workers':>8} {'chunks':>7} {'wall s':>8} {'chunks/s':>9} {'cores':>6}  "
-          f"peak RSS MiB")
+    print(f"{'workers':>8} {'chunks':>7} {'wall s':>8} {'chunks/s':>9} {'cores':>6} "
+          f"{'in tasks':>9}  peak RSS MiB")
     walls, cores = {}, {}
     for n in (1, 2):
         workers.start(n)
@@ -201,8 +215,9 @@ def scale_out(workers: Workers, env: dict[str, str], owner: Any, args: argparse.
         cores[n] = (workers.cpu_seconds() - cpu0) / walls[n]
         req.refresh_from_db()
         peaks = " ".join(f"{p:.0f}" for p in workers.peak_rss_mib())
+        busy = workers.task_seconds() / (n * walls[n])
         print(f"{n:>8} {req.chunks_total:>7} {walls[n]:>8.1f} "
-              f"{req.chunks_total / walls[n]:>9.2f} {cores[n]:>6.2f}  {peaks}")
+              f"{req.chunks_total / walls[n]:>9.2f} {cores[n]:>6.2f} {busy:>8.0%}  {peaks}")
         workers.stop()
     print(f"speed-up, 2 vs 1 worker processes: {walls[1] / walls[2]:.2f}x (goal >= 1.7x); "
           f"one process used {cores[1]:.2f} cores, so 2 cores allow at most "

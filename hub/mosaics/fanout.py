@@ -5,7 +5,7 @@ reaper for requests whose processes died.
                                in the request's work folder on product storage, sends the first
                                chunk tasks
     compose (COMPOSE_CHUNK)    composes one chunk into its piece (`compositing.pieces`), counts
-                               the pieces, sends the next chunk task of its lane or, after the
+                               the pieces, sends the request's next chunk task or, after the
                                last piece, the delivering task
     deliver (DELIVER_REQUEST)  assembles the pieces into the ordered formats and publishes the
                                product folder in one rename
@@ -15,9 +15,11 @@ reaper for requests whose processes died.
 Orders of at most `HUB_INLINE_CHUNKS` chunks are composed and delivered by the planning task
 itself, so that a small order waits once for a worker, not once per task. Lanes for the others,
 not one message per chunk at once: a request has at most `HUB_ORDER_TASKS` chunk tasks
-on the broker at a time (lane r composes chunks r, r + n, r + 2n, ...; each task sends its
-lane's next). Requests' tasks therefore interleave on the queue, so a small order waits for a
-few chunks of a huge one, not for all of them. Chunk tasks of requests with more than
+on the broker at a time; each task, once its chunk is composed, sends the request's next chunk
+not yet sent (`next_chunk`, taken under a row lock), so every lane keeps going until no chunk
+is left and the last chunks are shared by every worker, whatever each chunk costs. Requests'
+tasks therefore interleave on the queue, so a small order waits for a few chunks of a huge
+one, not for all of them. Chunk tasks of requests with more than
 `HUB_SMALL_ORDER_CHUNKS` chunks go to the bulk queue; planning, delivering and the chunks of
 small orders go to the default queue. Workers consume both: on Redis the default queue first
 (`queue_order_strategy` "priority", hub.env), on the filesystem broker in turn, so a small
@@ -109,7 +111,7 @@ def plan_request(request_id: str, dispatch: Dispatch) -> None:
     """Claim a QUEUED request, plan it and send its first chunk tasks."""
     claimed = MosaicRequest.objects.filter(pk=request_id, status=Status.QUEUED).update(
         status=Status.RUNNING, started_at=timezone.now(), heartbeat_at=timezone.now(),
-        progress=0.0, chunks_done=0, delivering=False, tasks_waiting=0)
+        progress=0.0, chunks_done=0, next_chunk=0, delivering=False, tasks_waiting=0)
     if not claimed:
         log.info("request %s is not queued any more; skipped", request_id)
         return
@@ -157,12 +159,26 @@ def compose_chunk(request_id: str, attempt: int, index: int, dispatch: Dispatch)
     if done == total:
         _send(req.pk, Send(DELIVER_REQUEST, (str(req.pk), attempt)), dispatch)
         return
-    following = index + lanes()
-    while following < total and work.has_piece(following):
-        following += lanes()  # composed by an earlier attempt with other lanes
-    if following < total:
+    following = _take_next_chunk(req.pk, attempt, total, work)
+    if following is not None:
         _send(req.pk, Send(COMPOSE_CHUNK, (str(req.pk), attempt, following),
                            bulk=_is_bulk(total)), dispatch)
+
+
+def _take_next_chunk(pk: Any, attempt: int, total: int, work: WorkFolder) -> int | None:
+    """The request's lowest chunk that no task was sent for and that has no piece (composed by
+    an earlier attempt), now taken; None when none is left or the attempt is over."""
+    with transaction.atomic():
+        row = (MosaicRequest.objects.select_for_update()
+               .filter(pk=pk, status=Status.RUNNING, attempt=attempt)
+               .values_list("next_chunk", flat=True).first())
+        if row is None:
+            return None
+        index = row
+        while index < total and work.has_piece(index):
+            index += 1
+        MosaicRequest.objects.filter(pk=pk).update(next_chunk=min(index + 1, total))
+    return index if index < total else None
 
 
 def deliver_request(request_id: str, attempt: int) -> None:
@@ -197,16 +213,15 @@ def _is_bulk(chunks: int) -> bool:
 
 
 def _send_lanes(pk: Any, attempt: int, total: int, done: set[int], dispatch: Dispatch) -> int:
-    """The first missing chunk of every lane; how many tasks were sent. With every chunk
-    done, the delivering task."""
+    """The first `lanes()` missing chunks, each a lane's first task; how many tasks were sent.
+    With every chunk done, the delivering task."""
     missing = [i for i in range(total) if i not in done]
     if not missing:
         _send(pk, Send(DELIVER_REQUEST, (str(pk), attempt)), dispatch)
         return 1
-    firsts: dict[int, int] = {}
-    for i in missing:
-        firsts.setdefault(i % lanes(), i)
-    for i in sorted(firsts.values()):
+    firsts = missing[:lanes()]
+    MosaicRequest.objects.filter(pk=pk, attempt=attempt).update(next_chunk=firsts[-1] + 1)
+    for i in firsts:
         _send(pk, Send(COMPOSE_CHUNK, (str(pk), attempt, i), bulk=_is_bulk(total)), dispatch)
     return len(firsts)
 

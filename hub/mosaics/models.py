@@ -71,12 +71,14 @@ class MosaicRequest(models.Model):
     # (the reaper starts a new one when every process of the last one died), when a process
     # working on it last said it was alive, how many of its tasks were sent and not yet started
     # (a redelivered task may start twice: below zero means none), how many chunks it has and
-    # has composed, and whether its product is being delivered.
+    # has composed, the lowest chunk no task has been sent for yet, and whether its product is
+    # being delivered.
     attempt = models.PositiveIntegerField(default=0)
     tasks_waiting = models.IntegerField(default=0)
     heartbeat_at = models.DateTimeField(null=True, blank=True, db_index=True)
     chunks_total = models.PositiveIntegerField(default=0)
     chunks_done = models.PositiveIntegerField(default=0)
+    next_chunk = models.PositiveIntegerField(default=0)
     delivering = models.BooleanField(default=False)
 
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)

@@ -82,7 +82,7 @@ def test_a_request_keeps_its_lanes_on_the_broker_and_chunks_in_any_order_give_on
         ran.append(send)
         sends.run(send)
         new = sends.take()
-        assert len(new) <= 1  # a task sends its lane's next, or the delivery
+        assert len(new) <= 1  # a task sends the next chunk not yet sent, or the delivery
         pending += new
         assert len([s for s in pending if s.name == COMPOSE_CHUNK]) <= 2
     assert [s.name for s in ran].count(COMPOSE_CHUNK) == 9
@@ -91,6 +91,25 @@ def test_a_request_keeps_its_lanes_on_the_broker_and_chunks_in_any_order_give_on
     assert req.status == Status.DONE and req.progress == 100 and req.chunks_done == 9
     np.testing.assert_array_equal(band_values(media, req), want)
     assert not list(media.glob(".partial-*"))
+
+
+def test_a_lane_that_finishes_early_takes_the_chunks_of_a_slow_one(
+        small_chunks, alice, django_capture_on_commit_callbacks):
+    """Lanes share one cursor: while one chunk task is slow (or its worker busy elsewhere),
+    the other lane composes every chunk left, so the last chunks never wait on one worker."""
+    req = new_request(alice, django_capture_on_commit_callbacks)
+    sends = Recorder()
+    sends.run(fanout.Send(RUN_REQUEST, (str(req.pk),)))
+    fast, slow = sends.take()
+    taken = []
+    pending = [fast]
+    while pending:
+        sends.run(pending.pop())
+        pending = sends.take()
+        taken += [s.args[2] for s in pending]
+    assert taken == [2, 3, 4, 5, 6, 7, 8]  # in order, none left for the slow lane
+    sends.run(slow)  # chunk 1, the last piece: the delivery follows
+    assert [s.name for s in sends.take()] == [DELIVER_REQUEST]
 
 
 def test_a_second_message_for_a_composed_chunk_does_nothing(

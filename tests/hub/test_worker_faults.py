@@ -126,26 +126,33 @@ def kill_while_computing(pid: int) -> None:
     os.kill(pid, signal.SIGKILL)
 
 
-def queued_messages(hub: dict) -> int:
-    """Messages on the hub's broker, counted by the function the reaper uses."""
-    out = manage(hub["env"], "shell", "-c",
-                 "from hub.celery_app import queued_messages; print(queued_messages())")
-    return int(out.strip().splitlines()[-1])
+# Chunks of the running request held by a worker process and nowhere else: sent (the request's
+# cursor), not waiting on the broker, and without a piece on storage.
+HELD_CHUNKS = """
+from hub.celery_app import queued_messages
+from hub.mosaics import fanout
+from hub.mosaics.models import MosaicRequest, Status
+req = MosaicRequest.objects.get(status=Status.RUNNING)
+print(req.next_chunk - queued_messages() - len(fanout.work_folder(req).done()))
+"""
+
+
+def held_chunks(hub: dict) -> int:
+    return int(manage(hub["env"], "shell", "-c", HELD_CHUNKS).split()[-1])
 
 
 def kill_worker_mid_chunk(hub: dict, name: str, tries: int = 20) -> None:
-    """kill -9 the worker and its pool process while a chunk task is composing, before it
-    sends its lane's next chunk, so that the lane is lost and only the reaper can finish the
-    order. The pool process is stopped (SIGSTOP) at a moment it computes; if its lane's next
-    chunk is already on the broker (all lanes queued: it was between sending and
-    acknowledging), it goes on and another moment is tried."""
+    """kill -9 the worker and its pool process while a chunk task composes, before its piece
+    is written, so that the chunk is lost with it and only the reaper can finish the order.
+    The pool process is stopped (SIGSTOP) at a moment it computes; if it holds no chunk that
+    is lost with it (its piece is written, or it is between tasks), it goes on and another
+    moment is tried."""
     worker = hub["procs"].procs[name]
-    lanes = int(FAULT_ENV["HUB_ORDER_TASKS"])
     for _ in range(tries):
         child = pool_children(worker.pid)[0]
         wait_while_computing(child)
         os.kill(child, signal.SIGSTOP)
-        if queued_messages(hub) < lanes:
+        if held_chunks(hub) > 0:
             hub["procs"].kill(name)
             return
         os.kill(child, signal.SIGCONT)
