@@ -1,16 +1,20 @@
 """What the benchmarks of the hub start from: the default demo archive under var/bench (built on
-first use), demo archives that cover a given extent, and Django set up on one of them,
-searching it through the embedded STAC API."""
+first use), demo archives that cover a given extent, Django set up on one of them, searching
+it through the embedded STAC API, and a PostgreSQL database of their own."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import sys
+import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 ARCHIVE = REPO / "var" / "bench" / "archive-pipeline"
+PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
 
 
 def ensure_archive() -> Path:
@@ -45,3 +49,25 @@ def setup_django(archive: Path = ARCHIVE) -> None:
     import django
 
     django.setup()
+
+
+@contextlib.contextmanager
+def database(prefix: str) -> Iterator[str]:
+    """The URL of a new PostgreSQL database on loopback, dropped afterwards (with whatever
+    connections Django or the hub's processes still hold on it)."""
+    import psycopg
+
+    name = f"mosaichub_{prefix}_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(PG_ADMIN, autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield f"postgres://postgres@127.0.0.1:5432/{name}"
+    finally:
+        from django.conf import settings
+
+        if settings.configured:  # a bench that runs Django in-process (scale.py)
+            from django.db import connections
+
+            connections.close_all()
+        with psycopg.connect(PG_ADMIN, autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

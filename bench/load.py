@@ -44,10 +44,9 @@ from pathlib import Path
 from urllib.parse import urlencode
 
 import requests
-from _demo_hub import REPO, ensure_archive
+from _demo_hub import REPO, database, ensure_archive
 from django.core.management.utils import get_random_secret_key
 
-PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
 REDIS = "redis://127.0.0.1:6379/0"
 GUNICORN_WORKERS = 4  # as docker-compose.yml runs the web service
 # 5 km around the demo centre (the default demo archive's windows are 6 km).
@@ -68,20 +67,6 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
-
-
-@contextlib.contextmanager
-def database() -> Iterator[str]:
-    import psycopg
-
-    name = f"mosaichub_load_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(PG_ADMIN, autocommit=True) as admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield f"postgres://postgres@127.0.0.1:5432/{name}"
-    finally:
-        with psycopg.connect(PG_ADMIN, autocommit=True) as admin:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def manage(env: dict[str, str], *args: str) -> str:
@@ -242,7 +227,7 @@ def main() -> None:
     args = parser.parse_args()
     levels = [int(n) for n in args.levels.split(",")]
     archive = ensure_archive()
-    with tempfile.TemporaryDirectory(prefix="load-") as tmp, database() as dsn, \
+    with tempfile.TemporaryDirectory(prefix="load-") as tmp, database("load") as dsn, \
             hub(Path(tmp), archive, dsn) as running:
         port, token = running["port"], running["token"]
         orders = Orders(running["base"], token)

@@ -42,18 +42,16 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from _demo_hub import REPO, ensure_extent_archive
+from _demo_hub import REPO, database, ensure_extent_archive
 from django.core.management.utils import get_random_secret_key
 from pipeline import aoi_square, covering_extent_km
 
 QUARTER = ("2023-04-01", "2023-06-30")
 BANDS = ["B02", "B03", "B04", "B08"]
 AUX = ["valid_obs", "method"]
-PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
 REDIS = "redis://127.0.0.1:6379/0"
 MKM2 = 1e12  # a million square kilometres, in m2
 
@@ -145,23 +143,6 @@ class Workers:
                 proc.wait()
         self.procs = []
         self.log_files = []
-
-
-@contextlib.contextmanager
-def database() -> Iterator[str]:
-    import psycopg
-
-    name = f"mosaichub_bench_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(PG_ADMIN, autocommit=True) as admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield f"postgres://postgres@127.0.0.1:5432/{name}"
-    finally:
-        from django.db import connections
-
-        connections.close_all()
-        with psycopg.connect(PG_ADMIN, autocommit=True) as admin:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def order(owner: Any, side_m: float, period: str, start: str, resolution: int) -> Any:
@@ -321,7 +302,7 @@ def main() -> None:
     extent = covering_extent_km(aoi_square(largest))
     archive = ensure_extent_archive(extent, extent, dates=QUARTER)
 
-    with tempfile.TemporaryDirectory(prefix="bench-scale-") as tmp, database() as db_url:
+    with tempfile.TemporaryDirectory(prefix="bench-scale-") as tmp, database("bench") as db_url:
         env = {**os.environ, "DEBUG": "0", "SECRET_KEY": get_random_secret_key(),
                "DATABASE_URL": db_url, "CELERY_BROKER_URL": REDIS,
                "HUB_QUEUE": f"bench-{uuid.uuid4().hex[:8]}", "HUB_ARCHIVE_DIR": str(archive),

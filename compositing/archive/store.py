@@ -142,22 +142,10 @@ class LocalArchive:
         entry = self._refresh().by_key.get((collection_id, item_id))
         return entry.as_dict() if entry is not None else None
 
-    def search(
-        self,
-        *,
-        bbox: Sequence[float] | str | None = None,
-        intersects: Mapping[str, Any] | str | None = None,
-        datetime: str | None = None,
-        collections: Sequence[str] | str | None = None,
-        ids: Sequence[str] | str | None = None,
-        limit: int | str | None = DEFAULT_LIMIT,
-        token: str | None = None,
-        sortby: str | Sequence[str | Mapping[str, Any]] | None = None,
-    ) -> SearchPage:
-        """Items matching all the filters, one page of them; strings take the GET forms."""
-        served = self.search_served(bbox=bbox, intersects=intersects, datetime=datetime,
-                                    collections=collections, ids=ids, limit=limit, token=token,
-                                    sortby=sortby)
+    def search(self, **filters: Any) -> SearchPage:
+        """Items matching all the filters (the keywords of `search_served`), one page of them
+        as new dicts."""
+        served = self.search_served(**filters)
         return SearchPage(
             [e.as_dict() for e in served.items], served.number_matched, served.next_token)
 
@@ -173,7 +161,8 @@ class LocalArchive:
         token: str | None = None,
         sortby: str | Sequence[str | Mapping[str, Any]] | None = None,
     ) -> ServedPage:
-        """`search` for an API that writes the items out as they are: no item is decoded."""
+        """Items matching all the filters, one page of them as stored text (an API writes them
+        out without decoding them); strings take the GET forms."""
         query = Query.parse(bbox, intersects, datetime, collections, ids, sortby)
         page_size = parse_limit(limit)
         offset = parse_token(token)
