@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import math
 import os
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 from django.core.exceptions import ImproperlyConfigured
 
@@ -32,29 +34,30 @@ def env_bool(name: str, default: bool = False) -> bool:
 
 def env_int(name: str, default: int, *, minimum: int | None = None) -> int:
     """An integer variable, optionally bounded below."""
-    raw = os.environ.get(name)
-    if raw is None or raw.strip() == "":
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise ImproperlyConfigured(f"{name}={raw!r} is not an integer") from None
-    if minimum is not None and value < minimum:
-        raise ImproperlyConfigured(f"{name}={value} must be at least {minimum}")
-    return value
+    return _env_number(name, default, int, "an integer", minimum)
 
 
 def env_float(name: str, default: float, *, minimum: float | None = None) -> float:
     """A finite number, optionally bounded below."""
+    return _env_number(name, default, float, "a finite number", minimum)
+
+
+Number = TypeVar("Number", int, float)
+
+
+def _env_number(name: str, default: Number, parse: Callable[[str], Number], kind: str,
+                minimum: Number | None) -> Number:
     raw = os.environ.get(name)
     if raw is None or raw.strip() == "":
         return default
     try:
-        value = float(raw)
+        value = parse(raw)
     except ValueError:
-        raise ImproperlyConfigured(f"{name}={raw!r} is not a number") from None
-    if not math.isfinite(value) or (minimum is not None and value < minimum):
-        raise ImproperlyConfigured(f"{name}={raw} must be a number of at least {minimum}")
+        raise ImproperlyConfigured(f"{name}={raw!r} is not {kind}") from None
+    if not math.isfinite(value):
+        raise ImproperlyConfigured(f"{name}={raw!r} is not {kind}")
+    if minimum is not None and value < minimum:
+        raise ImproperlyConfigured(f"{name}={value} must be at least {minimum}")
     return value
 
 
@@ -207,11 +210,9 @@ def cache_config(url: str, broker_url: str) -> dict:
 def env_rates(name: str) -> dict[str, str]:
     """`action.key=rate,...` (hub.throttle) as a dict; the system check validates the names."""
     rates = {}
-    for part in env_str(name).split(","):
-        if not part.strip():
-            continue
+    for part in env_list(name, []):
         key, sep, value = part.partition("=")
         if not sep or not key.strip() or not value.strip():
-            raise ImproperlyConfigured(f"{name}: {part.strip()!r} is not action.key=rate")
+            raise ImproperlyConfigured(f"{name}: {part!r} is not action.key=rate")
         rates[key.strip()] = value.strip()
     return rates

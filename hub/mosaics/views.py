@@ -13,12 +13,12 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from compositing.orders.spec import LAYOUTS, TILINGS
-from hub import throttle
 from hub.mosaics import listing, product_page, services
 from hub.mosaics.forms import OrderForm
 from hub.mosaics.links import order_origin
 from hub.mosaics.models import MosaicRequest, Status
 from hub.stac.views import archive_interval
+from hub.throttle import limit_posts
 
 
 def home(request: HttpRequest) -> HttpResponse:
@@ -40,6 +40,7 @@ def request_list(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
+@limit_posts("order")
 def new_request(request: HttpRequest) -> HttpResponse:
     """The ordering dialogue; ?from=<id> starts from the options of an earlier request."""
     initial: dict[str, Any] = {}
@@ -54,11 +55,6 @@ def new_request(request: HttpRequest) -> HttpResponse:
         # Without a date a new user would order today's month, which the archive may not
         # hold yet: start from its latest month.
         initial["start"] = interval[1].replace(day=1).isoformat()
-    if request.method == "POST":
-        try:
-            throttle.hit(request, "order")
-        except throttle.ThrottledError as exc:
-            return throttle.throttled_page(request, exc)
     form = OrderForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():
         try:
