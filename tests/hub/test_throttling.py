@@ -5,6 +5,7 @@ nothing is done (no session, no account, no order). The counts live in the share
 from __future__ import annotations
 
 import json
+from types import SimpleNamespace
 
 import pytest
 from django.core.management import call_command
@@ -16,6 +17,15 @@ from tests.hub.test_timeseries_api import PARAMS
 from tests.hubstack import free_port, redis_broker
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def one_window(monkeypatch):
+    """django-ratelimit's clock stands still: counts start anew when a window ends, and a test
+    that straddled a window's end would see its count reset."""
+    import django_ratelimit.core
+
+    monkeypatch.setattr(django_ratelimit.core, "time", SimpleNamespace(time=lambda: 1.9e9))
 
 
 def login(client, username: str, password: str, address: str = "192.0.2.1"):
