@@ -185,9 +185,11 @@ def broker_config(url: str, state_dir: Path, visibility_timeout_s: int = 3600
 CACHE_TABLE = "hub_cache"
 
 
-def cache_config(url: str, broker_url: str) -> dict:
+def cache_config(url: str, broker_url: str, namespace: str) -> dict:
     """Django's CACHES: Redis at `url` (HUB_CACHE_URL), else at the broker's Redis, else a
-    table of the database (the embedded default: shared by every process, no server).
+    table of the database (the embedded default: shared by every process, no server). On
+    Redis the keys start with `namespace`, the hub's queue name, which already tells two hubs
+    sharing one Redis apart: each keeps its own counts.
 
     The cache holds the rate-limit counts (hub.throttle), which every web process must share:
     a per-process cache would multiply each limit by the number of gunicorn workers. The
@@ -203,7 +205,7 @@ def cache_config(url: str, broker_url: str) -> dict:
         raise ImproperlyConfigured(
             f"HUB_CACHE_URL scheme {url.split(':', 1)[0]!r} is not supported: use redis://")
     return {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache",
-                        "LOCATION": url, "KEY_PREFIX": "hub",
+                        "LOCATION": url, "KEY_PREFIX": f"hub:{namespace}",
                         "OPTIONS": {"socket_connect_timeout": 2, "socket_timeout": 2}}}
 
 

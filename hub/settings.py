@@ -189,7 +189,7 @@ HUB_CLIENT_IP_HEADER = env_str("HUB_CLIENT_IP_HEADER")
 # A count the cache could not keep lets the request through, as a cache that does not answer does.
 RATELIMIT_FAIL_OPEN = True
 # The rate-limit counts, shared by every process: Redis (HUB_CACHE_URL, else the broker's).
-CACHES = cache_config(env_str("HUB_CACHE_URL"), CELERY_BROKER_URL)
+CACHES = cache_config(env_str("HUB_CACHE_URL"), CELERY_BROKER_URL, CELERY_TASK_DEFAULT_QUEUE)
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
