@@ -16,13 +16,16 @@ from __future__ import annotations
 import functools
 import ipaddress
 import logging
+import math
 import re
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
 from django.core import checks
+from django.core.cache import cache
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django_ratelimit.core import get_usage
@@ -67,32 +70,58 @@ def rate(action: str, key: str) -> str | None:
     return None if chosen == "off" else chosen
 
 
-def hit(request: HttpRequest, action: str, user: Any = None, count: bool = True) -> None:
+def hit(request: HttpRequest, action: str, user: Any = None) -> None:
     """Count one `action` of the caller (`user`: the account it acts for, when the request's
-    session does not say) and raise ThrottledError over any of its limits. `count=False` only
-    checks, for an action counted when it fails (a wrong token)."""
+    session does not say) and raise ThrottledError over any of its limits. A key whose
+    allowance this hit used up is marked exhausted until its window ends (`check`)."""
     limit = LIMITS[action]
     waits = []
-    for key in limit.rates:
-        chosen = rate(action, key)
-        value = _key_value(request, key, user)
-        if chosen is None or value is None:
-            continue
+    for key, value, chosen in _keys(request, action, user):
         try:
             usage = get_usage(request, group=f"hub.{action}.{key}",
                               key=lambda _group, _request, v=value: v,
-                              rate=chosen, increment=count)
+                              rate=chosen, increment=True)
+            if usage is None:
+                continue
+            if usage["count"] >= usage["limit"]:
+                wait = max(1, usage["time_left"])
+                cache.set(_exhausted_key(action, key, value), time.time() + wait, wait)
         except Exception:  # the cache's own errors: redis, database
             log.exception("rate limit %s.%s not checked: the cache did not answer", action, key)
             continue
-        if usage is None:
-            continue
-        # Counting, the hit that goes over is refused; only checking, the next one would be.
-        over = usage["should_limit"] if count else usage["count"] >= usage["limit"]
-        if over:
+        if usage["should_limit"]:
             waits.append(max(1, usage["time_left"]))
     if waits:
         raise ThrottledError(limit, max(waits))
+
+
+def check(request: HttpRequest, action: str, user: Any = None) -> None:
+    """Raise ThrottledError if the caller used up an allowance of `action`, without counting:
+    for an action counted only when it fails (a wrong token), checked before every attempt.
+    A read, so the common case (no failures) writes nothing."""
+    keys = {_exhausted_key(action, key, value): key
+            for key, value, _rate in _keys(request, action, user)}
+    try:
+        until = cache.get_many(list(keys))
+    except Exception:
+        log.exception("rate limit %s not checked: the cache did not answer", action)
+        return
+    if until:
+        wait = max(1, math.ceil(max(until.values()) - time.time()))
+        raise ThrottledError(LIMITS[action], wait)
+
+
+def _keys(request: HttpRequest, action: str, user: Any) -> Iterator[tuple[str, str, str]]:
+    """(key, the caller's value of it, rate) of each of `action`'s limits in force."""
+    for key in LIMITS[action].rates:
+        chosen = rate(action, key)
+        value = _key_value(request, key, user)
+        if chosen is not None and value is not None:
+            yield key, value, chosen
+
+
+def _exhausted_key(action: str, key: str, value: str) -> str:
+    return f"hub.exhausted.{action}.{key}.{value}"
 
 
 def limit_posts(action: str) -> Callable[[Callable[..., HttpResponse]],

@@ -24,7 +24,7 @@ def api_user(request: HttpRequest):  # type: ignore[no-untyped-def]
             raise ApiError(401, "use the header 'Authorization: Token <key>'")
         # An address that guessed too many tokens is refused before its next guess is looked
         # up, whatever that guess is; only wrong tokens count.
-        throttle.hit(request, "token", count=False)
+        throttle.check(request, "token")
         token = (ApiToken.objects.select_related("user")
                  .filter(key_hash=hash_key(key.strip())).first())
         if token is None or not token.user.is_active:
