@@ -12,9 +12,10 @@ database. Printed:
   default) composed by 1 and by 2 worker processes: wall time, chunks/s, the cores the workers
   kept busy (CPU seconds per wall second), the share of the wall time the pool processes spent
   inside tasks (the rest: waiting for work, the broker, start-up), peak RSS of each pool
-  process (VmHWM) and the speed-up; with the default reading threads (one per core: one
-  process already keeps more than one core busy, which bounds what a second can add on 2
-  cores) and with one;
+  process (VmHWM), the seconds spent in each kind of task (planning, chunks, delivery: the
+  first and the last run alone) and the speed-up; with the default reading threads (one per
+  core: one process already keeps more than one core busy, which bounds what a second can add
+  on 2 cores) and with one;
 - fairness: a 10 km2 monthly order of another user, alone on the 2 workers, then placed while
   the big order runs (after its first chunks): how long it took, and the ratio;
 - memory: monthly 10 m orders over 1x, 4x and 16x an area (--mem-side-m, 7.68 km: 1x holds
@@ -110,16 +111,17 @@ class Workers:
                     peaks[kind] = max(peaks.get(kind, 0.0), mib)
         return peaks
 
-    def task_seconds(self) -> float:
-        """Seconds the pool processes spent inside tasks, as each task logs (`fanout.run_task`),
-        over the logs of the workers running now."""
-        total = 0.0
+    def task_seconds(self) -> dict[str, float]:
+        """Seconds the pool processes spent inside tasks of each kind (plan, chunk, deliver),
+        as each task logs (`fanout.run_task`), over the logs of the workers running now."""
+        totals: dict[str, float] = {}
         for path in self.log_files:
             for line in path.read_text().splitlines():
-                found = re.search(r"mosaics\.\w+ [^:]*: ([\d.]+) s, peak RSS", line)
+                found = re.search(r"mosaics\.(\w+) [^:]*: ([\d.]+) s, peak RSS", line)
                 if found:
-                    total += float(found.group(1))
-        return total
+                    kind = found.group(1)
+                    totals[kind] = totals.get(kind, 0.0) + float(found.group(2))
+        return totals
 
     def cpu_seconds(self) -> float:
         """User and system CPU time of every worker process and its pool so far."""
@@ -196,9 +198,11 @@ def scale_out(workers: Workers, env: dict[str, str], owner: Any, args: argparse.
         cores[n] = (workers.cpu_seconds() - cpu0) / walls[n]
         req.refresh_from_db()
         peaks = " ".join(f"{p:.0f}" for p in workers.peak_rss_mib())
-        busy = workers.task_seconds() / (n * walls[n])
+        tasks = workers.task_seconds()
+        busy = sum(tasks.values()) / (n * walls[n])
         print(f"{n:>8} {req.chunks_total:>7} {walls[n]:>8.1f} "
-              f"{req.chunks_total / walls[n]:>9.2f} {cores[n]:>6.2f} {busy:>8.0%}  {peaks}")
+              f"{req.chunks_total / walls[n]:>9.2f} {cores[n]:>6.2f} {busy:>8.0%}  {peaks}"
+              f"   ({', '.join(f'{kind} {s:.2f} s' for kind, s in sorted(tasks.items()))})")
         workers.stop()
     print(f"speed-up, 2 vs 1 worker processes: {walls[1] / walls[2]:.2f}x (goal >= 1.7x); "
           f"one process used {cores[1]:.2f} cores, so 2 cores allow at most "

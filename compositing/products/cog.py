@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -11,6 +12,7 @@ import rasterio.shutil
 
 from compositing.products.formats import Grouping
 from compositing.products.naming import layer_file_name
+from compositing.products.parallel import write_all
 
 if TYPE_CHECKING:
     from compositing.grid import OutputGrid
@@ -67,10 +69,14 @@ def write_product(spec: MosaicSpec, grid: OutputGrid, layers: Intermediates, fol
     """
     fmt = spec.product_format
     per_layer = fmt.grouping(spec.layout) is Grouping.PER_LAYER
+    jobs: list[Callable[[], None]] = []
     for name, (path, members) in layers.items():
         if name == "bands" and per_layer:
-            for index, layer in enumerate(members, start=1):
-                write_cog(path, folder / layer_file_name(spec, layer.name, fmt.extension, label),
-                          band_indexes=[index])
+            jobs += [partial(write_cog, path,
+                             folder / layer_file_name(spec, layer.name, fmt.extension, label),
+                             band_indexes=[index])
+                     for index, layer in enumerate(members, start=1)]
         else:
-            write_cog(path, folder / layer_file_name(spec, name, fmt.extension, label))
+            jobs.append(partial(write_cog, path,
+                                folder / layer_file_name(spec, name, fmt.extension, label)))
+    write_all(jobs)

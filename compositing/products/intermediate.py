@@ -19,12 +19,16 @@ from compositing.products.layers import Layer
 # GeoTIFF written chunk by chunk with one band per layer, and those layers.
 Intermediates = Mapping[str, tuple[Path, Sequence[Layer]]]
 
+# ZSTD at level 1: these files live only until the delivered ones are written from them; it
+# packs reflectance as small as DEFLATE does and encodes about 4x faster, and the delivery
+# waits on every byte of it.
 GTIFF_OPTIONS = {
     "driver": "GTiff",
     "tiled": True,
     "blockxsize": 256,
     "blockysize": 256,
-    "compress": "deflate",
+    "compress": "zstd",
+    "zstd_level": 1,
     "predictor": 2,
     "bigtiff": "IF_SAFER",
 }

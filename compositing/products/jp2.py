@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -12,6 +13,7 @@ import rasterio.shutil
 from compositing.products.cog import band_subset
 from compositing.products.formats import product_format
 from compositing.products.naming import layer_file_name
+from compositing.products.parallel import write_all
 
 if TYPE_CHECKING:
     from compositing.grid import OutputGrid
@@ -52,7 +54,7 @@ def write_product(spec: MosaicSpec, grid: OutputGrid, layers: Intermediates, fol
                   source_ids: Sequence[str]) -> None:
     """One lossless JPEG 2000 file (with its .aux.xml sidecar) per band and per layer."""
     ext = spec.product_format.extension
-    for name, (path, members) in layers.items():
-        for index, layer in enumerate(members, start=1):
-            file_layer = layer.name if name == "bands" else name
-            write_jp2(path, folder / layer_file_name(spec, file_layer, ext, label), index)
+    write_all([partial(write_jp2, path, folder / layer_file_name(
+                           spec, layer.name if name == "bands" else name, ext, label), index)
+               for name, (path, members) in layers.items()
+               for index, layer in enumerate(members, start=1)])
