@@ -15,8 +15,11 @@ alone loads no STC kernel: its pixels all have enough observations for the medoi
   the order's order, read again with plain `src.read(1, window=...)` on the file's own grid (no
   reprojection, no averaging) from datasets opened beforehand (opening is not timed), one
   thread. Blocks that neighbouring windows share come from GDAL's block cache, as they may for
-  the order. Not in the floor: AOT (read where granules overlap) and angles, the output;
-- wall / floor, output kpx/s, ns per output pixel and observation, and the order's peak RSS
+  the order. Not in the floor: AOT (read where granules overlap) and angles, the output.
+  Then the same windows on as many threads as the order reads with, each file on one thread
+  (`thr fl/fl`): what plain decoding gains from the cores, the bound of wall / floor;
+- wall / floor, the cores the order kept busy (its CPU seconds per wall second), output
+  kpx/s, ns per output pixel and observation, and the order's peak RSS
   (the process's high-water mark, reset after the warm-up; the process at rest is `base`);
 - the largest chunk's side (`chunk`, the square root of its pixels): the peak is bound by the
   chunk (two chunk stacks are alive at once), and chunks are cut on the inputs' block grid
@@ -35,11 +38,14 @@ import argparse
 import json
 import math
 import os
+import resource
 import subprocess
 import sys
 import tempfile
 import time
+import zlib
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -48,7 +54,7 @@ from _demo_hub import REPO, ensure_extent_archive, setup_django
 from rasterio.io import DatasetReader
 from rasterio.windows import Window
 
-from compositing.archive.files import open_href
+from compositing.archive.files import open_href, read_threads
 
 PERIODS = ("month", "quarter", "year")
 RESOLUTIONS = (10, 20)
@@ -77,6 +83,10 @@ class Floor:
     nbytes: int
     files: int
     area_m2: float
+    # The same reads on the order's number of reading threads, each file read by one thread
+    # as the order's are: what the cores give plain decoding, the bound of any order.
+    threaded_seconds: float = math.nan
+    threads: int = 1
 
 
 def read_floor(log: Sequence[tuple[str, Window]], hrefs: set[str]) -> Floor:
@@ -96,12 +106,33 @@ def read_floor(log: Sequence[tuple[str, Window]], hrefs: set[str]) -> Floor:
             pixels += data.size
             nbytes += data.nbytes
         seconds = time.perf_counter() - t0
+        threads = read_threads()
+        threaded = _threaded_reads(plan, datasets, threads)
         res = {href: src.res[0] for href, src in datasets.items()}
     finally:
         for src in datasets.values():
             src.close()
     return Floor(seconds, len(plan), pixels, nbytes, len(datasets),
-                 sum(w.width * w.height * res[href] ** 2 for href, w in plan))
+                 sum(w.width * w.height * res[href] ** 2 for href, w in plan), threaded, threads)
+
+
+def _threaded_reads(plan: Sequence[tuple[str, Window]], datasets: dict[str, DatasetReader],
+                    threads: int) -> float:
+    """Seconds to read the plan's windows on `threads` threads, each file's windows in order
+    on the thread its name hashes to (a dataset is used by one thread only)."""
+    lanes: list[list[tuple[str, Window]]] = [[] for _ in range(threads)]
+    for href, window in plan:
+        lanes[zlib.crc32(href.encode()) % threads].append((href, window))
+
+    def read(lane: list[tuple[str, Window]]) -> None:
+        for href, window in lane:
+            datasets[href].read(1, window=window)
+
+    t0 = time.perf_counter()
+    with ThreadPoolExecutor(threads) as pool:
+        for done in [pool.submit(read, lane) for lane in lanes]:
+            done.result()
+    return time.perf_counter() - t0
 
 
 def _memory_kb(field: str) -> int:
@@ -181,9 +212,10 @@ def child(archive: Path, side_m: float, period: str, res: int, chunk: int | None
             refs.write("5")  # resets VmHWM to the current RSS: the peak is the order's own
         timings: dict[str, float] = {}
         with logging_reads() as log:
-            t0 = time.perf_counter()
+            t0, cpu0 = time.perf_counter(), _cpu_seconds()
             result = run_mosaic(spec, settings, Path(out), "bench", timings=timings)
             wall = time.perf_counter() - t0
+            cpu = _cpu_seconds() - cpu0
         peak_kb = _memory_kb("VmHWM")
     scenes = search_scenes(settings.stac_url, settings.collection, spec.aoi, spec.start,
                            spec.end)
@@ -196,12 +228,18 @@ def child(archive: Path, side_m: float, period: str, res: int, chunk: int | None
     print(json.dumps({
         "chunk_side": math.sqrt(largest),
         "px": px, "obs": result.observations,
-        "chunks": result.chunks, "wall": wall,
+        "chunks": result.chunks, "wall": wall, "cpu": cpu,
         "timings": timings, "peak_mb": peak_kb / 1024, "base_mb": base_kb / 1024,
         "floor": asdict(floor), "granules": len(scenes),
         # How many granules an acquisition is read from, per output pixel (halo included).
         "granules_per_px": floor.area_m2 / spec.resolution ** 2
         / (px * result.observations * (len(bands) + 1))}))
+
+
+def _cpu_seconds() -> float:
+    """User and system CPU seconds of this process so far, all its threads."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
 
 
 def run(archive: Path, side_m: float, period: str, res: int, chunk: int | None) -> dict:
@@ -255,9 +293,10 @@ def main() -> None:
         print("16x: only " + ", ".join(f"{p} {r} m" for p, r in LIMITED_16X)
               + " (the whole matrix takes over 15 min on 2 cores; --full runs it).")
     head = (f"{'AOI':>9} {'period':>7} {'res':>4} {'px':>8} {'obs':>4} {'chunks':>6} "
-            f"{'wall s':>7} {'floor s':>7} {'wall/fl':>7} {'kpx/s':>7} {'ns/px/ob':>8} "
+            f"{'wall s':>7} {'floor s':>7} {'wall/fl':>7} {'cores':>5} {'kpx/s':>7} "
+            f"{'ns/px/ob':>8} "
             f"{'peak MB':>7} {'base MB':>7} {'chunk':>5} | " + " ".join(f"{p:>9}" for p in PHASES)
-            + f" | {'fl reads':>8} {'fl MiB':>7} {'fl MiB/s':>8}")
+            + f" | {'fl reads':>8} {'fl MiB':>7} {'fl MiB/s':>8} {'thr fl/fl':>9}")
     print(head)
     print("-" * len(head))
     rows: list[tuple[int, str, int, dict]] = []
@@ -270,7 +309,10 @@ def main() -> None:
                 r = run(archive, side_km * 1000, period, res, args.chunk)
                 rows.append((scale, period, res, r))
                 print(_row(f"{scale}x {side_km:g}km", period, res, r), flush=True)
-    print("\nwall/fl < 1: the order beats one thread's windowed reads of its inputs. Peak RSS of "
+    print("\nthr fl/fl: the same windows read on as many threads as the order reads with "
+          "(each file on one), over one thread: the least wall/fl that reading alone allows "
+          "on this machine.")
+    print("wall/fl < 1: the order beats one thread's windowed reads of its inputs. Peak RSS of "
           "the yearly 10 m orders: " + ", ".join(
               f"{s}x {r['peak_mb']:.0f} MB (largest chunk {r['chunk_side']:.0f} px square)"
               for s, p, res, r in rows if p == "year" and res == 10)
@@ -292,10 +334,12 @@ def _row(label: str, period: str, res: int, r: dict) -> str:
     shares = " ".join(f"{100 * r['timings'].get(p, 0) / r['wall']:8.1f}%" for p in PHASES)
     return (f"{label:>9} {period:>7} {res:>3}m {r['px']:8d} {r['obs']:4d} {r['chunks']:6d} "
             f"{r['wall']:7.2f} {fl['seconds']:7.2f} {r['wall'] / fl['seconds']:7.2f} "
-            f"{r['px'] / r['wall'] / 1000:7.1f} {1e9 * r['wall'] / (r['px'] * r['obs']):8.0f} "
+            f"{r['cpu'] / r['wall']:5.2f} {r['px'] / r['wall'] / 1000:7.1f} "
+            f"{1e9 * r['wall'] / (r['px'] * r['obs']):8.0f} "
             f"{r['peak_mb']:7.0f} {r['base_mb']:7.0f} {r['chunk_side']:5.0f} | {shares} | "
             f"{fl['reads']:8d} "
-            f"{fl['nbytes'] / 2**20:7.1f} {fl['nbytes'] / 2**20 / fl['seconds']:8.1f}")
+            f"{fl['nbytes'] / 2**20:7.1f} {fl['nbytes'] / 2**20 / fl['seconds']:8.1f} "
+            f"{fl['threaded_seconds'] / fl['seconds']:9.2f}")
 
 
 def _tile_year(rows: list[tuple[int, str, int, dict]]) -> None:
