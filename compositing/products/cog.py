@@ -22,7 +22,11 @@ if TYPE_CHECKING:
 # DEFLATE, unlike ZSTD, is read by every TIFF reader; PREDICTOR=YES picks the horizontal
 # predictor (2) for integers. NEAREST keeps every overview value a real observation;
 # IGNORE_EXISTING rebuilds the whole pyramid, whatever overviews the intermediate file has.
+# NUM_THREADS: GDAL compresses the blocks of a file on every core and writes them in order
+# (the bytes are those of one thread); a product's largest file, written last, would
+# otherwise keep one core busy while the others wait.
 COG_OPTIONS = {
+    "num_threads": "ALL_CPUS",
     "compress": "DEFLATE",
     "predictor": "YES",
     "blocksize": 512,
