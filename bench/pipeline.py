@@ -217,8 +217,7 @@ def child(archive: Path, side_m: float, period: str, res: int, chunk: int | None
             wall = time.perf_counter() - t0
             cpu = _cpu_seconds() - cpu0
         peak_kb = _memory_kb("VmHWM")
-    scenes = search_scenes(settings.stac_url, settings.collection, spec.aoi, spec.start,
-                           spec.end)
+    scenes = search_scenes(settings.archives, spec.aoi, spec.start, spec.end)
     bands = stack_bands(spec.bands)
     scenes, _ = resolve_bands(scenes, bands, spec.bands)
     floor = read_floor(log, {s.assets[key].href for s in scenes for key in (*bands, "SCL")

@@ -36,6 +36,7 @@ import numpy as np
 from shapely.geometry.base import BaseGeometry
 
 from compositing import l2a
+from compositing.archive.archives import Archive
 from compositing.archive.blocks import chunk_layout
 from compositing.archive.read import AOT_LAYERS, Stack, close_datasets, read_stack
 from compositing.archive.scenes import (
@@ -74,8 +75,7 @@ _EPOCH = date(1970, 1, 1)
 class MosaicSettings:
     """Operator settings a run needs (the hub passes its Django settings in)."""
 
-    stac_url: str
-    collection: str = "sentinel-2-l2a"
+    archives: tuple[Archive, ...]  # searched in priority order (`archives.load_archives`)
     chunk_size: int = 512
     medoid_min_obs: int = l2a.MEDOID_MIN_OBSERVATIONS
     prefix: str = "S2GM"
@@ -202,12 +202,12 @@ def plan_mosaic(spec: MosaicSpec, settings: MosaicSettings) -> Plan:
 
     Raises NoObservationsError when no scene covers the AOI and period.
     """
-    scenes = search_scenes(settings.stac_url, settings.collection, spec.aoi, spec.start,
-                           spec.end)
+    scenes = search_scenes(settings.archives, spec.aoi, spec.start, spec.end)
     if not scenes:
         raise NoObservationsError(
             f"no L2A observations over the AOI from {spec.start} to {spec.end} "
-            f"in collection {settings.collection}")
+            f"in {'archive' if len(settings.archives) == 1 else 'archives'} "
+            f"{', '.join(a.name for a in settings.archives)}")
     scenes, stand_ins = resolve_bands(scenes, stack_bands(spec.bands), spec.bands)
     bands = tuple(dict.fromkeys([*spec.bands, *RGB]))
     grid = OutputGrid.for_aoi(spec.aoi, spec.crs, spec.resolution)

@@ -36,6 +36,7 @@ from shapely.geometry import box
 from shapely.geometry.base import BaseGeometry
 
 from compositing import l2a
+from compositing.archive.archives import Archive
 from compositing.archive.read import Stack, read_asset, read_stack
 from compositing.archive.scenes import (
     MissingBandsError,
@@ -221,14 +222,14 @@ def observation_columns(bands: Sequence[str]) -> list[str]:
             "all_scene_ids"]
 
 
-def composite_series(query: PointQuery, stac_url: str, collection: str = "sentinel-2-l2a",
+def composite_series(query: PointQuery, archives: Sequence[Archive],
                      medoid_min_obs: int = l2a.MEDOID_MIN_OBSERVATIONS) -> TimeSeries:
     """Per aligned period: the composite values an ordered product holds at the pixel."""
     pixel = pixel_grid(query.lon, query.lat, query.resolution, query.window,
                        chunk_halo(query.resolution, query.cloud_buffer))
     periods = periods_between(query.period_type, query.start, query.end)
     bands = tuple(dict.fromkeys([*query.bands, *NDVI_BANDS]))
-    scenes = _search(pixel, stac_url, collection, periods[0][0], periods[-1][1])
+    scenes = _search(pixel, archives, periods[0][0], periods[-1][1])
     # Each period is its own product: bands are resolved and acquisitions grouped from that
     # period's scenes only. Periods partition the scenes, so every observation is read once.
     recipes: list[Recipe] = []
@@ -249,8 +250,7 @@ def composite_series(query: PointQuery, stac_url: str, collection: str = "sentin
                       rows)
 
 
-def observations(query: PointQuery, stac_url: str,
-                 collection: str = "sentinel-2-l2a") -> TimeSeries:
+def observations(query: PointQuery, archives: Sequence[Archive]) -> TimeSeries:
     """Every L2A acquisition with data at the centre pixel from start to end (inclusive).
 
     Reflectances are the L2A values resampled onto the pixel as the pipeline reads them;
@@ -259,7 +259,7 @@ def observations(query: PointQuery, stac_url: str,
     """
     pixel = pixel_grid(query.lon, query.lat, query.resolution, 1, query.cloud_buffer)
     read_bands = stack_bands([*query.bands, *NDVI_BANDS])
-    scenes = _search(pixel, stac_url, collection, query.start, query.end)
+    scenes = _search(pixel, archives, query.start, query.end)
     rows: list[dict[str, Any]] = []
     if scenes:
         scenes, _ = resolve_bands(scenes, read_bands, query.bands)
@@ -328,9 +328,9 @@ def parse_query(params: Mapping[str, Any]) -> PointQuery:
 # --- internals -------------------------------------------------------------------------------
 
 
-def _search(pixel: PixelGrid, stac_url: str, collection: str, start: date,
+def _search(pixel: PixelGrid, archives: Sequence[Archive], start: date,
             end: date) -> list[Scene]:
-    return search_scenes(stac_url, collection, pixel.footprint(), start, end)
+    return search_scenes(archives, pixel.footprint(), start, end)
 
 
 def _read_periods(recipes: Sequence[Recipe], window: Chunk) -> list[Stack]:

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from django.core.exceptions import ImproperlyConfigured
 from kombu import Queue
 
+from compositing.archive.archives import ArchiveConfigError, load_archives
 from hub.broker import TRANSPORT as BROKER_TRANSPORT
 from hub.env import (
     broker_config,
@@ -129,6 +131,15 @@ HUB_ARCHIVE_DIR = env_path("HUB_ARCHIVE_DIR", BASE_DIR / "var" / "archive")
 # loopback port inside the process that needs it, so a worker does not depend on the web process.
 HUB_STAC_URL = env_str("HUB_STAC_URL")
 HUB_STAC_COLLECTION = env_str("HUB_STAC_COLLECTION", "sentinel-2-l2a")
+# The L2A archives searched, in priority order (a granule in several is read from the first):
+# presets (local, earth-search, planetary-computer, cdse) or archives defined in the TOML file
+# HUB_ARCHIVES_FILE (`compositing.archive.archives.load_archives`). `local` is the hub's own
+# archive above (HUB_STAC_URL, HUB_STAC_COLLECTION).
+try:
+    HUB_ARCHIVES = load_archives(env_str("HUB_ARCHIVES", "local"),
+                                 env_str("HUB_ARCHIVES_FILE") or None)
+except ArchiveConfigError as exc:
+    raise ImproperlyConfigured(str(exc)) from None
 # Seconds the hub's STAC API serves one look at the archive's item files before the next: a new
 # or changed item is served after at most this long (a look costs a stat per item).
 HUB_ARCHIVE_RESCAN_S = env_float("HUB_ARCHIVE_RESCAN_S", 1.0, minimum=0.0)

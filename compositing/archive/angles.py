@@ -19,6 +19,7 @@ chunk straddles the threshold.
 from __future__ import annotations
 
 import json
+import urllib.request
 from collections.abc import Collection
 from dataclasses import dataclass
 from functools import lru_cache
@@ -33,15 +34,40 @@ from pyproj import Transformer
 MAX_VIEW_ZENITH_DEG = 11.0
 
 
+_FETCH_TIMEOUT_S = 30
+# A granule's MTD_TL.xml is about 0.5 MB; anything far larger is not one.
+_MAX_METADATA_BYTES = 16 * 2**20
+
+
 @lru_cache(maxsize=512)
 def load_angles(href: str) -> dict[str, Any]:
-    """The parsed angles document (cached per process: the same for every chunk)."""
-    with open(href, encoding="utf-8") as f:
-        doc = json.load(f)
+    """The parsed angles document (cached per process: the same for every chunk): the hub's
+    JSON sidecar, or the granule's own MTD_TL.xml, which the catalogues of other archives
+    list (read as ingest reads it from a SAFE, `safe.angles_document`)."""
+    data = _fetch(href)
+    if data.lstrip()[:1] == b"<":
+        from compositing.archive import safe
+
+        doc = safe.angles_document(safe.parse_tile(data))
+    else:
+        doc = json.loads(data)
     if "view_azimuth_mean" not in doc and doc.get("view_azimuth"):
         doc["view_azimuth_mean"] = circular_mean_grid(
             [g for b, g in sorted(doc["view_azimuth"].items()) if b != "B10" and g])
     return doc
+
+
+def _fetch(href: str) -> bytes:
+    """The bytes of a local file or of an http(s) URL (timed out, not retried: a metadata
+    file that cannot be read fails the chunk, which is retried as a whole)."""
+    if href.startswith(("http://", "https://")):
+        with urllib.request.urlopen(href, timeout=_FETCH_TIMEOUT_S) as response:
+            data: bytes = response.read(_MAX_METADATA_BYTES + 1)
+        if len(data) > _MAX_METADATA_BYTES:
+            raise ValueError(f"{href}: more than {_MAX_METADATA_BYTES} bytes of metadata")
+        return data
+    with open(href, "rb") as f:
+        return f.read()
 
 
 def circular_mean_grid(grids: list[list[list[float | None]]]) -> list[list[float | None]] | None:

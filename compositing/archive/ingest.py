@@ -25,7 +25,7 @@ from shapely.geometry import mapping
 
 from compositing import l2a
 from compositing.archive import safe
-from compositing.archive.scenes import ASSET_KEYS
+from compositing.archive.archives import all_asset_keys, asset_keys_of
 from compositing.stacspec import STAC_VERSION, extension
 
 LICENSE_URL = "https://sentinel.esa.int/documents/247904/690755/Sentinel_Data_Legal_Notice"
@@ -46,7 +46,7 @@ _PROB_FILE = re.compile(r"^MSK_(CLDPRB|SNWPRB)_(20|60)m\.jp2$")
 PROB_RASTERS: dict[str, str] = {"CLDPRB": "CLD", "SNWPRB": "SNW"}
 _SAFE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$")
 _API_LINK_RELS = {"self", "root", "parent", "collection", "items", "next", "prev"}
-_L2A_KEYS = {key for keys in ASSET_KEYS.values() for key in keys}
+_L2A_KEYS = all_asset_keys()
 
 
 class IngestError(Exception):
@@ -375,7 +375,7 @@ def _from_stac_item(path: Path) -> _Prepared:
         raise IngestError(f"{path}: no L2A band or SCL asset of the item has a local file "
                           f"beside it (looked for {', '.join(sorted(raw['assets'])[:6])}, ...)")
     missing = [f"assets with no local file (dropped): {', '.join(dropped)}"] if dropped else []
-    if not any(key in assets for key in ASSET_KEYS["SCL"]):
+    if not any(key in assets for key in asset_keys_of("SCL")):
         missing.insert(0, "SCL: no local file (scene classification needed to composite)")
     item = {k: v for k, v in raw.items() if k not in ("assets", "links", "collection")}
     item["links"] = [link for link in raw.get("links") or []

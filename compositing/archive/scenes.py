@@ -2,44 +2,21 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time
 
+import requests
 from pystac_client import Client
+from pystac_client.exceptions import APIError
 from shapely.geometry import box, shape
 from shapely.geometry.base import BaseGeometry
 
 from compositing import l2a
+from compositing.archive.archives import PRESETS, Archive
 
-# Asset keys per L2A raster in the catalogues we read: the local archive and Planetary Computer
-# use band names, Earth Search v1 uses common names.
-ASSET_KEYS: dict[str, tuple[str, ...]] = {
-    "B01": ("B01", "coastal"),
-    "B02": ("B02", "blue"),
-    "B03": ("B03", "green"),
-    "B04": ("B04", "red"),
-    "B05": ("B05", "rededge1"),
-    "B06": ("B06", "rededge2"),
-    "B07": ("B07", "rededge3"),
-    "B08": ("B08", "nir"),
-    "B8A": ("B8A", "nir08"),
-    "B09": ("B09", "nir09"),
-    "B11": ("B11", "swir16"),
-    "B12": ("B12", "swir22"),
-    "SCL": ("SCL", "scl"),
-    "AOT": ("AOT", "aot"),
-    # Sen2Cor's cloud and snow probability masks (MSK_CLDPRB / MSK_SNWPRB, %): the local
-    # archive's keys, and the Sen2Cor product names with resolution suffix. Earth Search and
-    # Planetary Computer items carry neither (their observations get nodata in these layers).
-    "CLD": ("CLD", "CLD_20m", "CLD_60m"),
-    "SNW": ("SNW", "SNW_20m", "SNW_60m"),
-}
 # Rasters that hold classes or percentages, read by nearest neighbour and never rescaled.
 CLASS_RASTERS: frozenset[str] = frozenset({"SCL", "CLD", "SNW"})
-# The JSON sidecar with the 5 km sun and view angle grids (`compositing.archive.angles`),
-# as ingest and the demo archive write it; the scene's asset "ANGLES".
-ANGLES_ASSET_KEYS: tuple[str, ...] = ("angles",)
 
 
 class ArchiveDataError(Exception):
@@ -85,6 +62,10 @@ class Scene:
     footprint: BaseGeometry  # lon/lat
     assets: dict[str, Asset] = field(hash=False)
     processing_baseline: str = ""
+    archive: str = "local"  # the name of the archive it was found in (`archives.Archive`)
+    # The MGRS tile, where the item says (the same granule in two archives has the same tile
+    # and datatake, not the same item id).
+    tile: str = ""
 
 
 @dataclass(frozen=True)
@@ -96,34 +77,114 @@ class Observation:
     scenes: tuple[Scene, ...]
 
 
-def search_scenes(stac_url: str, collection: str, aoi: BaseGeometry, start: date,
+def search_scenes(archives: Sequence[Archive], aoi: BaseGeometry, start: date,
                   end: date) -> list[Scene]:
-    """Every L2A scene intersecting the AOI sensed from start to end (inclusive days)."""
-    client = Client.open(stac_url)
+    """Every L2A scene intersecting the AOI sensed from start to end (inclusive days), from the
+    archives in priority order: a granule (tile and datatake) found in several is taken from
+    the first."""
     t0 = datetime.combine(start, time.min, tzinfo=UTC)
     t1 = datetime.combine(end, time.max, tzinfo=UTC)
-    search = client.search(
-        collections=[collection], intersects=aoi.__geo_interface__,
-        datetime=[t0, t1], limit=100,
-    )
-    scenes = [scene_from_item(item) for item in search.items_as_dicts()]
-    return sorted(scenes, key=lambda s: (s.datetime, s.id))
+    found: dict[tuple[str, str] | str, Scene] = {}
+    for archive in archives:
+        mine: dict[tuple[str, str] | str, Scene] = {}
+        for item in _items(archive, aoi, t0, t1):
+            scene = scene_from_item(item, archive)
+            key = granule_key(scene)
+            held = mine.get(key)
+            # Of one granule processed twice in one archive, the later processing.
+            if key not in found and (held is None or (scene.processing_baseline, scene.id)
+                                     > (held.processing_baseline, held.id)):
+                mine[key] = scene
+        found.update(mine)
+    return sorted(found.values(), key=lambda s: (s.datetime, s.id))
 
 
-def scene_from_item(item: dict) -> Scene:
-    """A Scene from a STAC Item dict of any catalogue we know."""
+def _items(archive: Archive, aoi: BaseGeometry, t0: datetime, t1: datetime) -> list[dict]:
+    """The archive's items over the AOI from t0 to t1; ArchiveDataError naming the archive
+    where its API cannot be reached or refuses (an order must not go on with part of the
+    data it would have had)."""
+    try:
+        search = Client.open(archive.stac_url).search(
+            collections=[archive.collection], intersects=aoi.__geo_interface__,
+            datetime=[t0, t1], limit=100)
+        return list(search.items_as_dicts())
+    except (APIError, requests.RequestException, OSError) as exc:
+        reason = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else type(
+            exc).__name__
+        raise ArchiveDataError(f"the archive {archive.name} ({archive.stac_url}) could not be "
+                               f"searched: {reason}") from exc
+
+
+def count_scenes(archive: Archive, aoi: BaseGeometry, start: date, end: date) -> int | None:
+    """How many items of the archive meet the AOI from start to end, as its STAC API counts
+    them (None where the API does not count)."""
+    search = Client.open(archive.stac_url).search(
+        collections=[archive.collection], intersects=aoi.__geo_interface__,
+        datetime=[datetime.combine(start, time.min, tzinfo=UTC),
+                  datetime.combine(end, time.max, tzinfo=UTC)], limit=1)
+    return search.matched()
+
+
+def collection_interval(archive: Archive) -> tuple[date, date | None] | None:
+    """The first and last day of the archive's collection as its STAC API states them (the
+    last None: still growing); None where it states no start."""
+    collection = Client.open(archive.stac_url).get_collection(archive.collection)
+    intervals = collection.extent.temporal.intervals if collection is not None else []
+    first, last = intervals[0] if intervals else (None, None)
+    if first is None:
+        return None
+    return first.date(), last.date() if last is not None else None
+
+
+def granule_key(scene: Scene) -> tuple[str, str] | str:
+    """What one granule is called in every catalogue: its tile and datatake, the processing
+    baseline left out (a reprocessed granule is the same granule); its item id where the item
+    names no tile."""
+    if not scene.tile:
+        return f"{scene.archive}/{scene.id}"
+    return scene.tile, datatake(scene.acquisition)
+
+
+def datatake(acquisition: str) -> str:
+    """The datatake of an acquisition id without its processing baseline
+    (GS2A_20200219T112111_024344_N02.14 -> GS2A_20200219T112111_024344)."""
+    head, sep, baseline = acquisition.rpartition("_N")
+    return head if sep and baseline.replace(".", "").isdigit() else acquisition
+
+
+def item_tile(props: dict) -> str:
+    """The MGRS tile an item's properties name (s2:mgrs_tile, mgrs:*, grid:code, or the
+    tile of s2:tile_id / s2:granule_id), "" if none."""
+    if props.get("s2:mgrs_tile"):
+        return str(props["s2:mgrs_tile"]).removeprefix("T")
+    if props.get("mgrs:utm_zone") and props.get("mgrs:latitude_band"):
+        return (f"{int(props['mgrs:utm_zone']):02d}{props['mgrs:latitude_band']}"
+                f"{props.get('mgrs:grid_square', '')}")
+    code = str(props.get("grid:code", ""))
+    if code.startswith("MGRS-"):
+        return code[5:]
+    for name in ("s2:tile_id", "s2:granule_id"):
+        for part in str(props.get(name, "")).split("_"):
+            if len(part) == 6 and part.startswith("T") and part[1:3].isdigit():
+                return part[1:]
+    return ""
+
+
+def scene_from_item(item: dict, archive: Archive = PRESETS["local"]) -> Scene:
+    """A Scene from a STAC Item dict of the archive (its asset keys, its hrefs rewritten)."""
     props = item["properties"]
     baseline = str(props.get("s2:processing_baseline", ""))
     assets: dict[str, Asset] = {}
-    for band, keys in ASSET_KEYS.items():
-        # Earth Search v1 also lists JPEG 2000 twins (`red-jp2`); the COG is preferred.
-        for key in (*keys, *(f"{k}-jp2" for k in keys)):
-            if key in item.get("assets", {}):
-                assets[band] = asset_from_stac(item["assets"][key], band, props)
+    item_assets = item.get("assets", {})
+    for band, keys in archive.asset_keys.items():
+        for key in keys:
+            if key in item_assets:
+                found = asset_from_stac(item_assets[key], band, props)
+                assets[band] = replace(found, href=archive.rewrite(found.href))
                 break
-    for key in ANGLES_ASSET_KEYS:
-        if key in item.get("assets", {}):
-            assets["ANGLES"] = Asset(item["assets"][key]["href"], nodata=None)
+    for key in archive.angle_keys:
+        if key in item_assets:
+            assets["ANGLES"] = Asset(archive.rewrite(item_assets[key]["href"]), nodata=None)
             break
     when = datetime.fromisoformat(props["datetime"].replace("Z", "+00:00"))
     geometry = shape(item["geometry"]) if item.get("geometry") else box(*item["bbox"])
@@ -132,6 +193,7 @@ def scene_from_item(item: dict) -> Scene:
         acquisition=str(props.get("s2:datatake_id")
                         or f"{props.get('platform')}_{when:%Y%m%dT%H%M%S}"),
         footprint=geometry, assets=assets, processing_baseline=baseline,
+        archive=archive.name, tile=item_tile(props),
     )
 
 
@@ -196,10 +258,10 @@ def resolve_bands(scenes: list[Scene], needed: Iterable[str],
 def group_acquisitions(scenes: Iterable[Scene]) -> list[Observation]:
     """Scenes of the same acquisition (datatake) in several tiles become one observation."""
     groups: dict[str, list[Scene]] = {}
-    for scene in scenes:
-        groups.setdefault(scene.acquisition, []).append(scene)
+    for scene in scenes:  # granules of one datatake from archives of different baselines too
+        groups.setdefault(datatake(scene.acquisition), []).append(scene)
     observations = [
-        Observation(key, min(s.datetime for s in members), tuple(members))
-        for key, members in groups.items()
+        Observation(members[0].acquisition, min(s.datetime for s in members), tuple(members))
+        for members in groups.values()
     ]
     return sorted(observations, key=lambda o: (o.datetime, o.acquisition))

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime, time
+import logging
+from datetime import UTC, date, datetime, time
 from typing import Any
 
 import shapely
@@ -12,13 +13,18 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.http import require_http_methods
 from pyproj import CRS
+from shapely.geometry.base import BaseGeometry
 
+from compositing.archive.scenes import count_scenes
 from compositing.grid import utm_epsg
 from compositing.orders.size import product_size
 from compositing.orders.spec import ORDER_OPTIONS, SpecError, aoi_area_km2
 from hub.errors import error_response
+from hub.mosaics.operator import archives, serves_own_archive
 from hub.mosaics.services import free_storage_bytes, read_order
 from hub.stac.views import get_archive
+
+log = logging.getLogger(__name__)
 
 
 @login_required
@@ -42,8 +48,7 @@ def preview(request: HttpRequest) -> HttpResponse:
     free = free_storage_bytes()
     window = (f"{datetime.combine(spec.start, time.min, UTC):%Y-%m-%dT%H:%M:%SZ}/"
               f"{datetime.combine(spec.end, time.max, UTC):%Y-%m-%dT%H:%M:%SZ}")
-    page = get_archive().search(intersects=spec.aoi.__geo_interface__, datetime=window,
-                                collections=[settings.HUB_STAC_COLLECTION], limit=1)
+    counts, unreachable = _scene_counts(spec.aoi, spec.start, spec.end, window)
     centre = spec.aoi.centroid
     utm = utm_epsg(centre.x, centre.y)
     summary: dict[str, Any] = {
@@ -51,7 +56,10 @@ def preview(request: HttpRequest) -> HttpResponse:
         "start": spec.start.isoformat(), "end": spec.end.isoformat(),
         "epsg": spec.crs, "crs_name": CRS.from_epsg(spec.crs).name,
         "width": size.width, "height": size.height,
-        "scenes": page.number_matched,
+        # Distinct granules are at least the largest archive's count (a granule in several
+        # archives is read from the first); each archive's own count beside it.
+        "scenes": max((n for n in counts.values() if n is not None), default=0),
+        "scenes_by_archive": counts,
         "estimated_bytes": size.estimated_bytes,
         "tiles": size.tiles,
         "delivery": size.describe(),
@@ -59,7 +67,30 @@ def preview(request: HttpRequest) -> HttpResponse:
         "fits_storage": size.working_bytes <= free,
         "utm_epsg": utm, "utm_name": CRS.from_epsg(utm).name,
     }
+    if unreachable:
+        summary["archive_errors"] = unreachable
     if not str(options.get("aoi", "")).lstrip().startswith("{"):
         # A bbox or a tile id: the page draws the area the server understood.
         summary["aoi_geometry"] = json.loads(shapely.to_geojson(spec.aoi))
     return JsonResponse(summary)
+
+
+def _scene_counts(aoi: BaseGeometry, start: date, end: date,
+                  window: str) -> tuple[dict[str, int | None], dict[str, str]]:
+    """Items over the AOI and period per archive (None: its API does not count), and the
+    archives that could not be asked, with why. The local archive is counted in-process."""
+    counts: dict[str, int | None] = {}
+    unreachable: dict[str, str] = {}
+    for configured, archive in zip(settings.HUB_ARCHIVES, archives(), strict=True):
+        if serves_own_archive(configured):
+            counts[archive.name] = get_archive().search(
+                intersects=aoi.__geo_interface__, datetime=window,
+                collections=[archive.collection], limit=1).number_matched
+            continue
+        try:
+            counts[archive.name] = count_scenes(archive, aoi, start, end)
+        except Exception as exc:  # a remote archive that is down must not fail the preview
+            log.warning("preview: archive %s could not be searched (%s: %s)", archive.name,
+                        type(exc).__name__, exc)
+            unreachable[archive.name] = f"{archive.stac_url} could not be searched"
+    return counts, unreachable

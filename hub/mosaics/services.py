@@ -170,7 +170,7 @@ def warm_up() -> None:
     try:
         hub = mosaic_settings()
         # An empty day on a tiny AOI: the search path is loaded, nothing is read.
-        search_scenes(hub.stac_url, hub.collection, box(0.0, 0.0, 1e-4, 1e-4), date(2015, 1, 1),
+        search_scenes(hub.archives, box(0.0, 0.0, 1e-4, 1e-4), date(2015, 1, 1),
                       date(2015, 1, 1))
     except Exception as exc:
         log.warning("warm-up: the archive search failed (%s: %s)", type(exc).__name__, exc)

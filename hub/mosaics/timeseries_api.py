@@ -42,10 +42,9 @@ def timeseries(request: HttpRequest) -> HttpResponse:
     settings = mosaic_settings()
     try:
         if kind == "composite":
-            series = ts.composite_series(query, settings.stac_url, settings.collection,
-                                         settings.medoid_min_obs)
+            series = ts.composite_series(query, settings.archives, settings.medoid_min_obs)
         else:
-            series = ts.observations(query, settings.stac_url, settings.collection)
+            series = ts.observations(query, settings.archives)
     except ArchiveDataError as exc:
         raise ApiError(422, str(exc), "bands") from None
     if fmt == "csv":

@@ -25,7 +25,7 @@ from compositing.orders.periods import PERIOD_TYPES
 from compositing.orders.spec import SpecError, parse_resolution
 from hub.accounts.auth import api_user
 from hub.errors import json_api
-from hub.stac.views import archive_interval
+from hub.mosaics.operator import archive_interval
 
 # Bands ticked when the page opens: true colour and the near infrared of NDVI.
 DEFAULT_BANDS: tuple[str, ...] = ("B02", "B03", "B04", "B08")

@@ -17,7 +17,7 @@ from hub.mosaics import listing, product_page, services
 from hub.mosaics.forms import OrderForm
 from hub.mosaics.links import order_origin
 from hub.mosaics.models import MosaicRequest, Status
-from hub.stac.views import archive_interval
+from hub.mosaics.operator import archive_interval
 from hub.throttle import limit_posts
 
 

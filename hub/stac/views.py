@@ -55,7 +55,7 @@ def get_archive() -> LocalArchive:
         return _archives[path]
 
 
-def archive_interval() -> tuple[date, date] | None:
+def local_interval() -> tuple[date, date] | None:
     """First and last acquisition day of the local L2A archive, or None when it is empty."""
     collection = get_archive().collection(settings.HUB_STAC_COLLECTION)
     if collection is None:

@@ -64,8 +64,14 @@
         crsResolved.textContent = "";
         return;
       }
+      const counts = Object.entries(data.scenes_by_archive || {});
+      const perArchive = counts.length > 1
+        ? ` (${counts.map(([name, n]) => `${name} ${n === null ? "?" : n}`).join(", ")})` : "";
+      const down = Object.keys(data.archive_errors || {});
+      const unreachable = down.length ? ` · not reachable now: ${down.join(", ")}` : "";
       summary.textContent = `AOI ${data.area_km2} km² · ${data.start} to ${data.end} · ` +
-        `${data.scenes} L2A scenes · EPSG:${data.epsg} ${data.crs_name} · ` +
+        `${data.scenes} L2A scenes${perArchive}${unreachable} · ` +
+        `EPSG:${data.epsg} ${data.crs_name} · ` +
         `${data.width} × ${data.height} px · ${data.delivery}`;
       summary.className = data.fits_storage ? "summary" : "summary invalid";
       estimate.textContent = `This order ${data.delivery} (${data.width} × ${data.height} px, ` +

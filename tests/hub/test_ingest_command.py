@@ -22,8 +22,8 @@ from compositing.grid import OutputGrid
 from compositing.orders.spec import parse_spec
 from compositing.pipeline import run_mosaic
 from compositing.selection.composite import stack_bands
+from hub.mosaics.operator import archives
 from hub.mosaics.services import mosaic_settings
-from hub.stac.embedded import stac_api_url
 
 pytestmark = pytest.mark.django_db
 
@@ -96,8 +96,7 @@ def test_earth_search_item_is_found_through_the_stac_api(archive, shared_data):
     assert "dropped): granule_metadata, thumbnail" in out
     item = json.loads((shared_data / "real" / ES_ITEM).read_text())
     aoi = box(*item["bbox"]).centroid.buffer(0.05)
-    scenes = search_scenes(stac_api_url(), "sentinel-2-l2a", aoi, date(2020, 2, 19),
-                           date(2020, 2, 19))
+    scenes = search_scenes(archives(), aoi, date(2020, 2, 19), date(2020, 2, 19))
     assert [s.id for s in scenes] == ["S2A_29RKH_20200219_0_L2A"]
     scene = scenes[0]
     assert {"B02", "B03", "B04", "B08", "B8A", "B11", "B12", "SCL", "AOT"} <= set(scene.assets)
@@ -140,7 +139,7 @@ def test_60m_read_applies_the_products_own_offset(archive, shared_data):
     spec = _spec("read60")
     settings = mosaic_settings()
     observations = group_acquisitions(search_scenes(
-        settings.stac_url, settings.collection, spec.aoi, spec.start, spec.end))
+        settings.archives, spec.aoi, spec.start, spec.end))
     assert len(observations) == 1
     grid = OutputGrid.for_aoi(spec.aoi, spec.crs, spec.resolution)
     chunk = next(grid.chunks(100_000))

@@ -54,7 +54,7 @@ def orders_and_series():
         for window in (1, 3):
             query = PointQuery(LON, LAT, date(2023, 6, 1), date(2023, 6, 30), period, 60,
                                window, ("B04", "B08"))
-            composite_series(query, settings.stac_url, settings.collection)
+            composite_series(query, settings.archives)
 """
 
 

@@ -37,7 +37,7 @@ def test_every_pixel_is_the_reference_choice(hub_dirs, tmp_path):
         product = src.read()
 
     observations = group_acquisitions(search_scenes(
-        settings.stac_url, settings.collection, spec.aoi, spec.start, spec.end))
+        settings.archives, spec.aoi, spec.start, spec.end))
     grid = OutputGrid.for_aoi(spec.aoi, spec.crs, spec.resolution)
     chunk = next(grid.chunks(100_000))
     halo = stc_clear_px(spec.resolution)  # the STC looks this far for detected clouds

@@ -73,8 +73,8 @@ def query(**changes) -> PointQuery:
 def test_a_period_equals_the_ordered_product_at_the_pixel(hub_dirs, tmp_path, resolution):
     layers, row, col = product_layers(tmp_path, resolution)
     settings = mosaic_settings()
-    series = composite_series(query(resolution=resolution), settings.stac_url,
-                              settings.collection, settings.medoid_min_obs)
+    series = composite_series(query(resolution=resolution), settings.archives,
+                              settings.medoid_min_obs)
     assert len(series.rows) == 1
     got = series.rows[0]
     assert got["period_start"] == date(2023, 6, 1) and got["period_end"] == date(2023, 6, 30)
@@ -98,7 +98,7 @@ def test_a_period_equals_the_ordered_product_at_the_pixel(hub_dirs, tmp_path, re
 def test_a_3x3_window_is_the_mean_and_std_of_the_products_window(hub_dirs, tmp_path):
     layers, row, col = product_layers(tmp_path, 20)
     settings = mosaic_settings()
-    got = composite_series(query(window=3), settings.stac_url, settings.collection).rows[0]
+    got = composite_series(query(window=3), settings.archives).rows[0]
     window = (slice(row - 1, row + 2), slice(col - 1, col + 2))
     for band in BANDS:
         values = reflectance(layers[band][window])
@@ -119,7 +119,7 @@ def test_periods_are_aligned_and_cover_the_range(hub_dirs):
     settings = mosaic_settings()
     series = composite_series(query(start=date(2023, 5, 20), end=date(2023, 7, 3),
                                     period_type="tenday"),
-                              settings.stac_url, settings.collection)
+                              settings.archives)
     starts = [r["period_start"] for r in series.rows]
     assert starts[0] == date(2023, 5, 11) and starts[-1] == date(2023, 7, 1)
     assert len(starts) == 6
@@ -135,23 +135,21 @@ def test_periods_are_aligned_and_cover_the_range(hub_dirs):
 
 def test_a_point_without_scenes_gives_empty_rows(hub_dirs):
     settings = mosaic_settings()
-    series = composite_series(query(lon=10.0, lat=10.0, window=3), settings.stac_url,
-                              settings.collection)
+    series = composite_series(query(lon=10.0, lat=10.0, window=3), settings.archives)
     assert len(series.rows) == 1
     row = series.rows[0]
     assert row["method"] == "none" and row["B04"] is None and row["n_pixels"] == 0
-    assert observations(query(lon=10.0, lat=10.0), settings.stac_url,
-                        settings.collection).rows == []
+    assert observations(query(lon=10.0, lat=10.0), settings.archives).rows == []
 
 
 def test_observations_list_every_acquisition_once_with_the_pipelines_validity(hub_dirs):
     settings = mosaic_settings()
-    got = observations(query(), settings.stac_url, settings.collection)
+    got = observations(query(), settings.archives)
     # Independent: the acquisitions of the month, read on a product-sized chunk.
     x, y = POINT_32629
     to_lonlat = Transformer.from_crs(32629, 4326, always_xy=True)
     aoi = box(*to_lonlat.transform(x - 500, y - 500), *to_lonlat.transform(x + 500, y + 500))
-    scenes = search_scenes(settings.stac_url, settings.collection, aoi, date(2023, 6, 1),
+    scenes = search_scenes(settings.archives, aoi, date(2023, 6, 1),
                            date(2023, 6, 30))
     acquisitions = group_acquisitions(scenes)
     grid = OutputGrid.for_aoi(aoi, 32629, 20)
@@ -170,7 +168,7 @@ def test_observations_list_every_acquisition_once_with_the_pipelines_validity(hu
         assert r["tile"] in {"29UNU", "29UPU"} and r["tile"] in r["scene_id"]
         assert r["scene_id"] in r["all_scene_ids"].split(";")
     # The composite's valid_obs counts exactly the valid observations.
-    series = composite_series(query(), settings.stac_url, settings.collection)
+    series = composite_series(query(), settings.archives)
     assert series.rows[0]["valid_obs"] == sum(r["valid"] for r in got.rows)
     assert series.rows[0]["total_obs"] == len(got.rows)
     chosen = [r for r in got.rows if r["scene_id"] == series.rows[0]["scene_id"]]
@@ -198,7 +196,7 @@ def test_stc_pixels_where_the_clear_distance_matters_equal_the_product(hub_dirs,
     settings = mosaic_settings()
     grid = OutputGrid(32629, transform, b04.shape[1], b04.shape[0])
     acquisitions = group_acquisitions(search_scenes(
-        settings.stac_url, settings.collection, box(west, south, east, north),
+        settings.archives, box(west, south, east, north),
         date(2023, 6, 1), date(2023, 6, 10)))
     halo = stc_clear_px(20)
     stack = read_stack(acquisitions, stack_bands(["B04"]), grid, next(grid.chunks(10_000)), 20,
@@ -213,7 +211,7 @@ def test_stc_pixels_where_the_clear_distance_matters_equal_the_product(hub_dirs,
         lon, lat = to_lonlat.transform(*(transform @ (col + 0.5, row + 0.5)))
         got = composite_series(query(lon=lon, lat=lat, end=date(2023, 6, 10),
                                      period_type="tenday", bands=("B04",)),
-                               settings.stac_url, settings.collection).rows[0]
+                               settings.archives).rows[0]
         assert got["method"] == "stc"
         assert got["acquisition_date"] == acquisitions[chosen[row, col]].datetime.date()
         assert got["B04"] == pytest.approx(float(reflectance(b04)[row, col]), abs=1e-9)
