@@ -56,6 +56,7 @@ TEST_ENV := DEBUG=0 SECRET_KEY=test-only-key-never-in-production-0123456789abcde
 test: $(STAMP) $(VENDOR) $(KERNELS) lint
 	bin/ensure-services
 	bin/ensure-browser
+	bin/ensure-nginx
 	$(TEST_ENV) $(VENV)/bin/pytest -p no:cacheprovider \
 	  -n $(TEST_WORKERS) --dist worksteal $(PYTEST_ARGS)
 

@@ -38,11 +38,14 @@ from rasterio.errors import RasterioError
 from rasterio.windows import Window
 
 from compositing import memory
+from compositing.archive.network import configure_network
 from compositing.archive.scenes import ArchiveDataError
 
 T = TypeVar("T")
-# Before any file is read through this module, so GDAL's cache starts with the hub's cap.
+# Before any file is read through this module, so GDAL's cache starts with the hub's cap and
+# remote files are read with the hub's network options.
 memory.tune()
+configure_network()
 
 # Open datasets a thread keeps when no request said how many it needs (at most).
 DEFAULT_OPEN_DATASETS = 2048
