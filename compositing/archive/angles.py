@@ -19,7 +19,6 @@ chunk straddles the threshold.
 from __future__ import annotations
 
 import json
-import urllib.request
 from collections.abc import Collection
 from dataclasses import dataclass
 from functools import lru_cache
@@ -29,12 +28,13 @@ import numpy as np
 from affine import Affine
 from pyproj import Transformer
 
+from compositing.archive.network import read_bytes
+
 # The validity rule of S2GM (ATBD 2.4.1): observations seen at a mean view zenith of this or
 # more are swath-border artefacts and not valid.
 MAX_VIEW_ZENITH_DEG = 11.0
 
 
-_FETCH_TIMEOUT_S = 30
 # A granule's MTD_TL.xml is about 0.5 MB; anything far larger is not one.
 _MAX_METADATA_BYTES = 16 * 2**20
 
@@ -58,14 +58,10 @@ def load_angles(href: str) -> dict[str, Any]:
 
 
 def _fetch(href: str) -> bytes:
-    """The bytes of a local file or of an http(s) URL (timed out, not retried: a metadata
-    file that cannot be read fails the chunk, which is retried as a whole)."""
-    if href.startswith(("http://", "https://")):
-        with urllib.request.urlopen(href, timeout=_FETCH_TIMEOUT_S) as response:
-            data: bytes = response.read(_MAX_METADATA_BYTES + 1)
-        if len(data) > _MAX_METADATA_BYTES:
-            raise ValueError(f"{href}: more than {_MAX_METADATA_BYTES} bytes of metadata")
-        return data
+    """The bytes of a local file, or of a remote one read as the rasters are (GDAL's virtual
+    file systems: the archive's options and credentials, retries)."""
+    if "://" in href:
+        return read_bytes(href, _MAX_METADATA_BYTES)
     with open(href, "rb") as f:
         return f.read()
 

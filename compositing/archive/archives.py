@@ -43,10 +43,15 @@ class Archive:
     # (prefix, replacement) pairs applied to every asset href, the first that matches.
     href_rewrites: tuple[tuple[str, str], ...] = ()
     signing: str = ""  # how hrefs are signed before they are opened (SIGNING_METHODS)
-    # GDAL configuration options for reading this archive's files (credentials come from the
-    # environment variables named in `credentials`, never from here).
+    # Where its files live (URL prefixes, as its hrefs begin once rewritten): `gdal` and
+    # `credentials` apply to the files under them only, so archives of different stores
+    # (CDSE's S3 and Earth Search's bucket) can be read side by side.
+    file_prefixes: tuple[str, ...] = ()
+    # GDAL configuration options for reading its files.
     gdal: Mapping[str, str] = field(default_factory=dict, hash=False)
-    credentials: tuple[str, ...] = ()
+    # GDAL option -> the environment variable that holds its value (secrets stay in the
+    # environment, never in a file or a plan).
+    credentials: Mapping[str, str] = field(default_factory=dict, hash=False)
 
     def rewrite(self, href: str) -> str:
         """The href the hub opens for an asset href of this archive's items."""
@@ -56,10 +61,12 @@ class Archive:
         return href
 
     def gdal_options(self, environ: Mapping[str, str] | None = None) -> dict[str, str]:
-        """GDAL options for reading this archive: `gdal`, and each credential variable set in
-        the environment."""
+        """GDAL options for reading this archive: `gdal`, and each credential whose variable
+        the environment sets."""
         env = os.environ if environ is None else environ
-        return {**self.gdal, **{name: env[name] for name in self.credentials if env.get(name)}}
+        return {**self.gdal, **{option: env[variable]
+                                for option, variable in self.credentials.items()
+                                if env.get(variable)}}
 
 
 class ArchiveConfigError(ValueError):
@@ -95,17 +102,21 @@ PRESETS: Mapping[str, Archive] = {
         asset_keys=_EARTH_SEARCH_KEYS, angle_keys=("granule_metadata",),
         href_rewrites=(("s3://sentinel-cogs/",
                         "https://sentinel-cogs.s3.us-west-2.amazonaws.com/"),),
+        file_prefixes=("https://sentinel-cogs.s3.us-west-2.amazonaws.com/",),
         gdal={"AWS_NO_SIGN_REQUEST": "YES", "AWS_REGION": "us-west-2"}),
     "planetary-computer": Archive(
         "planetary-computer", "https://planetarycomputer.microsoft.com/api/stac/v1",
-        asset_keys=_BAND_KEYS, angle_keys=("granule-metadata",), signing="planetary-computer"),
+        asset_keys=_BAND_KEYS, angle_keys=("granule-metadata",), signing="planetary-computer",
+        file_prefixes=("https://sentinel2l2a01.blob.core.windows.net/",)),
     "cdse": Archive(
         "cdse", "https://stac.dataspace.copernicus.eu/v1", asset_keys=_CDSE_KEYS,
         angle_keys=("granule_metadata",),
         # Its S3 is path-style only, at its own endpoint; keys from an operator's CDSE account.
+        file_prefixes=("s3://eodata/",),
         gdal={"AWS_S3_ENDPOINT": "eodata.dataspace.copernicus.eu",
               "AWS_VIRTUAL_HOSTING": "FALSE", "AWS_HTTPS": "YES"},
-        credentials=("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY")),
+        credentials={"AWS_ACCESS_KEY_ID": "CDSE_S3_ACCESS_KEY",
+                     "AWS_SECRET_ACCESS_KEY": "CDSE_S3_SECRET_KEY"}),
 }
 
 
@@ -163,7 +174,7 @@ def _read_file(path: Path) -> dict[str, Archive]:
 
 
 _FIELDS = ("stac_url", "collection", "asset_keys", "angle_keys", "href_rewrites", "signing",
-           "gdal", "credentials")
+           "file_prefixes", "gdal", "credentials")
 
 
 def _archive(name: str, table: Any) -> Archive:
@@ -184,10 +195,12 @@ def _archive(name: str, table: Any) -> Archive:
     for key in _FIELDS:
         if key in table:
             values[key] = _field(where, key, table[key])
-    if base is None:
-        values.setdefault("asset_keys", PRESETS["local"].asset_keys)
-        return Archive(name=name, **values)
-    return replace(base, **values)
+    archive = (replace(base, **values) if base is not None
+               else Archive(name=name, **{"asset_keys": PRESETS["local"].asset_keys, **values}))
+    if (archive.gdal or archive.credentials) and not archive.file_prefixes:
+        raise ArchiveConfigError(f"{where}: gdal and credentials apply to the files under "
+                                 f"file_prefixes; name them")
+    return archive
 
 
 def _field(where: str, key: str, value: Any) -> Any:
@@ -203,7 +216,7 @@ def _field(where: str, key: str, value: Any) -> Any:
         if key == "stac_url" and value and not value.startswith(("http://", "https://")):
             raise ArchiveConfigError(f"{where}: stac_url must be an http(s) URL")
         return value
-    if key in ("angle_keys", "credentials"):
+    if key in ("angle_keys", "file_prefixes"):
         if not strings(value):
             raise ArchiveConfigError(f"{where}: {key} must be a list of strings")
         return tuple(value)
@@ -212,9 +225,9 @@ def _field(where: str, key: str, value: Any) -> Any:
             raise ArchiveConfigError(f"{where}: href_rewrites must be a list of "
                                      f"[prefix, replacement] pairs")
         return tuple((p[0], p[1]) for p in value)
-    if key == "gdal":
+    if key in ("gdal", "credentials"):
         if not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values()):
-            raise ArchiveConfigError(f"{where}: gdal must be a table of strings")
+            raise ArchiveConfigError(f"{where}: {key} must be a table of strings")
         return dict(value)
     # asset_keys: raster name -> key or list of keys
     if not isinstance(value, dict):

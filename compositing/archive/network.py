@@ -6,12 +6,24 @@ would list its folder first (an extra request per file, a LIST on S3), neighbour
 would each cost a request, and a stalled connection could hold a chunk for minutes. The
 options below are set for the process unless the operator's environment sets them already
 (GDAL reads a config option from the environment when nothing else set it).
+
+An archive's own options (its endpoint, credentials) are set for the paths of its files only
+(`apply_archive_options`), through GDAL's path-specific options, which rasterio does not
+expose: this module calls the GDAL library rasterio loaded.
 """
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from functools import lru_cache
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from compositing.archive.archives import Archive
 
 NETWORK_OPTIONS: Mapping[str, str] = {
     # Open a file without listing its folder for sidecar files (.aux.xml, .ovr, .msk).
@@ -40,3 +52,89 @@ def configure_network(environ: dict[str, str] | None = None) -> dict[str, str]:
     for key, value in NETWORK_OPTIONS.items():
         env.setdefault(key, value)
     return {key: env[key] for key in NETWORK_OPTIONS}
+
+
+def vsi_path(href: str) -> str:
+    """The GDAL virtual file path of an href (as rasterio opens it): s3://b/k -> /vsis3/b/k,
+    http(s)://... -> /vsicurl/http(s)://...; anything else as it is."""
+    if href.startswith("s3://"):
+        return "/vsis3/" + href[len("s3://"):]
+    if href.startswith(("http://", "https://")):
+        return "/vsicurl/" + href
+    return href
+
+
+def apply_archive_options(archives: Sequence[Archive],
+                          environ: Mapping[str, str] | None = None) -> None:
+    """Make GDAL read each archive's files with its own options (`Archive.gdal_options`):
+    options set for the path prefixes of its files (GDAL's path-specific options), so two
+    stores with different endpoints or credentials are read side by side in one process."""
+    lib = _gdal()
+    for archive in archives:
+        options = archive.gdal_options(environ)
+        for prefix in archive.file_prefixes:
+            for key, value in options.items():
+                lib.VSISetPathSpecificOption(vsi_path(prefix).encode(), key.encode(),
+                                             value.encode())
+
+
+def path_option(href: str, key: str) -> str | None:
+    """The option GDAL applies to `key` for the file at href (path-specific, else global)."""
+    lib = _gdal()
+    value = lib.VSIGetPathSpecificOption(vsi_path(href).encode(), key.encode(), None)
+    return value.decode() if value is not None else None
+
+
+def read_bytes(href: str, limit: int) -> bytes:
+    """The bytes of a remote file through GDAL's virtual file systems, as the rasters are read
+    (same options, credentials and retries); OSError with GDAL's reason if it cannot be read,
+    ValueError past `limit` bytes."""
+    lib = _gdal()
+    path = vsi_path(href).encode()
+    handle = lib.VSIFOpenL(path, b"rb")
+    if not handle:
+        raise OSError(f"{href}: {lib.CPLGetLastErrorMsg().decode() or 'cannot be opened'}")
+    try:
+        chunks, total = [], 0
+        buffer = ctypes.create_string_buffer(1 << 20)
+        while True:
+            n = lib.VSIFReadL(buffer, 1, len(buffer), handle)
+            if n == 0:
+                break
+            chunks.append(buffer.raw[:n])
+            total += n
+            if total > limit:
+                raise ValueError(f"{href}: more than {limit} bytes")
+        if lib.VSIFEofL(handle) == 0:
+            raise OSError(f"{href}: {lib.CPLGetLastErrorMsg().decode() or 'read failed'}")
+        return b"".join(chunks)
+    finally:
+        lib.VSIFCloseL(handle)
+
+
+@lru_cache(maxsize=1)
+def _gdal() -> ctypes.CDLL:
+    """The GDAL library rasterio reads with (its wheel's copy, else the system's): the same
+    loaded library, so options set here are the ones rasterio's reads see."""
+    import rasterio
+
+    bundled = sorted(Path(rasterio.__file__).parent.parent.glob("rasterio.libs/libgdal*.so*"))
+    name = str(bundled[0]) if bundled else ctypes.util.find_library("gdal")
+    if name is None:
+        raise OSError("the GDAL library rasterio uses was not found")
+    lib = ctypes.CDLL(name)
+    lib.VSISetPathSpecificOption.argtypes = [ctypes.c_char_p] * 3
+    lib.VSISetPathSpecificOption.restype = None
+    lib.VSIGetPathSpecificOption.argtypes = [ctypes.c_char_p] * 3
+    lib.VSIGetPathSpecificOption.restype = ctypes.c_char_p
+    lib.VSIFOpenL.argtypes = [ctypes.c_char_p, ctypes.c_char_p]
+    lib.VSIFOpenL.restype = ctypes.c_void_p
+    lib.VSIFReadL.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_size_t, ctypes.c_void_p]
+    lib.VSIFReadL.restype = ctypes.c_size_t
+    lib.VSIFEofL.argtypes = [ctypes.c_void_p]
+    lib.VSIFEofL.restype = ctypes.c_int
+    lib.VSIFCloseL.argtypes = [ctypes.c_void_p]
+    lib.VSIFCloseL.restype = ctypes.c_int
+    lib.CPLGetLastErrorMsg.argtypes = []
+    lib.CPLGetLastErrorMsg.restype = ctypes.c_char_p
+    return lib

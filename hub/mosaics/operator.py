@@ -12,6 +12,7 @@ from datetime import date
 from django.conf import settings
 
 from compositing.archive.archives import OWN_STAC_API, Archive
+from compositing.archive.network import apply_archive_options
 from compositing.archive.scenes import collection_interval
 from compositing.pipeline import MosaicSettings
 from compositing.products.metadata import Contact
@@ -20,7 +21,9 @@ from compositing.products.metadata import Contact
 def archives() -> tuple[Archive, ...]:
     """The archives this hub searches, in priority order (`settings.HUB_ARCHIVES`): one on this
     hub's own STAC API is searched at its address (`stac_api_url`), in HUB_STAC_COLLECTION."""
-    return tuple(_resolved(a) for a in settings.HUB_ARCHIVES)
+    resolved = tuple(_resolved(a) for a in settings.HUB_ARCHIVES)
+    apply_archive_options(resolved)  # GDAL reads each archive's files with its own options
+    return resolved
 
 
 def _resolved(archive: Archive) -> Archive:

@@ -65,8 +65,8 @@ def test_the_cdse_preset_takes_each_band_at_its_native_resolution() -> None:
                       "B8A": "B8A_20m.jp2", "B11": "B11_20m.jp2", "SCL": "SCL_20m.jp2",
                       "AOT": "AOT_20m.jp2"}
     assert scene.tile == "33UVR"
-    assert PRESETS["cdse"].gdal_options({"AWS_ACCESS_KEY_ID": "id",
-                                         "AWS_SECRET_ACCESS_KEY": "secret"}) == {
+    assert PRESETS["cdse"].gdal_options({"CDSE_S3_ACCESS_KEY": "id",
+                                         "CDSE_S3_SECRET_KEY": "secret"}) == {
         "AWS_S3_ENDPOINT": "eodata.dataspace.copernicus.eu", "AWS_VIRTUAL_HOSTING": "FALSE",
         "AWS_HTTPS": "YES", "AWS_ACCESS_KEY_ID": "id", "AWS_SECRET_ACCESS_KEY": "secret"}
 
@@ -109,7 +109,9 @@ collection = "sentinel-2-l2a-test"
 [archives.plain]
 stac_url = "http://127.0.0.1:9000/stac/"
 asset_keys = {SCL = "scene_class", B04 = ["red", "B04"]}
+file_prefixes = ["s3://plain/"]
 gdal = {GDAL_HTTP_MAX_RETRY = "5"}
+credentials = {AWS_ACCESS_KEY_ID = "PLAIN_KEY"}
 """)
     mirror, cdse, plain = load_archives("mirror,cdse,plain", file)
     assert mirror.asset_keys == PRESETS["earth-search"].asset_keys
@@ -118,6 +120,8 @@ gdal = {GDAL_HTTP_MAX_RETRY = "5"}
     assert (cdse.stac_url, cdse.collection) == (PRESETS["cdse"].stac_url, "sentinel-2-l2a-test")
     assert dict(plain.asset_keys) == {"SCL": ("scene_class",), "B04": ("red", "B04")}
     assert plain.gdal_options({}) == {"GDAL_HTTP_MAX_RETRY": "5"}
+    assert plain.gdal_options({"PLAIN_KEY": "k"}) == {"GDAL_HTTP_MAX_RETRY": "5",
+                                                     "AWS_ACCESS_KEY_ID": "k"}
 
 
 @pytest.mark.parametrize("names,text,message", [
@@ -135,6 +139,10 @@ gdal = {GDAL_HTTP_MAX_RETRY = "5"}
     ("x", "[archives.x]\nstac_url = 'http://a/'\ncolour = 'red'\n", "unknown field(s) colour"),
     ("x", "[archives.x]\nstac_url = 'http://a/'\nhref_rewrites = [['a']]\n",
      "href_rewrites must be a list of [prefix, replacement] pairs"),
+    ("x", "[archives.x]\nstac_url = 'http://a/'\ngdal = {AWS_REGION = 'eu'}\n",
+     "gdal and credentials apply to the files under file_prefixes"),
+    ("x", "[archives.x]\nstac_url = 'http://a/'\ncredentials = ['AWS_ACCESS_KEY_ID']\n",
+     "credentials must be a table of strings"),
     ("x", "[archives.x\n", "not TOML"),
     ("x", "[other]\n", "holds only [archives.NAME] tables"),
 ])

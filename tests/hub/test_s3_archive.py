@@ -1,0 +1,67 @@
+"""An archive in S3 (a real S3 API on loopback: moto's server), read through GDAL's /vsis3/
+with the endpoint and credentials of that archive only, composes the product read from disk,
+pixel for pixel; the angle grids come from the bucket too."""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+import pytest
+
+from compositing.archive.archives import load_archives
+from compositing.archive.network import path_option
+from compositing.archive.read import close_datasets
+from compositing.orders.spec import parse_spec
+from compositing.pipeline import run_mosaic
+from hub.mosaics.operator import archives
+from hub.mosaics.services import mosaic_settings
+from tests.hub.test_remote_archive import ORDER, _rasters
+from tests.s3server import REGION, s3_serving
+
+pytestmark = [pytest.mark.heavy, pytest.mark.django_db]  # an S3 server, two orders
+
+
+def test_an_archive_in_s3_composes_the_product_read_from_disk(settings, hub_dirs, tmp_path,
+                                                              monkeypatch):
+    for name in [n for n in os.environ if n.startswith("AWS_")]:
+        monkeypatch.delenv(name)
+    # No credentials but the archive's: no shared file, no instance metadata.
+    monkeypatch.setenv("CPL_AWS_CREDENTIALS_FILE", str(tmp_path / "none"))
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
+    monkeypatch.setenv("CPL_AWS_AUTODETECT_EC2", "NO")
+    monkeypatch.setenv("MIRROR_S3_KEY", "hub-reader")
+    monkeypatch.setenv("MIRROR_S3_SECRET", "hub-reader-secret")
+    spec = parse_spec(ORDER)
+    local = run_mosaic(spec, mosaic_settings(), tmp_path / "local", "local")
+    close_datasets()
+    with s3_serving(hub_dirs["archive"], tmp_path / "s3", prefix="demo") as s3:
+        file = tmp_path / "archives.toml"
+        file.write_text(f"""
+[archives.bucket]
+preset = "local"
+href_rewrites = [["{hub_dirs["archive"]}/", "s3://{s3.bucket}/demo/"]]
+file_prefixes = ["s3://{s3.bucket}/"]
+[archives.bucket.gdal]
+AWS_S3_ENDPOINT = "{s3.endpoint}"
+AWS_HTTPS = "NO"
+AWS_VIRTUAL_HOSTING = "FALSE"
+AWS_REGION = "{REGION}"
+[archives.bucket.credentials]
+AWS_ACCESS_KEY_ID = "MIRROR_S3_KEY"
+AWS_SECRET_ACCESS_KEY = "MIRROR_S3_SECRET"
+""")
+        settings.HUB_ARCHIVES = load_archives("bucket", file)
+        archives()  # as a worker's settings do: the options are set for the bucket's paths
+        some_file = f"s3://{s3.bucket}/demo/x.tif"
+        assert path_option(some_file, "AWS_ACCESS_KEY_ID") == "hub-reader"
+        assert path_option("s3://another-bucket/x.tif", "AWS_ACCESS_KEY_ID") is None
+        remote = run_mosaic(spec, mosaic_settings(), tmp_path / "remote", "remote")
+        close_datasets()
+        reads = s3.get_requests()
+    mine, theirs = _rasters(local.folder), _rasters(remote.folder)
+    assert set(mine) == set(theirs) and len(mine) >= 5
+    for name, values in mine.items():
+        np.testing.assert_array_equal(theirs[name], values, err_msg=name)
+    assert any("/B04.tif" in line and '" 206 ' in line for line in reads), reads[:5]
+    assert any("/angles.json" in line for line in reads), reads[:5]
