@@ -67,6 +67,7 @@ test-fast: $(STAMP) $(KERNELS)
 ## Benchmarks: each script under bench/ prints its figures.
 bench: $(STAMP) $(KERNELS)
 	$(PY) -m pip install --quiet -e '.[dev,bench]'  # geomad, to compare against in the same run
+	bin/ensure-nginx  # bench/remote.py serves the archive over HTTP
 	@for script in bench/[!_]*.py; do echo "== $$script"; DEBUG=1 $(PY) $$script || exit 1; done
 
 lint: $(STAMP)

@@ -34,6 +34,10 @@ class Proxy:
     base: str
     seen: Counter[str] = field(default_factory=Counter)
     actions: list[tuple[str, str, Action]] = field(default_factory=list)
+    forwarded: int = 0  # requests the server answered
+    bytes_out: int = 0  # bytes of its answers relayed (status line and headers included)
+    in_flight: int = 0
+    most_in_flight: int = 0  # requests being answered at once, at most
 
 
 @contextmanager
@@ -49,6 +53,7 @@ def fault_proxy(upstream_port: int, policy: Policy) -> Iterator[Proxy]:
                              method: str) -> bool:
         head = await upstream.readuntil(b"\r\n\r\n")
         client.write(head)
+        sent = len(head)
         length = 0
         keep = True
         for line in head.split(b"\r\n")[1:]:
@@ -65,11 +70,15 @@ def fault_proxy(upstream_port: int, policy: Policy) -> Iterator[Proxy]:
                     return False
                 client.write(chunk)
                 remaining -= len(chunk)
+                sent += len(chunk)
         await client.drain()
+        with lock:
+            proxy.forwarded += 1
+            proxy.bytes_out += sent
         return keep
 
     async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        upstream: tuple[asyncio.StreamReader, asyncio.StreamWriter] | None = None
+        upstream: list[tuple[asyncio.StreamReader, asyncio.StreamWriter]] = []  # 0 or 1
         try:
             while True:
                 try:
@@ -83,25 +92,37 @@ def fault_proxy(upstream_port: int, policy: Policy) -> Iterator[Proxy]:
                 action = policy(method, path, n)
                 with lock:
                     proxy.actions.append((method, path, action))
-                if action.delay_s:
-                    await asyncio.sleep(action.delay_s)
-                if action.drop:
-                    return
-                if action.status is not None:
-                    writer.write(f"HTTP/1.1 {action.status} Injected\r\nContent-Length: 0\r\n"
-                                 f"Connection: keep-alive\r\n\r\n".encode())
-                    await writer.drain()
-                    continue
-                if upstream is None:
-                    upstream = await asyncio.open_connection("127.0.0.1", upstream_port)
-                upstream[1].write(head)
-                await upstream[1].drain()
-                if not await relay_response(upstream[0], writer, method):
-                    return
+                    proxy.in_flight += 1
+                    proxy.most_in_flight = max(proxy.most_in_flight, proxy.in_flight)
+                try:
+                    if not await respond(action, head, method, writer, upstream):
+                        return
+                finally:
+                    with lock:
+                        proxy.in_flight -= 1
         finally:
-            if upstream is not None:
-                upstream[1].close()
+            for _, upstream_writer in upstream:
+                upstream_writer.close()
             writer.close()
+
+    async def respond(action: Action, head: bytes, method: str, writer: asyncio.StreamWriter,
+                      upstream: list[tuple[asyncio.StreamReader, asyncio.StreamWriter]]
+                      ) -> bool:
+        """Answer one request as the action says; whether the connection stays open."""
+        if action.delay_s:
+            await asyncio.sleep(action.delay_s)
+        if action.drop:
+            return False
+        if action.status is not None:
+            writer.write(f"HTTP/1.1 {action.status} Injected\r\nContent-Length: 0\r\n"
+                         f"Connection: keep-alive\r\n\r\n".encode())
+            await writer.drain()
+            return True
+        if not upstream:
+            upstream.append(await asyncio.open_connection("127.0.0.1", upstream_port))
+        upstream[0][1].write(head)
+        await upstream[0][1].drain()
+        return await relay_response(upstream[0][0], writer, method)
 
     async def serve() -> None:
         stop = asyncio.Event()

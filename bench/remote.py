@@ -1,0 +1,260 @@
+"""One order read from local disk, from nginx over HTTP and from an S3 API, with injected latency.
+
+The monthly 10 m order (June 2023, bands B02,B03,B04,B08, aux valid_obs,method) over a square
+of --side-km around the demo centre, from the year demo archive of bench/pipeline.py, runs in a
+fresh process per row (after a warm-up order read from disk, so that compiled kernels, GDAL's
+drivers and the STAC API are not timed):
+
+- local: the archive's files on disk, the hub's default reading threads;
+- nginx / s3: the same files served by nginx (HTTP Range) or by moto's S3 server, both behind a
+  proxy on loopback (tests/faultproxy.py) that holds every request --latency-ms before passing
+  it on: a round trip to a distant store. Each with the default reading threads and with
+  --remote-threads (HUB_READ_THREADS): reads of different files in flight at once.
+
+Per row: wall seconds and the ratio to the local row, the requests the server answered, the
+most in flight at once, the MB it sent (headers included) and the MB of the windows the order
+needed: the compressed bytes of the COG blocks its windows meet (each block once, from the
+files' tile byte counts), and their ratio (goal <= 1.5). A remote read must also give the
+local product: the rows compare their rasters with the local row's.
+
+    DEBUG=1 .venv/bin/python bench/remote.py [--side-km 5.12] [--latency-ms 100]
+                                             [--remote-threads 32]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import struct
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from _demo_hub import REPO, ensure_extent_archive
+
+sys.path.insert(0, str(REPO))
+
+START = "2023-06-01"
+ORDER = {"crs": "EPSG:32629", "bands": ["B02", "B03", "B04", "B08"],
+         "aux": ["valid_obs", "method"], "period": "month", "resolution": 10,
+         "start": START}
+ARCHIVE_KM = 10.49  # bench/pipeline.py's 4x archive
+
+
+def child(archive: Path, side_km: float, archives_file: str, out: Path) -> None:
+    """One order in this process after a warm-up read from disk; print its figures as JSON."""
+    from _demo_hub import setup_django
+    from pipeline import aoi_square
+
+    setup_django(archive)
+    from django.conf import settings
+
+    from compositing.archive.archives import load_archives
+    from compositing.archive.files import logging_reads
+    from compositing.archive.read import close_datasets
+    from compositing.orders.spec import parse_spec
+    from compositing.pipeline import run_mosaic
+    from compositing.selection.warmup import compile_kernels
+    from hub.mosaics.services import mosaic_settings
+
+    compile_kernels()
+    with tempfile.TemporaryDirectory() as warm:
+        run_mosaic(parse_spec({**ORDER, "aoi": aoi_square(100)}), mosaic_settings(),
+                   Path(warm), "warm-up")
+    close_datasets()
+    if archives_file:
+        settings.HUB_ARCHIVES = load_archives("remote", archives_file)
+    spec = parse_spec({**ORDER, "aoi": aoi_square(side_km * 1000)})
+    with logging_reads() as log:
+        t0 = time.perf_counter()
+        result = run_mosaic(spec, mosaic_settings(), out, "bench")
+        wall = time.perf_counter() - t0
+    close_datasets()
+    print(json.dumps({"wall": wall, "windows": [(href, list(w.flatten()))
+                                                for href, w in log],
+                      "folder": str(result.folder)}))
+
+
+def _tile_bytes(path: Path) -> tuple[int, int, int, list[int]]:
+    """Tile width, height, image width and the compressed size of each tile of the first
+    image of a (Big)TIFF, from its tags."""
+    with path.open("rb") as f:
+        data = f.read(1 << 20)
+    order = "<" if data[:2] == b"II" else ">"
+    big = struct.unpack(order + "H", data[2:4])[0] == 43
+    if big:
+        offset = struct.unpack(order + "Q", data[8:16])[0]
+        count, entry, head = struct.unpack(order + "Q", data[offset:offset + 8])[0], 20, 8
+    else:
+        offset = struct.unpack(order + "I", data[4:8])[0]
+        count, entry, head = struct.unpack(order + "H", data[offset:offset + 2])[0], 12, 2
+    sizes = {1: 1, 3: 2, 4: 4, 16: 8}
+    formats = {1: "B", 3: "H", 4: "I", 16: "Q"}
+    tags: dict[int, list[int]] = {}
+    for i in range(count):
+        at = offset + head + i * entry
+        tag, kind = struct.unpack(order + "HH", data[at:at + 4])
+        n = struct.unpack(order + ("Q" if big else "I"), data[at + 4:at + (12 if big else 8)])[0]
+        value_at = at + (12 if big else 8)
+        nbytes = sizes.get(kind, 1) * n
+        if nbytes > (8 if big else 4):
+            value_at = struct.unpack(order + ("Q" if big else "I"),
+                                     data[value_at:value_at + (8 if big else 4)])[0]
+            if value_at + nbytes > len(data):
+                with path.open("rb") as f:
+                    f.seek(value_at)
+                    raw = f.read(nbytes)
+                value_at, blob = 0, raw
+            else:
+                blob = data
+        else:
+            blob = data
+        if kind in formats:
+            tags[tag] = list(struct.unpack(order + formats[kind] * n,
+                                           blob[value_at:value_at + nbytes]))
+    return tags[322][0], tags[323][0], tags[256][0], tags[325]
+
+
+def needed_bytes(windows: list[tuple[str, list[float]]], to_local: dict[str, str]) -> int:
+    """The compressed bytes of the blocks the windows meet, each block once."""
+    blocks: set[tuple[str, int]] = set()
+    layout: dict[str, tuple[int, int, int, list[int]]] = {}
+    for href, (col, row, width, height) in windows:
+        path = href
+        for prefix, local in to_local.items():
+            if href.startswith(prefix):
+                path = local + href[len(prefix):]
+        if "\0" in path:  # an overview level: not in this order (10 m)
+            continue
+        if path not in layout:
+            layout[path] = _tile_bytes(Path(path))
+        tw, th, image_w, _ = layout[path]
+        across = -(-image_w // tw)
+        for r in range(int(row) // th, (int(row) + int(height) - 1) // th + 1):
+            for c in range(int(col) // tw, (int(col) + int(width) - 1) // tw + 1):
+                blocks.add((path, r * across + c))
+    return sum(layout[path][3][index] for path, index in blocks)
+
+
+def run(archive: Path, side_km: float, archives_file: str, threads: int | None,
+        out: Path) -> dict[str, Any]:
+    env = {**os.environ, "DEBUG": "1"}
+    if threads:
+        env["HUB_READ_THREADS"] = str(threads)
+    proc = subprocess.run([sys.executable, __file__, "--child", str(archive), str(side_km),
+                           archives_file, str(out)], capture_output=True, text=True,
+                          cwd=REPO, env=env)
+    if proc.returncode:
+        sys.exit(f"order failed:\n{proc.stderr[-3000:]}")
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def rasters(folder: str) -> dict[str, Any]:
+    import rasterio
+
+    out = {}
+    for path in sorted(Path(folder).glob("*.tif")):
+        with rasterio.open(path) as src:
+            out[path.name.split("_")[0]] = src.read()
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--side-km", type=float, default=5.12)
+    parser.add_argument("--latency-ms", type=float, default=100)
+    parser.add_argument("--remote-threads", type=int, default=32)
+    parser.add_argument("--child", nargs=4, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        archive, side, file, out = args.child
+        child(Path(archive), float(side), file, Path(out))
+        return
+    import numpy as np
+
+    from tests.faultproxy import Action, fault_proxy
+    from tests.s3server import REGION, s3_serving
+    from tests.webserver import nginx_serving
+
+    started = time.perf_counter()
+    archive = ensure_extent_archive(ARCHIVE_KM, ARCHIVE_KM)
+    delay = Action(delay_s=args.latency_ms / 1000)
+    rows: list[tuple[str, int | None, dict[str, Any], Any]] = []
+    with tempfile.TemporaryDirectory() as tmp_name:
+        tmp = Path(tmp_name)
+        local = run(archive, args.side_km, "", None, tmp / "local")
+        rows.append(("local disk", None, local, None))
+        root = str(archive.resolve())
+        with nginx_serving(archive.resolve(), tmp / "nginx") as web, \
+                fault_proxy(int(web.base.rsplit(":", 1)[1]), lambda *a: delay) as proxy:
+            file = tmp / "nginx.toml"
+            file.write_text(f'[archives.remote]\npreset = "local"\nhref_rewrites = '
+                            f'[["{root}/", "{proxy.base}/"]]\n')
+            for threads in (None, args.remote_threads):
+                before = (proxy.forwarded, proxy.bytes_out)
+                proxy.most_in_flight = 0
+                r = run(archive, args.side_km, str(file), threads, tmp / f"nginx{threads}")
+                r["to_local"] = {proxy.base + "/": root + "/"}
+                rows.append((f"nginx +{args.latency_ms:g} ms", threads, r,
+                             (proxy.forwarded - before[0], proxy.bytes_out - before[1],
+                              proxy.most_in_flight)))
+        print("uploading the archive to the S3 server ...", flush=True)
+        with s3_serving(archive.resolve() / "sentinel-2-l2a", tmp / "s3", prefix="l2a") as s3, \
+                fault_proxy(int(s3.endpoint.rsplit(":", 1)[1]), lambda *a: delay) as proxy:
+            file = tmp / "s3.toml"
+            file.write_text(f"""[archives.remote]
+preset = "local"
+href_rewrites = [["{root}/sentinel-2-l2a/", "s3://{s3.bucket}/l2a/"]]
+file_prefixes = ["s3://{s3.bucket}/"]
+[archives.remote.gdal]
+AWS_S3_ENDPOINT = "{proxy.base.removeprefix('http://')}"
+AWS_HTTPS = "NO"
+AWS_VIRTUAL_HOSTING = "FALSE"
+AWS_REGION = "{REGION}"
+AWS_ACCESS_KEY_ID = "bench"
+AWS_SECRET_ACCESS_KEY = "bench"
+""")
+            for threads in (None, args.remote_threads):
+                before = (proxy.forwarded, proxy.bytes_out)
+                proxy.most_in_flight = 0
+                r = run(archive, args.side_km, str(file), threads, tmp / f"s3{threads}")
+                r["to_local"] = {f"s3://{s3.bucket}/l2a/": root + "/sentinel-2-l2a/"}
+                rows.append((f"s3 +{args.latency_ms:g} ms", threads, r,
+                             (proxy.forwarded - before[0], proxy.bytes_out - before[1],
+                              proxy.most_in_flight)))
+        needed = needed_bytes(local["windows"], {})
+        reference = rasters(local["folder"])
+        print(f"\nMonthly 10 m order over {args.side_km:g} km (June 2023, "
+              f"{len(local['windows'])} windows read, {needed / 2**20:.1f} MiB of compressed "
+              f"blocks needed), {os.cpu_count()} CPUs; proxy latency {args.latency_ms:g} ms "
+              f"per request.")
+        head = (f"{'source':>16} {'threads':>9} {'wall s':>7} {'x local':>7} {'requests':>8} "
+                f"{'in flight':>9} {'MiB sent':>8} {'sent/needed':>11} {'same pixels':>11}")
+        print(head)
+        print("-" * len(head))
+        for label, threads, r, served in rows:
+            same = all(np.array_equal(v, rasters(r["folder"])[k]) for k, v in reference.items())
+            shown = str(threads or f"{_default_threads()} (def.)")
+            if served is None:
+                print(f"{label:>16} {shown:>9} {r['wall']:7.2f} {1:7.2f} {'-':>8} {'-':>9} "
+                      f"{'-':>8} {'-':>11} {'yes':>11}")
+                continue
+            answered, sent, flight = served
+            print(f"{label:>16} {shown:>9} {r['wall']:7.2f} {r['wall'] / local['wall']:7.2f} "
+                  f"{answered:8d} {flight:9d} {sent / 2**20:8.1f} {sent / needed:11.2f} "
+                  f"{'yes' if same else 'NO':>11}")
+    print(f"\nbench/remote.py took {(time.perf_counter() - started) / 60:.1f} min")
+
+
+def _default_threads() -> int:
+    from compositing.archive.files import read_threads
+
+    return read_threads()
+
+
+if __name__ == "__main__":
+    main()
