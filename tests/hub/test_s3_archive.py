@@ -4,6 +4,7 @@ pixel for pixel; the angle grids come from the bucket too."""
 
 from __future__ import annotations
 
+import json
 import os
 
 import numpy as np
@@ -65,3 +66,53 @@ AWS_SECRET_ACCESS_KEY = "MIRROR_S3_SECRET"
         np.testing.assert_array_equal(theirs[name], values, err_msg=name)
     assert any("/B04.tif" in line and '" 206 ' in line for line in reads), reads[:5]
     assert any("/angles.json" in line for line in reads), reads[:5]
+
+
+def test_a_safe_s_jpeg2000_files_in_s3_compose_as_on_disk(settings, tmp_path, shared_data,
+                                                          monkeypatch):
+    """SAFE products keep their rasters as JPEG 2000: read by window from the bucket too."""
+    from compositing.archive.ingest import ingest_path
+    from tests.hub.test_ingest_command import SAFE_NAME, _spec
+
+    for name in [n for n in os.environ if n.startswith("AWS_")]:
+        monkeypatch.delenv(name)
+    monkeypatch.setenv("CPL_AWS_CREDENTIALS_FILE", str(tmp_path / "none"))
+    monkeypatch.setenv("CPL_AWS_AUTODETECT_EC2", "NO")
+    archive = tmp_path / "archive"
+    settings.HUB_ARCHIVE_DIR, settings.HUB_STAC_URL = archive, ""
+    settings.HUB_MEDIA_ROOT = tmp_path / "media"
+    safe_dir = shared_data / "real" / f"{SAFE_NAME}.SAFE"
+    ingest_path(safe_dir, archive, "sentinel-2-l2a")
+    item = json.loads((archive / "sentinel-2-l2a" / SAFE_NAME / f"{SAFE_NAME}.json").read_text())
+    scl = item["assets"]["SCL_20m"]["href"] if "SCL_20m" in item["assets"] else next(
+        a["href"] for k, a in item["assets"].items() if k.startswith("SCL"))
+    in_place = scl[:scl.index(".SAFE/") + len(".SAFE/")]  # ingest reads the SAFE where it is
+    spec = _spec("safe-s3")
+    local = run_mosaic(spec, mosaic_settings(), tmp_path / "local", "local")
+    close_datasets()
+    with s3_serving(safe_dir, tmp_path / "s3", prefix=f"safe/{SAFE_NAME}.SAFE") as s3:
+        file = tmp_path / "archives.toml"
+        file.write_text(f"""
+[archives.bucket]
+preset = "local"
+href_rewrites = [["{in_place}", "s3://{s3.bucket}/safe/{SAFE_NAME}.SAFE/"]]
+file_prefixes = ["s3://{s3.bucket}/"]
+[archives.bucket.gdal]
+AWS_S3_ENDPOINT = "{s3.endpoint}"
+AWS_HTTPS = "NO"
+AWS_VIRTUAL_HOSTING = "FALSE"
+AWS_REGION = "{REGION}"
+AWS_ACCESS_KEY_ID = "reader"
+AWS_SECRET_ACCESS_KEY = "reader"
+""")
+        settings.HUB_ARCHIVES = load_archives("bucket", file)
+        remote = run_mosaic(spec, mosaic_settings(), tmp_path / "remote", "remote")
+        close_datasets()
+        reads = s3.get_requests()
+    mine, theirs = _rasters(local.folder), _rasters(remote.folder)
+    assert set(mine) == set(theirs)
+    for name, values in mine.items():
+        np.testing.assert_array_equal(theirs[name], values, err_msg=name)
+    jp2 = [line for line in reads if ".jp2 " in line]
+    assert any("_B04_60m.jp2" in line for line in jp2) and any("SCL_" in line for line in jp2)
+    assert all('" 206 ' in line for line in jp2), jp2[:3]  # by ranges, never whole
