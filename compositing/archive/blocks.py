@@ -22,6 +22,7 @@ from pyproj import Transformer
 from rasterio.errors import RasterioIOError
 from shapely.geometry import Point
 
+from compositing.archive.network import SigningError, signed
 from compositing.archive.scenes import Scene
 from compositing.grid import ChunkLayout, OutputGrid
 
@@ -72,9 +73,9 @@ def block_grid(href: str, grid: OutputGrid) -> BlockGrid | None:
     """The file's block grid on the output grid, if its blocks fall on whole output pixels
     (None too for a file that cannot be opened: the read reports that, not the plan)."""
     try:
-        with rasterio.open(href) as src:
+        with rasterio.open(signed(href)) as src:
             crs, t, (block_h, block_w) = src.crs, src.transform, src.block_shapes[0]
-    except RasterioIOError:
+    except (RasterioIOError, SigningError):
         return None
     g = grid.transform
     if (crs is None or crs.to_epsg() != grid.epsg or t.b or t.d or g.b or g.d

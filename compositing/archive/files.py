@@ -38,7 +38,7 @@ from rasterio.errors import RasterioError
 from rasterio.windows import Window
 
 from compositing import memory
-from compositing.archive.network import configure_network
+from compositing.archive.network import SigningError, configure_network, signed
 from compositing.archive.scenes import ArchiveDataError
 
 T = TypeVar("T")
@@ -114,16 +114,19 @@ def open_dataset(href: str) -> rasterio.io.DatasetReader:
     dataset of its own (`read._averaged_overview`).
 
     Datasets stay open across requests (the time-series API's readers stay warm); a local file
-    replaced since it was opened (another inode, size or modification time) is opened anew.
+    replaced since it was opened (another inode, size or modification time) is opened anew, and
+    so is a signed remote file once its token was renewed (`network.signed`).
     """
     cache: OrderedDict[str, tuple[rasterio.io.DatasetReader, Any]] = (
         _local.__dict__.setdefault("datasets", OrderedDict()))
-    stamp = _file_stamp(href.partition("\0")[0])
+    path, sep, level = href.partition("\0")
+    target = signed(path)
+    stamp = _file_stamp(path) if target == path else target
     entry = cache.get(href)
     if entry is None or entry[0].closed or entry[1] != stamp:
         if entry is not None:
             entry[0].close()
-        entry = cache[href] = (open_href(href), stamp)
+        entry = cache[href] = (open_href(target + sep + level), stamp)
         limit = getattr(_local, "limit", DEFAULT_OPEN_DATASETS)
         while len(cache) > limit:
             cache.popitem(last=False)[1][0].close()
@@ -167,6 +170,9 @@ def _reading(href: str, limit: int, fn: Callable[..., T], *args: Any) -> T:
     who has no business with the server's paths."""
     try:
         return _with_limit(limit, fn, *args)
+    except SigningError as exc:
+        name = "/".join(href.partition("\0")[0].rstrip("/").split("/")[-2:])
+        raise ArchiveDataError(f"the archive file {name} cannot be read: {exc}") from exc
     except RasterioError as exc:
         reasons = []
         cause: BaseException | None = exc

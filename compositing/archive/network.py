@@ -17,7 +17,7 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -64,18 +64,60 @@ def vsi_path(href: str) -> str:
     return href
 
 
+class SigningError(OSError):
+    """An href could not be signed (the token service refused or could not be reached)."""
+
+
+# File prefix -> how hrefs under it are signed before they are opened.
+_signers: dict[str, Callable[[str], str]] = {}
+
+
 def apply_archive_options(archives: Sequence[Archive],
                           environ: Mapping[str, str] | None = None) -> None:
     """Make GDAL read each archive's files with its own options (`Archive.gdal_options`):
     options set for the path prefixes of its files (GDAL's path-specific options), so two
-    stores with different endpoints or credentials are read side by side in one process."""
+    stores with different endpoints or credentials are read side by side in one process; and
+    sign the hrefs of archives that need it (`signed`)."""
     lib = _gdal()
     for archive in archives:
+        if archive.signing:
+            for prefix in archive.file_prefixes:
+                _signers[prefix] = _SIGNING[archive.signing]
         options = archive.gdal_options(environ)
         for prefix in archive.file_prefixes:
             for key, value in options.items():
                 lib.VSISetPathSpecificOption(vsi_path(prefix).encode(), key.encode(),
                                              value.encode())
+
+
+def signed(href: str) -> str:
+    """The href to open: signed where its archive says so (a Planetary Computer SAS token,
+    cached by the SDK until a minute before it expires), else itself."""
+    for prefix, sign in _signers.items():
+        if href.startswith(prefix):
+            try:
+                return sign(href)
+            except Exception as exc:  # the token service's own errors, whatever their type
+                raise SigningError(f"{href}: no access token ({type(exc).__name__}: "
+                                   f"{exc})") from exc
+    return href
+
+
+def _planetary_computer(href: str) -> str:
+    """The href with a SAS token of its storage account and container (the first path part):
+    the token service is the SDK's (PC_SDK_SAS_URL, PC_SDK_SUBSCRIPTION_KEY)."""
+    from urllib.parse import urlsplit
+
+    from planetary_computer.sas import get_token
+
+    parts = urlsplit(href)
+    account = parts.netloc.split(".", 1)[0]
+    container = parts.path.lstrip("/").split("/", 1)[0]
+    token = get_token(account, container, retry_total=3, retry_backoff_factor=0.5)
+    return str(token.sign(href).href)
+
+
+_SIGNING: Mapping[str, Callable[[str], str]] = {"planetary-computer": _planetary_computer}
 
 
 def path_option(href: str, key: str) -> str | None:
@@ -90,7 +132,7 @@ def read_bytes(href: str, limit: int) -> bytes:
     (same options, credentials and retries); OSError with GDAL's reason if it cannot be read,
     ValueError past `limit` bytes."""
     lib = _gdal()
-    path = vsi_path(href).encode()
+    path = vsi_path(signed(href)).encode()
     handle = lib.VSIFOpenL(path, b"rb")
     if not handle:
         raise OSError(f"{href}: {lib.CPLGetLastErrorMsg().decode() or 'cannot be opened'}")
