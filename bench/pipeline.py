@@ -43,7 +43,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import zlib
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
@@ -119,10 +118,12 @@ def read_floor(log: Sequence[tuple[str, Window]], hrefs: set[str]) -> Floor:
 def _threaded_reads(plan: Sequence[tuple[str, Window]], datasets: dict[str, DatasetReader],
                     threads: int) -> float:
     """Seconds to read the plan's windows on `threads` threads, each file's windows in order
-    on the thread its name hashes to (a dataset is used by one thread only)."""
+    on one thread, files given to the threads in turn as first seen (as `files.FileThreads`
+    does; a dataset is used by one thread only)."""
     lanes: list[list[tuple[str, Window]]] = [[] for _ in range(threads)]
+    owners: dict[str, int] = {}
     for href, window in plan:
-        lanes[zlib.crc32(href.encode()) % threads].append((href, window))
+        lanes[owners.setdefault(href, len(owners) % threads)].append((href, window))
 
     def read(lane: list[tuple[str, Window]]) -> None:
         for href, window in lane:

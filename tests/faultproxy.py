@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -38,6 +39,9 @@ class Proxy:
     bytes_out: int = 0  # bytes of its answers relayed (status line and headers included)
     in_flight: int = 0
     most_in_flight: int = 0  # requests being answered at once, at most
+    # (seconds since the proxy started when a request came and when it was answered, method,
+    # path), for a timeline of the reads
+    timeline: list[tuple[float, float, str, str]] = field(default_factory=list)
 
 
 @contextmanager
@@ -48,6 +52,7 @@ def fault_proxy(upstream_port: int, policy: Policy) -> Iterator[Proxy]:
     state: dict[str, object] = {}
     proxy = Proxy("")
     lock = threading.Lock()
+    t0 = time.monotonic()
 
     async def relay_response(upstream: asyncio.StreamReader, client: asyncio.StreamWriter,
                              method: str) -> bool:
@@ -94,12 +99,14 @@ def fault_proxy(upstream_port: int, policy: Policy) -> Iterator[Proxy]:
                     proxy.actions.append((method, path, action))
                     proxy.in_flight += 1
                     proxy.most_in_flight = max(proxy.most_in_flight, proxy.in_flight)
+                came = time.monotonic() - t0
                 try:
                     if not await respond(action, head, method, writer, upstream):
                         return
                 finally:
                     with lock:
                         proxy.in_flight -= 1
+                        proxy.timeline.append((came, time.monotonic() - t0, method, path))
         finally:
             for _, upstream_writer in upstream:
                 upstream_writer.close()
@@ -127,7 +134,7 @@ def fault_proxy(upstream_port: int, policy: Policy) -> Iterator[Proxy]:
     async def serve() -> None:
         stop = asyncio.Event()
         state["stop"] = stop
-        server = await asyncio.start_server(handle, "127.0.0.1", 0)
+        server = await asyncio.start_server(handle, "127.0.0.1", 0, backlog=1024)
         proxy.base = f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}"
         started.set()
         await stop.wait()

@@ -23,7 +23,8 @@ daemon off;
 worker_processes 1;
 pid {tmp}/nginx.pid;
 error_log {tmp}/error.log warn;
-events {{ worker_connections 512; }}
+worker_rlimit_nofile 8192;
+events {{ worker_connections 4096; }}
 http {{
     log_format ranges '$request_method $uri $status $bytes_sent "$http_range"';
     access_log {tmp}/access.log ranges;

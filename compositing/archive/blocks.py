@@ -15,6 +15,7 @@ layout follows the granule under the grid's centre, which holds most of a tile-s
 from __future__ import annotations
 
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import rasterio
@@ -46,8 +47,11 @@ def chunk_layout(grid: OutputGrid, scenes: Sequence[Scene], keys: Sequence[str],
     scene = _central_scene(grid, scenes)
     if scene is None:
         return ChunkLayout(size)
-    blocks = [b for key in keys if key in scene.assets
-              if (b := block_grid(scene.assets[key].href, grid)) is not None]
+    hrefs = [scene.assets[key].href for key in keys if key in scene.assets]
+    # Side by side: remote files cost round trips to open, not CPU.
+    with ThreadPoolExecutor(max(1, min(len(hrefs), 16))) as pool:
+        blocks = [b for b in pool.map(lambda href: block_grid(href, grid), hrefs)
+                  if b is not None]
     if not blocks:
         return ChunkLayout(size)
     return layout_on_blocks(size, blocks)

@@ -1,7 +1,7 @@
 """Open raster files and the threads that read them.
 
-Each file is read by one thread only, chosen from its href, and that thread keeps the file
-open: a rasterio dataset must not be shared between threads, and opening a COG costs about as
+Each file is read by one thread only, the threads taking the files in turn as they are first
+seen, and that thread keeps the file open: a rasterio dataset must not be shared between threads, and opening a COG costs about as
 much as reading a chunk of it, so a file is opened once per process, not once per thread that
 happens to need it. Reads release the GIL, so the threads decode in parallel, and the caller
 (the pipeline's next chunk, or the kernels of the previous one) runs beside them.
@@ -25,7 +25,6 @@ from __future__ import annotations
 import os
 import resource
 import threading
-import zlib
 from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -72,11 +71,19 @@ class FileThreads:
         self.limit = self._default_limit = min(DEFAULT_OPEN_DATASETS, self._budget)
         self._pools = [ThreadPoolExecutor(1, thread_name_prefix=f"read-{i}")
                        for i in range(threads)]
+        # href -> its thread, given in turn as files are first seen: the files a chunk reads
+        # spread evenly over the threads (hashing their names piled up to six of a chunk's
+        # hundred files on one thread of 64, and remote reads waited on that thread's queue).
+        self._owners: dict[str, int] = {}
+        self._owners_lock = threading.Lock()
 
     def submit(self, href: str, fn: Callable[..., T], *args: Any) -> Future[T]:
         """Run fn(*args) on the thread that owns href (fn may call `open_dataset(href)`)."""
-        pool = self._pools[zlib.crc32(href.encode()) % len(self._pools)]
-        return pool.submit(_reading, href, self.limit, fn, *args)
+        with self._owners_lock:
+            owner = self._owners.get(href)
+            if owner is None:
+                owner = self._owners[href] = len(self._owners) % len(self._pools)
+        return self._pools[owner].submit(_reading, href, self.limit, fn, *args)
 
     def reserve(self, files: int) -> None:
         """Keep up to `files` open (a request's distinct files), within the fd budget."""
@@ -88,6 +95,8 @@ class FileThreads:
         for future in [pool.submit(close_datasets) for pool in self._pools]:
             future.result()
         self.limit = self._default_limit
+        with self._owners_lock:
+            self._owners.clear()
 
     def shutdown(self) -> None:
         self.close_datasets()

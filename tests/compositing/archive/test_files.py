@@ -64,3 +64,20 @@ def test_the_least_recently_used_files_close_beyond_the_limit(tmp_path):
     # With a limit of two, opening the third and fourth closed the first two; reopening the
     # first closed the third.
     assert result == [[True, True, True, False]]
+
+
+def test_the_files_of_a_request_spread_evenly_over_the_threads(tmp_path):
+    """A file keeps its thread; new files go to the threads in turn, so no thread queues
+    several of a chunk's files while another has none (remote reads wait on the queue)."""
+    hrefs = []
+    for n in range(8):
+        hrefs.append(str(tmp_path / f"b{n}.tif"))
+        write(hrefs[-1], n)
+    threads = files.FileThreads(4)
+    try:
+        owners = [threads.submit(h, first_value, h).result()[2] for h in hrefs]
+        assert sorted(owners.count(name) for name in set(owners)) == [2, 2, 2, 2]
+        again = [threads.submit(h, first_value, h).result()[2] for h in reversed(hrefs)]
+        assert again == owners[::-1]  # each file stays on its thread
+    finally:
+        threads.shutdown()
