@@ -1,10 +1,11 @@
 """Open raster files and the threads that read them.
 
 Each file is read by one thread only, the threads taking the files in turn as they are first
-seen, and that thread keeps the file open: a rasterio dataset must not be shared between threads, and opening a COG costs about as
-much as reading a chunk of it, so a file is opened once per process, not once per thread that
-happens to need it. Reads release the GIL, so the threads decode in parallel, and the caller
-(the pipeline's next chunk, or the kernels of the previous one) runs beside them.
+seen, and that thread keeps the file open: a rasterio dataset must not be shared between
+threads, and opening a COG costs about as much as reading a chunk of it, so a file is opened
+once per process, not once per thread that happens to need it. Reads release the GIL, so the
+threads decode in parallel, and the caller (the pipeline's next chunk, or the kernels of the
+previous one) runs beside them.
 
 How many files stay open is sized to the request (`reserve`): every file a yearly order
 touches, up to a share of the process's file-descriptor limit; beyond it the least recently

@@ -78,16 +78,18 @@ class _Prepared:
 
 
 def ingest_path(path: Path | str, archive_dir: Path | str,
-                collection: str = "sentinel-2-l2a") -> IngestResult:
-    """Register one SAFE folder, .SAFE.zip, MTD_MSIL2A.xml or STAC Item JSON; IngestError else."""
+                collection: str = "sentinel-2-l2a", keep_remote: bool = False) -> IngestResult:
+    """Register one SAFE folder, .SAFE.zip, MTD_MSIL2A.xml or STAC Item JSON; IngestError else.
+    `keep_remote`: a STAC Item's assets with no local file are registered by their remote
+    hrefs (http(s), s3), not downloaded, where otherwise they are dropped."""
     source = Path(os.path.abspath(Path(path).expanduser()))
-    prepared = prepare(source)
+    prepared = prepare(source, keep_remote)
     prepared.item["collection"] = collection
     archive = Path(os.path.abspath(Path(archive_dir).expanduser()))
     return _write(source, prepared, archive / collection)
 
 
-def prepare(source: Path) -> _Prepared:
+def prepare(source: Path, keep_remote: bool = False) -> _Prepared:
     """Read and validate a source of any kind into an item (nothing is written)."""
     if not source.exists():
         raise IngestError(f"{source}: no such file or directory")
@@ -109,7 +111,7 @@ def prepare(source: Path) -> _Prepared:
                               "the SAFE folder (its MTD_MSIL2A.xml beside GRANULE/)")
         return _from_safe(_DirSafe(source.parent))
     if head.startswith(b"{"):
-        return _from_stac_item(source)
+        return _from_stac_item(source, keep_remote)
     raise IngestError(f"{source}: not a SAFE folder, a .SAFE.zip, an MTD_MSIL2A.xml or a "
                       "STAC Item JSON file")
 
@@ -343,8 +345,9 @@ def _safe_item(item_id: str, meta: safe.ProductMetadata, tile_meta: safe.TileMet
 # --- STAC Items with local COGs -----------------------------------------------------------------
 
 
-def _from_stac_item(path: Path) -> _Prepared:
-    """A STAC Item JSON whose asset hrefs are mapped to files beside it."""
+def _from_stac_item(path: Path, keep_remote: bool = False) -> _Prepared:
+    """A STAC Item JSON whose asset hrefs are mapped to files beside it; with `keep_remote`,
+    those with none keep their remote href (with the size and checksum the item gives)."""
     try:
         raw = json.loads(path.read_text(encoding="utf-8-sig"))
     except (OSError, UnicodeDecodeError, ValueError) as exc:
@@ -359,6 +362,11 @@ def _from_stac_item(path: Path) -> _Prepared:
     notes: list[str] = []
     for key, asset in raw["assets"].items():
         local = _local_file(str(asset["href"]), folder)
+        if local is None and keep_remote and _is_remote(str(asset["href"])):
+            assets[key] = asset  # read where it is, by ranges: nothing is downloaded
+            described[key] = (f"{asset.get('gsd', '?')} m, remote" if key in _L2A_KEYS
+                              else "remote file")
+            continue
         if local is None:
             dropped.append(key)
             continue
@@ -371,12 +379,15 @@ def _from_stac_item(path: Path) -> _Prepared:
         else:
             described[key] = "file"
         assets[key] = asset
+    where = "a remote href or a local file" if keep_remote else "a local file beside it"
     if not any(key in _L2A_KEYS for key in assets):
-        raise IngestError(f"{path}: no L2A band or SCL asset of the item has a local file "
-                          f"beside it (looked for {', '.join(sorted(raw['assets'])[:6])}, ...)")
-    missing = [f"assets with no local file (dropped): {', '.join(dropped)}"] if dropped else []
+        raise IngestError(f"{path}: no L2A band or SCL asset of the item has {where} "
+                          f"(looked for {', '.join(sorted(raw['assets'])[:6])}, ...)")
+    missing = [f"assets with no {'usable href' if keep_remote else 'local file'} (dropped): "
+               f"{', '.join(dropped)}"] if dropped else []
     if not any(key in assets for key in asset_keys_of("SCL")):
-        missing.insert(0, "SCL: no local file (scene classification needed to composite)")
+        missing.insert(0, f"SCL: no {'usable href' if keep_remote else 'local file'} (scene "
+                          "classification needed to composite)")
     item = {k: v for k, v in raw.items() if k not in ("assets", "links", "collection")}
     item["links"] = [link for link in raw.get("links") or []
                      if isinstance(link, dict) and link.get("rel") not in _API_LINK_RELS]
@@ -401,6 +412,14 @@ def _item_problem(raw: Any) -> str:
             isinstance(a, dict) and isinstance(a.get("href"), str) for a in assets.values()):
         return "assets are missing or have no href"
     return ""
+
+
+_REMOTE_SCHEMES = ("http", "https", "s3")
+
+
+def _is_remote(href: str) -> bool:
+    """Whether GDAL reads the href over the network (http(s) ranges, S3)."""
+    return urlparse(href).scheme in _REMOTE_SCHEMES
 
 
 def _local_file(href: str, folder: Path) -> Path | None:

@@ -174,3 +174,57 @@ def test_60m_request_over_the_real_safe(archive, shared_data, tmp_path):
     for b, band in enumerate(BANDS_AT_60M):
         np.testing.assert_array_equal(product[b][check],
                                       np.clip(expected[band][check], 0, None))
+
+
+def test_a_remote_item_is_registered_without_downloading_anything(archive, shared_data,
+                                                                  tmp_path):
+    """--remote keeps the hrefs of assets with no local file: the item alone is copied."""
+    item_file = tmp_path / "item.json"
+    item_file.write_text((shared_data / "real" / ES_ITEM).read_text())  # no COG beside it
+    out, err = _run(str(item_file), "--remote")
+    assert err == "" and "registered: S2A_29RKH_20200219_0_L2A" in out
+    assert "red 10 m, remote" in out and "granule_metadata remote file" in out
+    stored = json.loads((archive / "sentinel-2-l2a" / "S2A_29RKH_20200219_0_L2A"
+                         / "S2A_29RKH_20200219_0_L2A.json").read_text())
+    original = json.loads(item_file.read_text())
+    assert {k: a["href"] for k, a in stored["assets"].items()} == {
+        k: a["href"] for k, a in original["assets"].items()}
+    assert sorted(p.name for p in (archive / "sentinel-2-l2a" / "S2A_29RKH_20200219_0_L2A")
+                  .iterdir()) == ["S2A_29RKH_20200219_0_L2A.json"]
+    # Without --remote the same item has nothing to register.
+    with pytest.raises(CommandError):
+        _run(str(item_file), "--archive", str(tmp_path / "other"))
+
+
+@pytest.mark.heavy  # nginx
+def test_a_remote_item_reads_as_the_same_item_with_local_files(archive, shared_data, tmp_path,
+                                                              settings):
+    from compositing.archive.read import close_datasets
+    from tests.webserver import nginx_serving
+
+    _run(str(shared_data / "real" / ES_ITEM))  # the COGs beside the item: local hrefs
+    folder = archive / "sentinel-2-l2a" / "S2A_29RKH_20200219_0_L2A"
+    local_item = json.loads((folder / "S2A_29RKH_20200219_0_L2A.json").read_text())
+    aoi = box(*local_item["bbox"]).centroid.buffer(0.02)
+    date_ = date(2020, 2, 19)
+    local = search_scenes(archives(), aoi, date_, date_)
+    cog_dir = (shared_data / "real" / ES_ITEM).parent.resolve()
+    with nginx_serving(cog_dir, tmp_path / "nginx") as web:
+        remote_item = json.loads(json.dumps(local_item).replace(str(cog_dir), web.base))
+        (tmp_path / "remote.json").write_text(json.dumps(remote_item))
+        settings.HUB_ARCHIVE_DIR = tmp_path / "remote-archive"
+        out, _ = _run(str(tmp_path / "remote.json"), "--remote")
+        assert "red 100 m, remote" in out or "B04 100 m, remote" in out, out
+        remote = search_scenes(archives(), aoi, date_, date_)
+        assert remote[0].assets["B04"].href.startswith(web.base)
+        grid = OutputGrid.for_aoi(aoi, 32629, 100)
+        chunk = next(grid.chunks(100_000))
+        bands = stack_bands(["B02", "B04", "B8A"])
+        here = read_stack(group_acquisitions(local), bands, grid, chunk, 100)
+        there = read_stack(group_acquisitions(remote), bands, grid, chunk, 100)
+        close_datasets()
+        served = web.requests()
+    np.testing.assert_array_equal(there.refl, here.refl)
+    np.testing.assert_array_equal(there.scl, here.scl)
+    assert here.refl.size and (here.refl > 0).mean() > 0.5
+    assert all(r.status == 206 for r in served if r.path.endswith(".tif") and r.method == "GET")

@@ -21,6 +21,10 @@ class Command(BaseCommand):
                             help="archive directory (default: HUB_ARCHIVE_DIR)")
         parser.add_argument("--collection", default=None,
                             help="collection folder (default: HUB_STAC_COLLECTION)")
+        parser.add_argument("--remote", action="store_true",
+                            help="register a STAC Item's assets that have no local file by "
+                                 "their remote hrefs (http(s), s3): read where they are, by "
+                                 "ranges, never downloaded")
 
     def handle(self, *args: Any, **opts: Any) -> None:
         archive: Path = (opts["archive"] or Path(settings.HUB_ARCHIVE_DIR)).expanduser()
@@ -29,7 +33,7 @@ class Command(BaseCommand):
         failed: list[str] = []
         for path in opts["paths"]:
             try:
-                result = ingest_path(path, archive, collection)
+                result = ingest_path(path, archive, collection, keep_remote=opts["remote"])
             except IngestError as exc:
                 failed.append(str(path))
                 self.stderr.write(f"FAILED {exc}")
