@@ -66,3 +66,21 @@ def test_the_network_options_are_the_hub_s_unless_the_operator_set_them() -> Non
     assert options["GDAL_HTTP_TIMEOUT"] == "5"  # the operator's
     assert options["GDAL_DISABLE_READDIR_ON_OPEN"] == "EMPTY_DIR"
     assert set(options) == set(NETWORK_OPTIONS)
+
+
+def test_angle_grids_are_read_from_a_granule_s_remote_mtd_tl_xml(shared_data: Path,
+                                                                 tmp_path: Path) -> None:
+    """Other catalogues list the granule's MTD_TL.xml (granule_metadata): read over HTTP as
+    the rasters are, it gives the grids ingest takes from a SAFE."""
+    from compositing.archive.angles import angle_grids, load_angles
+
+    folder = shared_data / "real" / "safe_metadata"
+    name = "S2A_MSIL2A_20230821T221941_N0509_R029_T01KAB_20230822T021825__MTD_TL.xml"
+    with nginx_serving(folder.resolve(), tmp_path / "nginx") as web:
+        remote = load_angles(f"{web.base}/{name}")
+        assert angle_grids(f"{web.base}/{name}") is not None
+        served = web.requests()
+    assert remote == load_angles(str(folder / name))
+    assert remote["crs"] == "EPSG:32701" and remote["sun_zenith"]
+    assert [r.status for r in served if r.path.endswith(name)] and all(
+        r.status in (200, 206) for r in served)
