@@ -17,6 +17,7 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 import os
+import threading
 from collections.abc import Callable, Mapping, Sequence
 from functools import lru_cache
 from pathlib import Path
@@ -26,8 +27,6 @@ if TYPE_CHECKING:
     from compositing.archive.archives import Archive
 
 NETWORK_OPTIONS: Mapping[str, str] = {
-    # Open a file without listing its folder for sidecar files (.aux.xml, .ovr, .msk).
-    "GDAL_DISABLE_READDIR_ON_OPEN": "EMPTY_DIR",
     # The COG header and its tile index in the first request (S2 COGs: under 32 KB).
     "GDAL_INGESTED_BYTES_AT_OPEN": "32768",
     # The blocks of one window in one request: adjacent ranges merged, others in a multi-range
@@ -45,13 +44,31 @@ NETWORK_OPTIONS: Mapping[str, str] = {
 }
 
 
+# Remote files are opened without listing their folder for sidecar files (.aux.xml, .ovr,
+# .msk: a request each, or a LIST on S3). Set for the remote file systems only: local files
+# keep their sidecars (a JPEG 2000 product's nodata is in its .aux.xml).
+REMOTE_PATH_OPTIONS: Mapping[str, str] = {"GDAL_DISABLE_READDIR_ON_OPEN": "EMPTY_DIR"}
+REMOTE_FILE_SYSTEMS = ("/vsicurl/", "/vsis3/", "/vsigs/", "/vsiaz/", "/vsiadls/", "/vsioss/",
+                       "/vsiswift/")
+
+
 def configure_network(environ: dict[str, str] | None = None) -> dict[str, str]:
-    """Set NETWORK_OPTIONS in the environment where it does not set them already; the options
-    now in force."""
+    """Set NETWORK_OPTIONS in the environment where it does not set them already, and
+    REMOTE_PATH_OPTIONS on the remote file systems where the environment does not set them
+    for every file; the options now in force (the remote-only ones included)."""
     env = os.environ if environ is None else environ
     for key, value in NETWORK_OPTIONS.items():
         env.setdefault(key, value)
-    return {key: env[key] for key in NETWORK_OPTIONS}
+    in_force = {key: env[key] for key in NETWORK_OPTIONS}
+    for key, value in REMOTE_PATH_OPTIONS.items():
+        if key in env:
+            in_force[key] = env[key]
+            continue
+        if environ is None:
+            for prefix in REMOTE_FILE_SYSTEMS:
+                _gdal().VSISetPathSpecificOption(prefix.encode(), key.encode(), value.encode())
+        in_force[key] = value
+    return in_force
 
 
 def vsi_path(href: str) -> str:
@@ -113,8 +130,12 @@ def _planetary_computer(href: str) -> str:
     parts = urlsplit(href)
     account = parts.netloc.split(".", 1)[0]
     container = parts.path.lstrip("/").split("/", 1)[0]
-    token = get_token(account, container, retry_total=3, retry_backoff_factor=0.5)
+    with _token_lock:  # the reading threads meet the first file together: one asks, all wait
+        token = get_token(account, container, retry_total=3, retry_backoff_factor=0.5)
     return str(token.sign(href).href)
+
+
+_token_lock = threading.Lock()
 
 
 _SIGNING: Mapping[str, Callable[[str], str]] = {"planetary-computer": _planetary_computer}
