@@ -56,8 +56,14 @@ def test_run_hub_restarts_a_dead_worker_and_stops_within_10_s(tmp_path, demo_arc
         def workers() -> list[int]:  # the worker's main process (its pool has its command)
             return [p for p in children(hub.pid) if "celery -A workers worker" in command_of(p)]
 
-        wait_for(lambda: len(workers()) == 1, 60)
-        first = workers()[0]
+        seen: list[int] = []
+
+        def one_worker() -> bool:  # kept from the look that found it: /proc changes between
+            seen[:] = workers()    # looks while the worker's pool starts
+            return len(seen) == 1
+
+        wait_for(one_worker, 60)
+        first = seen[0]
         os.kill(first, signal.SIGKILL)  # as the out-of-memory killer would
         wait_for(lambda: workers() and workers()[0] != first, 60)
         assert requests.get(base + "/api/v1/openapi.json", timeout=5).ok

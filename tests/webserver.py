@@ -101,7 +101,11 @@ def nginx_serving(root: Path, tmp: Path) -> Iterator[WebServer]:
                     raise AssertionError(f"nginx did not start: {proc.stderr.read()!r} "
                                          f"{(tmp / 'error.log').read_text()}") from None
                 time.sleep(0.05)
-        (tmp / "access.log").write_text("")  # the start-up probe is not a read
+        # nginx logs a request after answering it: wait for the probe's line, then forget it
+        # (the start-up probe is not a read).
+        while not (tmp / "access.log").read_text() and time.monotonic() < deadline:
+            time.sleep(0.01)
+        (tmp / "access.log").write_text("")
         yield WebServer(base, tmp / "access.log")
     finally:
         proc.terminate()
