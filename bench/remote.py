@@ -153,16 +153,6 @@ def run(archive: Path, side_km: float, archives_file: str, threads: int | None,
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
-def rasters(folder: str) -> dict[str, Any]:
-    import rasterio
-
-    out = {}
-    for path in sorted(Path(folder).glob("*.tif")):
-        with rasterio.open(path) as src:
-            out[path.name.split("_")[0]] = src.read()
-    return out
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--side-km", type=float, default=5.12)
@@ -176,6 +166,7 @@ def main() -> None:
         return
     import numpy as np
 
+    from tests.archive_files import rasters, s3_fields, write_archives_file
     from tests.faultproxy import Action, fault_proxy
     from tests.s3server import REGION, s3_serving
     from tests.webserver import nginx_serving
@@ -191,9 +182,8 @@ def main() -> None:
         root = str(archive.resolve())
         with nginx_serving(archive.resolve(), tmp / "nginx") as web, \
                 fault_proxy(int(web.base.rsplit(":", 1)[1]), lambda *a: delay) as proxy:
-            file = tmp / "nginx.toml"
-            file.write_text(f'[archives.remote]\npreset = "local"\nhref_rewrites = '
-                            f'[["{root}/", "{proxy.base}/"]]\n')
+            file = write_archives_file(tmp / "nginx.toml", "remote", preset="local",
+                                       href_rewrites=[[f"{root}/", f"{proxy.base}/"]])
             for threads in (None, args.remote_threads):
                 before = (proxy.forwarded, proxy.bytes_out)
                 proxy.most_in_flight = 0
@@ -205,19 +195,12 @@ def main() -> None:
         print("uploading the archive to the S3 server ...", flush=True)
         with s3_serving(archive.resolve() / "sentinel-2-l2a", tmp / "s3", prefix="l2a") as s3, \
                 fault_proxy(int(s3.endpoint.rsplit(":", 1)[1]), lambda *a: delay) as proxy:
-            file = tmp / "s3.toml"
-            file.write_text(f"""[archives.remote]
-preset = "local"
-href_rewrites = [["{root}/sentinel-2-l2a/", "s3://{s3.bucket}/l2a/"]]
-file_prefixes = ["s3://{s3.bucket}/"]
-[archives.remote.gdal]
-AWS_S3_ENDPOINT = "{proxy.base.removeprefix('http://')}"
-AWS_HTTPS = "NO"
-AWS_VIRTUAL_HOSTING = "FALSE"
-AWS_REGION = "{REGION}"
-AWS_ACCESS_KEY_ID = "bench"
-AWS_SECRET_ACCESS_KEY = "bench"
-""")
+            file = write_archives_file(
+                tmp / "s3.toml", "remote", preset="local",
+                href_rewrites=[[f"{root}/sentinel-2-l2a/", f"s3://{s3.bucket}/l2a/"]],
+                file_prefixes=[f"s3://{s3.bucket}/"],
+                **s3_fields(proxy.base.removeprefix("http://"), REGION,
+                            AWS_ACCESS_KEY_ID="bench", AWS_SECRET_ACCESS_KEY="bench"))
             for threads in (None, args.remote_threads):
                 before = (proxy.forwarded, proxy.bytes_out)
                 proxy.most_in_flight = 0
@@ -227,7 +210,7 @@ AWS_SECRET_ACCESS_KEY = "bench"
                              (proxy.forwarded - before[0], proxy.bytes_out - before[1],
                               proxy.most_in_flight)))
         needed = needed_bytes(local["windows"], {})
-        reference = rasters(local["folder"])
+        reference = rasters(Path(local["folder"]))
         print(f"\nMonthly 10 m order over {args.side_km:g} km (June 2023, "
               f"{len(local['windows'])} windows read, {needed / 2**20:.1f} MiB of compressed "
               f"blocks needed), {os.cpu_count()} CPUs; proxy latency {args.latency_ms:g} ms "
@@ -237,7 +220,8 @@ AWS_SECRET_ACCESS_KEY = "bench"
         print(head)
         print("-" * len(head))
         for label, threads, r, served in rows:
-            same = all(np.array_equal(v, rasters(r["folder"])[k]) for k, v in reference.items())
+            same = all(np.array_equal(v, rasters(Path(r["folder"]))[k])
+                       for k, v in reference.items())
             shown = str(threads or f"{_default_threads()} (def.)")
             if served is None:
                 print(f"{label:>16} {shown:>9} {r['wall']:7.2f} {1:7.2f} {'-':>8} {'-':>9} "

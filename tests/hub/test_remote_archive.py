@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
 import pytest
 import rasterio
 
@@ -15,6 +14,7 @@ from compositing.archive.read import close_datasets
 from compositing.orders.spec import parse_spec
 from compositing.pipeline import run_mosaic
 from hub.mosaics.services import mosaic_settings
+from tests.archive_files import assert_same_rasters, rasters, write_archives_file
 from tests.conftest import TEST_AOI_BBOX
 from tests.webserver import nginx_serving
 
@@ -27,36 +27,25 @@ ORDER = {"aoi": list(TEST_AOI_BBOX), "start": "2023-06-01", "period": "month",
          "name": "remote"}
 
 
-def _rasters(folder: Path) -> dict[str, np.ndarray]:
-    out = {}
-    for path in sorted(folder.rglob("*.tif")):
-        with rasterio.open(path) as src:
-            out[path.name.split("_")[0]] = src.read()
-    return out
-
-
 def test_a_composite_read_over_http_equals_the_one_read_from_disk(settings, hub_dirs,
                                                                    tmp_path: Path) -> None:
     spec = parse_spec(ORDER)
     local = run_mosaic(spec, mosaic_settings(), tmp_path / "local", "local")
     close_datasets()
     with nginx_serving(hub_dirs["archive"], tmp_path / "nginx") as web:
-        file = tmp_path / "archives.toml"
-        file.write_text(f'[archives.web]\npreset = "local"\nhref_rewrites = '
-                        f'[["{hub_dirs["archive"]}/", "{web.base}/"]]\n')
+        file = write_archives_file(tmp_path / "archives.toml", "web", preset="local",
+                                   href_rewrites=[[f"{hub_dirs['archive']}/", f"{web.base}/"]])
         settings.HUB_ARCHIVES = load_archives("web", file)
         remote = run_mosaic(spec, mosaic_settings(), tmp_path / "remote", "remote")
         close_datasets()
         served = web.requests()
-    mine, theirs = _rasters(local.folder), _rasters(remote.folder)
-    assert set(mine) == set(theirs) and len(mine) >= 5
-    for name, values in mine.items():
-        np.testing.assert_array_equal(theirs[name], values, err_msg=name)
+    assert_same_rasters(local.folder, remote.folder)
+    assert len(rasters(local.folder)) >= 5
     # Every input came over HTTP, by ranges: no file was downloaded whole to be read.
-    rasters = [r for r in served if r.path.endswith(".tif")]
-    assert {Path(r.path).name for r in rasters} >= {"B02.tif", "B04.tif", "SCL.tif", "B11.tif"}
-    assert all(r.status == 206 and r.range.startswith("bytes=") for r in rasters
-               if r.method == "GET"), [r for r in rasters if r.status != 206][:5]
+    tifs = [r for r in served if r.path.endswith(".tif")]
+    assert {Path(r.path).name for r in tifs} >= {"B02.tif", "B04.tif", "SCL.tif", "B11.tif"}
+    assert all(r.status == 206 and r.range.startswith("bytes=") for r in tifs
+               if r.method == "GET"), [r for r in tifs if r.status != 206][:5]
     assert any(r.path.endswith("angles.json") and r.status == 200 for r in served)
 
 
@@ -71,7 +60,6 @@ def test_the_network_options_are_the_hub_s_unless_the_operator_set_them() -> Non
 
 def test_remote_files_are_opened_without_looking_for_sidecars(hub_dirs, tmp_path: Path
                                                               ) -> None:
-    import rasterio
 
     from compositing.archive import files  # noqa: F401 - sets the hub's network options
 

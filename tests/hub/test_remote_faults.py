@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 from compositing.archive.archives import load_archives
@@ -15,8 +14,9 @@ from compositing.archive.scenes import ArchiveDataError
 from compositing.orders.spec import parse_spec
 from compositing.pipeline import run_mosaic
 from hub.mosaics.services import mosaic_settings
+from tests.archive_files import assert_same_rasters, write_archives_file
 from tests.faultproxy import FORWARD, Action, fault_proxy
-from tests.hub.test_remote_archive import ORDER, _rasters
+from tests.hub.test_remote_archive import ORDER
 from tests.webserver import nginx_serving
 
 pytestmark = [pytest.mark.heavy, pytest.mark.django_db]  # nginx, a proxy, orders
@@ -27,9 +27,8 @@ def _order_through(policy, settings, hub_dirs, tmp_path: Path, name: str):
     the exception, and what the proxy did."""
     with nginx_serving(hub_dirs["archive"], tmp_path / f"nginx-{name}") as web, \
             fault_proxy(int(web.base.rsplit(":", 1)[1]), policy) as proxy:
-        file = tmp_path / f"{name}.toml"
-        file.write_text(f'[archives.web]\npreset = "local"\nhref_rewrites = '
-                        f'[["{hub_dirs["archive"]}/", "{proxy.base}/"]]\n')
+        file = write_archives_file(tmp_path / f"{name}.toml", "web", preset="local",
+                                   href_rewrites=[[f"{hub_dirs['archive']}/", f"{proxy.base}/"]])
         settings.HUB_ARCHIVES = load_archives("web", file)
         try:
             return run_mosaic(parse_spec(ORDER), mosaic_settings(), tmp_path / name,
@@ -64,10 +63,7 @@ def test_transient_faults_are_retried_and_change_nothing(settings, hub_dirs, tmp
     injected = [a for _, _, a in proxy.actions if a.status or a.drop]
     assert {a.status for a in injected} == {None, 503, 429, 502}, proxy.actions[:20]
     assert len(injected) >= 10 and any(a.drop for a in injected)
-    mine, theirs = _rasters(local.folder), _rasters(remote.folder)
-    assert set(mine) == set(theirs)
-    for name, values in mine.items():
-        np.testing.assert_array_equal(theirs[name], values, err_msg=name)
+    assert_same_rasters(local.folder, remote.folder)
 
 
 def test_a_file_the_server_refuses_fails_the_order_naming_it(settings, hub_dirs, tmp_path):

@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import os
 
-import numpy as np
 import pytest
 
 from compositing.archive.archives import load_archives
@@ -17,7 +16,8 @@ from compositing.orders.spec import parse_spec
 from compositing.pipeline import run_mosaic
 from hub.mosaics.operator import archives
 from hub.mosaics.services import mosaic_settings
-from tests.hub.test_remote_archive import ORDER, _rasters
+from tests.archive_files import assert_same_rasters, s3_fields, write_archives_file
+from tests.hub.test_remote_archive import ORDER
 from tests.s3server import REGION, s3_serving
 
 pytestmark = [pytest.mark.heavy, pytest.mark.django_db]  # an S3 server, two orders
@@ -37,21 +37,12 @@ def test_an_archive_in_s3_composes_the_product_read_from_disk(settings, hub_dirs
     local = run_mosaic(spec, mosaic_settings(), tmp_path / "local", "local")
     close_datasets()
     with s3_serving(hub_dirs["archive"], tmp_path / "s3", prefix="demo") as s3:
-        file = tmp_path / "archives.toml"
-        file.write_text(f"""
-[archives.bucket]
-preset = "local"
-href_rewrites = [["{hub_dirs["archive"]}/", "s3://{s3.bucket}/demo/"]]
-file_prefixes = ["s3://{s3.bucket}/"]
-[archives.bucket.gdal]
-AWS_S3_ENDPOINT = "{s3.endpoint}"
-AWS_HTTPS = "NO"
-AWS_VIRTUAL_HOSTING = "FALSE"
-AWS_REGION = "{REGION}"
-[archives.bucket.credentials]
-AWS_ACCESS_KEY_ID = "MIRROR_S3_KEY"
-AWS_SECRET_ACCESS_KEY = "MIRROR_S3_SECRET"
-""")
+        file = write_archives_file(
+            tmp_path / "archives.toml", "bucket", preset="local",
+            href_rewrites=[[f"{hub_dirs['archive']}/", f"s3://{s3.bucket}/demo/"]],
+            file_prefixes=[f"s3://{s3.bucket}/"], **s3_fields(s3.endpoint, REGION),
+            credentials={"AWS_ACCESS_KEY_ID": "MIRROR_S3_KEY",
+                         "AWS_SECRET_ACCESS_KEY": "MIRROR_S3_SECRET"})
         settings.HUB_ARCHIVES = load_archives("bucket", file)
         archives()  # as a worker's settings do: the options are set for the bucket's paths
         some_file = f"s3://{s3.bucket}/demo/x.tif"
@@ -60,10 +51,7 @@ AWS_SECRET_ACCESS_KEY = "MIRROR_S3_SECRET"
         remote = run_mosaic(spec, mosaic_settings(), tmp_path / "remote", "remote")
         close_datasets()
         reads = s3.get_requests()
-    mine, theirs = _rasters(local.folder), _rasters(remote.folder)
-    assert set(mine) == set(theirs) and len(mine) >= 5
-    for name, values in mine.items():
-        np.testing.assert_array_equal(theirs[name], values, err_msg=name)
+    assert_same_rasters(local.folder, remote.folder)
     assert any("/B04.tif" in line and '" 206 ' in line for line in reads), reads[:5]
     assert any("/angles.json" in line for line in reads), reads[:5]
 
@@ -91,28 +79,17 @@ def test_a_safe_s_jpeg2000_files_in_s3_compose_as_on_disk(settings, tmp_path, sh
     local = run_mosaic(spec, mosaic_settings(), tmp_path / "local", "local")
     close_datasets()
     with s3_serving(safe_dir, tmp_path / "s3", prefix=f"safe/{SAFE_NAME}.SAFE") as s3:
-        file = tmp_path / "archives.toml"
-        file.write_text(f"""
-[archives.bucket]
-preset = "local"
-href_rewrites = [["{in_place}", "s3://{s3.bucket}/safe/{SAFE_NAME}.SAFE/"]]
-file_prefixes = ["s3://{s3.bucket}/"]
-[archives.bucket.gdal]
-AWS_S3_ENDPOINT = "{s3.endpoint}"
-AWS_HTTPS = "NO"
-AWS_VIRTUAL_HOSTING = "FALSE"
-AWS_REGION = "{REGION}"
-AWS_ACCESS_KEY_ID = "reader"
-AWS_SECRET_ACCESS_KEY = "reader"
-""")
+        file = write_archives_file(
+            tmp_path / "archives.toml", "bucket", preset="local",
+            href_rewrites=[[in_place, f"s3://{s3.bucket}/safe/{SAFE_NAME}.SAFE/"]],
+            file_prefixes=[f"s3://{s3.bucket}/"],
+            **s3_fields(s3.endpoint, REGION, AWS_ACCESS_KEY_ID="reader",
+                        AWS_SECRET_ACCESS_KEY="reader"))
         settings.HUB_ARCHIVES = load_archives("bucket", file)
         remote = run_mosaic(spec, mosaic_settings(), tmp_path / "remote", "remote")
         close_datasets()
         reads = s3.get_requests()
-    mine, theirs = _rasters(local.folder), _rasters(remote.folder)
-    assert set(mine) == set(theirs)
-    for name, values in mine.items():
-        np.testing.assert_array_equal(theirs[name], values, err_msg=name)
+    assert_same_rasters(local.folder, remote.folder)
     jp2 = [line for line in reads if ".jp2 " in line]
     assert any("_B04_60m.jp2" in line for line in jp2) and any("SCL_" in line for line in jp2)
     assert all('" 206 ' in line for line in jp2), jp2[:3]  # by ranges, never whole

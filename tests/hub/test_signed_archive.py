@@ -10,7 +10,6 @@ import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 from compositing.archive.archives import load_archives
@@ -19,8 +18,9 @@ from compositing.archive.scenes import ArchiveDataError
 from compositing.orders.spec import parse_spec
 from compositing.pipeline import run_mosaic
 from hub.mosaics.services import mosaic_settings
+from tests.archive_files import assert_same_rasters, write_archives_file
 from tests.faultproxy import FORWARD, fault_proxy
-from tests.hub.test_remote_archive import ORDER, _rasters
+from tests.hub.test_remote_archive import ORDER
 from tests.webserver import nginx_serving
 
 pytestmark = [pytest.mark.heavy, pytest.mark.django_db]  # nginx, a proxy, orders
@@ -70,16 +70,11 @@ def _order(settings, hub_dirs, tmp_path: Path, name: str):
     (site / "sentinel2-l2").symlink_to(hub_dirs["archive"], target_is_directory=True)
     with nginx_serving(site, tmp_path / f"nginx-{name}") as web, \
             fault_proxy(int(web.base.rsplit(":", 1)[1]), lambda *a: FORWARD) as proxy:
-        file = tmp_path / f"{name}.toml"
-        file.write_text(f"""
-[archives.pc]
-preset = "local"
-signing = "planetary-computer"
-href_rewrites = [["{hub_dirs['archive']}/", "{BLOB}/sentinel2-l2/"]]
-file_prefixes = ["{BLOB}/"]
-[archives.pc.gdal]
-GDAL_HTTP_PROXY = "{proxy.base.removeprefix('http://')}"
-""")
+        file = write_archives_file(
+            tmp_path / f"{name}.toml", "pc", preset="local", signing="planetary-computer",
+            href_rewrites=[[f"{hub_dirs['archive']}/", f"{BLOB}/sentinel2-l2/"]],
+            file_prefixes=[f"{BLOB}/"],
+            gdal={"GDAL_HTTP_PROXY": proxy.base.removeprefix("http://")})
         settings.HUB_ARCHIVES = load_archives("pc", file)
         try:
             return run_mosaic(parse_spec(ORDER), mosaic_settings(), tmp_path / name,
@@ -99,9 +94,7 @@ def test_files_are_opened_with_one_token_of_their_container(settings, hub_dirs, 
     remote, proxy = _order(settings, hub_dirs, tmp_path, "pc")
     server.shutdown()
     assert not isinstance(remote, Exception), remote
-    mine, theirs = _rasters(local.folder), _rasters(remote.folder)
-    for name, values in mine.items():
-        np.testing.assert_array_equal(theirs[name], values, err_msg=name)
+    assert_same_rasters(local.folder, remote.folder)
     assert asked == ["/api/sas/v1/token/sentinel2l2a01/sentinel2-l2"]  # one token, cached
     files = [path for _, path, _ in proxy.actions if ".tif" in path]
     assert files and all(path.startswith(f"{BLOB}/sentinel2-l2/") and path.endswith(
