@@ -19,6 +19,11 @@ from compositing.archive.archives import PRESETS, Archive
 CLASS_RASTERS: frozenset[str] = frozenset({"SCL", "CLD", "SNW"})
 
 
+# Seconds to connect to a STAC API and between the bytes of its answer: a stalled API fails
+# the search (the preview names it, an order fails naming it) instead of holding a worker.
+STAC_TIMEOUT_S = (10.0, 30.0)
+
+
 class ArchiveDataError(Exception):
     """The archive cannot serve the request; the message says why, for the person ordering."""
 
@@ -104,11 +109,11 @@ def _items(archive: Archive, aoi: BaseGeometry, t0: datetime, t1: datetime) -> l
     where its API cannot be reached or refuses (an order must not go on with part of the
     data it would have had)."""
     try:
-        search = Client.open(archive.stac_url).search(
+        search = Client.open(archive.stac_url, timeout=STAC_TIMEOUT_S).search(
             collections=[archive.collection], intersects=aoi.__geo_interface__,
             datetime=[t0, t1], limit=100)
         return list(search.items_as_dicts())
-    except (APIError, requests.RequestException, OSError) as exc:
+    except (APIError, requests.RequestException, OSError) as exc:  # timeouts included
         reason = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else type(
             exc).__name__
         raise ArchiveDataError(f"the archive {archive.name} ({archive.stac_url}) could not be "
@@ -118,7 +123,7 @@ def _items(archive: Archive, aoi: BaseGeometry, t0: datetime, t1: datetime) -> l
 def count_scenes(archive: Archive, aoi: BaseGeometry, start: date, end: date) -> int | None:
     """How many items of the archive meet the AOI from start to end, as its STAC API counts
     them (None where the API does not count)."""
-    search = Client.open(archive.stac_url).search(
+    search = Client.open(archive.stac_url, timeout=STAC_TIMEOUT_S).search(
         collections=[archive.collection], intersects=aoi.__geo_interface__,
         datetime=[datetime.combine(start, time.min, tzinfo=UTC),
                   datetime.combine(end, time.max, tzinfo=UTC)], limit=1)
@@ -128,7 +133,8 @@ def count_scenes(archive: Archive, aoi: BaseGeometry, start: date, end: date) ->
 def collection_interval(archive: Archive) -> tuple[date, date | None] | None:
     """The first and last day of the archive's collection as its STAC API states them (the
     last None: still growing); None where it states no start."""
-    collection = Client.open(archive.stac_url).get_collection(archive.collection)
+    collection = Client.open(archive.stac_url, timeout=STAC_TIMEOUT_S).get_collection(
+        archive.collection)
     intervals = collection.extent.temporal.intervals if collection is not None else []
     first, last = intervals[0] if intervals else (None, None)
     if first is None:

@@ -152,3 +152,28 @@ def test_a_wrong_configuration_names_the_archive_and_the_field(tmp_path: Path, n
     file.write_text(text)
     with pytest.raises(ArchiveConfigError, match=re.escape(message)):
         load_archives(names, file if text else None)
+
+
+def test_a_stalled_stac_api_fails_the_search_naming_the_archive(monkeypatch) -> None:
+    """An API that takes the connection and never answers must not hold the search (a web
+    worker for the preview, a Celery worker for an order)."""
+    import socket
+    from dataclasses import replace
+    from datetime import date
+
+    from shapely.geometry import box
+
+    from compositing.archive import scenes
+
+    monkeypatch.setattr(scenes, "STAC_TIMEOUT_S", (2.0, 0.5))
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(8)  # the kernel completes the connection; nobody ever answers
+        port = listener.getsockname()[1]
+        stalled = replace(PRESETS["local"], name="stalled",
+                          stac_url=f"http://127.0.0.1:{port}/stac/")
+        with pytest.raises(scenes.ArchiveDataError,
+                           match=r"the archive stalled \(http://127\.0\.0\.1:\d+/stac/\) could "
+                                 r"not be searched"):
+            scenes.search_scenes([stalled], box(0, 0, 1, 1), date(2023, 1, 1),
+                                 date(2023, 1, 2))
