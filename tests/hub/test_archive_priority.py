@@ -88,13 +88,18 @@ def test_a_granule_in_two_archives_is_read_from_the_first(two_archives, mirror, 
     assert hub_dirs["archive"].as_posix() in by_id[mirror["same_source"]].assets["B04"].href
 
 
-def test_the_preview_counts_each_archive_and_the_form_spans_both(two_archives, client, alice):
-    client.force_login(alice)
+def _preview(client, user) -> dict:
+    """The order preview of a month over the test AOI, as the form asks for it."""
+    client.force_login(user)
     response = client.get("/requests/preview", {
         "aoi": ",".join(map(str, TEST_AOI_BBOX)), "period": "month", "start": "2023-06-01",
         "resolution": "20", "bands": ["B04"]})
     assert response.status_code == 200, response.content
-    data = response.json()
+    return response.json()
+
+
+def test_the_preview_counts_each_archive_and_the_form_spans_both(two_archives, client, alice):
+    data = _preview(client, alice)
     assert data["scenes_by_archive"] == {"local": 12, "mirror": 2}
     assert data["scenes"] == 12 and "archive_errors" not in data
     local_first, local_last = local_interval()
@@ -105,12 +110,7 @@ def test_the_preview_counts_each_archive_and_the_form_spans_both(two_archives, c
 def test_an_unreachable_archive_is_named_in_the_preview_and_fails_an_order(
         settings, two_archives, client, alice):
     settings.HUB_ARCHIVES = load_archives("local,gone", two_archives)
-    client.force_login(alice)
-    response = client.get("/requests/preview", {
-        "aoi": ",".join(map(str, TEST_AOI_BBOX)), "period": "month", "start": "2023-06-01",
-        "resolution": "20", "bands": ["B04"]})
-    assert response.status_code == 200, response.content
-    data = response.json()
+    data = _preview(client, alice)
     assert data["scenes_by_archive"] == {"local": 12}
     assert list(data["archive_errors"]) == ["gone"]
     assert archive_interval() == local_interval()  # the form opens on the local span

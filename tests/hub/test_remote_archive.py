@@ -11,6 +11,7 @@ import rasterio
 from compositing.archive.archives import load_archives
 from compositing.archive.network import NETWORK_OPTIONS, configure_network
 from compositing.archive.read import close_datasets
+from compositing.archive.scenes import ArchiveDataError
 from compositing.orders.spec import parse_spec
 from compositing.pipeline import run_mosaic
 from hub.mosaics.services import mosaic_settings
@@ -25,6 +26,19 @@ ORDER = {"aoi": list(TEST_AOI_BBOX), "start": "2023-06-01", "period": "month",
          "aux": ["source_index", "valid_obs", "method", "quality_scene_classification",
                  "quality_aot", "view_zenith_mean", "quality_cloud_confidence"],
          "name": "remote"}
+
+
+def order_from_archive(settings, tmp_path: Path, name: str, **fields: object):
+    """The test order read from one archive defined by `fields` (an operator's archives file):
+    its result, or the ArchiveDataError it failed with; datasets closed after."""
+    file = write_archives_file(tmp_path / f"{name}.toml", name, **fields)
+    settings.HUB_ARCHIVES = load_archives(name, file)
+    try:
+        return run_mosaic(parse_spec(ORDER), mosaic_settings(), tmp_path / name, name)
+    except ArchiveDataError as exc:
+        return exc
+    finally:
+        close_datasets()
 
 
 def test_a_composite_read_over_http_equals_the_one_read_from_disk(settings, hub_dirs,

@@ -8,15 +8,14 @@ from pathlib import Path
 
 import pytest
 
-from compositing.archive.archives import load_archives
 from compositing.archive.read import close_datasets
 from compositing.archive.scenes import ArchiveDataError
 from compositing.orders.spec import parse_spec
 from compositing.pipeline import run_mosaic
 from hub.mosaics.services import mosaic_settings
-from tests.archive_files import assert_same_rasters, write_archives_file
+from tests.archive_files import assert_same_rasters
 from tests.faultproxy import FORWARD, Action, fault_proxy
-from tests.hub.test_remote_archive import ORDER
+from tests.hub.test_remote_archive import ORDER, order_from_archive
 from tests.webserver import nginx_serving
 
 pytestmark = [pytest.mark.heavy, pytest.mark.django_db]  # nginx, a proxy, orders
@@ -27,16 +26,9 @@ def _order_through(policy, settings, hub_dirs, tmp_path: Path, name: str):
     the exception, and what the proxy did."""
     with nginx_serving(hub_dirs["archive"], tmp_path / f"nginx-{name}") as web, \
             fault_proxy(int(web.base.rsplit(":", 1)[1]), policy) as proxy:
-        file = write_archives_file(tmp_path / f"{name}.toml", "web", preset="local",
-                                   href_rewrites=[[f"{hub_dirs['archive']}/", f"{proxy.base}/"]])
-        settings.HUB_ARCHIVES = load_archives("web", file)
-        try:
-            return run_mosaic(parse_spec(ORDER), mosaic_settings(), tmp_path / name,
-                              name), proxy
-        except ArchiveDataError as exc:
-            return exc, proxy
-        finally:
-            close_datasets()
+        return order_from_archive(
+            settings, tmp_path, name, preset="local",
+            href_rewrites=[[f"{hub_dirs['archive']}/", f"{proxy.base}/"]]), proxy
 
 
 def test_transient_faults_are_retried_and_change_nothing(settings, hub_dirs, tmp_path,

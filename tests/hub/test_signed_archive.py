@@ -12,15 +12,14 @@ from pathlib import Path
 
 import pytest
 
-from compositing.archive.archives import load_archives
 from compositing.archive.read import close_datasets
 from compositing.archive.scenes import ArchiveDataError
 from compositing.orders.spec import parse_spec
 from compositing.pipeline import run_mosaic
 from hub.mosaics.services import mosaic_settings
-from tests.archive_files import assert_same_rasters, write_archives_file
+from tests.archive_files import assert_same_rasters
 from tests.faultproxy import FORWARD, fault_proxy
-from tests.hub.test_remote_archive import ORDER
+from tests.hub.test_remote_archive import ORDER, order_from_archive
 from tests.webserver import nginx_serving
 
 pytestmark = [pytest.mark.heavy, pytest.mark.django_db]  # nginx, a proxy, orders
@@ -70,19 +69,11 @@ def _order(settings, hub_dirs, tmp_path: Path, name: str):
     (site / "sentinel2-l2").symlink_to(hub_dirs["archive"], target_is_directory=True)
     with nginx_serving(site, tmp_path / f"nginx-{name}") as web, \
             fault_proxy(int(web.base.rsplit(":", 1)[1]), lambda *a: FORWARD) as proxy:
-        file = write_archives_file(
-            tmp_path / f"{name}.toml", "pc", preset="local", signing="planetary-computer",
+        return order_from_archive(
+            settings, tmp_path, name, preset="local", signing="planetary-computer",
             href_rewrites=[[f"{hub_dirs['archive']}/", f"{BLOB}/sentinel2-l2/"]],
             file_prefixes=[f"{BLOB}/"],
-            gdal={"GDAL_HTTP_PROXY": proxy.base.removeprefix("http://")})
-        settings.HUB_ARCHIVES = load_archives("pc", file)
-        try:
-            return run_mosaic(parse_spec(ORDER), mosaic_settings(), tmp_path / name,
-                              name), proxy
-        except ArchiveDataError as exc:
-            return exc, proxy
-        finally:
-            close_datasets()
+            gdal={"GDAL_HTTP_PROXY": proxy.base.removeprefix("http://")}), proxy
 
 
 def test_files_are_opened_with_one_token_of_their_container(settings, hub_dirs, tmp_path,
