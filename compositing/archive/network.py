@@ -41,6 +41,11 @@ NETWORK_OPTIONS: Mapping[str, str] = {
     "GDAL_HTTP_TIMEOUT": "60",
     # Connections kept open and reused across the reads of one process.
     "GDAL_HTTP_TCP_KEEPALIVE": "YES",
+    # Bytes fetched, kept for the process (GDAL's default: 16 MB). A file's header must stay
+    # until its first read, which needs it again, and a 20 m block is read for each of the
+    # chunks it covers: with 64 reading threads, 16 MB was flushed within one chunk's reads
+    # and each file's header was fetched a second time (bench/remote.py).
+    "CPL_VSIL_CURL_CACHE_SIZE": str(64 << 20),
 }
 
 
@@ -79,6 +84,11 @@ def vsi_path(href: str) -> str:
     if href.startswith(("http://", "https://")):
         return "/vsicurl/" + href
     return href
+
+
+def is_remote(href: str) -> bool:
+    """Whether an href is read over the network (a URL, or a GDAL network file system path)."""
+    return vsi_path(href.partition("\0")[0]).startswith(REMOTE_FILE_SYSTEMS)
 
 
 class SigningError(OSError):

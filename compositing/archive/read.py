@@ -92,19 +92,31 @@ def read_stack(observations: Sequence[Observation], band_names: Sequence[str],
                   for i, obs in enumerate(observations)]
     candidates = [(i, scenes) for i, scenes in candidates if scenes]
     threads.reserve(sum(len(s.assets) for obs in observations for s in obs.scenes))
-    # Pass 1: the classification; then the AOT, where ordered, or where granules of one
-    # acquisition both have data, to decide between them (not read elsewhere: it would be
-    # a tenth more reads for nothing).
+    # Pass 1: the classification, and the AOT where ordered or where several granules of
+    # one acquisition meet the chunk, to decide between them where their data overlap (not
+    # read elsewhere: it would be a tenth more reads for nothing). Both are asked for at
+    # once, and then every other file of the chunk is opened: a remote file costs round
+    # trips to open and to read, and each pass waiting for the one before would add them up.
     pending = {(i, k): threads.submit(s.assets["SCL"].href, _read_dn, s.assets["SCL"], grid,
                                       outer, Resampling.nearest)
                for i, scenes in candidates for k, s in enumerate(scenes)}
+    aots = {(i, k): _submit_aot(s.assets["AOT"], grid, outer)
+            for i, scenes in candidates if with_aot or len(scenes) > 1
+            for k, s in enumerate(scenes) if "AOT" in s.assets}
+    for _, scenes in candidates:
+        for scene in scenes:
+            for href in _pass_two_hrefs(scene, band_names, wanted):
+                threads.submit(href, _ahead, open_dataset, href)
+            if "ANGLES" in scene.assets:
+                threads.submit(scene.assets["ANGLES"].href, _ahead, angle_grids,
+                               scene.assets["ANGLES"].href)
     classes = {key: future.result() for key, future in pending.items()}
     del pending
-    aots = {(i, k): threads.submit(s.assets["AOT"].href, _read_dn_nodata, s.assets["AOT"],
-                                   grid, outer)
-            for i, scenes in candidates
-            if with_aot or _granules_overlap([classes[i, k] for k in range(len(scenes))])
-            for k, s in enumerate(scenes) if "AOT" in s.assets}
+    for i, scenes in candidates:  # footprints are outlines: overlapping data decides
+        if _granules_overlap([classes[i, k] for k in range(len(scenes))]):
+            for k, s in enumerate(scenes):
+                if "AOT" in s.assets and (i, k) not in aots:
+                    aots[i, k] = _submit_aot(s.assets["AOT"], grid, outer)
     h, w, ho = chunk.height, chunk.width, halo
     kept: list[tuple[int, _Acquisition]] = []
     for i, scenes in candidates:
@@ -165,6 +177,27 @@ def read_stack(observations: Sequence[Observation], band_names: Sequence[str],
            if with_aot else np.broadcast_to(np.float32(np.nan), (t_n, h, w)))
     return Stack(np.array([i for i, _ in kept]), tuple(band_names), refl,
                  np.stack([acq.scl for _, acq in kept]), aot, oblique, halo, extra)
+
+
+def _submit_aot(asset: Asset, grid: OutputGrid,
+                chunk: Chunk) -> Future[tuple[np.ndarray, float | None]]:
+    return file_threads().submit(asset.href, _read_dn_nodata, asset, grid, chunk)
+
+
+def _pass_two_hrefs(scene: Scene, band_names: Sequence[str],
+                    wanted: Sequence[str]) -> list[str]:
+    """The files the second pass may read of a granule."""
+    names = [*band_names, *(CONFIDENCE_ASSETS[n] for n in wanted if n in CONFIDENCE_ASSETS)]
+    return [scene.assets[n].href for n in names if n in scene.assets]
+
+
+def _ahead(load: Callable[[str], object], href: str) -> None:
+    """Open a file, or load an angles document, that the second pass may read (on the file's
+    thread, where both stay cached); a failure is left for that read to report."""
+    try:
+        load(href)
+    except Exception:  # noqa: BLE001 - the read names the file and the reason
+        pass
 
 
 def _has_data(scl: np.ndarray) -> np.ndarray:
