@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from compositing import l2a
+from compositing.archive.network import is_remote
 
 # This hub's own STAC API (the caller knows its address: `hub.stac.embedded.stac_api_url`).
 OWN_STAC_API = ""
@@ -52,6 +53,14 @@ class Archive:
     # GDAL option -> the environment variable that holds its value (secrets stay in the
     # environment, never in a file or a plan).
     credentials: Mapping[str, str] = field(default_factory=dict, hash=False)
+
+    @property
+    def remote(self) -> bool:
+        """Whether its configuration says its files are read over the network (where they
+        live, or where its hrefs are rewritten to). An archive may hold remote items all the
+        same, as the hub's own does those ingested with `--remote`."""
+        return any(map(is_remote, self.file_prefixes)) or any(
+            is_remote(new) for _, new in self.href_rewrites)
 
     def rewrite(self, href: str) -> str:
         """The href the hub opens for an asset href of this archive's items."""

@@ -17,6 +17,7 @@ from django.db.models import Q
 from django.utils import timezone
 from shapely.geometry import box
 
+from compositing.archive.files import file_threads
 from compositing.archive.scenes import search_scenes
 from compositing.grid import OutputGrid
 from compositing.orders.size import fit_to_limit, human_bytes, product_size
@@ -153,11 +154,12 @@ def remove_product(req: MosaicRequest) -> None:
 def warm_up() -> None:
     """Make this process's first order or time series as fast as its next one.
 
-    Compiles the selection kernels or loads them from numba's cache (`compile_kernels`), and
+    Compiles the selection kernels or loads them from numba's cache (`compile_kernels`),
     searches the archive once, which starts the embedded STAC API and loads the code behind the
-    first search (about 0.3 s of a small order otherwise). Run it in the process that
-    composites, after any fork (see `compositing.selection.warmup`). Failures are logged, not
-    raised: an order that meets the same failure reports it to its owner.
+    first search (about 0.3 s of a small order otherwise), and starts the threads that read
+    remote files where an archive is remote (`FileThreads.start_remote`: about 1 s). Run it in
+    the process that composites, after any fork (see `compositing.selection.warmup`). Failures
+    are logged, not raised: an order that meets the same failure reports it to its owner.
     """
     from compositing.selection.warmup import compile_kernels
 
@@ -174,6 +176,8 @@ def warm_up() -> None:
                       date(2015, 1, 1))
     except Exception as exc:
         log.warning("warm-up: the archive search failed (%s: %s)", type(exc).__name__, exc)
+    if any(archive.remote for archive in settings.HUB_ARCHIVES):
+        file_threads().start_remote()
     log.info("warmed up in %.1f s (%d kernel specialisations)", time.perf_counter() - start,
              kernels)
 

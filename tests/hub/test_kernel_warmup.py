@@ -147,3 +147,20 @@ for thread in threading.enumerate():
 print(warm())
 """, hub_env)
     assert out == "4"
+
+
+@pytest.mark.parametrize(("archives", "started"), [("local", 0), ("local,earth-search", 3)])
+def test_a_worker_with_remote_archives_starts_their_reading_threads_at_warm_up(
+        hub_env, archives, started):
+    """Not in its first order: each thread's first raster costs GDAL and PROJ milliseconds
+    with Python's lock held (`compositing.archive.files`). Offline, Earth Search's search
+    fails, which the warm-up logs, and the threads start all the same."""
+    count = run_python("""
+import threading
+import django
+django.setup()
+from hub.mosaics.services import warm_up
+warm_up()
+print(len([t for t in threading.enumerate() if t.name.startswith("remote-")]))
+""", {**hub_env, "HUB_ARCHIVES": archives, "HUB_REMOTE_READ_THREADS": "3"})
+    assert int(count) == started

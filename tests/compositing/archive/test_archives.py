@@ -177,3 +177,21 @@ def test_a_stalled_stac_api_fails_the_search_naming_the_archive(monkeypatch) -> 
                                  r"not be searched"):
             scenes.search_scenes([stalled], box(0, 0, 1, 1), date(2023, 1, 1),
                                  date(2023, 1, 2))
+
+
+def test_an_archive_is_remote_where_its_files_are_said_to_be(tmp_path: Path) -> None:
+    """Whether a worker starts its threads for remote files at its start."""
+    file = tmp_path / "archives.toml"
+    file.write_text("""
+[archives.mirror]
+preset = "local"
+href_rewrites = [["/data/archive/", "http://files.example/archive/"]]
+
+[archives.nas]
+preset = "local"
+href_rewrites = [["/data/archive/", "/mnt/nas/archive/"]]
+""")
+    remote = {a.name: a.remote for a in load_archives(
+        "local, earth-search, planetary-computer, cdse, mirror, nas", file)}
+    assert remote == {"local": False, "earth-search": True, "planetary-computer": True,
+                      "cdse": True, "mirror": True, "nas": False}

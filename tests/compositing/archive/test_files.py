@@ -27,7 +27,7 @@ def first_value(href: str) -> tuple[int, int, str]:
 def test_a_file_stays_open_on_its_thread_until_replaced(tmp_path):
     href = str(tmp_path / "band.tif")
     write(href, 7)
-    threads = files.FileThreads(2)
+    threads = files.FileThreads(2, 2)
     try:
         first = threads.submit(href, first_value, href).result()
         again = threads.submit(href, first_value, href).result()
@@ -73,11 +73,51 @@ def test_the_files_of_a_request_spread_evenly_over_the_threads(tmp_path):
     for n in range(8):
         hrefs.append(str(tmp_path / f"b{n}.tif"))
         write(hrefs[-1], n)
-    threads = files.FileThreads(4)
+    threads = files.FileThreads(4, 4)
     try:
         owners = [threads.submit(h, first_value, h).result()[2] for h in hrefs]
         assert sorted(owners.count(name) for name in set(owners)) == [2, 2, 2, 2]
         again = [threads.submit(h, first_value, h).result()[2] for h in reversed(hrefs)]
         assert again == owners[::-1]  # each file stays on its thread
+    finally:
+        threads.shutdown()
+
+
+def test_remote_files_have_threads_of_their_own_started_by_the_first_of_them(tmp_path):
+    """Local files share the few threads sized to the cores; remote files are spread over
+    many more, which a hub that reads only its disk never starts."""
+    local = []
+    for n in range(3):
+        local.append(str(tmp_path / f"b{n}.tif"))
+        write(local[-1], n)
+    remote = [f"https://archive.example/S2A_{n}/B04.tif" for n in range(5)] + [
+        "s3://bucket/S2B/B08.tif", "/vsicurl/https://archive.example/S2C/SCL.tif"]
+    threads = files.FileThreads(2, 6)
+    try:
+        local_owners = [threads.submit(h, first_value, h).result()[2] for h in local]
+        assert all(name.startswith("read-") for name in local_owners)
+        assert threads._remote.pools == []  # none started
+
+        def thread_name() -> str:  # routing only: nothing is fetched
+            return threading.current_thread().name
+
+        remote_owners = [threads.submit(h, thread_name).result() for h in remote]
+        assert remote_owners == [f"remote-{i % 6}_0" for i in range(7)]
+        assert [threads.submit(h, first_value, h).result()[2] for h in local] == local_owners
+    finally:
+        threads.shutdown()
+
+
+def test_starting_the_remote_threads_prepares_each_of_them():
+    threads = files.FileThreads(2, 3)
+    try:
+        threads.start_remote()
+        assert len(threads._remote.pools) == 3
+
+        def prepared() -> tuple[str, bool]:
+            return threading.current_thread().name, getattr(files._prepared, "done", False)
+
+        assert [threads.submit(f"https://archive.example/{n}.tif", prepared).result()
+                for n in range(3)] == [(f"remote-{n}_0", True) for n in range(3)]
     finally:
         threads.shutdown()
