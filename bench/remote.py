@@ -2,14 +2,14 @@
 
 The monthly 10 m order (June 2023, bands B02,B03,B04,B08, aux valid_obs,method) over a square
 of --side-km around the demo centre, from the year demo archive of bench/pipeline.py, runs in a
-fresh process per row (after a warm-up order read from disk, so that compiled kernels, GDAL's
-drivers and the STAC API are not timed):
+fresh process per row (after a warm-up order read from disk and a worker's warm-up, so that
+compiled kernels, GDAL's drivers, the STAC API and the reading threads are not timed):
 
 - local: the archive's files on disk, the hub's default reading threads;
 - nginx / s3: the same files served by nginx (HTTP Range) or by moto's S3 server, both behind a
   proxy on loopback (tests/faultproxy.py) that holds every request --latency-ms before passing
-  it on: a round trip to a distant store. Each with the default reading threads and with
-  --remote-threads (HUB_READ_THREADS): reads of different files in flight at once.
+  it on: a round trip to a distant store. Once per --remote-threads (HUB_REMOTE_READ_THREADS,
+  "default" for the hub's own): reads of different files in flight at once.
 
 Per row: wall seconds and the ratio to the local row, the requests the server answered, the
 most in flight at once, the MB it sent (headers included) and the MB of the windows the order
@@ -18,7 +18,7 @@ files' tile byte counts), and their ratio (goal <= 1.5). A remote read must also
 local product: the rows compare their rasters with the local row's.
 
     DEBUG=1 .venv/bin/python bench/remote.py [--side-km 5.12] [--latency-ms 100]
-                                             [--remote-threads 32]
+                                             [--remote-threads 2,64,default]
 """
 
 from __future__ import annotations
@@ -59,7 +59,7 @@ def child(archive: Path, side_km: float, archives_file: str, out: Path) -> None:
     from compositing.orders.spec import parse_spec
     from compositing.pipeline import run_mosaic
     from compositing.selection.warmup import compile_kernels
-    from hub.mosaics.services import mosaic_settings
+    from hub.mosaics.services import mosaic_settings, warm_up
 
     compile_kernels()
     with tempfile.TemporaryDirectory() as warm:
@@ -68,13 +68,15 @@ def child(archive: Path, side_km: float, archives_file: str, out: Path) -> None:
     close_datasets()
     if archives_file:
         settings.HUB_ARCHIVES = load_archives("remote", archives_file)
+        warm_up()  # as a worker does at its start: here, the threads that read remote files
     spec = parse_spec({**ORDER, "aoi": aoi_square(side_km * 1000)})
+    timings: dict[str, float] = {}
     with logging_reads() as log:
         t0 = time.perf_counter()
-        result = run_mosaic(spec, mosaic_settings(), out, "bench")
+        result = run_mosaic(spec, mosaic_settings(), out, "bench", timings=timings)
         wall = time.perf_counter() - t0
     close_datasets()
-    print(json.dumps({"wall": wall, "windows": [(href, list(w.flatten()))
+    print(json.dumps({"wall": wall, "timings": timings, "windows": [(href, list(w.flatten()))
                                                 for href, w in log],
                       "folder": str(result.folder)}))
 
@@ -143,8 +145,9 @@ def needed_bytes(windows: list[tuple[str, list[float]]], to_local: dict[str, str
 def run(archive: Path, side_km: float, archives_file: str, threads: int | None,
         out: Path) -> dict[str, Any]:
     env = {**os.environ, "DEBUG": "1"}
+    env.pop("HUB_REMOTE_READ_THREADS", None)
     if threads:
-        env["HUB_READ_THREADS"] = str(threads)
+        env["HUB_REMOTE_READ_THREADS"] = str(threads)
     proc = subprocess.run([sys.executable, __file__, "--child", str(archive), str(side_km),
                            archives_file, str(out)], capture_output=True, text=True,
                           cwd=REPO, env=env)
@@ -157,7 +160,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--side-km", type=float, default=5.12)
     parser.add_argument("--latency-ms", type=float, default=100)
-    parser.add_argument("--remote-threads", type=int, default=32)
+    parser.add_argument("--remote-threads", default="2,64,default",
+                        help="HUB_REMOTE_READ_THREADS of the remote rows, comma-separated")
     parser.add_argument("--child", nargs=4, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -172,6 +176,7 @@ def main() -> None:
     from tests.webserver import nginx_serving
 
     started = time.perf_counter()
+    thread_counts = [None if t == "default" else int(t) for t in args.remote_threads.split(",")]
     archive = ensure_extent_archive(ARCHIVE_KM, ARCHIVE_KM)
     delay = Action(delay_s=args.latency_ms / 1000)
     rows: list[tuple[str, int | None, dict[str, Any], Any]] = []
@@ -184,7 +189,7 @@ def main() -> None:
                 fault_proxy(int(web.base.rsplit(":", 1)[1]), lambda *a: delay) as proxy:
             file = write_archives_file(tmp / "nginx.toml", "remote", preset="local",
                                        href_rewrites=[[f"{root}/", f"{proxy.base}/"]])
-            for threads in (None, args.remote_threads):
+            for threads in thread_counts:
                 before = (proxy.forwarded, proxy.bytes_out)
                 proxy.most_in_flight = 0
                 r = run(archive, args.side_km, str(file), threads, tmp / f"nginx{threads}")
@@ -201,7 +206,7 @@ def main() -> None:
                 file_prefixes=[f"s3://{s3.bucket}/"],
                 **s3_fields(proxy.base.removeprefix("http://"), REGION,
                             AWS_ACCESS_KEY_ID="bench", AWS_SECRET_ACCESS_KEY="bench"))
-            for threads in (None, args.remote_threads):
+            for threads in thread_counts:
                 before = (proxy.forwarded, proxy.bytes_out)
                 proxy.most_in_flight = 0
                 r = run(archive, args.side_km, str(file), threads, tmp / f"s3{threads}")
@@ -215,29 +220,33 @@ def main() -> None:
               f"{len(local['windows'])} windows read, {needed / 2**20:.1f} MiB of compressed "
               f"blocks needed), {os.cpu_count()} CPUs; proxy latency {args.latency_ms:g} ms "
               f"per request.")
-        head = (f"{'source':>16} {'threads':>9} {'wall s':>7} {'x local':>7} {'requests':>8} "
-                f"{'in flight':>9} {'MiB sent':>8} {'sent/needed':>11} {'same pixels':>11}")
+        head = (f"{'source':>16} {'threads':>10} {'wall s':>7} {'x local':>7} {'plan s':>6} "
+                f"{'read s':>6} {'requests':>8} {'in flight':>9} {'MiB sent':>8} "
+                f"{'sent/needed':>11} {'same pixels':>11}")
         print(head)
         print("-" * len(head))
         for label, threads, r, served in rows:
             same = all(np.array_equal(v, rasters(Path(r["folder"]))[k])
                        for k, v in reference.items())
-            shown = str(threads or f"{_default_threads()} (def.)")
+            shown = str(threads or f"{_default_threads(served is not None)} (def.)")
+            phases = f"{r['timings']['search']:6.2f} {r['timings']['read']:6.2f}"
             if served is None:
-                print(f"{label:>16} {shown:>9} {r['wall']:7.2f} {1:7.2f} {'-':>8} {'-':>9} "
-                      f"{'-':>8} {'-':>11} {'yes':>11}")
+                print(f"{label:>16} {shown:>10} {r['wall']:7.2f} {1:7.2f} {phases} {'-':>8} "
+                      f"{'-':>9} {'-':>8} {'-':>11} {'yes':>11}")
                 continue
             answered, sent, flight = served
-            print(f"{label:>16} {shown:>9} {r['wall']:7.2f} {r['wall'] / local['wall']:7.2f} "
-                  f"{answered:8d} {flight:9d} {sent / 2**20:8.1f} {sent / needed:11.2f} "
-                  f"{'yes' if same else 'NO':>11}")
+            print(f"{label:>16} {shown:>10} {r['wall']:7.2f} {r['wall'] / local['wall']:7.2f} "
+                  f"{phases} {answered:8d} {flight:9d} {sent / 2**20:8.1f} "
+                  f"{sent / needed:11.2f} {'yes' if same else 'NO':>11}")
+        print("plan s: search and chunk layout (opens the central granule's files); read s: "
+              "time the kernels waited for reads.")
     print(f"\nbench/remote.py took {(time.perf_counter() - started) / 60:.1f} min")
 
 
-def _default_threads() -> int:
-    from compositing.archive.files import read_threads
+def _default_threads(remote: bool) -> int:
+    from compositing.archive.files import read_threads, remote_read_threads
 
-    return read_threads()
+    return remote_read_threads() if remote else read_threads()
 
 
 if __name__ == "__main__":
