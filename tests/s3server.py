@@ -28,6 +28,7 @@ class S3Server:
     bucket: str
     prefix: str
     log: Path
+    pid: int = 0  # moto's server process
 
     def get_requests(self) -> list[str]:
         """The object GETs the server answered ("GET /bucket/key HTTP/1.1" 206 ...)."""
@@ -66,7 +67,7 @@ def s3_serving(folder: Path, tmp: Path, bucket: str = "eodata",
         for path in sorted(p for p in folder.rglob("*") if p.is_file()):
             client.upload_file(str(path), bucket, f"{prefix}/{path.relative_to(folder)}")
         log.write_text("")  # the uploads are not reads
-        yield S3Server(f"127.0.0.1:{port}", bucket, prefix, log)
+        yield S3Server(f"127.0.0.1:{port}", bucket, prefix, log, proc.pid)
     finally:
         proc.terminate()
         proc.wait(timeout=20)

@@ -58,6 +58,7 @@ class Request:
 class WebServer:
     base: str
     log: Path
+    pid: int = 0  # nginx's master process (its worker is a child)
 
     def requests(self) -> list[Request]:
         """Every request answered so far (nginx logs a request once it has answered it)."""
@@ -106,7 +107,7 @@ def nginx_serving(root: Path, tmp: Path) -> Iterator[WebServer]:
         while not (tmp / "access.log").read_text() and time.monotonic() < deadline:
             time.sleep(0.01)
         (tmp / "access.log").write_text("")
-        yield WebServer(base, tmp / "access.log")
+        yield WebServer(base, tmp / "access.log", proc.pid)
     finally:
         proc.terminate()
         proc.wait(timeout=20)
