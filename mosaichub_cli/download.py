@@ -400,20 +400,37 @@ def parser() -> argparse.ArgumentParser:
     cli = argparse.ArgumentParser(
         prog="mosaichub-download", description=__doc__.split("\n")[0],
         formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__.split("\n", 1)[1])
-    cli.add_argument("--url", default=os.environ.get("MOSAICHUB_URL", "http://127.0.0.1:8000"),
-                     help="the hub's address (default: $MOSAICHUB_URL or %(default)s)")
-    cli.add_argument("--token", default=os.environ.get("MOSAICHUB_TOKEN", ""),
-                     help="an API token from the hub's account page (default: $MOSAICHUB_TOKEN)")
-    cli.add_argument("--out", type=Path, default=Path("."),
-                     help="folder receiving one subfolder per product (default: .)")
-    cli.add_argument("--parallel", type=int, default=4, help="files at once (default: 4)")
-    cli.add_argument("--timeout", type=float, default=60.0, help="seconds per network read")
+    _add_options(cli, defaults=True)
     commands = cli.add_subparsers(dest="command", required=True)
-    commands.add_parser("list", help="list your requests: id, status, size, name")
+    # The options are taken after the command as well ("get --all --out DIR"); given there,
+    # they win over the same given before it.
+    _add_options(commands.add_parser("list", help="list your requests: id, status, size, name"),
+                 defaults=False)
     get = commands.add_parser("get", help="download finished products (resumes, verifies)")
+    _add_options(get, defaults=False)
     get.add_argument("ids", nargs="*", metavar="ID", help="request ids")
     get.add_argument("--all", action="store_true", help="every finished product")
     return cli
+
+
+def _add_options(cli: argparse.ArgumentParser, defaults: bool) -> None:
+    """The options every command takes: with their defaults on the main parser; without
+    (argparse.SUPPRESS) on a command's, so that one not given after the command keeps the
+    value given before it."""
+    def default(value: object) -> object:
+        return value if defaults else argparse.SUPPRESS
+
+    cli.add_argument("--url", default=default(os.environ.get("MOSAICHUB_URL",
+                                                             "http://127.0.0.1:8000")),
+                     help="the hub's address (default: $MOSAICHUB_URL or http://127.0.0.1:8000)")
+    cli.add_argument("--token", default=default(os.environ.get("MOSAICHUB_TOKEN", "")),
+                     help="an API token from the hub's account page (default: $MOSAICHUB_TOKEN)")
+    cli.add_argument("--out", type=Path, default=default(Path(".")),
+                     help="folder receiving one subfolder per product (default: .)")
+    cli.add_argument("--parallel", type=int, default=default(4),
+                     help="files at once (default: 4)")
+    cli.add_argument("--timeout", type=float, default=default(60.0),
+                     help="seconds per network read (default: 60)")
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -79,6 +79,17 @@ def test_get_all_downloads_every_finished_product_verified(live_server, alice, a
     assert not (out / "S2_JULY").exists()
 
 
+def test_options_may_follow_the_command_as_the_readme_writes_them(live_server, alice_token,
+                                                                  done, files, out):
+    """`get --all --out DIR --parallel 4`: given after the command, an option wins over the
+    same given before it."""
+    result = run_cli(live_server, "--out", str(out / "not-here"), "get", "--all", "--out",
+                     str(out), "--parallel", "2", env={"MOSAICHUB_TOKEN": alice_token})
+    assert result.returncode == 0, result.stderr
+    assert {p.name: p.read_bytes() for p in (out / "S2_JUNE").iterdir()} == files
+    assert not (out / "not-here").exists()
+
+
 def test_a_rerun_skips_files_that_are_complete_and_verified(live_server, alice_token, done,
                                                             out):
     first = run_cli(live_server, "--out", str(out), "get", str(done.id), token=alice_token)
