@@ -16,6 +16,11 @@ class Band:
     native_m: int
     common_name: str
     description: str
+    # Whether it is offered as surface reflectance (orders, time series). B09 sits in a water
+    # vapour absorption band: Sen2Cor uses it to retrieve the atmosphere's water, and what is
+    # left is not a surface's reflectance, so S2GM did not offer it (nor B10, cirrus, which
+    # L2A products do not carry). Archives still hold and ingest it.
+    surface: bool = True
 
 
 BANDS: tuple[Band, ...] = (
@@ -28,12 +33,15 @@ BANDS: tuple[Band, ...] = (
     Band("B07", 783, 20, "rededge", "red edge 3"),
     Band("B08", 842, 10, "nir", "near infrared (broad)"),
     Band("B8A", 865, 20, "nir08", "near infrared (narrow)"),
-    Band("B09", 945, 60, "nir09", "water vapour"),
+    Band("B09", 945, 60, "nir09", "water vapour", surface=False),
     Band("B11", 1610, 20, "swir16", "short-wave infrared 1"),
     Band("B12", 2190, 20, "swir22", "short-wave infrared 2"),
 )
 BAND_BY_NAME: dict[str, Band] = {b.name: b for b in BANDS}
 BAND_NAMES: tuple[str, ...] = tuple(b.name for b in BANDS)
+# The bands offered as surface reflectance (`Band.surface`).
+SURFACE_BANDS: tuple[Band, ...] = tuple(b for b in BANDS if b.surface)
+SURFACE_BAND_NAMES: tuple[str, ...] = tuple(b.name for b in SURFACE_BANDS)
 
 # The medoid is computed on these bands whatever the user downloads, so that the choice of
 # observation never depends on the ordered band set (S2GM ATBD v1.3.3).
@@ -102,8 +110,9 @@ def scl_valid_lut() -> np.ndarray:
 
 
 def parse_bands(text: str | list[str] | tuple[str, ...]) -> list[str]:
-    """Split and validate a band list (a list of names or a comma-separated string); raise
-    ValueError naming the first unknown band, whatever the value."""
+    """Split and validate a list of surface reflectance bands (a list of names or a
+    comma-separated string); raise ValueError naming the first unknown or not offered band,
+    whatever the value."""
     if isinstance(text, str):
         names = [t for t in text.replace(" ", "").split(",") if t]
     elif isinstance(text, list | tuple):
@@ -118,7 +127,12 @@ def parse_bands(text: str | list[str] | tuple[str, ...]) -> list[str]:
             raise ValueError(f"a band is a name such as B04, not {raw!r}")
         name = normalise_band_name(raw)
         if name not in BAND_BY_NAME:
-            raise ValueError(f"unknown band {raw!r}; L2A bands are {', '.join(BAND_NAMES)}")
+            raise ValueError(f"unknown band {raw!r}; the surface reflectance bands are "
+                             f"{', '.join(SURFACE_BAND_NAMES)}")
+        if not BAND_BY_NAME[name].surface:
+            raise ValueError(f"{name} ({BAND_BY_NAME[name].description}) is not a surface "
+                             f"reflectance band and is not offered, as in S2GM; the bands "
+                             f"are {', '.join(SURFACE_BAND_NAMES)}")
         if name not in out:
             out.append(name)
     return sorted(out, key=BAND_NAMES.index)

@@ -88,7 +88,7 @@ class PointQuery:
     period_type: str = "month"
     resolution: int = 20
     window: int = 1
-    bands: tuple[str, ...] = l2a.BAND_NAMES
+    bands: tuple[str, ...] = l2a.SURFACE_BAND_NAMES
     cloud_buffer: int = 0
 
 
@@ -317,7 +317,7 @@ def parse_query(params: Mapping[str, Any]) -> PointQuery:
     if window_raw not in {str(w) for w in WINDOWS}:
         raise SpecError("window", f"{window_raw!r} is not a window; use 1 (one pixel) or 3 "
                                   "(3x3 pixels)")
-    bands_raw = params.get("bands") or ",".join(l2a.BAND_NAMES)
+    bands_raw = params.get("bands") or ",".join(l2a.SURFACE_BAND_NAMES)
     try:
         bands = tuple(l2a.parse_bands(bands_raw))
     except ValueError as exc:

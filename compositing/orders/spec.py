@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from datetime import UTC, date, datetime, timedelta
@@ -67,9 +68,10 @@ class OrderOption:
 
 ORDER_OPTIONS: dict[str, OrderOption] = {o.name: o for o in (
     OrderOption("name", "letters, digits, '-' and '_'; used in file names", default="mosaic"),
-    OrderOption("aoi", "GeoJSON (Polygon, MultiPolygon, Feature, FeatureCollection) in WGS 84, "
-                       "a bbox min_lon,min_lat,max_lon,max_lat, or a Sentinel-2 tile id such "
-                       "as 29UNU", required=True, types=(str, dict, list)),
+    OrderOption("aoi", "GeoJSON (Polygon, MultiPolygon, Feature, FeatureCollection) or WKT "
+                       "(POLYGON, MULTIPOLYGON) in WGS 84, a bbox "
+                       "min_lon,min_lat,max_lon,max_lat, or a Sentinel-2 tile id such as 29UNU",
+                required=True, types=(str, dict, list)),
     OrderOption("period", "aligned as S2GM did; 'custom' takes start and end as given "
                           "(default: month, or custom when an end is given)",
                 choices={n: p.label for n, p in PERIOD_TYPES.items()}),
@@ -86,7 +88,7 @@ ORDER_OPTIONS: dict[str, OrderOption] = {o.name: o for o in (
                 choices={n: f.label for n, f in PRODUCT_FORMATS.items()}),
     OrderOption("bands", "surface reflectance bands", required=True, many=True,
                 choices={b.name: f"{b.name} ({b.center_nm} nm, {b.description})"
-                         for b in l2a.BANDS}),
+                         for b in l2a.SURFACE_BANDS}),
     OrderOption("aux", "layers beside the bands, each value from the chosen observation",
                 default=(), many=True,
                 choices={n: f"{n}: {lyr.description}" for n, lyr in AUX_LAYERS.items()}),
@@ -356,6 +358,8 @@ def _aoi_geometry(value: Any) -> BaseGeometry:
                 raise SpecError("aoi", f"not valid JSON: {exc.msg}") from None
             except RecursionError:
                 raise SpecError("aoi", "the JSON is nested too deeply") from None
+        elif _WKT.match(text):
+            return _wkt(text)
         elif parse_tile_id(text) is not None:
             try:
                 return tile_footprint_wgs84(tile_from_id(text))
@@ -369,8 +373,8 @@ def _aoi_geometry(value: Any) -> BaseGeometry:
         raise SpecError("aoi", "GeoJSON needs a 'type' (Polygon, MultiPolygon, Feature, "
                                "FeatureCollection)")
     if not isinstance(value, Mapping):
-        raise SpecError("aoi", "give GeoJSON, a bbox 'min_lon,min_lat,max_lon,max_lat' or an "
-                               "MGRS tile id such as 29UNU")
+        raise SpecError("aoi", "give GeoJSON, WKT, a bbox 'min_lon,min_lat,max_lon,max_lat' or "
+                               "an MGRS tile id such as 29UNU")
     kind = value.get("type")
     try:
         if kind == "FeatureCollection":
@@ -385,6 +389,22 @@ def _aoi_geometry(value: Any) -> BaseGeometry:
         raise
     except Exception as exc:  # shapely raises several types for malformed GeoJSON
         raise SpecError("aoi", f"invalid GeoJSON: {exc}") from None
+
+
+# Well-known text of a polygon, optionally with PostGIS's SRID prefix (EWKT): what GIS
+# tools copy out (QGIS's "Copy as WKT", PostGIS's ST_AsEWKT).
+_WKT = re.compile(r"^(SRID=(\d+);)?\s*(MULTI)?POLYGON\b", re.IGNORECASE)
+
+
+def _wkt(text: str) -> BaseGeometry:
+    srid = _WKT.match(text).group(2)  # type: ignore[union-attr]  # matched by the caller
+    if srid is not None and srid != "4326":
+        raise SpecError("aoi", f"the WKT is in SRID {srid}; give longitude/latitude in WGS 84 "
+                               "(SRID=4326)")
+    try:
+        return shapely.from_wkt(text.split(";", 1)[1] if srid is not None else text)
+    except shapely.errors.GEOSException as exc:
+        raise SpecError("aoi", f"not valid WKT: {exc}") from None
 
 
 def _bbox(values: list | tuple) -> BaseGeometry:

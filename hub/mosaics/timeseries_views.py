@@ -39,7 +39,7 @@ def timeseries_page(request: HttpRequest) -> HttpResponse:
     context = {
         "bands": [{"name": b.name, "nm": b.center_nm, "native": b.native_m,
                    "description": b.description, "checked": b.name in DEFAULT_BANDS}
-                  for b in l2a.BANDS],
+                  for b in l2a.SURFACE_BANDS],
         "periods": [(p, PERIOD_TYPES[p].label) for p in ts.TIMESERIES_PERIODS],
         "column_docs": list(ts.COLUMN_DOCS.items()),
         "resolutions": l2a.RESOLUTIONS_M,

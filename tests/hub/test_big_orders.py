@@ -12,7 +12,7 @@ from tests.hub.test_mosaics_api import post
 
 pytestmark = pytest.mark.django_db
 
-ALL_BANDS = list(l2a.BAND_NAMES)
+ALL_BANDS = list(l2a.SURFACE_BAND_NAMES)
 # About 120 x 110 km in UTM zone 29, every band: 12,000 x 11,000 px, about 1.7 GB.
 BIG = {"name": "big", "aoi": [-8.6, 53.0, -6.8, 54.0], "period": "month", "start": "2023-06-01",
        "resolution": 10, "crs": "UTM", "bands": ALL_BANDS}

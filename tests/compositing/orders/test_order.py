@@ -4,7 +4,8 @@ from datetime import date
 
 import pytest
 
-from compositing.orders.spec import SpecError, parse_spec
+from compositing.orders.spec import ORDER_OPTIONS, SpecError, parse_spec
+from compositing.timeseries import PointQuery
 
 GOOD = {
     "aoi": [-7.6, 53.2, -7.55, 53.23],
@@ -104,3 +105,40 @@ def test_every_format_is_offered_under_its_usual_names(name, fmt):
 
 def test_band_names_are_normalised_and_ordered():
     assert spec_with(bands="b8,B04,b2").bands == ("B02", "B04", "B08")
+
+
+@pytest.mark.parametrize("bands", ["B09", "B04,B09", "b9", "B10"])
+def test_only_surface_reflectance_bands_are_offered(bands):
+    """B09 (water vapour) is not a surface's reflectance; B10 (cirrus) is not in L2A: S2GM
+    offered neither. The error names the field and the bands there are."""
+    with pytest.raises(SpecError) as raised:
+        spec_with(bands=bands)
+    assert raised.value.field == "bands"
+    assert "B8A, B11, B12" in raised.value.message
+    assert "B09" not in ORDER_OPTIONS["bands"].choices
+
+
+def test_the_time_series_offers_the_surface_reflectance_bands():
+    assert "B09" not in PointQuery.bands and "B8A" in PointQuery.bands
+
+
+@pytest.mark.parametrize("text", [
+    "POLYGON ((-7.46 52.73, -7.42 52.73, -7.42 52.75, -7.46 52.75, -7.46 52.73))",
+    "polygon((-7.46 52.73,-7.42 52.73,-7.42 52.75,-7.46 52.75,-7.46 52.73))",
+    "SRID=4326;MULTIPOLYGON (((-7.46 52.73, -7.42 52.73, -7.42 52.75, -7.46 52.75, "
+    "-7.46 52.73)))",
+])
+def test_a_wkt_polygon_is_an_aoi(text):
+    """As GIS tools copy a geometry out (QGIS's Copy as WKT, PostGIS's EWKT)."""
+    assert spec_with(aoi=text).aoi.bounds == pytest.approx((-7.46, 52.73, -7.42, 52.75))
+
+
+@pytest.mark.parametrize(("text", "says"), [
+    ("POLYGON ((-7.46 52.73, -7.42 52.73", "not valid WKT"),
+    ("SRID=3857;POLYGON ((0 0, 1000 0, 1000 1000, 0 0))", "SRID 3857"),
+    ("POLYGON EMPTY", "Polygon or MultiPolygon"),
+])
+def test_a_bad_wkt_is_refused_naming_the_aoi(text, says):
+    with pytest.raises(SpecError, match=says) as raised:
+        spec_with(aoi=text)
+    assert raised.value.field == "aoi"
