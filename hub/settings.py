@@ -147,6 +147,9 @@ HUB_ARCHIVE_RESCAN_S = env_float("HUB_ARCHIVE_RESCAN_S", 1.0, minimum=0.0)
 HUB_CHUNK_SIZE = env_int("HUB_CHUNK_SIZE", 512, minimum=16)
 HUB_MEDOID_MIN_OBS = env_int("HUB_MEDOID_MIN_OBS", 4, minimum=2)
 HUB_MAX_AOI_KM2 = env_int("HUB_MAX_AOI_KM2", 1_000_000, minimum=1)
+# Share of an AOI that scenes of the period must cover before the order form orders without
+# asking (below it the preview names the likely mistake and the form asks to confirm).
+HUB_MIN_COVERAGE = env_float("HUB_MIN_COVERAGE", 0.5, minimum=0.0)
 # Vertices of an AOI, typed or uploaded: it is stored, shown on pages and read by every worker.
 HUB_MAX_AOI_VERTICES = env_int("HUB_MAX_AOI_VERTICES", 20_000, minimum=5)
 # Files in an uploaded zip (zipped Shapefile, KMZ): each costs time to index and read.

@@ -15,12 +15,21 @@ from django.views.decorators.http import require_http_methods
 from pyproj import CRS
 from shapely.geometry.base import BaseGeometry
 
+from compositing.archive.coverage import (
+    COVERAGE_ITEMS,
+    Coverage,
+    archive_footprints,
+    covered_share,
+    item_footprints,
+    likely_mistake,
+    swapped,
+)
 from compositing.archive.scenes import count_scenes
 from compositing.grid import utm_epsg
 from compositing.orders.size import product_size
 from compositing.orders.spec import ORDER_OPTIONS, SpecError, aoi_area_km2
 from hub.errors import error_response
-from hub.mosaics.operator import archives, serves_own_archive
+from hub.mosaics.operator import archive_interval, archives, serves_own_archive
 from hub.mosaics.services import free_storage_bytes, read_order
 from hub.stac.views import get_archive
 
@@ -48,7 +57,7 @@ def preview(request: HttpRequest) -> HttpResponse:
     free = free_storage_bytes()
     window = (f"{datetime.combine(spec.start, time.min, UTC):%Y-%m-%dT%H:%M:%SZ}/"
               f"{datetime.combine(spec.end, time.max, UTC):%Y-%m-%dT%H:%M:%SZ}")
-    counts, unreachable = _scene_counts(spec.aoi, spec.start, spec.end, window)
+    counts, coverage, unreachable = _scene_counts(spec.aoi, spec.start, spec.end, window)
     centre = spec.aoi.centroid
     utm = utm_epsg(centre.x, centre.y)
     summary: dict[str, Any] = {
@@ -67,6 +76,7 @@ def preview(request: HttpRequest) -> HttpResponse:
         "fits_storage": size.working_bytes <= free,
         "utm_epsg": utm, "utm_name": CRS.from_epsg(utm).name,
     }
+    summary.update(_coverage_summary(spec.aoi, spec.start, spec.end, coverage))
     if unreachable:
         summary["archive_errors"] = unreachable
     if not str(options.get("aoi", "")).lstrip().startswith("{"):
@@ -75,22 +85,74 @@ def preview(request: HttpRequest) -> HttpResponse:
     return JsonResponse(summary)
 
 
-def _scene_counts(aoi: BaseGeometry, start: date, end: date,
-                  window: str) -> tuple[dict[str, int | None], dict[str, str]]:
-    """Items over the AOI and period per archive (None: its API does not count), and the
-    archives that could not be asked, with why. The local archive is counted in-process."""
+def _scene_counts(aoi: BaseGeometry, start: date, end: date, window: str
+                  ) -> tuple[dict[str, int | None], Coverage, dict[str, str]]:
+    """Items over the AOI and period per archive (None: its API does not count), the share of
+    the AOI their footprints cover, and the archives that could not be asked, with why. The
+    local archive is searched in-process."""
     counts: dict[str, int | None] = {}
+    footprints: list[BaseGeometry] = []
+    complete = True
     unreachable: dict[str, str] = {}
     for configured, archive in zip(settings.HUB_ARCHIVES, archives(), strict=True):
         if serves_own_archive(configured):
-            counts[archive.name] = get_archive().search(
-                intersects=aoi.__geo_interface__, datetime=window,
-                collections=[archive.collection], limit=1).number_matched
+            page = get_archive().search(intersects=aoi.__geo_interface__, datetime=window,
+                                        collections=[archive.collection], limit=COVERAGE_ITEMS)
+            counts[archive.name] = page.number_matched
+            footprints += item_footprints(page.items)
+            complete &= len(page.items) >= page.number_matched
             continue
         try:
-            counts[archive.name] = count_scenes(archive, aoi, start, end)
+            found, counts[archive.name], all_found = archive_footprints(archive, aoi, start, end)
         except Exception as exc:  # a remote archive that is down must not fail the preview
             log.warning("preview: archive %s could not be searched (%s: %s)", archive.name,
                         type(exc).__name__, exc)
             unreachable[archive.name] = f"{archive.stac_url} could not be searched"
-    return counts, unreachable
+            continue
+        footprints += found
+        complete &= all_found
+    return counts, Coverage(covered_share(aoi, footprints), complete), unreachable
+
+
+def _coverage_summary(aoi: BaseGeometry, start: date, end: date,
+                      coverage: Coverage) -> dict[str, Any]:
+    """The covered share, and below HUB_MIN_COVERAGE the likely mistake and a request to
+    confirm. Where nothing is covered, the AOI is tried with its coordinates exchanged and
+    over the archive's whole span, to tell a swapped AOI or a wrong period from a place the
+    archive does not cover."""
+    out: dict[str, Any] = {"coverage": round(coverage.share, 3),
+                           "coverage_complete": coverage.complete,
+                           "min_coverage": settings.HUB_MIN_COVERAGE}
+    span = archive_interval()
+    swapped_has_scenes = elsewhere = False
+    if coverage.share == 0:
+        flipped = swapped(aoi)
+        if span is not None:
+            swapped_has_scenes = flipped is not None and _any_scene(flipped, *span)
+            elsewhere = _any_scene(aoi, *span)
+    mistake = likely_mistake(coverage.share, settings.HUB_MIN_COVERAGE, swapped_has_scenes,
+                             elsewhere, span)
+    if mistake is not None:
+        out["warning"] = {"kind": mistake.kind, "message": mistake.message}
+        out["confirm"] = True
+    return out
+
+
+def _any_scene(aoi: BaseGeometry, start: date, end: date) -> bool:
+    """Whether any archive has an item over the AOI from start to end."""
+    window = (f"{datetime.combine(start, time.min, UTC):%Y-%m-%dT%H:%M:%SZ}/"
+              f"{datetime.combine(end, time.max, UTC):%Y-%m-%dT%H:%M:%SZ}")
+    for configured, archive in zip(settings.HUB_ARCHIVES, archives(), strict=True):
+        found: int | None
+        try:
+            if serves_own_archive(configured):
+                found = get_archive().search(intersects=aoi.__geo_interface__, datetime=window,
+                                             collections=[archive.collection],
+                                             limit=1).number_matched
+            else:
+                found = count_scenes(archive, aoi, start, end)
+        except Exception:  # noqa: BLE001 - an archive that is down says nothing here
+            continue
+        if found:
+            return True
+    return False

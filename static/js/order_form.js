@@ -6,6 +6,9 @@
   const aoiField = document.getElementById("id_aoi");
   if (!form || !aoiField) return;
   const summary = document.getElementById("order-summary");
+  const warning = document.getElementById("order-warning");
+  // Set by the preview where little or nothing of the AOI has scenes: submitting asks first.
+  let confirmText = null;
   const estimate = document.getElementById("order-estimate");
   const crsResolved = document.getElementById("crs-resolved");
   const csrf = form.querySelector("input[name=csrfmiddlewaretoken]").value;
@@ -55,6 +58,8 @@
       const data = await resp.json();
       if (mine !== sequence) return;  // a newer preview is on its way
       clearLiveErrors();
+      confirmText = null;
+      warning.hidden = true;
       if (!resp.ok) {
         const where = data.field && showLiveError(data.field, data.error);
         summary.textContent = data.field ? `${fieldName(data.field)}: ${data.error}` : data.error;
@@ -69,8 +74,10 @@
         ? ` (${counts.map(([name, n]) => `${name} ${n === null ? "?" : n}`).join(", ")})` : "";
       const down = Object.keys(data.archive_errors || {});
       const unreachable = down.length ? ` · not reachable now: ${down.join(", ")}` : "";
+      const covered = `${data.coverage_complete ? "" : "at least "}` +
+        `${Math.round(data.coverage * 100)}% covered`;
       summary.textContent = `AOI ${data.area_km2} km² · ${data.start} to ${data.end} · ` +
-        `${data.scenes} L2A scenes${perArchive}${unreachable} · ` +
+        `${data.scenes} L2A scenes${perArchive}${unreachable} · ${covered} · ` +
         `EPSG:${data.epsg} ${data.crs_name} · ` +
         `${data.width} × ${data.height} px · ${data.delivery}`;
       summary.className = data.fits_storage ? "summary" : "summary invalid";
@@ -81,6 +88,11 @@
       const suggested = data.epsg === data.utm_epsg ? " (the AOI's UTM zone)" :
         ` · suggested: EPSG:${data.utm_epsg} ${data.utm_name}`;
       crsResolved.textContent = `EPSG:${data.epsg} · ${data.crs_name}${suggested}`;
+      if (data.warning) {
+        warning.textContent = data.warning.message;
+        warning.hidden = false;
+        if (data.confirm) confirmText = data.warning.message;
+      }
       if (data.aoi_geometry && map()) {
         const text = aoiField.value.trim();
         map().showGeometry(data.aoi_geometry, text !== fittedText);
@@ -96,6 +108,11 @@
 
   form.addEventListener("change", refresh);
   form.addEventListener("aoi:changed", refresh);
+  form.addEventListener("submit", (event) => {
+    if (confirmText && !window.confirm(`${confirmText}\n\nOrder anyway?`)) {
+      event.preventDefault();
+    }
+  });
 
   // ---------------------------------------------------------------- band presets
   const bandBoxes = () => Array.from(form.querySelectorAll("input[name=bands]"));

@@ -131,6 +131,26 @@ def test_the_preview_draws_a_tile_and_suggests_its_utm_zone(client, alice, hub_d
     assert data["area_km2"] == pytest.approx(109.8 ** 2, rel=3e-3)
 
 
+@pytest.mark.parametrize(("aoi", "start", "coverage", "kind"), [
+    (",".join(map(str, TEST_AOI_BBOX)), "2023-06-01", 1.0, None),
+    ("{1},{0},{3},{2}".format(*TEST_AOI_BBOX), "2023-06-01", 0.0, "swapped"),
+    (",".join(map(str, TEST_AOI_BBOX)), "2022-06-01", 0.0, "period"),
+    ("POLYGON ((-20 50, -19.9 50, -19.9 50.1, -20 50.1, -20 50))", "2023-06-01", 0.0,
+     "outside"),
+])
+def test_the_preview_gives_the_covered_share_and_the_likely_mistake(client, alice, hub_dirs,
+                                                                    aoi, start, coverage,
+                                                                    kind):
+    client.force_login(alice)
+    response = client.post("/requests/preview", {"aoi": aoi, "period": "month", "start": start,
+                                                 "resolution": "60", "bands": ["B04"]})
+    assert response.status_code == 200, response.content
+    data = response.json()
+    assert data["coverage"] == pytest.approx(coverage) and data["coverage_complete"]
+    assert (data.get("warning") or {}).get("kind") == kind
+    assert data.get("confirm", False) == (kind is not None)
+
+
 def test_the_preview_names_an_unknown_epsg(client, alice, hub_dirs):
     client.force_login(alice)
     response = client.post("/requests/preview", {"aoi": ",".join(map(str, TEST_AOI_BBOX)),

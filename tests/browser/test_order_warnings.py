@@ -1,0 +1,89 @@
+"""Before ordering, in a real headless Chromium: the share of the AOI that scenes cover, the
+likely mistake where little or nothing is covered (coordinates the wrong way round, a period
+without data, a place outside the archive), and a question before such an order is placed.
+
+Screenshots go to test-artifacts/ (look at them).
+"""
+
+from __future__ import annotations
+
+import pytest
+import requests
+
+from tests.browser.chromium import log_in, shot
+from tests.conftest import TEST_AOI_BBOX
+from tests.hubstack import running_hub
+
+pytestmark = [pytest.mark.browser, pytest.mark.heavy]
+
+
+def _aoi(page, text: str) -> None:
+    page.fill("#id_aoi", text)
+    page.dispatch_event("#id_aoi", "change")
+
+
+def _warning_says(page, text: str) -> str:
+    page.wait_for_function(
+        "(t) => { const w = document.querySelector('#order-warning');"
+        " return !w.hidden && w.textContent.includes(t); }", arg=text)
+    return page.text_content("#order-warning")
+
+
+def test_the_preview_warns_before_a_wasteful_order(browser, tmp_path, demo_archive):
+    west, south, east, north = TEST_AOI_BBOX
+    with running_hub("embedded", tmp_path, demo_archive) as hub:
+        page = browser.new_page(viewport={"width": 1200, "height": 1000})
+        log_in(page, hub)
+        page.goto(hub["base"] + "/requests/new/")
+        page.wait_for_selector(".leaflet-container")
+        page.fill("#id_start", "2023-06-01")
+        page.dispatch_event("#id_start", "change")
+
+        # Latitude first: read as longitude, latitude it is in the Indian Ocean.
+        _aoi(page, f"{south},{west},{north},{east}")
+        assert "latitude, longitude" in _warning_says(page, "exchanged")
+        shot(page, "40-order-warning-swapped")
+
+        # A WKT polygon in the Atlantic: no scene anywhere in time.
+        _aoi(page, "POLYGON ((-20 50, -19.9 50, -19.9 50.1, -20 50.1, -20 50))")
+        _warning_says(page, "outside every footprint")
+        shot(page, "41-order-warning-outside")
+
+        # The demo area a year before the archive's scenes.
+        _aoi(page, ",".join(map(str, TEST_AOI_BBOX)))
+        page.fill("#id_start", "2022-06-01")
+        page.dispatch_event("#id_start", "change")
+        assert "other times" in _warning_says(page, "no scene over this area in this period")
+        shot(page, "42-order-warning-period")
+
+        # In the period, fully covered: no warning, the share in the summary.
+        page.fill("#id_start", "2023-06-01")
+        page.dispatch_event("#id_start", "change")
+        page.wait_for_function(
+            "document.querySelector('#order-summary').textContent.includes('100% covered')")
+        assert page.is_hidden("#order-warning")
+
+        # Mostly outside the scenes: ordering asks first; declining places nothing.
+        width, height = east - west, north - south
+        _aoi(page, f"{west},{south},{east + 3 * width},{north + 3 * height}")
+        assert "Only" in _warning_says(page, "of the area has scenes in this period")
+        shot(page, "43-order-warning-partial")
+        asked: list[str] = []
+
+        def decline(dialog) -> None:
+            asked.append(dialog.message)
+            dialog.dismiss()
+
+        page.once("dialog", decline)
+        page.click("text=Order mosaic")
+        page.wait_for_timeout(500)
+        assert asked and "Order anyway?" in asked[0]
+        assert "/requests/new/" in page.url
+        listed = requests.get(hub["base"] + "/api/v1/mosaics", timeout=10,
+                              headers={"Authorization": f"Token {hub['token']}"}).json()
+        assert listed["results"] == []
+
+        # Accepting places the order.
+        page.once("dialog", lambda dialog: dialog.accept())
+        page.click("text=Order mosaic")
+        page.wait_for_url("**/requests/")
