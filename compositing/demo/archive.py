@@ -30,7 +30,7 @@ import argparse
 import json
 import math
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
@@ -314,8 +314,11 @@ def check_window_size(size_m: int) -> None:
 def build_demo_archive(archive_dir: Path, *, start: date = DEMO_START, end: date = DEMO_END,
                        tiles: Sequence[str] = DEMO_TILES, size_m: int | None = None,
                        extent_m: tuple[float, float] | None = None,
-                       seed: int = 0, workers: int = 1) -> list[Path]:
+                       seed: int = 0, workers: int = 1,
+                       progress: Callable[[int, int], None] | None = None) -> list[Path]:
     """Write demo L2A scenes of `tiles` from start to end; return the STAC Item paths.
+    `progress(done, total)` is told of each pass written (passes, not scenes: a pass writes
+    the scenes of one acquisition day).
 
     The windows are `size_m` square (default `DEMO_SIZE_M`) or, given `extent_m` = (width,
     height) instead, as large as needed to cover that extent around each area's centre
@@ -336,11 +339,17 @@ def build_demo_archive(archive_dir: Path, *, start: date = DEMO_START, end: date
     extents = _groups({w.key: w.grid for w in windows})
     passes = acquisitions(start, end, seed)
     args = (repeat(Path(archive_dir)), repeat(windows), repeat(extents), passes, repeat(seed))
+    report = progress or (lambda done, total: None)
+    written: list[list[Path]] = []
     if workers <= 1 or len(passes) <= 1:
-        written = list(map(_write_pass, *args))
+        for paths in map(_write_pass, *args):
+            written.append(paths)
+            report(len(written), len(passes))
     else:
         with ProcessPoolExecutor(max_workers=min(workers, len(passes))) as pool:
-            written = list(pool.map(_write_pass, *args))
+            for paths in pool.map(_write_pass, *args):
+                written.append(paths)
+                report(len(written), len(passes))
     return sorted(path for paths in written for path in paths)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import json
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -46,3 +47,24 @@ def test_bad_size_options_are_refused_before_the_archive_is_touched(tmp_path, op
         call_command("make_demo_archive", "--archive", str(tmp_path), *ONE_PASS, "--force",
                      *options, stdout=io.StringIO())
     assert _files(tmp_path) == before
+
+
+def test_the_build_reports_its_progress_and_the_time_left(tmp_path):
+    """make run builds the archive before the hub starts: the person waiting sees it move."""
+    out = io.StringIO()
+    call_command("make_demo_archive", "--archive", str(tmp_path), "--start", "2023-06-01",
+                 "--end", "2023-06-30", "--size-m", "600", "--workers", "2", stdout=out)
+    lines = out.getvalue().splitlines()
+    bars = [line for line in lines if line.startswith("[")]
+    total = len(demo.acquisitions(date(2023, 6, 1), date(2023, 6, 30), 0))
+    assert bars[-1].startswith("[" + "#" * 30 + f"] {total}/{total} acquisition days")
+    assert "s left" in bars[0] and len(bars) <= 11  # a line a tenth in a log, not a line a day
+    done = [int(b.split("] ")[1].split("/")[0]) for b in bars]
+    assert done == sorted(done)
+
+
+def test_every_pass_written_is_reported_in_order(tmp_path):
+    seen: list[tuple[int, int]] = []
+    demo.build_demo_archive(tmp_path, start=date(2023, 6, 1), end=date(2023, 6, 10),
+                            size_m=600, progress=lambda done, total: seen.append((done, total)))
+    assert seen == [(n, len(seen)) for n in range(1, len(seen) + 1)] and seen

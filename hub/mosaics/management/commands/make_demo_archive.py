@@ -74,12 +74,40 @@ class Command(BaseCommand):
         if opts["force"] and archive.exists():
             shutil.rmtree(archive / "sentinel-2-l2a", ignore_errors=True)
         t0 = time.perf_counter()
+        self.stdout.write(f"writing demo scenes to {archive} ...")
+        bar = ProgressBar(self.stdout, t0)
         try:
             items = demo.build_demo_archive(archive, start=opts["start"], end=opts["end"],
                                             tiles=tiles, size_m=size_m,
-                                            seed=opts["seed"], workers=opts["workers"])
+                                            seed=opts["seed"], workers=opts["workers"],
+                                            progress=bar)
         except ValueError as exc:
             raise CommandError(str(exc)) from None
         areas = sorted({w.area for w in windows})
         self.stdout.write(f"wrote {len(items)} demo scenes ({', '.join(areas)}) of {size_m} m "
                           f"to {archive} in {time.perf_counter() - t0:.1f} s")
+
+
+class ProgressBar:
+    """Acquisition days written of all, and the time left at the rate so far: on one line
+    redrawn in a terminal (make run), every tenth otherwise (logs)."""
+
+    WIDTH = 30
+
+    def __init__(self, out: Any, started: float) -> None:
+        self.out, self.started = out, started
+        self.tty = out.isatty()
+        self.shown_tenth = -1
+
+    def __call__(self, done: int, total: int) -> None:
+        elapsed = time.perf_counter() - self.started
+        left = elapsed / done * (total - done)
+        filled = round(self.WIDTH * done / total)
+        line = (f"[{'#' * filled}{' ' * (self.WIDTH - filled)}] {done}/{total} acquisition days"
+                f" · {elapsed:.0f} s, about {left:.0f} s left")
+        if self.tty:
+            self.out.write("\r" + line, ending="\n" if done == total else "")
+            self.out.flush()
+        elif done * 10 // total > self.shown_tenth:
+            self.shown_tenth = done * 10 // total
+            self.out.write(line)
