@@ -14,17 +14,23 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-# Leaflet and Leaflet.draw from the npm registry, copied into static/vendor (no CDN at run time).
+# Leaflet, Leaflet.draw, Natural Earth's countries (world-atlas) and topojson-client from the npm
+# registry, copied into static/vendor (no CDN at run time).
 VENDOR := static/vendor/.stamp
 $(VENDOR): package.json package-lock.json
 	@command -v npm >/dev/null || { echo "npm is needed to vendor Leaflet: apt-get install npm"; exit 1; }
 	npm ci --no-audit --no-fund --loglevel=error
 	rm -rf static/vendor
-	mkdir -p static/vendor/leaflet static/vendor/leaflet-draw
+	mkdir -p static/vendor/leaflet static/vendor/leaflet-draw static/vendor/world-atlas \
+	  static/vendor/topojson-client
 	cp -r node_modules/leaflet/dist/leaflet.js node_modules/leaflet/dist/leaflet.css \
 	  node_modules/leaflet/dist/images static/vendor/leaflet/
 	cp -r node_modules/leaflet-draw/dist/leaflet.draw.js node_modules/leaflet-draw/dist/leaflet.draw.css \
 	  node_modules/leaflet-draw/dist/images static/vendor/leaflet-draw/
+	cp node_modules/world-atlas/countries-50m.json node_modules/world-atlas/LICENSE \
+	  static/vendor/world-atlas/
+	cp node_modules/topojson-client/dist/topojson-client.min.js node_modules/topojson-client/LICENSE \
+	  static/vendor/topojson-client/
 	touch $@
 
 # The selection kernels compiled once into numba's cache, so that the first order of a fresh

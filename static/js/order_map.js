@@ -1,6 +1,6 @@
 // The ordering dialogue's map: draw or show the AOI, with a background that works offline
-// (a graticule, the AOI outline and the user's own finished products' quicklooks) and
-// OpenStreetMap tiles only when they can be reached.
+// (land, sea and borders, a graticule, the AOI outline and the user's own finished products'
+// quicklooks) and OpenStreetMap tiles only when they can be reached (basemap.js).
 (function () {
   "use strict";
   const form = document.querySelector("form.order");
@@ -45,19 +45,9 @@
   map.on("moveend", drawGraticule);
   drawGraticule();
 
-  // OSM only if one tile loads: offline, nothing is requested again and nothing fails loudly.
-  const probe = new Image();
-  probe.onload = () => {
-    const osm = L.tileLayer("https://tile.openstreetmap.org/{z}/{x}/{y}.png", {
-      maxZoom: 18, attribution: "© OpenStreetMap contributors",
-    }).addTo(map);
-    osm.bringToBack();
-    layers.addBaseLayer(osm, "OpenStreetMap");
-    mapDiv.dataset.osm = "on";
-  };
-  probe.onerror = () => { mapDiv.dataset.osm = "off"; };
-  probe.referrerPolicy = "strict-origin-when-cross-origin";
-  probe.src = "https://tile.openstreetmap.org/0/0/0.png";
+  // Land, sea and borders offline; OSM tiles only once one loads.
+  hubBasemap.naturalEarth(map);
+  hubBasemap.osmWhenReachable(map, (osm) => layers.addBaseLayer(osm, "OpenStreetMap"));
 
   let productBounds = null;
   async function loadQuicklooks() {

@@ -1,5 +1,6 @@
 // The product page's map: the quicklook placed by its grid's corners over the ordered area.
-// Works offline: the quicklook and the outline are the hub's own; OSM tiles appear when reachable.
+// Works offline: the quicklook, the outline and the land and borders under them are the hub's
+// own; OSM tiles appear when reachable.
 (function () {
   "use strict";
   const element = document.getElementById("product-map");
@@ -9,9 +10,8 @@
 
   // Zoom animation would scale the panes under an image placed by its own transform.
   const map = L.map(element, { zoomAnimation: false });
-  L.tileLayer("https://tile.openstreetmap.org/{z}/{x}/{y}.png", {
-    maxZoom: 19, attribution: "&copy; OpenStreetMap contributors",
-  }).addTo(map);  // unreachable tiles simply stay hidden: Leaflet shows only loaded tiles
+  hubBasemap.naturalEarth(map);  // land, sea and borders offline (basemap.js)
+  hubBasemap.osmWhenReachable(map);  // credited only once a tile has loaded
   L.control.scale({ imperial: false }).addTo(map);
 
   const overlays = {};

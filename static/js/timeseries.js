@@ -27,12 +27,9 @@
   const map = L.map(mapDiv).setView([52.75, -7.45], 9);
   const coverage = L.featureGroup().addTo(map);
   const selection = L.featureGroup().addTo(map);
-  const OSM = "https://tile.openstreetmap.org/{z}/{x}/{y}.png";
-  // Only when a tile loads: offline, no broken tiles and no stream of failing requests.
-  const probe = new Image();
-  probe.onload = () => L.tileLayer(OSM, { maxZoom: 19,
-    attribution: "© OpenStreetMap contributors" }).addTo(map).bringToBack();
-  probe.src = OSM.replace("{z}/{x}/{y}", "0/0/0");
+  // Land, sea and borders offline; OSM tiles only once one loads (basemap.js).
+  hubBasemap.naturalEarth(map);
+  hubBasemap.osmWhenReachable(map);
 
   // Footprints of the archive's scenes (distinct geometries), for the background and to tell
   // a user who clicks outside them that the series will be empty.

@@ -36,6 +36,11 @@ def test_the_preview_warns_before_a_wasteful_order(browser, tmp_path, demo_archi
         log_in(page, hub)
         page.goto(hub["base"] + "/requests/new/")
         page.wait_for_selector(".leaflet-container")
+        # Offline, every map shows land, sea and borders (Natural Earth, vendored from npm)
+        # and credits OpenStreetMap only for tiles that loaded.
+        page.wait_for_selector("#aoi-map[data-basemap='natural-earth'][data-osm='off']")
+        assert "OpenStreetMap" not in page.text_content("#aoi-map .leaflet-control-attribution")
+        shot(page, "39-order-map-offline-basemap")
         page.fill("#id_start", "2023-06-01")
         page.dispatch_event("#id_start", "change")
 

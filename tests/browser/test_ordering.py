@@ -49,6 +49,9 @@ def test_a_person_draws_orders_watches_and_downloads(browser, tmp_path, demo_arc
         shot(page, "03-my-requests-done")
         page.locator("td a", has_text="browser").click()
         page.wait_for_selector("img.quicklook")
+        page.wait_for_selector("#product-map[data-basemap='natural-earth'][data-osm='off']")
+        # No credit for tiles that never loaded (this machine has no internet).
+        assert "OpenStreetMap" not in page.text_content("#product-map .leaflet-control-attribution")
         assert page.evaluate("document.querySelector('img.quicklook').naturalWidth") > 10
         shot(page, "04-product")
         link = page.locator("a", has_text="bands_M20_20230601_browser.tif")

@@ -64,6 +64,8 @@ def test_a_person_charts_a_pixel_and_downloads_the_csv(browser, tmp_path,  # noq
         log_in(page, hub)
         page.click("header nav >> text=Time series")
         page.wait_for_selector("#ts-map.leaflet-container")
+        # Offline, land, sea and borders are the hub's own (Natural Earth, vendored).
+        page.wait_for_selector("#ts-map[data-basemap='natural-earth']")
         # The archive's coverage is drawn (offline: no tiles), and a click picks a pixel in it.
         page.wait_for_selector("#ts-map .leaflet-overlay-pane path")
         page.click("#ts-map")  # its middle: the map opens on the archive
