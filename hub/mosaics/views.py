@@ -6,6 +6,7 @@ import json
 import uuid
 from typing import Any
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
@@ -65,7 +66,8 @@ def new_request(request: HttpRequest) -> HttpResponse:
             messages.success(request, f"Order {req.name} placed.")
             return redirect("requests")
     return render(request, "mosaics/new_request.html",
-                  {"form": form, "archive_interval": interval})
+                  {"form": form, "archive_interval": interval,
+                   "collection": settings.HUB_STAC_COLLECTION})
 
 
 def reorder_initial(req: MosaicRequest, fields: dict[str, Any]) -> dict[str, Any]:

@@ -12,10 +12,16 @@
   // No zoom animation: it would scale the panes under the corner-placed quicklooks.
   const map = L.map(mapDiv, { zoomControl: true, zoomAnimation: false }).setView([52.75, -7.2], 7);
   map.attributionControl.setPrefix("Leaflet");
+  const scenes = L.featureGroup().addTo(map);  // where the archive has data (footprints.js)
   const drawn = new L.FeatureGroup().addTo(map);
   const products = L.layerGroup().addTo(map);
-  const layers = L.control.layers({}, { "Area of interest": drawn, "My products": products },
+  const layers = L.control.layers({}, { "Area of interest": drawn, "My products": products,
+                                        "Archive scenes": scenes },
                                   { collapsed: false }).addTo(map);
+  hubFootprints(mapDiv.dataset.collectionUrl, scenes).then((found) => {
+    scenes.bringToBack();
+    mapDiv.dataset.footprints = String(found.length);
+  });
   map.addControl(new L.Control.Draw({
     draw: { polyline: false, circle: false, marker: false, circlemarker: false,
             rectangle: { shapeOptions: AOI_STYLE },

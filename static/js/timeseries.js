@@ -31,40 +31,15 @@
   hubBasemap.naturalEarth(map);
   hubBasemap.osmWhenReachable(map);
 
-  // Footprints of the archive's scenes (distinct geometries), for the background and to tell
-  // a user who clicks outside them that the series will be empty.
+  // Footprints of the archive's scenes (footprints.js), for the background and to tell a user
+  // who clicks outside them that the series will be empty.
   const footprints = [];
-  const MAX_ITEM_PAGES = 5;
 
   async function showCoverage() {
-    try {
-      const collUrl = mapDiv.dataset.collectionUrl;
-      const coll = await (await fetch(collUrl, { credentials: "same-origin" })).json();
-      const seen = new Set();
-      let next = collUrl + "/items?limit=200";
-      for (let page = 0; next && page < MAX_ITEM_PAGES; page++) {
-        const items = await (await fetch(next, { credentials: "same-origin" })).json();
-        for (const item of items.features || []) {
-          const key = JSON.stringify(item.geometry);
-          if (!item.geometry || seen.has(key)) continue;
-          seen.add(key);
-          footprints.push(item.geometry);
-          L.geoJSON(item.geometry, { interactive: false,
-            style: { color: "#1f6f8b", weight: 1, fillOpacity: 0.06 } }).addTo(coverage);
-        }
-        const link = (items.links || []).find((l) => l.rel === "next");
-        next = link ? link.href : null;
-      }
-      const bbox = coll.extent && coll.extent.spatial.bbox[0];
-      if (!footprints.length && bbox) {  // items not listed: the collection's extent at least
-        L.rectangle([[bbox[1], bbox[0]], [bbox[3], bbox[2]]],
-                    { color: "#12394a", weight: 1, fill: false, dashArray: "4 4",
-                      interactive: false }).addTo(coverage);
-      }
-      if (!lonInput.value && coverage.getLayers().length) {
-        map.fitBounds(coverage.getBounds(), { maxZoom: 14 });
-      }
-    } catch (e) { /* no local archive: the map stays plain */ }
+    footprints.push(...await hubFootprints(mapDiv.dataset.collectionUrl, coverage));
+    if (!lonInput.value && coverage.getLayers().length) {
+      map.fitBounds(coverage.getBounds(), { maxZoom: 14 });
+    }
   }
 
   function inRing(lon, lat, ring) {

@@ -40,6 +40,9 @@ def test_the_preview_warns_before_a_wasteful_order(browser, tmp_path, demo_archi
         # and credits OpenStreetMap only for tiles that loaded.
         page.wait_for_selector("#aoi-map[data-basemap='natural-earth'][data-osm='off']")
         assert "OpenStreetMap" not in page.text_content("#aoi-map .leaflet-control-attribution")
+        # The archive's scene footprints: where ordering makes sense.
+        page.wait_for_selector("#aoi-map[data-footprints]")
+        assert int(page.get_attribute("#aoi-map", "data-footprints")) > 0
         shot(page, "39-order-map-offline-basemap")
         page.fill("#id_start", "2023-06-01")
         page.dispatch_event("#id_start", "change")
