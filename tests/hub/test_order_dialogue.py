@@ -249,3 +249,17 @@ def test_a_new_order_starts_in_the_archives_latest_month_and_says_what_it_holds(
     settings.HUB_ARCHIVE_DIR = str(tmp_path / "empty-archive")
     page = client.get("/requests/new/").content.decode()
     assert 'id="archive-extent"' not in page
+
+
+@pytest.mark.parametrize(("status", "fields", "says"), [
+    (Status.FAILED, {"error": "the archive file S2A_29UNU/B04.tif cannot be read"},
+     "No files: the order failed: the archive file S2A_29UNU/B04.tif cannot be read"),
+    (Status.CANCELLED, {}, "No files: the order was cancelled"),
+    (Status.QUEUED, {}, "No files yet: they are listed here"),
+])
+def test_a_product_page_without_files_says_why(client, alice, hub_dirs, status, fields, says):
+    req = stored_request(alice, "why", status, **fields)
+    client.force_login(alice)
+    page = client.get(f"/requests/{req.id}/").content.decode()
+    assert says in page
+    assert (f"?from={req.id}" in page.split("<h2>Files</h2>")[1]) == (status == Status.FAILED)
