@@ -115,8 +115,23 @@ def env_proxy_ssl_header(name: str) -> tuple[str, str] | None:
 # it begins (IMMEDIATE), so one that reads then writes waits up to `timeout` for another writer
 # instead of failing at once with "database is locked" (a deferred transaction cannot wait to
 # upgrade its read lock); WAL lets readers go on while one process writes.
+# WAL is not set here: the journal mode is kept in the database file, and asking for it on
+# every new connection made a connection fail now and then with "database is locked" (SQLite
+# may answer that pragma busy without waiting, while another process writes). It is set once,
+# by every migrate (`use_wal`).
 SQLITE_OPTIONS = {"timeout": 30, "transaction_mode": "IMMEDIATE",
-                  "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"}
+                  "init_command": "PRAGMA synchronous=NORMAL;"}
+
+
+def use_wal(using: str = "default", **_: object) -> None:
+    """Put an SQLite database in write-ahead-log mode (readers and a writer side by side);
+    connected to Django's post_migrate."""
+    from django.db import connections
+
+    connection = connections[using]
+    if connection.vendor == "sqlite":
+        with connection.cursor() as cursor:
+            cursor.execute("PRAGMA journal_mode=WAL")
 
 
 def database_config(url: str, state_dir: Path) -> dict:

@@ -7,8 +7,10 @@ class AccountsConfig(AppConfig):
     label = "accounts"
 
     def ready(self) -> None:
+        from hub.env import use_wal
         from hub.throttle import create_cache_table
 
         # Every migrate (make run, compose, the tests' hubs) creates the rate-limit table of
-        # the embedded cache; once per migrate, not once per app.
+        # the embedded cache and puts SQLite in WAL mode; once per migrate, not once per app.
         post_migrate.connect(create_cache_table, sender=self)
+        post_migrate.connect(use_wal, sender=self)
