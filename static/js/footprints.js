@@ -4,7 +4,7 @@
 (function () {
   "use strict";
   const MAX_ITEM_PAGES = 5;
-  const STYLE = { color: "#1f6f8b", weight: 1, fillOpacity: 0.06 };
+  const STYLE = { color: "#1f6f8b", weight: 1, fillOpacity: 0.06, className: "scene-footprint" };
 
   // Resolves to the footprints drawn (GeoJSON geometries); never rejects.
   async function drawFootprints(collectionUrl, layer) {

@@ -17,8 +17,8 @@ from tests.hubstack import running_hub, wait_for
 
 pytestmark = [pytest.mark.browser, pytest.mark.heavy]
 # Filled shapes on the map: the AOI. The graticule's lines and the products' outlines are
-# drawn unfilled, so they are left out.
-AOI_SHAPES = ".leaflet-overlay-pane path:not([fill='none'])"
+# drawn unfilled, and the archive's scene footprints are marked, so they are left out.
+AOI_SHAPES = ".leaflet-overlay-pane path:not([fill='none']):not(.scene-footprint)"
 
 
 def _kml(bbox) -> str:
