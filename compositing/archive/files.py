@@ -178,13 +178,17 @@ def _prepare_thread() -> None:
     first files made every other reading thread wait about a second."""
     if getattr(_prepared, "done", False):
         return
-    with MemoryFile() as mem:
-        with mem.open(driver="GTiff", width=256, height=256, count=1, dtype="uint16",
-                      crs="EPSG:32631", transform=Affine(10, 0, 500000, 0, -10, 5000000),
-                      tiled=True, blockxsize=256, blockysize=256, compress="deflate") as dst:
-            dst.write(np.zeros((1, 256, 256), np.uint16))
-        with mem.open() as src:
-            src.read(1)
+    try:
+        with MemoryFile() as mem:
+            with mem.open(driver="GTiff", width=256, height=256, count=1, dtype="uint16",
+                          crs="EPSG:32631", transform=Affine(10, 0, 500000, 0, -10, 5000000),
+                          tiled=True, blockxsize=256, blockysize=256,
+                          compress="deflate") as dst:
+                dst.write(np.zeros((1, 256, 256), np.uint16))
+            with mem.open() as src:
+                src.read(1)
+    except Exception:  # noqa: BLE001 - an initializer that raises breaks its executor for
+        return  # good; unprepared, the thread only pays the set-up at its first file
     _prepared.done = True
 
 
