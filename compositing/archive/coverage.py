@@ -11,16 +11,15 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time
+from datetime import date
 from typing import Any
 
 import shapely
-from pystac_client import Client
 from shapely.geometry import shape
 from shapely.geometry.base import BaseGeometry
 
 from compositing.archive.archives import Archive
-from compositing.archive.scenes import STAC_TIMEOUT_S
+from compositing.archive.scenes import stac_search
 from compositing.orders.spec import aoi_area_km2
 
 # Footprints measured per archive and request: enough for a year over a few tiles; beyond
@@ -69,11 +68,8 @@ def archive_footprints(archive: Archive, aoi: BaseGeometry, start: date,
                        end: date) -> tuple[list[BaseGeometry], int | None, bool]:
     """Up to COVERAGE_ITEMS footprints of the archive's items over the AOI from start to end,
     how many items match (None where its API does not count), and whether they are all."""
-    search = Client.open(archive.stac_url, timeout=STAC_TIMEOUT_S).search(
-        collections=[archive.collection], intersects=aoi.__geo_interface__,
-        datetime=[datetime.combine(start, time.min, tzinfo=UTC),
-                  datetime.combine(end, time.max, tzinfo=UTC)],
-        limit=min(COVERAGE_ITEMS, 250), max_items=COVERAGE_ITEMS)
+    search = stac_search(archive, aoi, start, end, limit=min(COVERAGE_ITEMS, 250),
+                         max_items=COVERAGE_ITEMS)
     items = list(search.items_as_dicts())
     matched = search.matched()
     return item_footprints(items), matched, matched is not None and len(items) >= matched

@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time
+from typing import Any
 
 import requests
-from pystac_client import Client
+from pystac_client import Client, ItemSearch
 from pystac_client.exceptions import APIError
 from shapely.geometry import box, shape
 from shapely.geometry.base import BaseGeometry
@@ -87,12 +88,10 @@ def search_scenes(archives: Sequence[Archive], aoi: BaseGeometry, start: date,
     """Every L2A scene intersecting the AOI sensed from start to end (inclusive days), from the
     archives in priority order: a granule (tile and datatake) found in several is taken from
     the first."""
-    t0 = datetime.combine(start, time.min, tzinfo=UTC)
-    t1 = datetime.combine(end, time.max, tzinfo=UTC)
     found: dict[tuple[str, str] | str, Scene] = {}
     for archive in archives:
         mine: dict[tuple[str, str] | str, Scene] = {}
-        for item in _items(archive, aoi, t0, t1):
+        for item in _items(archive, aoi, start, end):
             scene = scene_from_item(item, archive)
             key = granule_key(scene)
             held = mine.get(key)
@@ -104,15 +103,22 @@ def search_scenes(archives: Sequence[Archive], aoi: BaseGeometry, start: date,
     return sorted(found.values(), key=lambda s: (s.datetime, s.id))
 
 
-def _items(archive: Archive, aoi: BaseGeometry, t0: datetime, t1: datetime) -> list[dict]:
-    """The archive's items over the AOI from t0 to t1; ArchiveDataError naming the archive
-    where its API cannot be reached or refuses (an order must not go on with part of the
-    data it would have had)."""
+def stac_search(archive: Archive, aoi: BaseGeometry, start: date, end: date,
+                **options: Any) -> ItemSearch:
+    """A search of the archive's STAC API for its items over the AOI from the start of `start`
+    to the end of `end` (UTC days), with pystac-client's other search options."""
+    return Client.open(archive.stac_url, timeout=STAC_TIMEOUT_S).search(
+        collections=[archive.collection], intersects=aoi.__geo_interface__,
+        datetime=[datetime.combine(start, time.min, tzinfo=UTC),
+                  datetime.combine(end, time.max, tzinfo=UTC)], **options)
+
+
+def _items(archive: Archive, aoi: BaseGeometry, start: date, end: date) -> list[dict]:
+    """The archive's items over the AOI from start to end; ArchiveDataError naming the
+    archive where its API cannot be reached or refuses (an order must not go on with part of
+    the data it would have had)."""
     try:
-        search = Client.open(archive.stac_url, timeout=STAC_TIMEOUT_S).search(
-            collections=[archive.collection], intersects=aoi.__geo_interface__,
-            datetime=[t0, t1], limit=100)
-        return list(search.items_as_dicts())
+        return list(stac_search(archive, aoi, start, end, limit=100).items_as_dicts())
     except (APIError, requests.RequestException, OSError) as exc:  # timeouts included
         reason = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else type(
             exc).__name__
@@ -123,11 +129,7 @@ def _items(archive: Archive, aoi: BaseGeometry, t0: datetime, t1: datetime) -> l
 def count_scenes(archive: Archive, aoi: BaseGeometry, start: date, end: date) -> int | None:
     """How many items of the archive meet the AOI from start to end, as its STAC API counts
     them (None where the API does not count)."""
-    search = Client.open(archive.stac_url, timeout=STAC_TIMEOUT_S).search(
-        collections=[archive.collection], intersects=aoi.__geo_interface__,
-        datetime=[datetime.combine(start, time.min, tzinfo=UTC),
-                  datetime.combine(end, time.max, tzinfo=UTC)], limit=1)
-    return search.matched()
+    return stac_search(archive, aoi, start, end, limit=1).matched()
 
 
 def collection_interval(archive: Archive) -> tuple[date, date | None] | None:

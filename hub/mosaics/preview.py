@@ -55,9 +55,7 @@ def preview(request: HttpRequest) -> HttpResponse:
         return error_response(400, exc.message, exc.field)
     size = product_size(spec)
     free = free_storage_bytes()
-    window = (f"{datetime.combine(spec.start, time.min, UTC):%Y-%m-%dT%H:%M:%SZ}/"
-              f"{datetime.combine(spec.end, time.max, UTC):%Y-%m-%dT%H:%M:%SZ}")
-    counts, coverage, unreachable = _scene_counts(spec.aoi, spec.start, spec.end, window)
+    counts, coverage, unreachable = _scene_counts(spec.aoi, spec.start, spec.end)
     centre = spec.aoi.centroid
     utm = utm_epsg(centre.x, centre.y)
     summary: dict[str, Any] = {
@@ -85,11 +83,18 @@ def preview(request: HttpRequest) -> HttpResponse:
     return JsonResponse(summary)
 
 
-def _scene_counts(aoi: BaseGeometry, start: date, end: date, window: str
+def _window(start: date, end: date) -> str:
+    """The STAC datetime interval of whole UTC days from start to end."""
+    return (f"{datetime.combine(start, time.min, UTC):%Y-%m-%dT%H:%M:%SZ}/"
+            f"{datetime.combine(end, time.max, UTC):%Y-%m-%dT%H:%M:%SZ}")
+
+
+def _scene_counts(aoi: BaseGeometry, start: date, end: date
                   ) -> tuple[dict[str, int | None], Coverage, dict[str, str]]:
     """Items over the AOI and period per archive (None: its API does not count), the share of
     the AOI their footprints cover, and the archives that could not be asked, with why. The
     local archive is searched in-process."""
+    window = _window(start, end)
     counts: dict[str, int | None] = {}
     footprints: list[BaseGeometry] = []
     complete = True
@@ -140,8 +145,7 @@ def _coverage_summary(aoi: BaseGeometry, start: date, end: date,
 
 def _any_scene(aoi: BaseGeometry, start: date, end: date) -> bool:
     """Whether any archive has an item over the AOI from start to end."""
-    window = (f"{datetime.combine(start, time.min, UTC):%Y-%m-%dT%H:%M:%SZ}/"
-              f"{datetime.combine(end, time.max, UTC):%Y-%m-%dT%H:%M:%SZ}")
+    window = _window(start, end)
     for configured, archive in zip(settings.HUB_ARCHIVES, archives(), strict=True):
         found: int | None
         try:
