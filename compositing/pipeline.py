@@ -48,6 +48,7 @@ from compositing.archive.scenes import (
 )
 from compositing.grid import Chunk, ChunkLayout, OutputGrid
 from compositing.memory import release_free_memory
+from compositing.orders.effort import granules_per_pixel, order_work
 from compositing.orders.spec import MosaicSpec
 from compositing.pieces import ChunkLayers, WorkFolder
 from compositing.products.deliver import RGB, Intermediates, deliver, now
@@ -184,6 +185,13 @@ class Plan:
     @property
     def chunk_count(self) -> int:
         return self.layout.count(self.grid)
+
+    @property
+    def work(self) -> float:
+        """The order's work in million pixel-observations (`compositing.orders.effort`)."""
+        footprints = [s.footprint for o in self.recipe.observations for s in o.scenes]
+        return order_work(self.grid.width * self.grid.height,
+                          granules_per_pixel(self.spec.aoi, footprints))
 
     @property
     def intermediates(self) -> dict[str, tuple[Layer, ...]]:

@@ -121,7 +121,8 @@ def plan_request(request_id: str, dispatch: Dispatch) -> None:
         shutil.rmtree(work.root, ignore_errors=True)
         plan = plan_mosaic(req.spec, mosaic_settings())
         work.save_plan(plan)
-        MosaicRequest.objects.filter(pk=req.pk).update(chunks_total=plan.chunk_count)
+        MosaicRequest.objects.filter(pk=req.pk).update(chunks_total=plan.chunk_count,
+                                                         work=plan.work)
     if not _still_running(req.pk, req.attempt):
         return
     if plan.chunk_count <= settings.HUB_INLINE_CHUNKS:

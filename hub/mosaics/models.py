@@ -80,6 +80,10 @@ class MosaicRequest(models.Model):
     chunks_done = models.PositiveIntegerField(default=0)
     next_chunk = models.PositiveIntegerField(default=0)
     delivering = models.BooleanField(default=False)
+    work = models.FloatField(
+        null=True, blank=True,
+        help_text="million pixel-observations (compositing.orders.effort), set by the plan: "
+                  "with the run's duration, the rate that new orders' times are estimated from")
 
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     started_at = models.DateTimeField(null=True, blank=True)

@@ -26,10 +26,12 @@ from compositing.archive.coverage import (
 )
 from compositing.archive.scenes import count_scenes
 from compositing.grid import utm_epsg
+from compositing.orders.effort import granules_per_pixel, order_work
 from compositing.orders.size import product_size
 from compositing.orders.spec import ORDER_OPTIONS, SpecError, aoi_area_km2
 from hub.errors import error_response
 from hub.mosaics.operator import archive_interval, archives, serves_own_archive
+from hub.mosaics.rates import measured_rate
 from hub.mosaics.services import free_storage_bytes, read_order
 from hub.stac.views import get_archive
 
@@ -55,7 +57,8 @@ def preview(request: HttpRequest) -> HttpResponse:
         return error_response(400, exc.message, exc.field)
     size = product_size(spec)
     free = free_storage_bytes()
-    counts, coverage, unreachable = _scene_counts(spec.aoi, spec.start, spec.end)
+    counts, footprints, complete, unreachable = _scene_counts(spec.aoi, spec.start, spec.end)
+    coverage = Coverage(covered_share(spec.aoi, footprints), complete)
     centre = spec.aoi.centroid
     utm = utm_epsg(centre.x, centre.y)
     summary: dict[str, Any] = {
@@ -75,6 +78,7 @@ def preview(request: HttpRequest) -> HttpResponse:
         "utm_epsg": utm, "utm_name": CRS.from_epsg(utm).name,
     }
     summary.update(_coverage_summary(spec.aoi, spec.start, spec.end, coverage))
+    summary.update(_time_estimate(size.width * size.height, spec.aoi, footprints))
     if unreachable:
         summary["archive_errors"] = unreachable
     if not str(options.get("aoi", "")).lstrip().startswith("{"):
@@ -90,10 +94,10 @@ def _window(start: date, end: date) -> str:
 
 
 def _scene_counts(aoi: BaseGeometry, start: date, end: date
-                  ) -> tuple[dict[str, int | None], Coverage, dict[str, str]]:
-    """Items over the AOI and period per archive (None: its API does not count), the share of
-    the AOI their footprints cover, and the archives that could not be asked, with why. The
-    local archive is searched in-process."""
+                  ) -> tuple[dict[str, int | None], list[BaseGeometry], bool, dict[str, str]]:
+    """Items over the AOI and period per archive (None: its API does not count), their
+    footprints, whether those are all of them, and the archives that could not be asked, with
+    why. The local archive is searched in-process."""
     window = _window(start, end)
     counts: dict[str, int | None] = {}
     footprints: list[BaseGeometry] = []
@@ -116,7 +120,18 @@ def _scene_counts(aoi: BaseGeometry, start: date, end: date
             continue
         footprints += found
         complete &= all_found
-    return counts, Coverage(covered_share(aoi, footprints), complete), unreachable
+    return counts, footprints, complete, unreachable
+
+
+def _time_estimate(pixels: int, aoi: BaseGeometry,
+                   footprints: list[BaseGeometry]) -> dict[str, Any]:
+    """The order's work and, once orders have finished on this hub, its processing time at
+    their rate (queueing not included)."""
+    work = order_work(pixels, granules_per_pixel(aoi, footprints))
+    rate = measured_rate()
+    return {"work_mpx_obs": round(work, 6),
+            "estimated_seconds": None if rate is None else round(rate.estimate(work), 1),
+            "rate_orders": 0 if rate is None else rate.orders}
 
 
 def _coverage_summary(aoi: BaseGeometry, start: date, end: date,

@@ -7,7 +7,7 @@
   if (!form || !aoiField) return;
   const summary = document.getElementById("order-summary");
   const warning = document.getElementById("order-warning");
-  // Set by the preview where little or nothing of the AOI has scenes: submitting asks first.
+  // Set by the preview where little or nothing of the AOI has scenes: the confirmation says so.
   let confirmText = null;
   const estimate = document.getElementById("order-estimate");
   const crsResolved = document.getElementById("crs-resolved");
@@ -46,8 +46,10 @@
     pending = window.setTimeout(preview, 300);
   }
 
+  // The figures of the form as it is now: {ok, data}, or null where there is no AOI yet, a
+  // newer preview overtook this one or the hub could not be asked.
   async function preview() {
-    if (!aoiField.value.trim()) return;
+    if (!aoiField.value.trim()) return null;
     const mine = ++sequence;
     // POST: an uploaded AOI can be far longer than a URL may be.
     const body = new FormData(form);
@@ -56,7 +58,7 @@
         method: "POST", body, credentials: "same-origin", headers: { "X-CSRFToken": csrf },
       });
       const data = await resp.json();
-      if (mine !== sequence) return;  // a newer preview is on its way
+      if (mine !== sequence) return null;  // a newer preview is on its way
       clearLiveErrors();
       confirmText = null;
       warning.hidden = true;
@@ -67,7 +69,7 @@
         estimate.textContent = where ? "Correct the field marked in red to see the estimate."
                                      : data.error;
         crsResolved.textContent = "";
-        return;
+        return { ok: false, data };
       }
       const counts = Object.entries(data.scenes_by_archive || {});
       const perArchive = counts.length > 1
@@ -98,7 +100,9 @@
         map().showGeometry(data.aoi_geometry, text !== fittedText);
         fittedText = text;
       }
+      return { ok: true, data };
     } catch (e) { /* offline or server busy: keep the last summary */ }
+    return null;
   }
 
   function fieldName(field) {
@@ -108,11 +112,89 @@
 
   form.addEventListener("change", refresh);
   form.addEventListener("aoi:changed", refresh);
-  form.addEventListener("submit", (event) => {
-    if (confirmText && !window.confirm(`${confirmText}\n\nOrder anyway?`)) {
-      event.preventDefault();
-    }
+
+  // ---------------------------------------------------------------- confirmation step
+  // As S2GM did: what the order will be, then Generate or Cancel. An order the preview
+  // cannot describe (a field in error, the hub unreachable) goes to the server, which says why.
+  const dialog = document.getElementById("order-confirm");
+  let confirmed = false;
+
+  function humanDuration(s) {
+    if (s < 60) return `${Math.max(1, Math.round(s))} s`;
+    if (s < 3600) return `${Math.round(s / 60)} min`;
+    const h = Math.floor(s / 3600);
+    return `${h} h ${String(Math.round((s % 3600) / 60)).padStart(2, "0")} min`;
+  }
+  function chosen(name) {
+    return Array.from(form.querySelectorAll(`input[name=${name}]:checked`)).map((b) => b.value);
+  }
+  function selectedText(id) {
+    const select = document.getElementById(id);
+    return select && select.selectedIndex >= 0 ? select.options[select.selectedIndex].text : "";
+  }
+  function confirmRows(d) {
+    const bands = chosen("bands");
+    const aux = chosen("aux");
+    const scenes = Object.entries(d.scenes_by_archive || {});
+    const time = d.estimated_seconds === null
+      ? "not measured yet: no order has finished on this hub"
+      : `about ${humanDuration(d.estimated_seconds)} of processing, at the rate measured on ` +
+        `${d.rate_orders} finished order${d.rate_orders === 1 ? "" : "s"} of this hub ` +
+        "(waiting in the queue comes on top)";
+    return [
+      ["Name", form.querySelector("#id_name").value.trim() || "mosaic"],
+      ["Area", `${d.area_km2.toLocaleString("en")} km²`],
+      ["Period", `${d.start} to ${d.end} (${selectedText("id_period")})`],
+      ["Coverage", `${d.coverage_complete ? "" : "at least "}${Math.round(d.coverage * 100)}% ` +
+        "of the area has scenes in this period"],
+      ["Scenes", `${d.scenes} L2A scenes` + (scenes.length > 1
+        ? ` (${scenes.map(([n, c]) => `${n} ${c === null ? "?" : c}`).join(", ")})` : "")],
+      ["Grid", `EPSG:${d.epsg} ${d.crs_name} · ${selectedText("id_resolution")} · ` +
+        `${d.width.toLocaleString("en")} × ${d.height.toLocaleString("en")} px`],
+      ["Bands", (bands.length ? bands.join(", ") : "none") +
+        (aux.length ? ` · layers: ${aux.join(", ")}` : "")],
+      ["Files", `${selectedText("id_format")} · ` +
+        (d.tiles ? `${d.tiles} MGRS tiles` : "one product")],
+      ["Size", `about ${humanSize(d.estimated_bytes)}` + (d.fits_storage ? ""
+        : ` · product storage has only ${humanSize(d.free_bytes)} free`)],
+      ["Time", time],
+    ];
+  }
+  function showConfirmation(d) {
+    const list = document.getElementById("order-confirm-summary");
+    list.replaceChildren();
+    confirmRows(d).forEach(([term, value]) => {
+      const dt = document.createElement("dt");
+      const dd = document.createElement("dd");
+      dt.textContent = term;
+      dd.textContent = value;
+      dd.dataset.row = term.toLowerCase();
+      list.append(dt, dd);
+    });
+    const warn = document.getElementById("order-confirm-warning");
+    warn.textContent = confirmText || "";
+    warn.hidden = !confirmText;
+    dialog.showModal();
+    document.getElementById("order-generate").focus();
+  }
+  function placeOrder() {
+    confirmed = true;
+    if (dialog.open) dialog.close();
+    form.submit();
+  }
+
+  form.addEventListener("submit", async (event) => {
+    if (confirmed || !dialog || typeof dialog.showModal !== "function") return;
+    event.preventDefault();
+    window.clearTimeout(pending);
+    const shown = await preview();
+    if (shown && shown.ok) showConfirmation(shown.data);
+    else placeOrder();
   });
+  if (dialog) {
+    document.getElementById("order-generate").addEventListener("click", placeOrder);
+    document.getElementById("order-cancel").addEventListener("click", () => dialog.close());
+  }
 
   // ---------------------------------------------------------------- band presets
   const bandBoxes = () => Array.from(form.querySelectorAll("input[name=bands]"));

@@ -25,3 +25,12 @@ def log_in(page: Any, hub: dict[str, Any]) -> None:
     page.fill("#id_username", hub["user"])
     page.fill("#id_password", hub["password"])
     page.click("main button[type=submit]")
+
+
+def order(page: Any, *, generate: bool = True) -> str:
+    """Press "Order mosaic", then Generate (or Cancel) in the confirmation step; its text."""
+    page.click("text=Order mosaic")
+    page.wait_for_selector("#order-confirm[open]")
+    text: str = page.text_content("#order-confirm")
+    page.click("#order-generate" if generate else "#order-cancel")
+    return text

@@ -42,7 +42,17 @@ def test_a_person_draws_orders_watches_and_downloads(browser, tmp_path, demo_arc
         summary = page.text_content("#order-summary")
         assert "12 L2A scenes" in summary and "EPSG:32629" in summary
         shot(page, "01-new-mosaic")
+        # The confirmation step: what the order will be, then Generate or Cancel.
         page.click("text=Order mosaic")
+        page.wait_for_selector("#order-confirm[open]")
+        rows = _confirmation(page)
+        assert rows["Scenes"] == "12 L2A scenes"
+        assert rows["Coverage"] == "100% of the area has scenes in this period"
+        assert rows["Files"].endswith("one product") and rows["Size"].startswith("about ")
+        assert rows["Time"] == "not measured yet: no order has finished on this hub"
+        assert page.is_hidden("#order-confirm-warning")
+        shot(page, "44-order-confirmation")
+        page.click("#order-generate")
         page.wait_for_url("**/requests/")
         shot(page, "02-my-requests-queued")
         page.wait_for_selector("tr[data-status=DONE]", timeout=180_000)
@@ -61,6 +71,30 @@ def test_a_person_draws_orders_watches_and_downloads(browser, tmp_path, demo_arc
         info.value.save_as(path)
         listed = page.locator("tr", has=link).locator("code").text_content()
         assert hashlib.sha256(path.read_bytes()).hexdigest() == listed
+
+        # The same order again: its time is now estimated from the finished one; Cancel
+        # places nothing.
+        page.goto(hub["base"] + "/requests/new/")
+        page.fill("#id_start", "2023-06-01")
+        page.fill("#id_aoi", ",".join(map(str, TEST_AOI_BBOX)))
+        page.dispatch_event("#id_aoi", "change")
+        page.click("text=Order mosaic")
+        page.wait_for_selector("#order-confirm[open]")
+        rows = _confirmation(page)
+        assert rows["Time"].startswith("about ")
+        assert "measured on 1 finished order of" in rows["Time"]
+        shot(page, "45-order-confirmation-estimated-time")
+        page.click("#order-cancel")
+        assert page.is_hidden("#order-confirm") and "/requests/new/" in page.url
+        page.goto(hub["base"] + "/requests/")
+        assert page.locator("tr[data-request]").count() == 1
+
+
+def _confirmation(page) -> dict[str, str]:
+    """The confirmation step's rows, by their term."""
+    terms = page.locator("#order-confirm dt").all_text_contents()
+    values = page.locator("#order-confirm dd").all_text_contents()
+    return dict(zip(terms, values, strict=True))
 
 
 def test_field_errors_appear_next_to_their_field(browser, tmp_path, demo_archive):

@@ -9,7 +9,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 import rasterio
+import shapely
 from django.utils import timezone
+from pyproj import Transformer
 
 from hub.mosaics import fanout
 from hub.mosaics.models import MosaicRequest, Status
@@ -60,6 +62,32 @@ def band_values(media: Path, req: MosaicRequest) -> np.ndarray:
         return src.read()
 
 
+def granule_pixels(req: MosaicRequest) -> int:
+    """Output pixels times the granules whose footprint holds the pixel's centre, counted on
+    the grid (the plan's work measures footprint areas on the ellipsoid instead)."""
+    from rasterio.features import geometry_mask
+    from shapely.geometry import mapping
+
+    from compositing.archive.scenes import search_scenes
+    from compositing.grid import OutputGrid
+    from hub.mosaics.operator import mosaic_settings
+
+    spec = req.spec
+    grid = OutputGrid.for_aoi(spec.aoi, spec.crs, spec.resolution)
+    to_grid = Transformer.from_crs(4326, spec.crs, always_xy=True)
+
+    def reproject(geometry):
+        return shapely.transform(geometry, lambda xy: np.column_stack(to_grid.transform(*xy.T)))
+    in_aoi = ~geometry_mask([mapping(reproject(spec.aoi))], (grid.height, grid.width),
+                            grid.transform)
+    total = 0
+    for scene in search_scenes(mosaic_settings().archives, spec.aoi, spec.start, spec.end):
+        inside = ~geometry_mask([mapping(reproject(scene.footprint))],
+                                (grid.height, grid.width), grid.transform)
+        total += int((inside & in_aoi).sum())
+    return total * (grid.width * grid.height) // int(in_aoi.sum())
+
+
 def test_a_request_keeps_its_lanes_on_the_broker_and_chunks_in_any_order_give_one_product(
         small_chunks, alice, django_capture_on_commit_callbacks):
     media = small_chunks["media"]
@@ -72,6 +100,7 @@ def test_a_request_keeps_its_lanes_on_the_broker_and_chunks_in_any_order_give_on
     sends.run(fanout.Send(RUN_REQUEST, (str(req.pk),)))
     req.refresh_from_db()
     assert req.status == Status.RUNNING and req.chunks_total == 9
+    assert req.work == pytest.approx(granule_pixels(req) / 1e6, rel=0.03)
     first = sends.take()
     assert [(s.name, s.args[2], s.bulk) for s in first] == [(COMPOSE_CHUNK, 0, True),
                                                             (COMPOSE_CHUNK, 1, True)]

@@ -40,3 +40,34 @@ def test_preview_names_the_bad_field(client, alice, hub_dirs):
 
 def test_preview_needs_a_login(client):
     assert client.get("/requests/preview").status_code == 302
+
+
+def test_the_time_is_estimated_from_this_hubs_finished_orders(client, alice, hub_dirs):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from hub.mosaics.models import MosaicRequest, Status
+    from hub.mosaics.services import read_order
+
+    client.force_login(alice)
+    query = {"aoi": BBOX, "period": "month", "start": "2023-06-17", "resolution": "20"}
+    data = client.get("/requests/preview", query).json()
+    # The 2 km AOI lies where the two tiles overlap, in part: six passes of two granules, each
+    # pass over every pixel once or twice.
+    assert 6 < data["work_mpx_obs"] / (data["width"] * data["height"] / 1e6) < 12
+    assert data["estimated_seconds"] is None and data["rate_orders"] == 0
+
+    finished = timezone.now()
+    spec = read_order({**query, "bands": ["B04"], "crs": "UTM"})
+    for work, seconds in ((1.0, 3.0), (2.0, 5.0), (4.0, 9.0)):  # 1 s + 2 s per Mpx-obs
+        req = MosaicRequest.from_spec(spec, alice)
+        req.status, req.work = Status.DONE, work
+        req.started_at, req.finished_at = finished - timedelta(seconds=seconds), finished
+        req.save()
+    MosaicRequest.objects.create(owner=alice, options=spec.to_json(), status=Status.FAILED,
+                                 work=50.0, started_at=finished - timedelta(hours=1),
+                                 finished_at=finished)  # failed: not a measured rate
+    data = client.get("/requests/preview", query).json()
+    assert data["rate_orders"] == 3
+    assert data["estimated_seconds"] == pytest.approx(1 + 2 * data["work_mpx_obs"], abs=0.1)
