@@ -64,15 +64,14 @@ def item_footprints(items: Iterable[Mapping[str, Any]]) -> list[BaseGeometry]:
     return out
 
 
-def archive_footprints(archive: Archive, aoi: BaseGeometry, start: date,
-                       end: date) -> tuple[list[BaseGeometry], int | None, bool]:
-    """Up to COVERAGE_ITEMS footprints of the archive's items over the AOI from start to end,
-    how many items match (None where its API does not count), and whether they are all."""
-    search = stac_search(archive, aoi, start, end, limit=min(COVERAGE_ITEMS, 250),
-                         max_items=COVERAGE_ITEMS)
+def archive_items(archive: Archive, aoi: BaseGeometry, start: date, end: date,
+                  limit: int = COVERAGE_ITEMS) -> tuple[list[dict[str, Any]], int | None, bool]:
+    """Up to `limit` of the archive's items (as dicts) over the AOI from start to end, how many
+    match (None where its API does not count), and whether they are all."""
+    search = stac_search(archive, aoi, start, end, limit=min(limit, 250), max_items=limit)
     items = list(search.items_as_dicts())
     matched = search.matched()
-    return item_footprints(items), matched, matched is not None and len(items) >= matched
+    return items, matched, matched is not None and len(items) >= matched
 
 
 def swapped(aoi: BaseGeometry) -> BaseGeometry | None:

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import json
-import logging
-from datetime import UTC, date, datetime, time
+from datetime import date
 from typing import Any
 
 import shapely
@@ -16,26 +15,21 @@ from pyproj import CRS
 from shapely.geometry.base import BaseGeometry
 
 from compositing.archive.coverage import (
-    COVERAGE_ITEMS,
     Coverage,
-    archive_footprints,
     covered_share,
     item_footprints,
     likely_mistake,
     swapped,
 )
-from compositing.archive.scenes import count_scenes
 from compositing.grid import utm_epsg
 from compositing.orders.effort import granules_per_pixel, order_work
 from compositing.orders.size import product_size
 from compositing.orders.spec import ORDER_OPTIONS, SpecError, aoi_area_km2
 from hub.errors import error_response
-from hub.mosaics.operator import archive_interval, archives, serves_own_archive
+from hub.mosaics.archive_items import items_over
+from hub.mosaics.operator import archive_interval
 from hub.mosaics.rates import measured_rate
 from hub.mosaics.services import free_storage_bytes, read_order
-from hub.stac.views import get_archive
-
-log = logging.getLogger(__name__)
 
 
 @login_required
@@ -57,8 +51,10 @@ def preview(request: HttpRequest) -> HttpResponse:
         return error_response(400, exc.message, exc.field)
     size = product_size(spec)
     free = free_storage_bytes()
-    counts, footprints, complete, unreachable = _scene_counts(spec.aoi, spec.start, spec.end)
-    coverage = Coverage(covered_share(spec.aoi, footprints), complete)
+    found = items_over(spec.aoi, spec.start, spec.end)
+    counts, unreachable = found.counts, found.unreachable
+    footprints = item_footprints(found.items)
+    coverage = Coverage(covered_share(spec.aoi, footprints), found.complete)
     centre = spec.aoi.centroid
     utm = utm_epsg(centre.x, centre.y)
     summary: dict[str, Any] = {
@@ -85,42 +81,6 @@ def preview(request: HttpRequest) -> HttpResponse:
         # A bbox or a tile id: the page draws the area the server understood.
         summary["aoi_geometry"] = json.loads(shapely.to_geojson(spec.aoi))
     return JsonResponse(summary)
-
-
-def _window(start: date, end: date) -> str:
-    """The STAC datetime interval of whole UTC days from start to end."""
-    return (f"{datetime.combine(start, time.min, UTC):%Y-%m-%dT%H:%M:%SZ}/"
-            f"{datetime.combine(end, time.max, UTC):%Y-%m-%dT%H:%M:%SZ}")
-
-
-def _scene_counts(aoi: BaseGeometry, start: date, end: date
-                  ) -> tuple[dict[str, int | None], list[BaseGeometry], bool, dict[str, str]]:
-    """Items over the AOI and period per archive (None: its API does not count), their
-    footprints, whether those are all of them, and the archives that could not be asked, with
-    why. The local archive is searched in-process."""
-    window = _window(start, end)
-    counts: dict[str, int | None] = {}
-    footprints: list[BaseGeometry] = []
-    complete = True
-    unreachable: dict[str, str] = {}
-    for configured, archive in zip(settings.HUB_ARCHIVES, archives(), strict=True):
-        if serves_own_archive(configured):
-            page = get_archive().search(intersects=aoi.__geo_interface__, datetime=window,
-                                        collections=[archive.collection], limit=COVERAGE_ITEMS)
-            counts[archive.name] = page.number_matched
-            footprints += item_footprints(page.items)
-            complete &= len(page.items) >= page.number_matched
-            continue
-        try:
-            found, counts[archive.name], all_found = archive_footprints(archive, aoi, start, end)
-        except Exception as exc:  # a remote archive that is down must not fail the preview
-            log.warning("preview: archive %s could not be searched (%s: %s)", archive.name,
-                        type(exc).__name__, exc)
-            unreachable[archive.name] = f"{archive.stac_url} could not be searched"
-            continue
-        footprints += found
-        complete &= all_found
-    return counts, footprints, complete, unreachable
 
 
 def _time_estimate(pixels: int, aoi: BaseGeometry,
@@ -160,18 +120,4 @@ def _coverage_summary(aoi: BaseGeometry, start: date, end: date,
 
 def _any_scene(aoi: BaseGeometry, start: date, end: date) -> bool:
     """Whether any archive has an item over the AOI from start to end."""
-    window = _window(start, end)
-    for configured, archive in zip(settings.HUB_ARCHIVES, archives(), strict=True):
-        found: int | None
-        try:
-            if serves_own_archive(configured):
-                found = get_archive().search(intersects=aoi.__geo_interface__, datetime=window,
-                                             collections=[archive.collection],
-                                             limit=1).number_matched
-            else:
-                found = count_scenes(archive, aoi, start, end)
-        except Exception:  # noqa: BLE001 - an archive that is down says nothing here
-            continue
-        if found:
-            return True
-    return False
+    return items_over(aoi, start, end, limit=1).any
