@@ -58,6 +58,17 @@ def period_bounds(period_type: str, day: date) -> tuple[date, date]:
     raise ValueError(f"period type {period_type!r} has no alignment")
 
 
+def periods_of_year(period_type: str, year: int) -> list[tuple[date, date]]:
+    """The aligned periods of this type (not 'year') in a calendar year, in order: what the
+    order form's period grid shows one year of."""
+    out = []
+    day = date(year, 1, 1)
+    while day.year == year:
+        out.append(period_bounds(period_type, day))
+        day = next_period_start(period_type, day)
+    return out
+
+
 def next_period_start(period_type: str, day: date) -> date:
     """The first day of the period following the one that contains `day`."""
     return period_bounds(period_type, day)[1] + timedelta(days=1)

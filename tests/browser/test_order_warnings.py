@@ -88,3 +88,43 @@ def test_the_preview_warns_before_a_wasteful_order(browser, tmp_path, demo_archi
         # Generate places the order.
         order(page)
         page.wait_for_url("**/requests/")
+
+
+def test_the_period_grid_greys_out_periods_without_scenes(browser, tmp_path, demo_archive):
+    with running_hub("embedded", tmp_path, demo_archive) as hub:
+        page = browser.new_page(viewport={"width": 1200, "height": 1000})
+        log_in(page, hub)
+        page.goto(hub["base"] + "/requests/new/")
+        page.fill("#id_start", "2023-03-10")
+        _aoi(page, ",".join(map(str, TEST_AOI_BBOX)))
+        page.wait_for_selector("#period-grid:not([hidden]) .by-month .period-cell")
+        cells = page.locator("#period-grid .period-cell")
+        assert cells.count() == 12
+        # The demo archive's twelve scenes are all in June: every other month is greyed.
+        enabled = page.locator("#period-grid .period-cell:not([disabled])")
+        assert enabled.count() == 1 and enabled.get_attribute("data-start") == "2023-06-01"
+        assert enabled.locator(".count").text_content() == "12"
+        assert "greyed periods have none" in page.text_content(".period-grid-note")
+        page.locator("#period-grid .period-cell.selected", has_text="Mar").wait_for()
+        # Picking June sets the start date; the preview follows.
+        enabled.click()
+        assert page.input_value("#id_start") == "2023-06-01"
+        page.wait_for_function(
+            "document.querySelector('#order-summary').textContent.includes('12 L2A scenes')")
+        page.locator("#period-grid .period-cell.selected", has_text="Jun").wait_for()
+        shot(page, "46-period-grid-month")
+        # Ten-day periods: three a month, June's first, second and last have scenes.
+        page.select_option("#id_period", "tenday")
+        page.wait_for_selector("#period-grid .by-tenday .period-cell")
+        assert page.locator("#period-grid .period-cell").count() == 36
+        june = page.locator("#period-grid .period-row", has_text="Jun")
+        assert june.locator(".period-cell:not([disabled])").count() >= 2
+        shot(page, "47-period-grid-tenday")
+        page.select_option("#id_period", "day")
+        page.wait_for_selector("#period-grid .by-day .period-cell")
+        assert page.locator("#period-grid .period-cell").count() == 365
+        assert page.locator("#period-grid .period-cell:not([disabled])").count() == 6
+        shot(page, "48-period-grid-day")
+        # A custom period has no grid.
+        page.select_option("#id_period", "custom")
+        page.wait_for_selector("#period-grid", state="hidden")

@@ -255,6 +255,14 @@ CASES: dict[str, Case] = {
     "preview-bands": Case("preview", {"bands": ["B99"]}, "bands"),
     "preview-cloud-buffer": Case("preview", {"cloud_buffer": "-1"}, "cloud_buffer"),
     "preview-period": Case("preview", {"period": "fortnight"}, "period"),
+    "periods-aoi-words": Case("periods", {"aoi": "nowhere"}, "aoi"),
+    "periods-whole-world": Case("periods", {"aoi": "-180,-90,180,90"}, "aoi"),
+    "periods-aoi-point": Case("periods", {"aoi": '{"type": "Point", "coordinates": [0, 0]}'},
+                              "aoi"),
+    "periods-custom": Case("periods", {"period": "custom"}, "period"),
+    "periods-period": Case("periods", {"period": "fortnight"}, "period"),
+    "periods-start-words": Case("periods", {"start": "soon"}, "start"),
+    "periods-start-month-13": Case("periods", {"start": "2023-13-01"}, "start"),
     "preview-vertices": Case("preview_post", {"aoi": json.dumps(polygon(20_001))}, "aoi"),
     "preview-body-too-big": Case("preview_post", {"aoi": "a" * BIG}, "body", status=413),
     # ---- the AOI upload
@@ -312,6 +320,8 @@ def send(client, case: Case, token: str):
         return client.get("/requests/preview", {**PREVIEW, **case.given})
     if case.surface == "preview_post":
         return client.post("/requests/preview", {**PREVIEW, **case.given})
+    if case.surface == "periods":
+        return client.post("/requests/periods", {**PREVIEW, **case.given})
     if case.surface == "upload":
         name, data = case.given
         return client.post("/requests/aoi-upload", {"aoi_file": SimpleUploadedFile(name, data)})
@@ -325,7 +335,7 @@ def written(media: Path) -> list[Path]:
 def test_the_table_is_large_and_covers_every_entry_point():
     assert len(CASES) >= 100
     assert {c.surface for c in CASES.values()} == {
-        "api", "list", "form", "preview", "preview_post", "upload", "series"}
+        "api", "list", "form", "preview", "preview_post", "periods", "upload", "series"}
 
 
 @pytest.mark.parametrize("name", list(CASES))
