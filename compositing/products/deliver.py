@@ -111,7 +111,7 @@ def _quicklook(spec: MosaicSpec, intermediates: Intermediates, folder: Path) -> 
     names = [layer.name for layer in parts]
     rgb = tuple(names.index(b) + 1 for b in RGB)
     write_quicklook(path, folder / layer_file_name(spec, "quicklook", "png"),
-                    rgb=(rgb[0], rgb[1], rgb[2]))
+                    rgb=(rgb[0], rgb[1], rgb[2]), aoi=spec.aoi)
 
 
 def product_attributes(info: ProductInfo) -> dict[str, str]:

@@ -1,4 +1,10 @@
-"""A true-colour PNG preview of a product, read from a decimated view of its bands file."""
+"""A true-colour PNG preview of a product, read from a decimated view of its bands file.
+
+Nodata is shown in two ways, because it means two things to a person looking at the preview:
+outside the ordered area it is transparent; inside it, where no valid observation was found in
+the period (clouds, shadows, or no scene), it is hatched in greys (`NO_OBSERVATION_HATCH`), which
+no surface looks like. The product page's legend shows both.
+"""
 
 from __future__ import annotations
 
@@ -8,32 +14,57 @@ from pathlib import Path
 
 import numpy as np
 import rasterio
+import shapely
+from pyproj import Transformer
 from rasterio.enums import Resampling
 from rasterio.errors import NotGeoreferencedWarning
+from rasterio.features import geometry_mask
+from shapely.geometry import mapping
+from shapely.geometry.base import BaseGeometry
 
 STRETCH_PERCENTILES = (2.0, 98.0)
+# Diagonal stripes of two greys, HATCH_WIDTH pixels each (the legend draws the same).
+NO_OBSERVATION_HATCH = ((128, 128, 128), (190, 190, 190))
+HATCH_WIDTH = 3
 
 
 def write_quicklook(bands_tif: Path, dst: Path, *, rgb: tuple[int, int, int],
-                    max_size: int = 1024) -> None:
+                    max_size: int = 1024, aoi: BaseGeometry | None = None) -> None:
     """Write an RGBA PNG of bands rgb (1-based: B04, B03, B02), at most max_size pixels a side.
 
-    Each channel is stretched between its 2nd and 98th percentiles over the valid pixels;
-    pixels where any of the three bands is nodata are transparent.
+    Each channel is stretched between its 2nd and 98th percentiles over the valid pixels.
+    Pixels where any of the three bands is nodata are hatched inside `aoi` (lon/lat: no valid
+    observation) and transparent elsewhere (all of them without an AOI).
     """
     with rasterio.open(bands_tif) as ds:
         height, width = preview_shape(ds.height, ds.width, max_size)
         # out_shape makes GDAL read from the overviews: memory stays bounded by max_size.
         data = ds.read(list(rgb), out_shape=(3, height, width), masked=True,
                        resampling=Resampling.nearest)
+        inside = (_inside(aoi, ds.crs, ds.transform * ds.transform.scale(
+            ds.width / width, ds.height / height), (height, width))
+            if aoi is not None and ds.crs is not None else np.zeros((height, width), bool))
     valid = np.asarray(~np.ma.getmaskarray(data).any(axis=0))
     channels = [stretch(np.ma.getdata(band), valid) for band in data]
-    alpha = np.where(valid, 255, 0).astype(np.uint8)
+    hatched = inside & ~valid
+    stripes = ((np.add.outer(np.arange(height), np.arange(width)) // HATCH_WIDTH) % 2).astype(bool)
+    for channel, (dark, light) in zip(channels, zip(*NO_OBSERVATION_HATCH, strict=True),
+                                      strict=True):
+        channel[hatched] = np.where(stripes[hatched], light, dark)
+    alpha = np.where(valid | hatched, 255, 0).astype(np.uint8)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", NotGeoreferencedWarning)  # a preview, not a map
         with rasterio.open(dst, "w", driver="PNG", width=width, height=height, count=4,
                            dtype="uint8") as out:
             out.write(np.stack([*channels, alpha]))
+
+
+def _inside(aoi: BaseGeometry, crs: rasterio.crs.CRS, transform: rasterio.Affine,
+            shape: tuple[int, int]) -> np.ndarray:
+    """The preview's pixels whose centre is inside the lon/lat AOI."""
+    to_crs = Transformer.from_crs(4326, crs, always_xy=True)
+    projected = shapely.transform(aoi, lambda xy: np.column_stack(to_crs.transform(*xy.T)))
+    return ~geometry_mask([mapping(projected)], shape, transform)
 
 
 def preview_shape(height: int, width: int, max_size: int) -> tuple[int, int]:

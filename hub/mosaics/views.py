@@ -9,6 +9,7 @@ from typing import Any
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
@@ -20,6 +21,9 @@ from hub.mosaics.links import order_origin
 from hub.mosaics.models import MosaicRequest, Status
 from hub.mosaics.operator import archive_interval
 from hub.throttle import limit_posts
+
+# Requests on one page of the list: a screenful with their quicklooks.
+LIST_PAGE = 20
 
 
 def home(request: HttpRequest) -> HttpResponse:
@@ -35,9 +39,11 @@ def request_list(request: HttpRequest) -> HttpResponse:
     query = request.GET.get("q", "").strip()
     own = MosaicRequest.objects.filter(owner=request.user)
     shown = own.filter(name__icontains=query) if query else own
-    rows = listing.request_rows(shown.prefetch_related("files"))
+    # get_page: a page number out of range or not a number shows the nearest page, not a 404.
+    page = Paginator(shown.prefetch_related("files"), LIST_PAGE).get_page(request.GET.get("page"))
     return render(request, "mosaics/request_list.html", {
-        "rows": rows, "query": query, "total": own.count() if query else len(rows)})
+        "rows": listing.request_rows(page.object_list), "page": page, "query": query,
+        "total": own.count() if query else page.paginator.count})
 
 
 @login_required

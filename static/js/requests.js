@@ -70,7 +70,12 @@
       chunks.hidden = data.status !== "RUNNING" || !data.chunks || data.chunks.total < 2;
       chunks.textContent = data.chunks ? `${data.chunks.done} of ${data.chunks.total} chunks` : "";
     }
-    setText(row, ".reason", data.error || "");
+    // As the page's truncatechars:140 (the list only; the product page gives all of it).
+    const error = data.error || "";
+    setText(row, ".reason", row.closest("table.list") && error.length > 140
+      ? error.slice(0, 139) + "…" : error);
+    const why = row.querySelector(".why");
+    if (why) why.hidden = data.status !== "FAILED";
     const taken = timeTaken(data);
     const takenLine = row.querySelector(".taken-line");
     if (takenLine) {

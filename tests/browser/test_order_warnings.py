@@ -7,9 +7,12 @@ Screenshots go to test-artifacts/ (look at them).
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 import requests
+from rasterio.io import MemoryFile
 
+from compositing.products.quicklook import NO_OBSERVATION_HATCH
 from tests.browser.chromium import log_in, order, shot
 from tests.conftest import TEST_AOI_BBOX
 from tests.hubstack import running_hub
@@ -88,6 +91,27 @@ def test_the_preview_warns_before_a_wasteful_order(browser, tmp_path, demo_archi
         # Generate places the order.
         order(page)
         page.wait_for_url("**/requests/")
+
+        # Where no scene was, the quicklook is hatched, as its legend says.
+        page.wait_for_selector("tr[data-status=DONE]", timeout=180_000)
+        page.locator("td.name a").first.click()
+        page.wait_for_function("document.querySelector('#product-map img.quicklook')"
+                               "?.naturalWidth > 0")
+        legend = page.locator("ul.legend li").all_text_contents()
+        assert "transparent: outside the ordered area" in legend[0]
+        assert "hatched grey: no valid observation" in legend[1]
+        shot(page, "49-quicklook-hatched-where-no-scene")
+        src = page.evaluate("document.querySelector('#product-map img.quicklook').src")
+        png = requests.get(src, timeout=30,
+                           cookies={c["name"]: c["value"] for c in page.context.cookies()})
+        assert png.status_code == 200
+        with MemoryFile(png.content) as mem, mem.open() as ql:
+            red, green, blue, alpha = ql.read().astype(int)
+        greys = {dark for dark, _, _ in NO_OBSERVATION_HATCH} | {
+            light for _, light, _ in NO_OBSERVATION_HATCH}
+        hatched = (alpha == 255) & (red == green) & (green == blue) & np.isin(red, list(greys))
+        # The scenes cover about a sixteenth of the area ordered.
+        assert hatched.mean() > 0.5
 
 
 def test_the_period_grid_greys_out_periods_without_scenes(browser, tmp_path, demo_archive):

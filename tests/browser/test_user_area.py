@@ -112,3 +112,40 @@ def test_a_person_filters_opens_a_product_reorders_and_manages_tokens(browser, t
         assert requests.get(f"{hub['base']}/api/v1/mosaics", timeout=30,
                             headers={"Authorization": f"Token {key}"}).status_code == 401
         shot(page, "user-area-6-token-revoked")
+
+
+def test_the_list_keeps_the_page_width_and_comes_in_pages(browser, tmp_path, demo_archive):
+    with running_hub("embedded", tmp_path, demo_archive) as hub:
+        # 25 failed orders (the worker has nothing to do with them).
+        manage(hub["env"], "shell", "-c",
+               "from django.contrib.auth.models import User; "
+               "from hub.mosaics.models import MosaicRequest, Status; "
+               "from hub.mosaics.services import read_order; "
+               "from tests.conftest import TEST_AOI_BBOX; "
+               "spec = read_order({'aoi': list(TEST_AOI_BBOX), 'start': '2023-06-01', "
+               "'resolution': 20, 'crs': 'UTM', 'bands': ['B02', 'B03', 'B04']}); "
+               f"owner = User.objects.get(username='{hub['user']}'); "
+               "[MosaicRequest.objects.create(owner=owner, name=f'failed-{n:02d}', "
+               "options=spec.to_json(), status=Status.FAILED, error='no L2A observations over "
+               "the AOI from 2023-06-01 to 2023-06-30 in archive local: the archive was "
+               "emptied while the order waited') for n in range(25)]")
+        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        log_in(page, hub)
+        page.goto(hub["base"] + "/requests/new/")
+        form_width = page.locator("main").bounding_box()["width"]
+        page.goto(hub["base"] + "/requests/")
+        # The same width as every other page, and the table fits in it.
+        assert page.locator("main").bounding_box()["width"] == form_width
+        assert page.evaluate("(() => { const s = document.querySelector('.table-scroll');"
+                             " return s.scrollWidth <= s.clientWidth; })()")
+        assert page.locator("tr[data-request]").count() == 20
+        assert "Page 1 of 2 · requests 1–20 of 25" in page.text_content("nav.pager")
+        shot(page, "50-my-requests-page-1")
+        page.click("nav.pager a[rel=next]")
+        page.wait_for_url("**/requests/?page=2")
+        assert page.locator("tr[data-request]").count() == 5
+        # A failed row links to its page, which says why.
+        page.locator("tr[data-name='failed-00'] a.why").click()
+        page.wait_for_url("**/requests/*/")
+        assert "the archive was emptied while the order waited" in page.text_content("main")
+        shot(page, "51-failed-request-page")

@@ -75,6 +75,35 @@ def test_the_name_filter_is_case_insensitive_own_only_and_kept_in_the_box(client
     assert len(client.get("/requests/").context["rows"]) == 3
 
 
+def test_the_list_comes_in_pages_of_twenty_newest_first_with_the_filter_kept(client, alice,
+                                                                              bob):
+    t0 = timezone.now() - timedelta(days=1)
+    for n in range(45):
+        make_request(alice, f"r{n:02d}", Status.FAILED, created=t0 + timedelta(minutes=n),
+                     error="the archive could not be searched")
+    make_request(bob, "bobs", Status.FAILED)
+    client.force_login(alice)
+    first = client.get("/requests/")
+    assert [r.req.name for r in first.context["rows"]] == [f"r{n:02d}" for n in range(44, 24, -1)]
+    text = page_text(first)
+    assert "Page 1 of 3 · requests 1–20 of 45" in text and "Older ›" in text
+    assert 'href="?page=2" rel="next"' in page_html(first)
+    last = client.get("/requests/", {"page": "3"})
+    assert [r.req.name for r in last.context["rows"]] == [f"r{n:02d}" for n in range(4, -1, -1)]
+    # Not a page: the nearest one, never an error.
+    assert client.get("/requests/", {"page": "99"}).context["page"].number == 3
+    assert client.get("/requests/", {"page": "x"}).context["page"].number == 1
+    # The filter is kept from page to page.
+    filtered = client.get("/requests/", {"q": "r1", "page": "1"})
+    assert len(filtered.context["rows"]) == 10 and "10 of 45 requests" in page_text(filtered)
+    assert "Page" not in page_text(filtered)
+    many = client.get("/requests/", {"q": "r"})
+    assert 'href="?q=r&amp;page=2"' in many.content.decode()
+    # A failed row links to its page, where the whole reason is.
+    row = first.content.decode().split('data-name="r44"')[1].split("</tr>")[0]
+    assert re.search(r'<a class="why" href="/requests/[0-9a-f-]+/">What went wrong', row)
+
+
 def test_queue_position_counts_every_users_queued_requests_in_order(client, alice, bob):
     t0 = timezone.now() - timedelta(hours=1)
     make_request(bob, "bobs-first", created=t0)

@@ -12,7 +12,12 @@ from affine import Affine
 from compositing.grid import OutputGrid
 from compositing.products.intermediate import GeoTiffWriter
 from compositing.products.layers import REFLECTANCE_NODATA, reflectance_layer
-from compositing.products.quicklook import preview_shape, write_quicklook
+from compositing.products.quicklook import (
+    HATCH_WIDTH,
+    NO_OBSERVATION_HATCH,
+    preview_shape,
+    write_quicklook,
+)
 
 BANDS = ("B02", "B03", "B04")
 pytestmark = pytest.mark.filterwarnings("ignore::rasterio.errors.NotGeoreferencedWarning")
@@ -80,6 +85,34 @@ def test_all_nodata_is_fully_transparent(tmp_path: Path) -> None:
     png = read_png(dst)
     assert png.shape == (4, 75, 100)
     assert (png == 0).all()
+
+
+def test_nodata_inside_the_aoi_is_hatched_and_outside_it_transparent(tmp_path: Path) -> None:
+    from pyproj import Transformer
+    from shapely.geometry import box
+
+    src, dst = tmp_path / "bands.tif", tmp_path / "quicklook.png"
+    values = gradients(UTM_GRID)  # the west third is nodata
+    write_bands(src, UTM_GRID, values)
+    # The AOI: the grid's northern half (lon/lat of its UTM corners, a little inside them).
+    to_lonlat = Transformer.from_crs(32631, 4326, always_xy=True)
+    west, north = to_lonlat.transform(600000.0 + 5, 5000040.0 - 5)
+    east, south = to_lonlat.transform(600000.0 + 13000 - 5, 5000040.0 - 4500 + 5)
+    write_quicklook(src, dst, rgb=RGB, max_size=1300, aoi=box(west, south, east, north))
+    red, green, blue, alpha = read_png(dst).astype(int)
+    assert alpha.shape == (900, 1300)
+    third = 1300 // 3
+    # Nodata in the AOI: opaque grey stripes (the UTM square is a little skewed in lon/lat,
+    # so the rows and columns near its edges are left out).
+    north_west = np.s_[20:430, 20:third - 2]
+    assert (alpha[north_west] == 255).all()
+    assert (red[north_west] == green[north_west]).all() and (green[north_west] == blue[north_west]).all()
+    assert set(np.unique(red[north_west])) == {grey for grey, _, _ in NO_OBSERVATION_HATCH}
+    row = red[100, 20:third - 2]
+    assert 0 < np.count_nonzero(np.diff(row)) <= len(row) // HATCH_WIDTH + 1  # stripes
+    # Nodata outside the AOI: transparent; data everywhere: opaque, as before.
+    assert (alpha[490:, : third - 1] == 0).all()
+    assert (alpha[:, third + 1:] == 255).all()
 
 
 @pytest.mark.parametrize(("shape", "max_size", "expected"), [
