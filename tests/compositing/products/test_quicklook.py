@@ -106,7 +106,8 @@ def test_nodata_inside_the_aoi_is_hatched_and_outside_it_transparent(tmp_path: P
     # so the rows and columns near its edges are left out).
     north_west = np.s_[20:430, 20:third - 2]
     assert (alpha[north_west] == 255).all()
-    assert (red[north_west] == green[north_west]).all() and (green[north_west] == blue[north_west]).all()
+    assert (red[north_west] == green[north_west]).all()
+    assert (green[north_west] == blue[north_west]).all()
     assert set(np.unique(red[north_west])) == {grey for grey, _, _ in NO_OBSERVATION_HATCH}
     row = red[100, 20:third - 2]
     assert 0 < np.count_nonzero(np.diff(row)) <= len(row) // HATCH_WIDTH + 1  # stripes
