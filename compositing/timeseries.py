@@ -54,6 +54,7 @@ from compositing.products.layers import (
     AUX_LAYERS,
     REFLECTANCE_NODATA,
     REFLECTANCE_SCALE,
+    Source,
 )
 from compositing.selection.composite import stack_bands
 from compositing.selection.mask import valid_mask
@@ -70,6 +71,15 @@ NDVI_BANDS: tuple[str, str] = ("B04", "B08")
 # Auxiliary layers every period row needs from `chunk_layers`.
 ROW_AUX: tuple[str, ...] = ("source_index", "valid_obs", "total_obs", "method", "medoid_mos",
                             "acquisition_date", "quality_scene_classification")
+# S2GM's quality information of an observation, read per observation where asked
+# (`quality=true`): aerosol optical thickness, cloud and snow probabilities, sun and view angles.
+QUALITY_LAYERS: tuple[str, ...] = tuple(
+    name for name, layer in AUX_LAYERS.items()
+    if layer.source in (Source.AOT, Source.CONFIDENCE, Source.ANGLES))
+# What range an observation list covers: the dates asked, or the whole periods of the
+# composite series over those dates (so that every composite can be traced to its observations).
+EXTENTS: tuple[str, ...] = ("dates", "periods")
+_FLAGS = {"true": True, "1": True, "yes": True, "false": False, "0": False, "no": False}
 # Threads reading observations (rasterio releases the GIL while it opens and reads files).
 READ_THREADS = 4
 DECIMALS = 6  # rounding of means, standard deviations, NDVI and raw reflectances
@@ -90,6 +100,15 @@ class PointQuery:
     window: int = 1
     bands: tuple[str, ...] = l2a.SURFACE_BAND_NAMES
     cloud_buffer: int = 0
+    quality: bool = False  # the QUALITY_LAYERS columns too
+    extent: str = "dates"  # of an observation list: one of EXTENTS
+
+    def span(self) -> tuple[date, date]:
+        """The days an observation list covers (`extent`)."""
+        if self.extent == "periods":
+            periods = periods_between(self.period_type, self.start, self.end)
+            return periods[0][0], periods[-1][1]
+        return self.start, self.end
 
 
 @dataclass(frozen=True)
@@ -165,7 +184,7 @@ def periods_between(period_type: str, start: date, end: date) -> list[tuple[date
     return out
 
 
-def composite_columns(bands: Sequence[str], window: int) -> list[str]:
+def composite_columns(bands: Sequence[str], window: int, quality: bool = False) -> list[str]:
     """CSV/JSON column names of a composite series."""
     values: list[str] = []
     for name in [*bands, "NDVI"]:
@@ -174,9 +193,11 @@ def composite_columns(bands: Sequence[str], window: int) -> list[str]:
             values.append(f"{name}_std")
     extra = ["n_pixels"] if window > 1 else []
     return ["period_start", "period_end", *values, *extra, "valid_obs", "total_obs", "method",
-            "medoid_mos", "scl", "acquisition_date", "scene_id"]
+            "medoid_mos", "scl", "acquisition_date", "scene_id",
+            *(QUALITY_LAYERS if quality else ())]
 
 
+_UNIT_TEXT = {"1": "", "%": " (%)", "degree": " (degrees)"}
 # What each CSV/JSON column holds ("<band>" stands for every ordered band, e.g. B04).
 COLUMN_DOCS: dict[str, str] = {
     "period_start": "first day of the compositing period (ISO 8601 date)",
@@ -202,6 +223,10 @@ COLUMN_DOCS: dict[str, str] = {
              "zenith, cloud buffer), false otherwise",
     "all_scene_ids": "every scene of the acquisition covering the pixel, ';'-separated; in "
                      "tile overlaps scene_id names the one whose values are used (smaller AOT)",
+    **{name: f"with quality=true: {AUX_LAYERS[name].description}"
+             f"{_UNIT_TEXT[AUX_LAYERS[name].units]}; "
+             "in an observation list, of that observation; empty where the scene has none"
+       for name in QUALITY_LAYERS},
 }
 
 
@@ -216,10 +241,10 @@ def column_doc(name: str) -> str:
     raise KeyError(name)
 
 
-def observation_columns(bands: Sequence[str]) -> list[str]:
+def observation_columns(bands: Sequence[str], quality: bool = False) -> list[str]:
     """CSV/JSON column names of an observation list."""
     return ["date", "datetime", "scene_id", "tile", *bands, "NDVI", "scl", "valid",
-            "all_scene_ids"]
+            "all_scene_ids", *(QUALITY_LAYERS if quality else ())]
 
 
 def composite_series(query: PointQuery, archives: Sequence[Archive],
@@ -230,6 +255,7 @@ def composite_series(query: PointQuery, archives: Sequence[Archive],
     periods = periods_between(query.period_type, query.start, query.end)
     bands = tuple(dict.fromkeys([*query.bands, *NDVI_BANDS]))
     scenes = _search(pixel, archives, periods[0][0], periods[-1][1])
+    aux = (*ROW_AUX, *(QUALITY_LAYERS if query.quality else ()))
     # Each period is its own product: bands are resolved and acquisitions grouped from that
     # period's scenes only. Periods partition the scenes, so every observation is read once.
     recipes: list[Recipe] = []
@@ -239,32 +265,33 @@ def composite_series(query: PointQuery, archives: Sequence[Archive],
             resolved = resolve_bands(members, stack_bands(bands), query.bands)[0] if members else []
         except MissingBandsError:
             resolved = []  # the product of this period could not be made either
-        recipes.append(Recipe(pixel.grid, tuple(group_acquisitions(resolved)), bands, ROW_AUX,
+        recipes.append(Recipe(pixel.grid, tuple(group_acquisitions(resolved)), bands, aux,
                               query.resolution, query.cloud_buffer, medoid_min_obs))
     window = next(pixel.grid.chunks(query.window))
     stacks = _read_periods(recipes, window)
     rows = [_period_row(query, pixel, first, last, recipe.observations,
                         composite_chunk(recipe, window, stack))
             for (first, last), recipe, stack in zip(periods, recipes, stacks, strict=True)]
-    return TimeSeries(query, pixel, "composite", composite_columns(query.bands, query.window),
-                      rows)
+    return TimeSeries(query, pixel, "composite",
+                      composite_columns(query.bands, query.window, query.quality), rows)
 
 
 def observations(query: PointQuery, archives: Sequence[Archive]) -> TimeSeries:
     """Every L2A acquisition with data at the centre pixel from start to end (inclusive).
 
     Reflectances are the L2A values resampled onto the pixel as the pipeline reads them;
-    `valid` is `mask.valid_mask` over the bands a product of `query.bands` reads. Raises
-    MissingBandsError when an asked band is in no scene.
+    `valid` is `mask.valid_mask` over the bands a product of `query.bands` reads. The days are
+    `query.span()`. Raises MissingBandsError when an asked band is in no scene.
     """
     pixel = pixel_grid(query.lon, query.lat, query.resolution, 1, query.cloud_buffer)
     read_bands = stack_bands([*query.bands, *NDVI_BANDS])
-    scenes = _search(pixel, archives, query.start, query.end)
+    scenes = _search(pixel, archives, *query.span())
     rows: list[dict[str, Any]] = []
     if scenes:
         scenes, _ = resolve_bands(scenes, read_bands, query.bands)
     obs = group_acquisitions(scenes)
-    stack = read_stack(obs, read_bands, pixel.grid, pixel.chunk, query.resolution)
+    extras = QUALITY_LAYERS if query.quality else ()
+    stack = read_stack(obs, read_bands, pixel.grid, pixel.chunk, query.resolution, extras)
     valid = valid_mask(stack.refl, stack.scl, stack.band_names, query.cloud_buffer,
                        stack.oblique)
     reflectance = stack.reflectance()
@@ -287,8 +314,11 @@ def observations(query: PointQuery, archives: Sequence[Archive]) -> TimeSeries:
             "scl": scl,
             "valid": bool(valid[t, r, c]),
             "all_scene_ids": ";".join(s.id for s in covering),
+            **{name: _round(stack.aot[t, r, c] if AUX_LAYERS[name].source is Source.AOT
+                            else stack.extra[name][t, r, c], 4) for name in extras},
         })
-    return TimeSeries(query, pixel, "observations", observation_columns(query.bands), rows)
+    return TimeSeries(query, pixel, "observations",
+                      observation_columns(query.bands, query.quality), rows)
 
 
 def scene_tile(scene_id: str) -> str | None:
@@ -322,7 +352,18 @@ def parse_query(params: Mapping[str, Any]) -> PointQuery:
         bands = tuple(l2a.parse_bands(bands_raw))
     except ValueError as exc:
         raise SpecError("bands", str(exc)) from None
-    return PointQuery(lon, lat, start, end, period, resolution, int(window_raw), bands)
+    extent = str(params.get("extent") or EXTENTS[0]).strip().lower()
+    if extent not in EXTENTS:
+        raise SpecError("extent", f"unknown extent {extent!r}; one of {', '.join(EXTENTS)}")
+    return PointQuery(lon, lat, start, end, period, resolution, int(window_raw), bands,
+                      quality=_flag(params, "quality"), extent=extent)
+
+
+def _flag(params: Mapping[str, Any], name: str) -> bool:
+    raw = str(params.get(name) or "false").strip().lower()
+    if raw not in _FLAGS:
+        raise SpecError(name, f"{name} must be true or false, not {raw!r}")
+    return _FLAGS[raw]
 
 
 # --- internals -------------------------------------------------------------------------------
@@ -378,6 +419,9 @@ def _period_row(query: PointQuery, pixel: PixelGrid, first: date, last: date,
         if aux["acquisition_date"] is not None else None,
         "scene_id": scene.id if scene else None,
     })
+    if query.quality:
+        row.update({name: _round(_decode_aux(name, layers[name][c, c]), 4)
+                    for name in QUALITY_LAYERS})
     return row
 
 

@@ -101,7 +101,8 @@ def openapi_document(server_url: str) -> dict[str, Any]:
                                          ("start", "string"), ("end", "string"),
                                          ("period", "string"), ("resolution", "integer"),
                                          ("window", "integer"), ("bands", "string"),
-                                         ("kind", "string"), ("format", "string"))],
+                                         ("kind", "string"), ("format", "string"),
+                                         ("quality", "boolean"), ("extent", "string"))],
                         "responses": {"200": {"description": _timeseries_columns(), "content": {
                             "text/csv": {}, "application/json": {}}}, **errors}},
             },

@@ -7,7 +7,10 @@ Composite columns: period_start, period_end, one per band (reflectance 0-1), NDV
 window 3 `<band>_std`, NDVI_std and n_pixels, then valid_obs, total_obs, method (medoid, stc,
 none), medoid_mos, scl, acquisition_date, scene_id. Observation columns: date, datetime,
 scene_id, tile, one per band, NDVI, scl, valid, all_scene_ids (';'-separated granules of the
-acquisition over the pixel). Dates are ISO 8601; empty values are empty CSV fields / JSON null.
+acquisition over the pixel). `quality=true` adds S2GM's quality columns to either (AOT, cloud
+and snow probability, view and sun angles: `timeseries.QUALITY_LAYERS`); `extent=periods` makes
+an observation list cover the whole periods of the composite series over the dates. Dates are
+ISO 8601; empty values are empty CSV fields / JSON null.
 """
 
 from __future__ import annotations
@@ -52,8 +55,9 @@ def timeseries(request: HttpRequest) -> HttpResponse:
     return JsonResponse({
         "kind": series.kind,
         "period": query.period_type if kind == "composite" else None,
-        "start": query.start.isoformat(),
-        "end": query.end.isoformat(),
+        # The days the rows cover: an observation list of whole periods may reach beyond.
+        "start": (query.span()[0] if kind == "observations" else query.start).isoformat(),
+        "end": (query.span()[1] if kind == "observations" else query.end).isoformat(),
         "lon": query.lon,
         "lat": query.lat,
         "bands": list(query.bands),

@@ -16,6 +16,7 @@ import pytest
 from pyproj import Transformer
 
 from compositing.demo.archive import DEMO_CENTER_32629, build_demo_archive
+from compositing.timeseries import QUALITY_LAYERS
 from tests.browser.chromium import log_in, shot
 from tests.conftest import TEST_SCENE_SIZE_M
 from tests.hubstack import running_hub
@@ -124,6 +125,9 @@ def test_a_person_charts_a_pixel_and_downloads_the_csv(browser, tmp_path,  # noq
 
         composite_csv = download_csv(page, "#ts-composite-csv", tmp_path / "composite.csv")
         assert list(composite_csv[0])[:7] == ["period_start", "period_end", *BANDS, "NDVI"]
+        # S2GM's quality columns: AOT, cloud and snow probability, view and sun angles.
+        assert list(composite_csv[0])[-len(QUALITY_LAYERS):] == list(QUALITY_LAYERS)
+        assert all(r[name] for r in composite_csv if r["scene_id"] for name in QUALITY_LAYERS)
         assert [r["period_start"] for r in composite_csv] == [p[:10] for p in periods]
         assert [f"{float(r['B04']):.4f}" for r in composite_csv] == cells(
             page, "#ts-composite-table", "B04")
@@ -131,6 +135,8 @@ def test_a_person_charts_a_pixel_and_downloads_the_csv(browser, tmp_path,  # noq
             page, "#ts-composite-table", "valid_obs")
         obs_csv = download_csv(page, "#ts-observations-csv", tmp_path / "observations.csv")
         assert list(obs_csv[0])[:4] == ["date", "datetime", "scene_id", "tile"]
+        assert list(obs_csv[0])[-len(QUALITY_LAYERS):] == list(QUALITY_LAYERS)
+        assert all(0 <= float(r["sun_zenith"]) < 90 for r in obs_csv)
         assert [r["date"] for r in obs_csv] == obs_dates
         assert [r["valid"] == "true" for r in obs_csv] == [v == "valid" for v in validity]
 

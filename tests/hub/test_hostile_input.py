@@ -299,6 +299,8 @@ CASES: dict[str, Case] = {
     "series-bands": Case("series", {"bands": "B99"}, "bands"),
     "series-kind": Case("series", {"kind": "raw"}, "kind"),
     "series-format": Case("series", {"format": "xml"}, "format"),
+    "series-quality": Case("series", {"quality": "maybe"}, "quality"),
+    "series-extent": Case("series", {"extent": "forever"}, "extent"),
 }
 
 

@@ -22,6 +22,7 @@ from compositing.pipeline import run_mosaic
 from compositing.selection.composite import select, stack_bands
 from compositing.selection.mask import stc_clear_px, valid_mask
 from compositing.timeseries import (
+    QUALITY_LAYERS,
     PointQuery,
     composite_columns,
     composite_series,
@@ -38,8 +39,8 @@ AUX = ["valid_obs", "total_obs", "method", "medoid_mos", "acquisition_date",
        "quality_scene_classification"]
 
 
-def product_layers(tmp_path: Path, resolution: int, bands: tuple[str, ...] = BANDS
-                   ) -> tuple[dict[str, np.ndarray], int, int]:
+def product_layers(tmp_path: Path, resolution: int, bands: tuple[str, ...] = BANDS,
+                   aux: list[str] = AUX) -> tuple[dict[str, np.ndarray], int, int]:
     """An ordered June product around the point: its layers and the point's row and column."""
     x, y = POINT_32629
     to_lonlat = Transformer.from_crs(32629, 4326, always_xy=True)
@@ -47,16 +48,18 @@ def product_layers(tmp_path: Path, resolution: int, bands: tuple[str, ...] = BAN
     east, north = to_lonlat.transform(x + 300, y + 300)
     spec = parse_spec({"aoi": [west, south, east, north], "start": "2023-06-01",
                        "period": "month", "resolution": resolution, "crs": "EPSG:32629",
-                       "bands": list(bands), "aux": AUX, "name": "ts"})
+                       "bands": list(bands), "aux": aux, "name": "ts"})
     result = run_mosaic(spec, mosaic_settings(), tmp_path, f"p{resolution}")
     layers: dict[str, np.ndarray] = {}
     with rasterio.open(next(result.folder.glob("bands_*.tif"))) as src:
         row, col = src.index(x, y)
         for i, band in enumerate(spec.bands):
             layers[band] = src.read(i + 1)
-    for name in AUX:
+    for name in aux:
         with rasterio.open(next(result.folder.glob(f"{name}_*.tif"))) as src:
-            layers[name] = src.read(1)
+            # Quality layers decoded (masked nodata, scaled); the others as stored.
+            layers[name] = (src.read(1, masked=True) * src.scales[0]
+                            if name in QUALITY_LAYERS else src.read(1))
     return layers, row, col
 
 
@@ -110,6 +113,38 @@ def test_a_3x3_window_is_the_mean_and_std_of_the_products_window(hub_dirs, tmp_p
     assert got["NDVI"] == pytest.approx(np.nanmean((b8 - b4) / (b8 + b4)), abs=1e-6)
     assert got["valid_obs"] == layers["valid_obs"][row, col]  # the centre pixel's quality
     assert set(composite_columns(BANDS, 3)) == set(got)
+
+
+def test_the_quality_columns_are_the_products_quality_layers_at_the_pixel(hub_dirs, tmp_path):
+    layers, row, col = product_layers(tmp_path, 20, aux=[*AUX, *QUALITY_LAYERS])
+    settings = mosaic_settings()
+    got = composite_series(query(quality=True), settings.archives).rows[0]
+    assert list(got)[-len(QUALITY_LAYERS):] == list(QUALITY_LAYERS)
+    for name in QUALITY_LAYERS:
+        want = layers[name][row, col]
+        assert want is not np.ma.masked, name  # the demo archive has every quality input
+        assert got[name] == pytest.approx(float(want), abs=1e-6), name
+    # The observation the composite chose has the same values, unquantised.
+    listed = observations(query(quality=True), settings.archives)
+    chosen = next(r for r in listed.rows if r["scene_id"] == got["scene_id"])
+    assert chosen["quality_aot"] == pytest.approx(got["quality_aot"], abs=1e-3)
+    for name in ("quality_cloud_confidence", "quality_snow_confidence"):
+        assert chosen[name] == got[name]
+    for name in ("view_zenith_mean", "view_azimuth_mean", "sun_zenith", "sun_azimuth"):
+        assert chosen[name] == pytest.approx(got[name], abs=0.006)
+    assert all(n not in observations(query(), settings.archives).rows[0]
+               for n in QUALITY_LAYERS)
+
+
+def test_an_observation_list_may_cover_the_composites_whole_periods(hub_dirs):
+    settings = mosaic_settings()
+    asked = query(start=date(2023, 6, 10), end=date(2023, 6, 20))
+    dates = {r["date"] for r in observations(asked, settings.archives).rows}
+    whole = {r["date"] for r in observations(replace(asked, extent="periods"),
+                                             settings.archives).rows}
+    assert all(date(2023, 6, 10) <= d <= date(2023, 6, 20) for d in dates)
+    assert dates < whole and all(d.month == 6 for d in whole)
+    assert whole == {r["date"] for r in observations(query(), settings.archives).rows}
 
 
 def test_periods_are_aligned_and_cover_the_range(hub_dirs):

@@ -84,13 +84,14 @@ def test_every_csv_column_is_documented_on_the_page_and_in_openapi(client, alice
     from compositing.timeseries import column_doc, composite_columns, observation_columns
 
     bands = ("B02", "B8A", "B12")
-    columns = {*composite_columns(bands, 1), *composite_columns(bands, 3),
-               *observation_columns(bands)}
+    columns = {*composite_columns(bands, 1), *composite_columns(bands, 3, quality=True),
+               *observation_columns(bands, quality=True)}
     assert all(column_doc(name) for name in columns)
     client.force_login(alice)
     page = client.get("/timeseries/").content.decode()
     described = client.get("/api/v1/openapi.json").json()["paths"]["/timeseries"]["get"][
         "responses"]["200"]["description"]
-    for name in ("period_start", "<band>_std", "n_pixels", "valid", "all_scene_ids"):
+    for name in ("period_start", "<band>_std", "n_pixels", "valid", "all_scene_ids",
+                 "quality_aot", "sun_azimuth"):
         assert f"<code>{name.replace('<', '&lt;').replace('>', '&gt;')}</code>" in page
         assert f"`{name}`" in described
