@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import threading
+import time
 
 import numpy as np
 import rasterio
@@ -24,7 +25,8 @@ def first_value(href: str) -> tuple[int, int, str]:
     return id(src), int(src.read(1)[0, 0]), threading.current_thread().name
 
 
-def test_a_file_stays_open_on_its_thread_until_replaced(tmp_path):
+def test_a_file_stays_open_on_its_thread_until_replaced(tmp_path, monkeypatch):
+    monkeypatch.setattr(files, "STAMP_CHECK_S", 0.2)
     href = str(tmp_path / "band.tif")
     write(href, 7)
     threads = files.FileThreads(2, 2)
@@ -32,9 +34,12 @@ def test_a_file_stays_open_on_its_thread_until_replaced(tmp_path):
         first = threads.submit(href, first_value, href).result()
         again = threads.submit(href, first_value, href).result()
         assert again == first  # the same open dataset, on the same thread
-        # A new file written and renamed over the old one, as an archive replaces an asset.
+        # A new file written and renamed over the old one, as an archive replaces an asset:
+        # read as it was until the file is looked at again, then anew.
         write(href + ".new", 9)
         os.replace(href + ".new", href)
+        assert threads.submit(href, first_value, href).result() == first
+        time.sleep(0.25)
         replaced = threads.submit(href, first_value, href).result()
         assert replaced[1:] == (9, first[2])
     finally:
