@@ -166,6 +166,31 @@ HUB_ORGANISATION = env_str("HUB_ORGANISATION", "Mosaic Hub")
 # each order was placed through.
 HUB_PUBLIC_URL = env_str("HUB_PUBLIC_URL").rstrip("/")
 
+# Mail (sign-up verification, password reset). Without EMAIL_HOST, the embedded default: each
+# mail is a file in HUB_STATE_DIR/mail, so a hub without a mail server still works and the
+# operator can read what would have been sent. Links in mails use the host of the request.
+EMAIL_HOST = env_str("EMAIL_HOST")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
+EMAIL_USE_SSL = env_bool("EMAIL_USE_SSL", False)
+if EMAIL_USE_TLS and EMAIL_USE_SSL:
+    # Django would find out at the first mail, in the middle of someone's sign-up.
+    raise ImproperlyConfigured("EMAIL_USE_TLS (STARTTLS, port 587) and EMAIL_USE_SSL (TLS from "
+                               "the start, port 465) exclude each other: set one")
+if EMAIL_HOST:
+    EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+else:
+    EMAIL_BACKEND = "django.core.mail.backends.filebased.EmailBackend"
+    EMAIL_FILE_PATH = str(HUB_STATE_DIR / "mail")
+EMAIL_PORT = env_int("EMAIL_PORT", 587 if EMAIL_USE_TLS else 465 if EMAIL_USE_SSL else 25,
+                     minimum=1)
+EMAIL_HOST_USER = env_str("EMAIL_HOST_USER")
+EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD")
+# Mail is sent while the person waits for the page: a mail server that does not answer must
+# not hold a web worker for long (smtplib's own default is to wait forever).
+EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 10, minimum=1)
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL") or HUB_CONTACT_EMAIL
+SERVER_EMAIL = DEFAULT_FROM_EMAIL
+
 # How long Redis waits for a task's acknowledgement before handing it to another worker.
 HUB_VISIBILITY_TIMEOUT_S = env_int("HUB_VISIBILITY_TIMEOUT_S", 3600, minimum=10)
 CELERY_BROKER_URL, CELERY_BROKER_TRANSPORT_OPTIONS = broker_config(
