@@ -90,6 +90,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "hub.accounts.context_processors.verification",
             ],
         },
     },
@@ -190,6 +191,8 @@ EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD")
 EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 10, minimum=1)
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL") or HUB_CONTACT_EMAIL
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
+# Days a sign-up's verification link works.
+HUB_VERIFICATION_DAYS = env_int("HUB_VERIFICATION_DAYS", 7, minimum=1)
 
 # How long Redis waits for a task's acknowledgement before handing it to another worker.
 HUB_VISIBILITY_TIMEOUT_S = env_int("HUB_VISIBILITY_TIMEOUT_S", 3600, minimum=10)

@@ -1,5 +1,5 @@
 """Rate limits of the actions an attacker repeats: guessing passwords and tokens, opening
-accounts, ordering, reading time series.
+accounts, sending mail, ordering, reading time series.
 
 Each limited action is one record here: what it counts by (the caller's address, the account it
 acts for, the user name it tries) and a default rate for each. `HUB_RATE_LIMITS` overrides them
@@ -48,6 +48,7 @@ class Limit:
 LIMITS: dict[str, Limit] = {limit.action: limit for limit in (
     Limit("login", "sign-in attempts", {"username": "10/15m", "ip": "50/15m"}),
     Limit("signup", "new accounts", {"ip": "10/h"}),
+    Limit("verify", "verification mails", {"user": "5/h", "ip": "20/h"}),
     Limit("token", "API calls with an unknown token", {"ip": "30/m"}),
     Limit("order", "orders placed (API and form, accepted or not)",
           {"user": "60/h", "ip": "120/h"}),
