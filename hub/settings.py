@@ -191,7 +191,7 @@ EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD")
 EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 10, minimum=1)
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL") or HUB_CONTACT_EMAIL
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
-# Days a sign-up's verification link works.
+# Days a sign-up's verification link works (password-reset links: Django's 3 days).
 HUB_VERIFICATION_DAYS = env_int("HUB_VERIFICATION_DAYS", 7, minimum=1)
 
 # How long Redis waits for a task's acknowledgement before handing it to another worker.

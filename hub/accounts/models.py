@@ -42,7 +42,8 @@ class UnverifiedAddress(models.Model):
     Verification is the absence of this row, not a flag on every account: accounts made by
     the operator (createsuperuser, the admin, create_demo_user, the shell) and accounts from
     before sign-up asked for an address are trusted as they are, with no data migration.
-    Only the sign-up page creates one; opening the mailed link deletes it.
+    Only the sign-up page creates one; opening the mailed link (or a password-reset link,
+    which proves the same mailbox) deletes it.
     """
 
     user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
