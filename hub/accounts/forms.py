@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib.auth import get_user_model
-from django.contrib.auth.forms import UserCreationForm
+from django.contrib.auth.forms import PasswordResetForm, UserCreationForm
 
 from hub.accounts.models import ApiToken
 
@@ -42,3 +42,11 @@ class SignUpForm(UserCreationForm):
                 "an account with this e-mail address exists already: log in, or reset its "
                 "password from the login page")
         return email
+
+
+class ResetForm(PasswordResetForm):
+    """Django's reset form, its field named as the sign-up form names it."""
+
+    email = forms.EmailField(label="E-mail address", max_length=254,
+                             widget=forms.EmailInput(attrs={"autocomplete": "email",
+                                                            "autofocus": True}))

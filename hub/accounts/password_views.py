@@ -9,6 +9,7 @@ from django.contrib.auth import views as auth_views
 from django.http import HttpResponse
 
 from hub.accounts import verification
+from hub.accounts.forms import ResetForm
 from hub.throttle import limit_posts
 
 
@@ -18,6 +19,7 @@ def reset_link_days() -> int:
 
 
 class ResetView(auth_views.PasswordResetView):
+    form_class = ResetForm
     email_template_name = "registration/password_reset_email.txt"
     subject_template_name = "registration/password_reset_subject.txt"
 

@@ -32,8 +32,8 @@ def signup(request: HttpRequest) -> HttpResponse:
             verification.mark_unverified(user)
         login(request, user, backend="django.contrib.auth.backends.ModelBackend")
         if verification.send_verification_mail(request, user):
-            messages.success(request, f"Welcome, {user.username}! We sent a link to "
-                                      f"{user.email}: open it to confirm your address.")
+            # The banner of every page says where the link went and what waits for it.
+            messages.success(request, f"Welcome, {user.username}! Your account is ready.")
         else:
             messages.warning(request, MAIL_FAILED)
         return redirect(next_url)
