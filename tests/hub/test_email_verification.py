@@ -132,6 +132,8 @@ def test_an_unconfirmed_account_looks_around_but_cannot_order(client, carol, hub
     assert refused.status_code == 403
     assert refused.json()["error"].startswith("confirm your e-mail address before ordering")
     assert "carol@example.org" in refused.json()["error"]
+    documented = client.get("/api/v1/openapi.json").json()
+    assert "403" in documented["paths"]["/mosaics"]["post"]["responses"]
 
     data = {name: field.initial for name, field in OrderForm().fields.items()
             if field.initial is not None}
