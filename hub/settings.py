@@ -90,6 +90,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "hub.accounts.context_processors.verification",
             ],
         },
     },
@@ -165,6 +166,33 @@ HUB_ORGANISATION = env_str("HUB_ORGANISATION", "Mosaic Hub")
 # The hub's public address, for the links in product metadata; when empty, the scheme and host
 # each order was placed through.
 HUB_PUBLIC_URL = env_str("HUB_PUBLIC_URL").rstrip("/")
+
+# Mail (sign-up verification, password reset). Without EMAIL_HOST, the embedded default: each
+# mail is a file in HUB_STATE_DIR/mail, so a hub without a mail server still works and the
+# operator can read what would have been sent. Links in mails use the host of the request.
+EMAIL_HOST = env_str("EMAIL_HOST")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
+EMAIL_USE_SSL = env_bool("EMAIL_USE_SSL", False)
+if EMAIL_USE_TLS and EMAIL_USE_SSL:
+    # Django would find out at the first mail, in the middle of someone's sign-up.
+    raise ImproperlyConfigured("EMAIL_USE_TLS (STARTTLS, port 587) and EMAIL_USE_SSL (TLS from "
+                               "the start, port 465) exclude each other: set one")
+if EMAIL_HOST:
+    EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+else:
+    EMAIL_BACKEND = "django.core.mail.backends.filebased.EmailBackend"
+    EMAIL_FILE_PATH = str(HUB_STATE_DIR / "mail")
+EMAIL_PORT = env_int("EMAIL_PORT", 587 if EMAIL_USE_TLS else 465 if EMAIL_USE_SSL else 25,
+                     minimum=1)
+EMAIL_HOST_USER = env_str("EMAIL_HOST_USER")
+EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD")
+# Mail is sent while the person waits for the page: a mail server that does not answer must
+# not hold a web worker for long (smtplib's own default is to wait forever).
+EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 10, minimum=1)
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL") or HUB_CONTACT_EMAIL
+SERVER_EMAIL = DEFAULT_FROM_EMAIL
+# Days a sign-up's verification link works (password-reset links: Django's 3 days).
+HUB_VERIFICATION_DAYS = env_int("HUB_VERIFICATION_DAYS", 7, minimum=1)
 
 # How long Redis waits for a task's acknowledgement before handing it to another worker.
 HUB_VISIBILITY_TIMEOUT_S = env_int("HUB_VISIBILITY_TIMEOUT_S", 3600, minimum=10)

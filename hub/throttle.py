@@ -1,10 +1,11 @@
 """Rate limits of the actions an attacker repeats: guessing passwords and tokens, opening
-accounts, ordering, reading time series.
+accounts, sending mail, ordering, reading time series.
 
 Each limited action is one record here: what it counts by (the caller's address, the account it
-acts for, the user name it tries) and a default rate for each. `HUB_RATE_LIMITS` overrides them
-(`login.username=5/15m,order.user=off`). Counts are kept by django-ratelimit in Django's cache:
-Redis in production, so that every gunicorn worker and host shares them (hub.env.cache_config).
+acts for, the user name it tries, the address a mail goes to) and a default rate for each.
+`HUB_RATE_LIMITS` overrides them (`login.username=5/15m,order.user=off`). Counts are kept by
+django-ratelimit in Django's cache: Redis in production, so that every gunicorn worker and host
+shares them (hub.env.cache_config).
 
 Over a limit the caller gets 429 with `Retry-After`; the API as its JSON error, pages as a page.
 A cache that does not answer lets requests through (logged): the limits protect the hub, an
@@ -38,7 +39,8 @@ RATE_PATTERN = re.compile(r"^\d+/\d*[smhd]$")
 
 @dataclass(frozen=True)
 class Limit:
-    """One limited action: rates per key ("ip", "user" or "username")."""
+    """One limited action: rates per key ("ip", "user", "username" or "email", the last two
+    as posted)."""
 
     action: str
     description: str
@@ -48,6 +50,9 @@ class Limit:
 LIMITS: dict[str, Limit] = {limit.action: limit for limit in (
     Limit("login", "sign-in attempts", {"username": "10/15m", "ip": "50/15m"}),
     Limit("signup", "new accounts", {"ip": "10/h"}),
+    # Each sends a mail: to an address anyone may type (reset), or the account's own (verify).
+    Limit("reset", "password-reset requests", {"email": "5/h", "ip": "20/h"}),
+    Limit("verify", "verification mails", {"user": "5/h", "ip": "20/h"}),
     Limit("token", "API calls with an unknown token", {"ip": "30/m"}),
     Limit("order", "orders placed (API and form, accepted or not)",
           {"user": "60/h", "ip": "120/h"}),
@@ -160,6 +165,9 @@ def _key_value(request: HttpRequest, key: str, user: Any) -> str | None:
     if key == "username":
         name = request.POST.get("username", "").strip().lower()
         return name or None
+    if key == "email":
+        address = request.POST.get("email", "").strip().lower()
+        return address or None
     raise ValueError(f"unknown rate-limit key {key!r}")
 
 

@@ -34,3 +34,24 @@ class ApiToken(models.Model):
         key = secrets.token_hex(20)
         token = cls.objects.create(user=user, name=name, key_hash=hash_key(key), prefix=key[:8])
         return token, key
+
+
+class UnverifiedAddress(models.Model):
+    """A self-registered account whose e-mail address is not confirmed yet.
+
+    Verification is the absence of this row, not a flag on every account: accounts made by
+    the operator (createsuperuser, the admin, create_demo_user, the shell) and accounts from
+    before sign-up asked for an address are trusted as they are, with no data migration.
+    Only the sign-up page creates one; opening the mailed link (or a password-reset link,
+    which proves the same mailbox) deletes it.
+    """
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
+                                primary_key=True, related_name="unverified_address")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name_plural = "unverified addresses"
+
+    def __str__(self) -> str:
+        return f"{self.user} <{self.user.email}>"

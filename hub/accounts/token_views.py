@@ -11,6 +11,7 @@ from django.views.decorators.http import require_POST
 
 from hub.accounts.forms import TokenForm
 from hub.accounts.models import ApiToken
+from hub.accounts.verification import pending_address
 
 
 @never_cache  # the response that shows a new key must not be kept by the browser
@@ -20,15 +21,19 @@ def tokens(request: HttpRequest) -> HttpResponse:
     form = TokenForm(request.POST or None)
     created = key = None
     status = 200
+    # A script could order with a token: an unconfirmed account gets none (the page says why).
+    unverified = pending_address(request.user) is not None
     if request.method == "POST":
-        if form.is_valid():
+        if unverified:
+            status = 403
+        elif form.is_valid():
             created, key = ApiToken.issue(request.user, form.cleaned_data["name"])
             form = TokenForm()
             status = 201
         else:
             status = 400
     return render(request, "accounts/tokens.html", {
-        "form": form, "created": created, "key": key,
+        "form": form, "created": created, "key": key, "unverified": unverified,
         "tokens": ApiToken.objects.filter(user=request.user).order_by("-created_at"),
         "api_base": request.build_absolute_uri("/").rstrip("/"),
     }, status=status)

@@ -14,6 +14,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from hub import throttle
 from hub.accounts.auth import api_user
+from hub.accounts.verification import require_verified
 from hub.errors import ApiError, json_api, json_body
 from hub.mosaics import downloads, services
 from hub.mosaics.links import order_origin
@@ -30,6 +31,8 @@ def mosaics(request: HttpRequest) -> HttpResponse:
     URL gives every option). POST: order a mosaic."""
     user = api_user(request)
     if request.method == "POST":
+        # Before the body is read: the one thing to fix is the address, not the order.
+        require_verified(user)
         throttle.hit(request, "order", user)
         req = services.create_request(services.read_order(json_body(request)), user,
                                       order_origin(request))

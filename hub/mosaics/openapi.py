@@ -57,7 +57,10 @@ def openapi_document(server_url: str) -> dict[str, Any]:
                          "requestBody": {"required": True, "content": {"application/json": {
                              "schema": {"$ref": "#/components/schemas/Order"}}}},
                          "responses": {"201": _json({"$ref": "#/components/schemas/Mosaic"},
-                                                    "queued"), **errors}},
+                                                    "queued"),
+                                       "403": _json(_ERROR, "the caller's account has not "
+                                                    "confirmed its e-mail address yet"),
+                                       **errors}},
             },
             "/mosaics/{id}": {
                 "parameters": [id_param],

@@ -23,6 +23,7 @@ from compositing.grid import OutputGrid
 from compositing.orders.size import fit_to_limit, human_bytes, product_size
 from compositing.orders.spec import MosaicSpec, parse_spec
 from hub import celery_app
+from hub.accounts.verification import require_verified
 from hub.errors import ApiError
 from hub.mosaics import fanout
 from hub.mosaics.models import ACTIVE_STATUSES, MosaicRequest, ProductFile, Status
@@ -112,12 +113,14 @@ def check_order_limits(spec: MosaicSpec, owner: Any) -> None:
 
 def create_request(spec: MosaicSpec, owner: Any, public_url: str = "") -> MosaicRequest:
     """Save a validated order within the owner's limits and enqueue it after the commit
-    (OrderLimitError beyond them, StorageUnavailableError without room: nothing is saved
+    (UnverifiedAddressError for an owner who has not confirmed their e-mail address,
+    OrderLimitError beyond the limits, StorageUnavailableError without room: nothing is saved
     or queued).
 
     `public_url`: the hub's address the order came through (links.order_origin), for the
     product's links when HUB_PUBLIC_URL is not set.
     """
+    require_verified(owner)
     with transaction.atomic():
         check_order_limits(spec, owner)
         check_storage(spec)

@@ -15,6 +15,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from compositing.orders.spec import LAYOUTS, TILINGS
+from hub.accounts.verification import UnverifiedAddressError
 from hub.mosaics import listing, product_page, services
 from hub.mosaics.forms import OrderForm
 from hub.mosaics.links import order_origin
@@ -66,7 +67,8 @@ def new_request(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         try:
             req = services.create_request(form.spec, request.user, order_origin(request))
-        except (services.OrderLimitError, services.StorageUnavailableError) as exc:
+        except (UnverifiedAddressError, services.OrderLimitError,
+                services.StorageUnavailableError) as exc:
             form.add_error(None, exc.message)
         else:
             messages.success(request, f"Order {req.name} placed.")

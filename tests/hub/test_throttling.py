@@ -90,12 +90,13 @@ def test_sign_up_is_limited_per_address_and_the_refused_one_creates_nothing(
         client, django_user_model):
     for n in range(10):
         response = client.post("/accounts/signup/", {
-            "username": f"new{n}", "password1": "a-long-pass-phrase-9",
-            "password2": "a-long-pass-phrase-9"}, REMOTE_ADDR="192.0.2.50")
+            "username": f"new{n}", "email": f"new{n}@example.org",
+            "password1": "a-long-pass-phrase-9", "password2": "a-long-pass-phrase-9"},
+            REMOTE_ADDR="192.0.2.50")
         assert response.status_code == 302
         client.logout()
     refused = client.post("/accounts/signup/", {
-        "username": "new10", "password1": "a-long-pass-phrase-9",
+        "username": "new10", "email": "new10@example.org", "password1": "a-long-pass-phrase-9",
         "password2": "a-long-pass-phrase-9"}, REMOTE_ADDR="192.0.2.50")
     assert_throttled(refused)
     assert not django_user_model.objects.filter(username="new10").exists()
@@ -199,7 +200,8 @@ def test_weak_passwords_are_refused_at_sign_up(client, django_user_model):
     for password, reason in [("short-1", "too short"), ("12345678901234", "entirely numeric"),
                              ("password123", "too common"), ("carolinexyz", "too similar")]:
         response = client.post("/accounts/signup/", {
-            "username": "carolinexyz", "password1": password, "password2": password})
+            "username": "carolinexyz", "email": "carolinexyz@example.org",
+            "password1": password, "password2": password})
         assert response.status_code == 200
         assert reason in response.content.decode(), password
     assert not django_user_model.objects.exists()
