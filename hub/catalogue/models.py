@@ -58,6 +58,9 @@ class ProductFamily(models.Model):
     description = models.TextField(blank=True)
     ordering_url = models.CharField(max_length=200, blank=True,
                                     help_text="where to order products made on demand")
+    product_page_url = models.URLField(
+        max_length=300, blank=True,
+        help_text="the producer's official page of the product (documents, data access)")
 
     class Meta:
         ordering = ["theme", "name"]

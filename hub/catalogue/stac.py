@@ -11,7 +11,7 @@ from django.urls import reverse
 
 from compositing.stacspec import FILE_EXTENSION, STAC_VERSION
 from hub.catalogue.geometry import footprint_bbox
-from hub.catalogue.models import Item, ItemFile, ProductFamily
+from hub.catalogue.models import Document, Item, ItemFile, ProductFamily
 
 JSON = "application/json"
 GEOJSON = "application/geo+json"
@@ -61,8 +61,10 @@ def collection(request: HttpRequest, family: ProductFamily) -> dict[str, Any]:
         link("alternate", request.build_absolute_uri(family.get_absolute_url()), "text/html",
              title="Catalogue page"),
     ]
-    links += [link("describedby", request.build_absolute_uri(d.href), title=d.title,
-                   media_type="application/pdf") for d in family.documents.all() if d.href]
+    if family.product_page_url:
+        links.append(link("about", family.product_page_url, "text/html",
+                          title="Official product page"))
+    links += [_document_link(request, d) for d in family.documents.all() if d.href]
     if family.ordering_url:
         links.append(link("order", request.build_absolute_uri(family.ordering_url), "text/html"))
     return {
@@ -79,6 +81,14 @@ def collection(request: HttpRequest, family: ProductFamily) -> dict[str, Any]:
                       "temporal_frequency": [family.temporal_frequency]},
         "links": links,
     }
+
+
+def _document_link(request: HttpRequest, document: Document) -> dict[str, Any]:
+    """A document as a describedby link, typed when its address says what it is."""
+    found = {"rel": "describedby", "href": request.build_absolute_uri(document.href),
+             "title": document.title}
+    media_type = mimetypes.guess_type(document.file.name if document.file else document.url)[0]
+    return {**found, "type": media_type} if media_type else found
 
 
 def file_href(request: HttpRequest, file: ItemFile) -> str:

@@ -39,9 +39,12 @@ def family(request: HttpRequest, slug: str) -> HttpResponse:
     page = Paginator(items, ITEMS_PER_PAGE).get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)
+    documents = list(found.documents.all())
     return render(request, "catalogue/family.html", {
-        "family": found, "documents": found.documents.all(), "form": form, "page": page,
+        "family": found, "documents": documents, "form": form, "page": page,
         "query": query.urlencode(),
+        "documents_on_product_page": bool(found.product_page_url) and any(
+            d.url == found.product_page_url for d in documents),
     })
 
 

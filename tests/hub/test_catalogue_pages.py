@@ -107,6 +107,15 @@ def test_downloads_need_a_login(client, lwq_items) -> None:
     assert client.get(f"/catalogue/files/{file_pk}/").status_code == 302
 
 
+def test_a_clms_family_links_its_official_product_page(client) -> None:
+    page = client.get("/catalogue/families/ndvi/").content.decode()
+    official = ("https://land.copernicus.eu/en/products/vegetation/"
+                "normalised-difference-vegetation-index-v3-0-300m")
+    assert f'<a href="{official}" rel="external" id="product-page">' in page
+    assert page.count(f'href="{official}"') == 4  # the page, then the ATBD, PUM and QAR
+    assert 'id="documents-on-product-page"' in page
+
+
 def test_selected_items_stream_as_a_valid_zip(client, alice, lwq_items) -> None:
     client.force_login(alice)
     assert b'type="checkbox"' in client.get("/catalogue/families/lwq/").content
