@@ -10,6 +10,7 @@ urlpatterns = [
     path("", views.browse, name="browse"),
     path("families/<slug:slug>/", views.family, name="family"),
     path("families/<slug:slug>/download/", views.download, name="download"),
+    path("families/<slug:slug>/items/<str:identifier>/", views.item, name="item"),
     path("families/<slug:slug>/items/<str:identifier>/inspire.xml", views.item_inspire,
          name="item-inspire"),
     path("documents/<int:pk>/", views.document, name="document"),
