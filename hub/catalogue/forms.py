@@ -8,6 +8,7 @@ from django import forms
 from django.db import models
 
 from hub.catalogue.models import ProductFamily, Theme
+from hub.catalogue.publishing import MOSAIC_FAMILY
 
 
 class PeriodForm(forms.Form):
@@ -79,3 +80,16 @@ class FamilyAdminForm(forms.ModelForm):
         model = ProductFamily
         fields = "__all__"
         formfield_callback = _https_by_default
+
+
+def family_field() -> forms.ModelChoiceField:
+    """The catalogue family a mosaic is published into (the Sentinel-2 mosaics by default)."""
+    return forms.ModelChoiceField(
+        queryset=ProductFamily.objects.all(), to_field_name="slug", initial=MOSAIC_FAMILY,
+        empty_label=None, label="Catalogue family")
+
+
+class PublishForm(forms.Form):
+    """Publishing a finished mosaic from its product page (staff)."""
+
+    family = family_field()
