@@ -83,13 +83,14 @@ def test_every_readme_block_works_as_written(demo_archive: Path, tmp_path: Path)
             outputs.append(proc.stdout + proc.stderr)
         text = "\n".join(outputs)
         # What each block is for, seen done: an order placed and delivered, downloaded and
-        # verified, a product composed in-process, an item registered.
+        # verified, a product composed in-process, an item registered, an order published.
         assert re.search(r'"id":\s*"?[\w-]+', text), text
         assert "complete and verified" in text
         downloaded = [p for p in (tmp_path / "home" / "mosaics").rglob("*.tif")]
         assert downloaded, text
         assert list((tmp_path / "mosaics").rglob("*.tif")), text
         assert "1 registered" in text
+        assert "created in Sentinel-2 Global Mosaic" in text  # an order published
 
 
 def _wait_for_orders(base: str, key: str) -> None:

@@ -1,5 +1,6 @@
-"""`make run`'s supervisor (bin/run-hub) with its real processes: a worker that dies is
-started again while the web server keeps serving, and TERM stops everything within 10 s."""
+"""`make run`'s supervisor (bin/run-hub) with its real processes: the catalogue holds the demo
+mosaics on first start, a worker that dies is started again while the web server keeps
+serving, and TERM stops everything within 10 s."""
 
 from __future__ import annotations
 
@@ -52,6 +53,9 @@ def test_run_hub_restarts_a_dead_worker_and_stops_within_10_s(tmp_path, demo_arc
     base = f"http://127.0.0.1:{port}"
     try:
         wait_for(lambda: requests.get(base + "/api/v1/openapi.json", timeout=5).ok, 120)
+        demo = requests.get(base + "/catalogue/stac/collections/sentinel-2-global-mosaic/items",
+                            timeout=10).json()
+        assert demo["numberMatched"] == 2, (tmp_path / "run-hub.log").read_text()
 
         def workers() -> list[int]:  # the worker's main process (its pool has its command)
             return [p for p in children(hub.pid) if "celery -A workers worker" in command_of(p)]

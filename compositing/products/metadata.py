@@ -53,6 +53,7 @@ MEDIA_TYPES: dict[str, str] = {
 }
 DATA_SUFFIXES = data_extensions()
 OVERVIEW_SUFFIXES = frozenset({"png", "jpg"})
+METADATA_SUFFIXES = frozenset({"json", "xml", "sha256", "txt"})
 STC_NAME = "S2GM short-term composite (STC) V1.1.0 decision tree"
 SHA256_MULTIHASH_PREFIX = "1220"  # multihash: 0x12 sha2-256, 0x20 = 32 bytes
 
@@ -485,10 +486,20 @@ def _part_of(info: ProductInfo, name: str) -> ProductPart | None:
     return next((part for part in info.parts if part.label == folder), None)
 
 
+def asset_role(name: str) -> str:
+    """The STAC role of a file: overview (quicklook), metadata, or data (rasters, and any
+    file of another kind, such as a catalogue item's HDF5)."""
+    suffix = file_suffix(name)
+    if suffix in DATA_SUFFIXES:
+        return "data"
+    if suffix in OVERVIEW_SUFFIXES:
+        return "overview"
+    return "metadata" if suffix in METADATA_SUFFIXES else "data"
+
+
 def _asset(info: ProductInfo, f: FileRecord) -> dict[str, Any]:
     suffix = file_suffix(f.name)
-    role = ("data" if suffix in DATA_SUFFIXES
-            else "overview" if suffix in OVERVIEW_SUFFIXES else "metadata")
+    role = asset_role(f.name)
     asset: dict[str, Any] = {
         "href": file_url(info, f.name),
         "title": f.name,

@@ -74,6 +74,7 @@ class ProductFamilyAdmin(admin.ModelAdmin):
     search_fields = ("name", "slug", "variable", "description")
     prepopulated_fields = {"slug": ("name",)}
     inlines = [DocumentInline, ItemInline]
+    formfield_overrides = HTTPS_URLS
 
     def get_queryset(self, request: HttpRequest) -> QuerySet:
         return super().get_queryset(request).annotate(n_items=Count("items"))

@@ -5,8 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
+from django.db import models
 
 from hub.catalogue.models import ProductFamily, Theme
+from hub.catalogue.publishing import MOSAIC_FAMILY
 
 
 class PeriodForm(forms.Form):
@@ -61,6 +63,14 @@ class ResolutionsField(forms.CharField):
         return [part.strip() for part in text.split(",") if part.strip()]
 
 
+def _https_by_default(field: models.Field, **kwargs: Any) -> forms.Field | None:
+    """Form fields of the model's fields; links typed without a scheme are https (Django 6's
+    default, adopted now as the admin's other forms do)."""
+    if isinstance(field, models.URLField):
+        kwargs.setdefault("assume_scheme", "https")
+    return field.formfield(**kwargs)
+
+
 class FamilyAdminForm(forms.ModelForm):
     """The family form of the admin, with resolutions as plain text."""
 
@@ -69,3 +79,17 @@ class FamilyAdminForm(forms.ModelForm):
     class Meta:
         model = ProductFamily
         fields = "__all__"
+        formfield_callback = _https_by_default
+
+
+def family_field() -> forms.ModelChoiceField:
+    """The catalogue family a mosaic is published into (the Sentinel-2 mosaics by default)."""
+    return forms.ModelChoiceField(
+        queryset=ProductFamily.objects.all(), to_field_name="slug", initial=MOSAIC_FAMILY,
+        empty_label=None, label="Catalogue family")
+
+
+class PublishForm(forms.Form):
+    """Publishing a finished mosaic from its product page (staff)."""
+
+    family = family_field()

@@ -39,8 +39,10 @@ FORMATS: dict[str, tuple[str, str]] = {
     ".h5": ("HDF5", "unknown"),
     ".zip": ("ZIP", "unknown"),
 }
-# The catalogue's products are global lon/lat grids (Plate Carrée on WGS 84).
+# The CLMS products are global lon/lat grids (Plate Carrée on WGS 84): an item's coordinate
+# system unless it names its own (Item.epsg).
 CATALOGUE_EPSG = 4326
+CLMS = "Copernicus Land Monitoring Service"
 _RESOLUTION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(m|km)\s*$")
 
 
@@ -61,25 +63,28 @@ def describe_item(found: Item, file_url: Callable[[ItemFile], str]) -> RecordDes
     formats = tuple(dict.fromkeys(FORMATS[s] for s in
                                   (PurePosixPath(f.name).suffix.lower() for f in files)
                                   if s in FORMATS))
-    resolutions = [resolution_metres(r) for r in family.resolutions]
+    resolutions = ([found.resolution_m] if found.resolution_m
+                   else [resolution_metres(r) for r in family.resolutions])
     west, south, east, north = footprint_bbox(found.footprint)
-    use = (Constraint(family.licence) if family.licence
-           else Constraint(CONDITIONS_UNKNOWN[0], CONDITIONS_UNKNOWN[1]))
+    use = [Constraint(family.licence) if family.licence
+           else Constraint(CONDITIONS_UNKNOWN[0], CONDITIONS_UNKNOWN[1])]
+    if found.credit:
+        use.append(Constraint(f'Attribution: "{found.credit}".'))
     return RecordDescription(
         identifier=found.identifier,
         title=f"{family.name} {found.start:%Y-%m-%d} to {found.end:%Y-%m-%d}",
-        abstract=_abstract(found),
+        abstract=found.description or _abstract(found),
         contact=Contact(settings.HUB_CONTACT_NAME, settings.HUB_ORGANISATION,
                         settings.HUB_CONTACT_EMAIL),
         created=found.end, metadata_date=timezone.now().date(),
         bbox=(west, south, east, north), start=found.start, end=found.end,
-        lineage=_lineage(found), epsg=CATALOGUE_EPSG, formats=formats,
-        online=tuple(OnlineResource(file_url(f), f.name) for f in files),
+        lineage=found.lineage or _lineage(found), epsg=found.epsg or CATALOGUE_EPSG,
+        formats=formats, online=tuple(OnlineResource(file_url(f), f.name) for f in files),
         resolutions_m=tuple(r for r in resolutions if r is not None),
         theme=(label, INSPIRE_THEME_URI.format(code=code)), topic_category=topic,
-        keywords=("Copernicus", "Copernicus Land Monitoring Service", family.variable,
+        keywords=("Copernicus", family.name if family.made_here else CLMS, family.variable,
                   family.get_theme_display()),
-        use_conditions=(use,),
+        credit=found.credit or None, use_conditions=tuple(use),
     )
 
 
@@ -103,7 +108,8 @@ def _abstract(found: Item) -> str:
 def _lineage(found: Item) -> str:
     family = found.family
     documents = [str(d) for d in family.documents.all()]
-    text = (f"Copernicus Land Monitoring Service product {found.identifier} of the "
+    producer = "Product" if family.made_here else f"{CLMS} product"
+    text = (f"{producer} {found.identifier} of the "
             f"{family.name} family, listed in the Mosaic Hub land-product catalogue.")
     if documents:
         text += f" Production and validation are described in: {'; '.join(documents)}."

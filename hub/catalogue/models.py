@@ -58,6 +58,9 @@ class ProductFamily(models.Model):
     description = models.TextField(blank=True)
     ordering_url = models.CharField(max_length=200, blank=True,
                                     help_text="where to order products made on demand")
+    product_page_url = models.URLField(
+        max_length=300, blank=True,
+        help_text="the producer's official page of the product (documents, data access)")
 
     class Meta:
         ordering = ["theme", "name"]
@@ -68,6 +71,12 @@ class ProductFamily(models.Model):
 
     def get_absolute_url(self) -> str:
         return reverse("catalogue:family", args=[self.slug])
+
+    @property
+    def made_here(self) -> bool:
+        """Whether this hub composes the family's products itself (it has an ordering
+        dialogue), rather than listing another producer's (the CLMS portfolio)."""
+        return bool(self.ordering_url)
 
     def clean(self) -> None:
         """Resolutions must be a list of non-empty strings."""
@@ -123,6 +132,19 @@ class Item(models.Model):
     start = models.DateField(db_index=True)
     end = models.DateField(db_index=True)
     footprint = models.JSONField(help_text="GeoJSON Polygon or MultiPolygon in WGS 84")
+    # What the item's own metadata says where it is more precise than its family's: set when
+    # a product of this hub is published (hub.catalogue.publishing), empty for listed items.
+    description = models.TextField(blank=True, help_text="empty: the family's description")
+    lineage = models.TextField(blank=True, help_text="how the item was made; empty: the "
+                                                     "family's producer and documents")
+    epsg = models.PositiveIntegerField(null=True, blank=True,
+                                       help_text="EPSG code of the files' coordinate system; "
+                                                 "empty: WGS 84 longitude/latitude (4326)")
+    resolution_m = models.FloatField(null=True, blank=True,
+                                     help_text="pixel size in metres; empty: the family's")
+    credit = models.CharField(max_length=200, blank=True,
+                              help_text='attribution owed, e.g. "Contains modified Copernicus '
+                                        'Sentinel data 2023"')
 
     class Meta:
         ordering = ["family", "-start", "identifier"]
@@ -133,6 +155,9 @@ class Item(models.Model):
 
     def __str__(self) -> str:
         return self.identifier
+
+    def get_absolute_url(self) -> str:
+        return reverse("catalogue:item", args=[self.family.slug, self.identifier])
 
     def clean(self) -> None:
         """Start on or before end; a valid lon/lat polygon footprint."""

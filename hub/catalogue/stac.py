@@ -9,15 +9,22 @@ from django.db.models import Max, Min
 from django.http import HttpRequest
 from django.urls import reverse
 
-from compositing.stacspec import FILE_EXTENSION, STAC_VERSION
+from compositing.products.metadata import (
+    MEDIA_TYPES,
+    SHA256_MULTIHASH_PREFIX,
+    asset_role,
+    file_suffix,
+)
+from compositing.stacspec import FILE_EXTENSION, STAC_VERSION, extension
 from hub.catalogue.geometry import footprint_bbox
-from hub.catalogue.models import Item, ItemFile, ProductFamily
+from hub.catalogue.models import Document, Item, ItemFile, ProductFamily
 
 JSON = "application/json"
 GEOJSON = "application/geo+json"
 XML = "application/xml"
 INSPIRE_ASSET = "inspire"
 WORLD = [-180.0, -90.0, 180.0, 90.0]
+PROJECTION_EXTENSION = extension("projection/v2.0.0")
 
 
 def url(request: HttpRequest, name: str, *args: Any) -> str:
@@ -61,8 +68,10 @@ def collection(request: HttpRequest, family: ProductFamily) -> dict[str, Any]:
         link("alternate", request.build_absolute_uri(family.get_absolute_url()), "text/html",
              title="Catalogue page"),
     ]
-    links += [link("describedby", request.build_absolute_uri(d.href), title=d.title,
-                   media_type="application/pdf") for d in family.documents.all() if d.href]
+    if family.product_page_url:
+        links.append(link("about", family.product_page_url, "text/html",
+                          title="Official product page"))
+    links += [_document_link(request, d) for d in family.documents.all() if d.href]
     if family.ordering_url:
         links.append(link("order", request.build_absolute_uri(family.ordering_url), "text/html"))
     return {
@@ -81,17 +90,45 @@ def collection(request: HttpRequest, family: ProductFamily) -> dict[str, Any]:
     }
 
 
+def _document_link(request: HttpRequest, document: Document) -> dict[str, Any]:
+    """A document as a describedby link, typed when its address says what it is."""
+    found = {"rel": "describedby", "href": request.build_absolute_uri(document.href),
+             "title": document.title}
+    media_type = mimetypes.guess_type(document.file.name if document.file else document.url)[0]
+    return {**found, "type": media_type} if media_type else found
+
+
 def file_href(request: HttpRequest, file: ItemFile) -> str:
-    """Where a file is downloaded: its external URL, else the hub's (sign-in) file route."""
+    """Where a file is downloaded: its external URL, else the hub's public file route."""
     return file.url or url(request, "file", file.pk)
+
+
+def media_type(name: str) -> str:
+    """The media type of a file by its name (a product format's own where it is one)."""
+    return (MEDIA_TYPES.get(file_suffix(name)) or mimetypes.guess_type(name)[0]
+            or "application/octet-stream")
 
 
 def _asset(request: HttpRequest, file: ItemFile) -> dict[str, Any]:
     """A file as an asset with size and multihash SHA-256 checksum."""
-    href = file_href(request, file)
-    media_type = mimetypes.guess_type(file.name)[0] or "application/octet-stream"
-    return {"href": href, "type": media_type, "title": file.name, "roles": ["data"],
-            "file:size": file.size, "file:checksum": f"1220{file.sha256}"}
+    return {"href": file_href(request, file), "type": media_type(file.name), "title": file.name,
+            "roles": [asset_role(file.name)], "file:size": file.size,
+            "file:checksum": SHA256_MULTIHASH_PREFIX + file.sha256}
+
+
+def _properties(found: Item) -> dict[str, Any]:
+    """The item's period, and its title, description, pixel size and CRS where known."""
+    properties: dict[str, Any] = {
+        "title": f"{found.family.name} {found.start:%Y-%m-%d} to {found.end:%Y-%m-%d}",
+        "datetime": None, "start_datetime": _iso(found.start),
+        "end_datetime": _iso(found.end, end=True)}
+    if found.description:
+        properties["description"] = found.description
+    if found.resolution_m:
+        properties["gsd"] = found.resolution_m
+    if found.epsg:
+        properties["proj:code"] = f"EPSG:{found.epsg}"
+    return properties
 
 
 def item(request: HttpRequest, found: Item) -> dict[str, Any]:
@@ -102,13 +139,12 @@ def item(request: HttpRequest, found: Item) -> dict[str, Any]:
     return {
         "type": "Feature",
         "stac_version": STAC_VERSION,
-        "stac_extensions": [FILE_EXTENSION],
+        "stac_extensions": [FILE_EXTENSION, *([PROJECTION_EXTENSION] if found.epsg else [])],
         "id": found.identifier,
         "collection": slug,
         "geometry": found.footprint,
         "bbox": footprint_bbox(found.footprint),
-        "properties": {"datetime": None, "start_datetime": _iso(found.start),
-                       "end_datetime": _iso(found.end, end=True)},
+        "properties": _properties(found),
         "assets": {**{f.name: _asset(request, f) for f in found.files.all()},
                    INSPIRE_ASSET: {"href": inspire_url, "type": XML,
                                    "title": "INSPIRE metadata (ISO 19139)",
@@ -119,5 +155,7 @@ def item(request: HttpRequest, found: Item) -> dict[str, Any]:
             link("collection", collection_url),
             link("root", url(request, "stac-root")),
             link("describedby", inspire_url, XML, title="INSPIRE metadata (ISO 19139)"),
+            link("alternate", request.build_absolute_uri(found.get_absolute_url()),
+                 "text/html", title="Catalogue page"),
         ],
     }

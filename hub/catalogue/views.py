@@ -1,4 +1,5 @@
-"""Public pages of the catalogue and the downloads of signed-in users."""
+"""Public pages and file downloads of the catalogue, and the zip and metalink of a selection
+of items for signed-in users."""
 
 from __future__ import annotations
 
@@ -8,13 +9,14 @@ from django.core.paginator import Paginator
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.http import content_disposition_header
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET, require_POST, require_safe
 
 from hub.catalogue import downloads, services
 from hub.catalogue.forms import BrowseForm, PeriodForm
 from hub.catalogue.inspire import item_xml
 from hub.catalogue.models import Document, Item, ItemFile, ProductFamily
 from hub.catalogue.stac import file_href, url
+from hub.mosaics.downloads import StoredFile, file_response
 
 ITEMS_PER_PAGE = 25
 
@@ -39,10 +41,22 @@ def family(request: HttpRequest, slug: str) -> HttpResponse:
     page = Paginator(items, ITEMS_PER_PAGE).get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)
+    documents = list(found.documents.all())
     return render(request, "catalogue/family.html", {
-        "family": found, "documents": found.documents.all(), "form": form, "page": page,
+        "family": found, "documents": documents, "form": form, "page": page,
         "query": query.urlencode(),
+        "documents_on_product_page": bool(found.product_page_url) and any(
+            d.url == found.product_page_url for d in documents),
     })
+
+
+@require_GET
+def item(request: HttpRequest, slug: str, identifier: str) -> HttpResponse:
+    """An item's page: its period, footprint, metadata and files, each downloadable."""
+    found = get_object_or_404(
+        Item.objects.select_related("family").prefetch_related("files"),
+        family__slug=slug, identifier=identifier)
+    return render(request, "catalogue/item.html", services.item_page(found))
 
 
 @require_GET
@@ -68,14 +82,14 @@ def document(request: HttpRequest, pk: int) -> HttpResponse:
                         filename=found.file.name.rsplit("/", 1)[-1])
 
 
-@login_required
-@require_GET
+@require_safe
 def item_file(request: HttpRequest, pk: int) -> HttpResponse:
-    """A local item file, or a redirect to its external URL."""
-    found = get_object_or_404(ItemFile.objects.select_related("item"), pk=pk)
+    """A local item file (public, like the item: byte ranges resume it), or a redirect to
+    its external URL."""
+    found = get_object_or_404(ItemFile, pk=pk)
     local = found.local_file()
     if local is not None:
-        return FileResponse(local.open("rb"), as_attachment=True, filename=found.name)
+        return file_response(request, StoredFile(found.name, local, found.size, found.sha256))
     if found.url:
         return redirect(found.url)
     raise Http404("this file is not available")

@@ -8,7 +8,7 @@ import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from xml.etree import ElementTree as ET
 
 from django.core.cache import cache
@@ -70,7 +70,7 @@ def file_response(request: HttpRequest, stored: StoredFile) -> HttpResponse:
     return ranged_response(
         request, size=stat.st_size, etag=etag, mtime=int(stat.st_mtime),
         body=lambda first, length: _read_slice(stored.path, first, length),
-        filename=stored.path.name, content_type=_content_type(stored.path.name),
+        filename=PurePosixPath(stored.name).name, content_type=_content_type(stored.name),
         headers={"X-Checksum-SHA256": stored.sha256})
 
 

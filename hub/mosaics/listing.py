@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Protocol, TypeVar
 
 from django.utils import timezone
 
@@ -42,8 +43,16 @@ def request_rows(reqs: Iterable[MosaicRequest], now: datetime | None = None) -> 
     return rows
 
 
-def quicklook_file(files: Iterable[ProductFile]) -> ProductFile | None:
-    """The product's true-colour quicklook: the PNG at the top of the product folder."""
+class _Named(Protocol):
+    name: str
+
+
+_File = TypeVar("_File", bound=_Named)
+
+
+def quicklook_file(files: Iterable[_File]) -> _File | None:
+    """The product's true-colour quicklook: the PNG at the top of the product folder (its
+    files, or a catalogue item's)."""
     pngs = [f for f in files if f.name.lower().endswith(".png") and "/" not in f.name]
     named = [f for f in pngs if f.name.startswith("quicklook")]
     return next(iter(named or pngs), None)

@@ -89,12 +89,16 @@ def read_metadata(req: MosaicRequest) -> ProductMetadata | None:
     """The product's metadata, or None when it has no readable metadata.json."""
     entry = next((f for f in req.files.all() if f.name == METADATA_FILE), None)
     path = stored_path(entry) if entry else None
-    if path is None:
-        return None
+    return read_metadata_file(path) if path is not None else None
+
+
+def read_metadata_file(path: Path) -> ProductMetadata | None:
+    """A product's metadata.json wherever it is kept (product folder, catalogue), or None
+    when it cannot be read."""
     try:
         doc = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        log.warning("metadata of request %s unreadable: %s", req.pk, exc)
+        log.warning("metadata %s unreadable: %s", path, exc)
         return None
     return describe(doc) if isinstance(doc, dict) else None
 

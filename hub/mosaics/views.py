@@ -16,6 +16,8 @@ from django.views.decorators.http import require_POST
 
 from compositing.orders.spec import LAYOUTS, TILINGS
 from hub.accounts.verification import UnverifiedAddressError
+from hub.catalogue.forms import PublishForm
+from hub.catalogue.publishing import published_item
 from hub.mosaics import listing, product_page, services
 from hub.mosaics.forms import OrderForm
 from hub.mosaics.links import order_origin
@@ -104,6 +106,9 @@ def request_detail(request: HttpRequest, request_id: str) -> HttpResponse:
         "layout_text": LAYOUTS[req.spec.layout], "tiling_text": TILINGS[req.spec.tiling],
         "map_data": product_page.map_data(req, metadata),
         "links": product_page.metadata_links(req) if req.status == Status.DONE else [],
+        "published": published_item(req),
+        "publish_form": (PublishForm() if request.user.is_staff and req.status == Status.DONE
+                         else None),
     })
 
 

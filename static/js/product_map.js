@@ -27,7 +27,7 @@
     const outline = L.geoJSON(data.aoi, {
       style: { color: "#e8590c", weight: 2, fill: false, dashArray: "6 4" },
     }).addTo(map);
-    overlays["Ordered area"] = outline;
+    overlays[data.aoi_label || "Ordered area"] = outline;  // a catalogue item: its footprint
     bounds = bounds ? bounds.extend(outline.getBounds()) : outline.getBounds();
   }
   if (bounds && bounds.isValid()) {

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import importlib
+
 import pytest
 from django.core.exceptions import ValidationError
 
@@ -101,10 +103,36 @@ def test_the_data_migration_loaded_the_portfolio() -> None:
     assert (mosaic.theme, mosaic.resolutions) == ("imagery", ["10 m", "20 m", "60 m"])
     assert ProductFamily.objects.get(slug="land-cover").resolutions == ["100 m"]
     assert Document.objects.filter(family__slug="ndvi").count() == 3
-    # Metadata only: no document copies or links, no items.
+    # Metadata only: no document copies, no items.
     assert not Document.objects.exclude(file="").exists()
-    assert not Document.objects.exclude(url="").exists()
     assert not Item.objects.exists()
+
+
+def test_every_clms_family_links_its_official_page_and_documents() -> None:
+    clms = ProductFamily.objects.exclude(slug="sentinel-2-global-mosaic")
+    assert clms.count() == 19
+    for family in clms:
+        assert family.product_page_url.startswith("https://land.copernicus.eu/en/products/")
+        documents = list(family.documents.all())
+        assert [d.kind for d in documents] == ["ATBD", "PUM", "QAR"], family.slug
+        # Links to the page that lists them, not copies and not guessed file addresses.
+        assert {d.url for d in documents} == {family.product_page_url}, family.slug
+    assert ProductFamily.objects.get(slug="sentinel-2-global-mosaic").product_page_url == ""
+    assert set(Document.objects.filter(family__slug="lai").values_list("version", flat=True)) \
+        == {"V2"}  # the version of the product the page describes
+
+
+def test_unlinking_restores_the_seeded_references() -> None:
+    from django.apps import apps
+
+    migration = importlib.import_module("hub.catalogue.migrations.0004_clms_product_pages")
+    migration.unlink(apps, None)
+    assert not ProductFamily.objects.exclude(product_page_url="").exists()
+    assert not Document.objects.exclude(url="").exists()
+    assert set(Document.objects.filter(family__slug="lai").values_list("version", flat=True)) \
+        == {"V1"}
+    migration.link(apps, None)
+    assert Document.objects.filter(family__slug="lai", version="V2").exclude(url="").count() == 3
 
 
 def test_item_footprints_are_validated() -> None:

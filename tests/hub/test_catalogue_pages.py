@@ -51,6 +51,8 @@ def test_anyone_can_browse_families_by_theme(client) -> None:
     assert themes == ["Vegetation", "Energy", "Water", "Cryosphere", "Land cover", "Imagery"]
     assert len(families_on(response)) == 20
     assert b'href="/requests/new/"' in response.content
+    # The mosaic family shows its items (published mosaics) beside its order link.
+    assert '<td>0 · <a href="/requests/new/">order</a></td>' in response.content.decode()
 
 
 def test_browse_filters_by_theme_variable_and_resolution(client) -> None:
@@ -77,7 +79,7 @@ def test_the_family_page_lists_documents_and_filters_items(client, lwq_items) ->
     assert [i.identifier for i in response.context["page"]] == [
         "c_gls_LWQ1km_201808210000_GL", "c_gls_LWQ1km_201808110000_GL"]
     assert b'type="checkbox"' not in response.content
-    assert b"to select and download items" in response.content
+    assert b"to select and download several items at once" in response.content
     assert b"/accounts/signup/" in response.content
     ranged = client.get("/catalogue/families/lwq/", {"start": "2018-08-25", "end": "2018-09-30"})
     assert [i.identifier for i in ranged.context["page"]] == ["c_gls_LWQ1km_201808210000_GL"]
@@ -99,12 +101,47 @@ def test_the_mosaic_family_links_to_the_ordering_dialogue(client) -> None:
     assert b'href="/requests/new/"' in response.content
 
 
-def test_downloads_need_a_login(client, lwq_items) -> None:
+def test_a_selection_of_items_needs_a_login(client, lwq_items) -> None:
     url = "/catalogue/families/lwq/download/"
     response = client.post(url, {"item": [lwq_items[0].pk], "format": "zip"})
     assert response.status_code == 302 and response["Location"].startswith("/accounts/login/")
-    file_pk = lwq_items[0].files.get(name="a.nc").pk
-    assert client.get(f"/catalogue/files/{file_pk}/").status_code == 302
+
+
+def test_anyone_downloads_an_items_files_with_byte_ranges(client, lwq_items) -> None:
+    local = lwq_items[0].files.get(name="a.nc")
+    url = f"/catalogue/files/{local.pk}/"
+    whole = client.get(url)
+    assert whole.status_code == 200 and whole["ETag"] == f'"{local.sha256}"'
+    assert b"".join(whole.streaming_content) == b"lake water quality " * 1000
+    part = client.get(url, HTTP_RANGE="bytes=19-36")
+    assert part.status_code == 206 and part["Content-Range"] == f"bytes 19-36/{local.size}"
+    assert b"".join(part.streaming_content) == b"lake water quality"
+    assert client.get(url, HTTP_RANGE=f"bytes={local.size}-").status_code == 416
+    remote = lwq_items[0].files.get(name="a.xml")
+    response = client.get(f"/catalogue/files/{remote.pk}/")
+    assert response.status_code == 302 and response["Location"] == "https://example.org/a.xml"
+
+
+def test_anyone_opens_an_items_page_from_the_family_page(client, lwq_items) -> None:
+    first = lwq_items[0]
+    url = "/catalogue/families/lwq/items/c_gls_LWQ1km_201808110000_GL/"
+    assert f'href="{url}"' in client.get("/catalogue/families/lwq/").content.decode()
+    page = client.get(url).content.decode()
+    local, remote = first.files.get(name="a.nc"), first.files.get(name="a.xml")
+    assert f'href="/catalogue/files/{local.pk}/"' in page and local.sha256 in page
+    assert 'href="https://example.org/a.xml"' in page and remote.sha256 in page
+    assert "EPSG:4326 (WGS 84)" in page
+    assert client.get("/catalogue/families/ndvi/items/c_gls_LWQ1km_201808110000_GL/"
+                      ).status_code == 404
+
+
+def test_a_clms_family_links_its_official_product_page(client) -> None:
+    page = client.get("/catalogue/families/ndvi/").content.decode()
+    official = ("https://land.copernicus.eu/en/products/vegetation/"
+                "normalised-difference-vegetation-index-v3-0-300m")
+    assert f'<a href="{official}" rel="external" id="product-page">' in page
+    assert page.count(f'href="{official}"') == 4  # the page, then the ATBD, PUM and QAR
+    assert 'id="documents-on-product-page"' in page
 
 
 def test_selected_items_stream_as_a_valid_zip(client, alice, lwq_items) -> None:
@@ -138,7 +175,6 @@ def test_selected_items_as_metalink_have_sizes_and_hashes(client, alice, lwq_ite
     assert local.findtext(f"{ML}hash") == stored.sha256
     assert local.findtext(f"{ML}url") == f"http://testserver/catalogue/files/{stored.pk}/"
     assert files["c_gls_LWQ1km_201808210000_GL/b.nc"].findtext(f"{ML}size") == "20"
-    assert client.get(f"/catalogue/files/{stored.pk}/").getvalue() == b"lake water quality " * 1000
 
 
 def test_an_empty_selection_returns_to_the_family_page(client, alice, lwq_items) -> None:

@@ -27,10 +27,26 @@ def test_every_family_is_a_valid_stac_collection(client) -> None:
     assert len(body["collections"]) == 20
     for data in body["collections"]:
         assert pystac.Collection.from_dict(data).id == data["id"]
-        assert all(link["href"].startswith("http://testserver/") for link in data["links"])
+        hub_links = [link for link in data["links"] if link["rel"] not in ("about",
+                                                                           "describedby")]
+        assert all(link["href"].startswith("http://testserver/") for link in hub_links)
     mosaic = next(c for c in body["collections"] if c["id"] == "sentinel-2-global-mosaic")
     assert {"rel": "order", "href": "http://testserver/requests/new/",
             "type": "text/html"} in mosaic["links"]
+
+
+def test_a_clms_collection_links_its_official_page_and_documents(client) -> None:
+    data = client.get("/catalogue/stac/collections/swe").json()
+    page = "https://land.copernicus.eu/en/products/snow/snow-water-equivalent-v2-0-5km"
+    assert {"rel": "about", "href": page, "type": "text/html",
+            "title": "Official product page"} in data["links"]
+    documents = [link for link in data["links"] if link["rel"] == "describedby"]
+    assert [d["title"] for d in documents] == [
+        "Snow Water Equivalent: Algorithm Theoretical Basis Document",
+        "Snow Water Equivalent: Product User Manual",
+        "Snow Water Equivalent: Quality Assessment Report"]
+    assert {d["href"] for d in documents} == {page}
+    assert all("type" not in d for d in documents)  # an HTML page, not a PDF as before
 
 
 def test_a_collection_extent_follows_its_items(client, lwq_item) -> None:
