@@ -38,6 +38,7 @@ DEFAULT_WEB_GDAL_CACHE_MB = 256
 
 _lock = threading.Lock()
 _tuned = False
+_capped_by_hub = False  # GDAL_CACHEMAX is the hub's, not the operator's
 _web = False
 
 
@@ -63,12 +64,15 @@ def gdal_cache_mb() -> int:
 
 
 def serve_web() -> None:
-    """Mark this process as a web server's, before its first raster is read (`hub.wsgi`)."""
+    """Mark this process as a web server's (`hub.wsgi`): GDAL's cache gets the web size. GDAL
+    sizes its cache at the first block it reads, so this holds if no raster was read yet, also
+    where the hub's modules were imported before (`manage.py runserver`); an operator's own
+    GDAL_CACHEMAX still wins."""
     global _web
     with _lock:
-        if _tuned:
-            raise RuntimeError("GDAL's cache was sized before the process said it serves the web")
         _web = True
+        if _tuned and _capped_by_hub:
+            os.environ["GDAL_CACHEMAX"] = str(gdal_cache_mb())
 
 
 def tune() -> None:
@@ -80,7 +84,10 @@ def tune() -> None:
         if _tuned:
             return
         _tuned = True
-        os.environ.setdefault("GDAL_CACHEMAX", str(gdal_cache_mb()))
+        if "GDAL_CACHEMAX" not in os.environ:
+            os.environ["GDAL_CACHEMAX"] = str(gdal_cache_mb())
+            global _capped_by_hub
+            _capped_by_hub = True
         libc = _libc()
         if libc is not None:
             libc.mallopt(_M_MMAP_THRESHOLD, MMAP_THRESHOLD)
