@@ -52,6 +52,7 @@ from compositing.orders.effort import granules_per_pixel, order_work
 from compositing.orders.spec import MosaicSpec
 from compositing.pieces import ChunkLayers, WorkFolder
 from compositing.products.deliver import RGB, Intermediates, deliver, now
+from compositing.products.indices import index_inputs
 from compositing.products.intermediate import GeoTiffWriter
 from compositing.products.layers import (
     ANGLE_LAYERS,
@@ -121,7 +122,7 @@ class Recipe:
     @property
     def read_bands(self) -> tuple[str, ...]:
         """Bands read from the archive: the gathered ones and those the selection needs."""
-        return stack_bands(self.bands)
+        return stack_bands((*self.bands, *index_inputs(self.aux)))
 
     @property
     def read_layers(self) -> tuple[str, ...]:
@@ -216,7 +217,8 @@ def plan_mosaic(spec: MosaicSpec, settings: MosaicSettings) -> Plan:
             f"no L2A observations over the AOI from {spec.start} to {spec.end} "
             f"in {'archive' if len(settings.archives) == 1 else 'archives'} "
             f"{', '.join(a.name for a in settings.archives)}")
-    scenes, stand_ins = resolve_bands(scenes, stack_bands(spec.bands), spec.bands)
+    scenes, stand_ins = resolve_bands(scenes, stack_bands((*spec.bands, *index_inputs(spec.aux))),
+                                      spec.bands)
     bands = tuple(dict.fromkeys([*spec.bands, *RGB]))
     grid = OutputGrid.for_aoi(spec.aoi, spec.crs, spec.resolution)
     recipe = Recipe(grid, tuple(group_acquisitions(scenes)), bands, spec.aux, spec.resolution,

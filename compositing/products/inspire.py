@@ -12,6 +12,7 @@ import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from datetime import date
 
+from compositing.products.indices import INDICES
 from compositing.products.metadata import (
     Contact,
     ProductInfo,
@@ -148,7 +149,9 @@ def describe_product(info: ProductInfo) -> RecordDescription:
         end=info.spec.end, lineage=lineage_statement(info), epsg=info.grid.epsg,
         formats=(fmt,),
         online=tuple(links) or (OnlineResource(product_url(info), info.folder_name),),
-        resolutions_m=(resolution_m(info),), keywords=FREE_KEYWORDS, credit=attribution(info),
+        resolutions_m=(resolution_m(info),), keywords=(*FREE_KEYWORDS, *(
+            f"{INDICES[name].title} ({name.upper()})" for name in info.spec.aux
+            if name in INDICES)), credit=attribution(info),
         use_conditions=(Constraint(NO_CONDITIONS[0], NO_CONDITIONS[1]),
                         Constraint(f"Attribution: \"{attribution(info)}\" (Copernicus "
                                    f"Sentinel data legal notice).")),

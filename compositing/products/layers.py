@@ -12,6 +12,7 @@ from enum import StrEnum
 import numpy as np
 
 from compositing import l2a
+from compositing.products.indices import INDICES, SpectralIndex
 from compositing.selection.methods import SELECTION_METHODS
 
 
@@ -25,6 +26,7 @@ class Source(StrEnum):
     AOT = "aot"  # the chosen observation's aerosol optical thickness raster
     CONFIDENCE = "confidence"  # a Sen2Cor probability mask of the chosen observation (`asset`)
     ANGLES = "angles"  # the 5 km sun/view angle grids of the chosen observation's granule
+    INDEX = "index"  # a spectral index of the chosen observation's reflectance (`indices`)
 
 
 @dataclass(frozen=True)
@@ -47,6 +49,7 @@ class Layer:
     quality: bool = False  # quality information about the reflectance (ACDD/CF)
     asset: str | None = None  # the input asset key of CONFIDENCE layers
     azimuth: bool = False  # an angle clockwise from north, stored as -180..180
+    inputs: tuple[str, ...] = ()  # the reflectance bands an INDEX layer is computed from
 
     @property
     def dtype_size(self) -> int:
@@ -82,6 +85,22 @@ def _confidence(kind: str, asset: str) -> Layer:
 def _angle(name: str, description: str, standard_name: str, azimuth: bool = False) -> Layer:
     return Layer(name, "int16", 0.01, -32768, "degree", description, Source.ANGLES,
                  standard_name=standard_name, azimuth=azimuth)
+
+
+INDEX_SCALE = 1e-4
+INDEX_NODATA = -32768
+
+
+def _index(index: SpectralIndex) -> Layer:
+    # CF names NDVI only; the others are described by long_name and the comment.
+    return Layer(index.name, "int16", INDEX_SCALE, INDEX_NODATA, "1",
+                 f"{index.title} of the chosen observation, {index.formula}", Source.INDEX,
+                 standard_name=index.cf_standard_name,
+                 comment=(f"{index.title} ({index.reference}): {index.formula}, from the "
+                          "surface reflectance of the observation each pixel's bands come "
+                          "from; nodata where no observation was chosen or the formula is "
+                          "undefined (a zero denominator)."),
+                 inputs=index.inputs)
 
 
 AUX_LAYERS: dict[str, Layer] = {layer.name: layer for layer in (
@@ -129,6 +148,7 @@ AUX_LAYERS: dict[str, Layer] = {layer.name: layer for layer in (
     _angle("sun_zenith", "sun zenith angle of the chosen observation", "solar_zenith_angle"),
     _angle("sun_azimuth", "sun azimuth angle of the chosen observation, clockwise from north, "
            "-180 to 180", "solar_azimuth_angle", azimuth=True),
+    *(_index(index) for index in INDICES.values()),
 )}
 # Per-observation layers a stack may carry (read from the inputs, gathered from the chosen
 # observation): angles only where the inputs' metadata hold angle grids, confidences only where

@@ -10,8 +10,10 @@ import numpy as np
 from compositing import l2a
 from compositing.archive.angles import signed_azimuth
 from compositing.archive.stack import STACK_DN_OFFSET, STACK_NODATA, STACK_SCALE, Stack
+from compositing.products.indices import INDICES
 from compositing.products.layers import (
     AUX_LAYERS,
+    Source,
     encode,
     reflectance_layer,
 )
@@ -103,6 +105,14 @@ def gather(values: np.ndarray, index: np.ndarray) -> np.ndarray:
     return np.where(index >= 0, picked, np.nan)
 
 
+def chosen_reflectance(stack: Stack, sel: Selection, band: str) -> np.ndarray:
+    """The chosen observation's reflectance of a band per pixel (0-1), NaN where none."""
+    values = gather(stack.refl[:, stack.band_names.index(band)], sel.index)
+    if stack.refl.dtype.kind in "ui":  # stack DN, 0 for no data
+        values = np.where(values == STACK_NODATA, np.nan, (values + STACK_DN_OFFSET) * STACK_SCALE)
+    return values
+
+
 def chunk_layers(stack: Stack, sel: Selection, bands: Sequence[str], aux: Sequence[str],
                  acquisition_days: np.ndarray, inside: np.ndarray) -> dict[str, np.ndarray]:
     """Stored arrays of every requested band and auxiliary layer; nodata outside the AOI."""
@@ -110,11 +120,8 @@ def chunk_layers(stack: Stack, sel: Selection, bands: Sequence[str], aux: Sequen
     none = sel.index < 0
     out: dict[str, np.ndarray] = {}
     for band in bands:
-        values = gather(stack.refl[:, stack.band_names.index(band)], sel.index)
-        if stack.refl.dtype.kind in "ui":  # stack DN, 0 for no data
-            values = np.where(values == STACK_NODATA, np.nan,
-                              (values + STACK_DN_OFFSET) * STACK_SCALE)
-        out[band] = encode(values, reflectance_layer(band), outside | none)
+        out[band] = encode(chosen_reflectance(stack, sel, band), reflectance_layer(band),
+                           outside | none)
     src = (stack.obs_index[np.clip(sel.index, 0, None)] if stack.obs_index.size
            else np.zeros(sel.index.shape, np.int64))
     days = acquisition_days[src] if acquisition_days.size else np.zeros(src.shape)
@@ -128,6 +135,12 @@ def chunk_layers(stack: Stack, sel: Selection, bands: Sequence[str], aux: Sequen
         "quality_scene_classification": gather(stack.scl_core, sel.index),
         "quality_aot": gather(stack.aot, sel.index),
     }
+    for name in aux:
+        if name in physical or AUX_LAYERS[name].source is not Source.INDEX:
+            continue
+        # A spectral index of the chosen observation's reflectance (NaN where none was).
+        physical[name] = INDICES[name].compute(
+            {band: chosen_reflectance(stack, sel, band) for band in AUX_LAYERS[name].inputs})
     for name in aux:
         if name in physical:
             continue
