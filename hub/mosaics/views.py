@@ -15,6 +15,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from compositing.orders.spec import LAYOUTS, TILINGS
+from compositing.products.indices import INDICES
 from hub.accounts.verification import UnverifiedAddressError
 from hub.catalogue.forms import PublishForm
 from hub.catalogue.publishing import published_item
@@ -77,7 +78,7 @@ def new_request(request: HttpRequest) -> HttpResponse:
             return redirect("requests")
     return render(request, "mosaics/new_request.html",
                   {"form": form, "archive_interval": interval,
-                   "collection": settings.HUB_STAC_COLLECTION})
+                   "collection": settings.HUB_STAC_COLLECTION, "index_names": tuple(INDICES)})
 
 
 def reorder_initial(req: MosaicRequest, fields: dict[str, Any]) -> dict[str, Any]:

@@ -13,7 +13,7 @@ import requests
 from rasterio.io import MemoryFile
 
 from compositing.products.quicklook import NO_OBSERVATION_HATCH
-from tests.browser.chromium import log_in, order, shot
+from tests.browser.chromium import ARTIFACTS, log_in, order, shot
 from tests.conftest import TEST_AOI_BBOX
 from tests.hubstack import running_hub
 
@@ -152,3 +152,10 @@ def test_the_period_grid_greys_out_periods_without_scenes(browser, tmp_path, dem
         # A custom period has no grid.
         page.select_option("#id_period", "custom")
         page.wait_for_selector("#period-grid", state="hidden")
+
+        # The spectral indices have a group of their own beside the other layers.
+        indices = page.locator("[aria-labelledby=aux-index-title] input[name=aux]")
+        assert indices.count() == 8
+        assert "ndvi" in indices.evaluate_all("(boxes) => boxes.map((b) => b.value)")
+        page.locator("#group-layers").scroll_into_view_if_needed()
+        page.locator("#group-layers").screenshot(path=str(ARTIFACTS / "52-order-index-layers.png"))
