@@ -12,7 +12,8 @@ that period holds at that pixel, including the product's 1e-4 quantisation of re
 Periods are the aligned S2GM periods (`periods.period_bounds`) overlapping the requested
 dates, whole: the first starts on or before `start`, the last ends on or after `end`.
 For a 3x3 window, band values are the mean and population standard deviation (ddof 0) over
-the pixels with a value, `n_pixels` counts them, NDVI is the mean of the per-pixel NDVI, and
+the pixels with a value, `n_pixels` counts them, spectral indices (NDVI, and those asked for)
+are those of the product's index layers, the mean of the per-pixel index for 3x3, and
 the quality columns (valid_obs, total_obs, method, medoid_mos, scl, acquisition date, scene)
 are those of the centre pixel.
 """
@@ -50,8 +51,11 @@ from compositing.grid import Chunk, OutputGrid, utm_epsg
 from compositing.orders.periods import ALIGNED_PERIOD_TYPES, period_bounds
 from compositing.orders.spec import SpecError, check_era, parse_date, parse_resolution
 from compositing.pipeline import Recipe, chunk_halo, composite_chunk, read_chunk
+from compositing.products.indices import INDICES, index_inputs
 from compositing.products.layers import (
     AUX_LAYERS,
+    INDEX_NODATA,
+    INDEX_SCALE,
     REFLECTANCE_NODATA,
     REFLECTANCE_SCALE,
     Source,
@@ -67,7 +71,8 @@ WINDOWS: tuple[int, ...] = (1, 3)
 MAX_RANGE_DAYS = 3 * 366
 # UTM is defined from 80 S to 84 N; Sentinel-2 does not observe beyond it either.
 MIN_LAT, MAX_LAT = -80.0, 84.0
-NDVI_BANDS: tuple[str, str] = ("B04", "B08")
+# Spectral indices every series has (`indices` adds others of `products.indices.INDICES`).
+DEFAULT_INDICES: tuple[str, ...] = ("ndvi",)
 # Auxiliary layers every period row needs from `chunk_layers`.
 ROW_AUX: tuple[str, ...] = ("source_index", "valid_obs", "total_obs", "method", "medoid_mos",
                             "acquisition_date", "quality_scene_classification")
@@ -101,6 +106,7 @@ class PointQuery:
     bands: tuple[str, ...] = l2a.SURFACE_BAND_NAMES
     cloud_buffer: int = 0
     quality: bool = False  # the QUALITY_LAYERS columns too
+    indices: tuple[str, ...] = DEFAULT_INDICES  # names in `INDICES`; columns `index_column`
     extent: str = "dates"  # of an observation list: one of EXTENTS
 
     def span(self) -> tuple[date, date]:
@@ -184,10 +190,16 @@ def periods_between(period_type: str, start: date, end: date) -> list[tuple[date
     return out
 
 
-def composite_columns(bands: Sequence[str], window: int, quality: bool = False) -> list[str]:
+def index_column(name: str) -> str:
+    """The column of a spectral index: its name in capitals (NDVI)."""
+    return name.upper()
+
+
+def composite_columns(bands: Sequence[str], window: int, quality: bool = False,
+                      indices: Sequence[str] = DEFAULT_INDICES) -> list[str]:
     """CSV/JSON column names of a composite series."""
     values: list[str] = []
-    for name in [*bands, "NDVI"]:
+    for name in [*bands, *map(index_column, indices)]:
         values.append(name)
         if window > 1:
             values.append(f"{name}_std")
@@ -205,8 +217,11 @@ COLUMN_DOCS: dict[str, str] = {
     "<band>": "surface reflectance (0-1, L2A offset removed) of the chosen observation; for a "
               "3x3 window the mean over the window's composited pixels",
     "<band>_std": "3x3 only: standard deviation of the band over the window's composited pixels",
-    "NDVI": "(B08 - B04) / (B08 + B04) of the same values; for 3x3 the mean of the pixels' NDVI",
-    "NDVI_std": "3x3 only: standard deviation of the pixels' NDVI",
+    "<INDEX>": "a spectral index (NDVI always; others with indices=evi,nbr,...) of the chosen "
+               "observation, as the product's index layer holds it; in an observation list, "
+               "of that observation's reflectance; for 3x3 the mean of the pixels' index. "
+               + "; ".join(f"{index_column(n)}: {i.formula}" for n, i in INDICES.items()),
+    "<INDEX>_std": "3x3 only: standard deviation of the pixels' index",
     "n_pixels": "3x3 only: how many of the 9 pixels have a composite value",
     "valid_obs": "valid observations of the period at the (centre) pixel",
     "total_obs": "observations of the period at the (centre) pixel, valid or not",
@@ -236,15 +251,20 @@ def column_doc(name: str) -> str:
         return COLUMN_DOCS[name]
     if name.endswith("_std") and name[:-4] in l2a.BAND_NAMES:
         return COLUMN_DOCS["<band>_std"]
+    if name.lower() in INDICES and name == index_column(name.lower()):
+        return COLUMN_DOCS["<INDEX>"]
+    if name.endswith("_std") and name[:-4].lower() in INDICES:
+        return COLUMN_DOCS["<INDEX>_std"]
     if name in l2a.BAND_NAMES:
         return COLUMN_DOCS["<band>"]
     raise KeyError(name)
 
 
-def observation_columns(bands: Sequence[str], quality: bool = False) -> list[str]:
+def observation_columns(bands: Sequence[str], quality: bool = False,
+                        indices: Sequence[str] = DEFAULT_INDICES) -> list[str]:
     """CSV/JSON column names of an observation list."""
-    return ["date", "datetime", "scene_id", "tile", *bands, "NDVI", "scl", "valid",
-            "all_scene_ids", *(QUALITY_LAYERS if quality else ())]
+    return ["date", "datetime", "scene_id", "tile", *bands, *map(index_column, indices), "scl",
+            "valid", "all_scene_ids", *(QUALITY_LAYERS if quality else ())]
 
 
 def composite_series(query: PointQuery, archives: Sequence[Archive],
@@ -253,16 +273,17 @@ def composite_series(query: PointQuery, archives: Sequence[Archive],
     pixel = pixel_grid(query.lon, query.lat, query.resolution, query.window,
                        chunk_halo(query.resolution, query.cloud_buffer))
     periods = periods_between(query.period_type, query.start, query.end)
-    bands = tuple(dict.fromkeys([*query.bands, *NDVI_BANDS]))
+    bands = query.bands
     scenes = _search(pixel, archives, periods[0][0], periods[-1][1])
-    aux = (*ROW_AUX, *(QUALITY_LAYERS if query.quality else ()))
+    aux = (*ROW_AUX, *query.indices, *(QUALITY_LAYERS if query.quality else ()))
     # Each period is its own product: bands are resolved and acquisitions grouped from that
     # period's scenes only. Periods partition the scenes, so every observation is read once.
     recipes: list[Recipe] = []
     for first, last in periods:
         members = [s for s in scenes if first <= _utc_day(s) <= last]
         try:
-            resolved = resolve_bands(members, stack_bands(bands), query.bands)[0] if members else []
+            resolved = (resolve_bands(members, stack_bands((*bands, *index_inputs(aux))),
+                                      query.bands)[0] if members else [])
         except MissingBandsError:
             resolved = []  # the product of this period could not be made either
         recipes.append(Recipe(pixel.grid, tuple(group_acquisitions(resolved)), bands, aux,
@@ -273,7 +294,8 @@ def composite_series(query: PointQuery, archives: Sequence[Archive],
                         composite_chunk(recipe, window, stack))
             for (first, last), recipe, stack in zip(periods, recipes, stacks, strict=True)]
     return TimeSeries(query, pixel, "composite",
-                      composite_columns(query.bands, query.window, query.quality), rows)
+                      composite_columns(query.bands, query.window, query.quality, query.indices),
+                      rows)
 
 
 def observations(query: PointQuery, archives: Sequence[Archive]) -> TimeSeries:
@@ -284,7 +306,7 @@ def observations(query: PointQuery, archives: Sequence[Archive]) -> TimeSeries:
     `query.span()`. Raises MissingBandsError when an asked band is in no scene.
     """
     pixel = pixel_grid(query.lon, query.lat, query.resolution, 1, query.cloud_buffer)
-    read_bands = stack_bands([*query.bands, *NDVI_BANDS])
+    read_bands = stack_bands([*query.bands, *index_inputs(query.indices)])
     scenes = _search(pixel, archives, *query.span())
     rows: list[dict[str, Any]] = []
     if scenes:
@@ -310,7 +332,7 @@ def observations(query: PointQuery, archives: Sequence[Archive]) -> TimeSeries:
             "scene_id": scene.id if scene else None,
             "tile": scene_tile(scene.id) if scene else None,
             **{b: _round(refl[b]) for b in query.bands},
-            "NDVI": _round(_ndvi(refl["B04"], refl["B08"])),
+            **{index_column(n): _round(_index(n, refl)) for n in query.indices},
             "scl": scl,
             "valid": bool(valid[t, r, c]),
             "all_scene_ids": ";".join(s.id for s in covering),
@@ -318,7 +340,7 @@ def observations(query: PointQuery, archives: Sequence[Archive]) -> TimeSeries:
                             else stack.extra[name][t, r, c], 4) for name in extras},
         })
     return TimeSeries(query, pixel, "observations",
-                      observation_columns(query.bands, query.quality), rows)
+                      observation_columns(query.bands, query.quality, query.indices), rows)
 
 
 def scene_tile(scene_id: str) -> str | None:
@@ -355,8 +377,13 @@ def parse_query(params: Mapping[str, Any]) -> PointQuery:
     extent = str(params.get("extent") or EXTENTS[0]).strip().lower()
     if extent not in EXTENTS:
         raise SpecError("extent", f"unknown extent {extent!r}; one of {', '.join(EXTENTS)}")
+    asked = [n.strip().lower() for n in str(params.get("indices") or "").split(",") if n.strip()]
+    unknown = [n for n in asked if n not in INDICES]
+    if unknown:
+        raise SpecError("indices", f"unknown index {unknown[0]!r}; one of {', '.join(INDICES)}")
     return PointQuery(lon, lat, start, end, period, resolution, int(window_raw), bands,
-                      quality=_flag(params, "quality"), extent=extent)
+                      quality=_flag(params, "quality"), extent=extent,
+                      indices=tuple(dict.fromkeys([*DEFAULT_INDICES, *asked])))
 
 
 def _flag(params: Mapping[str, Any], name: str) -> bool:
@@ -389,13 +416,11 @@ def _utc_day(scene: Scene) -> date:
 def _period_row(query: PointQuery, pixel: PixelGrid, first: date, last: date,
                 obs: Sequence[Observation], layers: Mapping[str, np.ndarray]) -> dict[str, Any]:
     """One period's row from the layers its composite holds at the window."""
-    refl = {b: _decode_reflectance(layers[b]) for b in (*query.bands, *NDVI_BANDS)}
-    with np.errstate(invalid="ignore", divide="ignore"):
-        ndvi = (refl["B08"] - refl["B04"]) / (refl["B08"] + refl["B04"])
-    ndvi[~np.isfinite(ndvi)] = np.nan
+    refl = {b: _decode_reflectance(layers[b]) for b in query.bands}
+    indices = {index_column(n): _decode_index(layers[n]) for n in query.indices}
     c = query.window // 2
     row: dict[str, Any] = {"period_start": first, "period_end": last}
-    for name, values in [*((b, refl[b]) for b in query.bands), ("NDVI", ndvi)]:
+    for name, values in [*refl.items(), *indices.items()]:
         if query.window == 1:
             row[name] = _round(values[c, c])
             continue
@@ -430,6 +455,18 @@ def _decode_reflectance(stored: np.ndarray) -> np.ndarray:
     return np.where(stored == REFLECTANCE_NODATA, np.nan, stored * REFLECTANCE_SCALE)
 
 
+def _decode_index(stored: np.ndarray) -> np.ndarray:
+    """A stored index layer to float, NaN for nodata."""
+    return np.where(stored == INDEX_NODATA, np.nan, stored * INDEX_SCALE)
+
+
+def _index(name: str, refl: Mapping[str, float | None]) -> float | None:
+    """An index of one observation's reflectances (None where a band or the index is)."""
+    values = {b: np.array([np.nan if refl[b] is None else refl[b]], np.float64)
+              for b in INDICES[name].inputs}
+    return _float(INDICES[name].compute(values)[0])
+
+
 def _decode_aux(name: str, stored: Any) -> float | None:
     layer = AUX_LAYERS[name]
     if int(stored) == layer.nodata:
@@ -462,12 +499,6 @@ def _pixel_scene(obs: Observation, pixel: PixelGrid) -> Scene | None:
         if chosen is None or clearer:
             chosen, chosen_aot = scene, aot
     return chosen
-
-
-def _ndvi(red: float | None, nir: float | None) -> float | None:
-    if red is None or nir is None or red + nir == 0:
-        return None
-    return (nir - red) / (nir + red)
 
 
 def _float(value: Any) -> float | None:

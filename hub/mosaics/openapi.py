@@ -105,7 +105,8 @@ def openapi_document(server_url: str) -> dict[str, Any]:
                                          ("period", "string"), ("resolution", "integer"),
                                          ("window", "integer"), ("bands", "string"),
                                          ("kind", "string"), ("format", "string"),
-                                         ("quality", "boolean"), ("extent", "string"))],
+                                         ("quality", "boolean"), ("extent", "string"),
+                                         ("indices", "string"))],
                         "responses": {"200": {"description": _timeseries_columns(), "content": {
                             "text/csv": {}, "application/json": {}}}, **errors}},
             },

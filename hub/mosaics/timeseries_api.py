@@ -3,10 +3,11 @@
 `GET /api/v1/timeseries?lon=&lat=&start=&end=&period=month&resolution=20&window=1|3
 &bands=B02,B04,B08&kind=composite|observations&format=json|csv` (session or token auth).
 
-Composite columns: period_start, period_end, one per band (reflectance 0-1), NDVI, with
-window 3 `<band>_std`, NDVI_std and n_pixels, then valid_obs, total_obs, method (medoid, stc,
-none), medoid_mos, scl, acquisition_date, scene_id. Observation columns: date, datetime,
-scene_id, tile, one per band, NDVI, scl, valid, all_scene_ids (';'-separated granules of the
+Composite columns: period_start, period_end, one per band (reflectance 0-1), NDVI and the
+indices asked for (`indices=evi,nbr`: the product's index layers), with window 3 `<band>_std`,
+`<INDEX>_std` and n_pixels, then valid_obs, total_obs, method (medoid, stc, none),
+medoid_mos, scl, acquisition_date, scene_id. Observation columns: date, datetime, scene_id,
+tile, one per band, one per index, scl, valid, all_scene_ids (';'-separated granules of the
 acquisition over the pixel). `quality=true` adds S2GM's quality columns to either (AOT, cloud
 and snow probability, view and sun angles: `timeseries.QUALITY_LAYERS`); `extent=periods` makes
 an observation list cover the whole periods of the composite series over the dates. Dates are
@@ -61,6 +62,7 @@ def timeseries(request: HttpRequest) -> HttpResponse:
         "lon": query.lon,
         "lat": query.lat,
         "bands": list(query.bands),
+        "indices": list(query.indices),
         "pixel": series.pixel_info(),
         "columns": series.columns,
         "rows": [_row(series, row) for row in series.rows],

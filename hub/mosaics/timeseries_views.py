@@ -23,6 +23,7 @@ from compositing import l2a
 from compositing import timeseries as ts
 from compositing.orders.periods import PERIOD_TYPES
 from compositing.orders.spec import SpecError, parse_resolution
+from compositing.products.indices import INDICES
 from hub.accounts.auth import api_user
 from hub.errors import json_api
 from hub.mosaics.operator import archive_interval
@@ -42,6 +43,8 @@ def timeseries_page(request: HttpRequest) -> HttpResponse:
                   for b in l2a.SURFACE_BANDS],
         "periods": [(p, PERIOD_TYPES[p].label) for p in ts.TIMESERIES_PERIODS],
         "column_docs": list(ts.COLUMN_DOCS.items()),
+        "indices": [{"name": n, "title": i.title, "formula": i.formula}
+                    for n, i in INDICES.items() if n not in ts.DEFAULT_INDICES],
         "resolutions": l2a.RESOLUTIONS_M,
         "start": start.isoformat(),
         "end": end.isoformat(),

@@ -17,7 +17,16 @@
   const COLOURS = { B01: "#6a3d9a", B02: "#1f5fd1", B03: "#2a9d3a", B04: "#d62728",
                     B05: "#e377c2", B06: "#b0489f", B07: "#9467bd", B08: "#7f3b08",
                     B8A: "#b15928", B09: "#17becf", B11: "#8c564b", B12: "#555555",
-                    NDVI: "#2e7d32" };
+                    NDVI: "#2e7d32", EVI: "#6a1b9a", SAVI: "#a1887f", NDWI: "#0277bd",
+                    MNDWI: "#00acc1", NDMI: "#3949ab", NBR: "#d84315", NDSI: "#78909c" };
+  // The index columns of an answer (NDVI, then those asked for).
+  const indexColumns = (data) => (data.indices || ["ndvi"]).map((n) => n.toUpperCase());
+  function indexChart(idx, rows, point, extra) {
+    return { yLabel: idx.length > 1 ? "index" : "NDVI", height: 170,
+             yDomain: idx.length > 1 ? [-1, 1] : [0, 1],
+             series: idx.map((n) => ({ name: n, color: COLOURS[n], points: rows.map(point(n)),
+                                      ...extra })) };
+  }
   const NOTE_VALID = '<b class="glyph">●</b> valid';
   const NOTE_INVALID = '<b class="glyph">○</b> invalid (cloud, shadow, cirrus, no data…)';
   const NOTE_CHOSEN = '<b class="glyph">◎</b> chosen for the period\'s composite';
@@ -121,11 +130,16 @@
     return [...form.querySelectorAll("[name=bands]:checked")].map((i) => i.value);
   }
 
+  function chosenIndices() {
+    return Array.from(form.querySelectorAll("input[name=indices]:checked")).map((b) => b.value);
+  }
+
   function query(extra) {
     return new URLSearchParams({
       lon: lonInput.value.trim(), lat: latInput.value.trim(), start: value("start"),
       end: value("end"), period: value("period"), resolution: value("resolution"),
-      window: value("window"), bands: bands().join(","), ...extra });
+      window: value("window"), bands: bands().join(","), indices: chosenIndices().join(","),
+      ...extra });
   }
 
   function clearErrors(fields) {
@@ -269,9 +283,10 @@
     const three = data.pixel.window === 3;
     const periods = periodsOf(rows);
     const xDomain = [periods[0].from, periods[periods.length - 1].to];
+    const idx = indexColumns(data);
     const tips = rows.map((r) => {
       const lines = [`${r.period_start} – ${r.period_end}`];
-      for (const b of [...data.bands, "NDVI"]) {
+      for (const b of [...data.bands, ...idx]) {
         lines.push(`${b}  ${plusMinus(r[b], three ? r[b + "_std"] : undefined)}`);
       }
       if (three) lines.push(`pixels with a value: ${r.n_pixels} of 9`);
@@ -289,7 +304,7 @@
       .map(({ i }) => ({ t: (periods[i].from + periods[i].to) / 2, row: i, tip: tips[i] }));
     const onHover = highlighter("ts-composite-table");
     TsChart.legend(document.getElementById("ts-composite-legend"),
-                   [...series, { name: "NDVI", color: COLOURS.NDVI }],
+                   [...series, ...idx.map((n) => ({ name: n, color: COLOURS[n] }))],
                    [three ? "bars: ± standard deviation over the 3 × 3 pixels" : "",
                     gaps.length ? "<b class=\"glyph\">×</b> no valid observation in the period"
                       : "", NOTE_PERIODS,
@@ -299,21 +314,19 @@
                  { xDomain, yLabel: "reflectance", periods, series, gaps, onHover,
                    yDomain: [0, 0.1], title: "composite reflectance per period" });
     TsChart.draw(document.getElementById("ts-composite-ndvi"),
-                 { xDomain, yLabel: "NDVI", periods, height: 170, gaps, onHover, yDomain: [0, 1],
-                   title: "composite NDVI per period",
-                   series: [{ name: "NDVI", color: COLOURS.NDVI,
-                              points: rows.map(point("NDVI")) }] });
+                 { xDomain, periods, gaps, onHover, ...indexChart(idx, rows, point, {}),
+                   title: `composite ${idx.join(", ")} per period` });
     const p = data.pixel;
     document.getElementById("ts-composite-about").textContent =
       `${rows.length} ${data.period} periods at the ${p.resolution} m pixel centred on ` +
       `${p.lat.toFixed(5)}, ${p.lon.toFixed(5)} (EPSG:${p.epsg} ${p.x}, ${p.y})` +
       (three ? ", mean ± std of the 3 × 3 window; quality columns of the centre pixel." : ".") +
       (rows.every((r) => r.method === "none") ? " No period has a valid observation here." : "");
-    const headers = ["Period", ...data.bands, "NDVI", ...(three ? ["Pixels"] : []),
+    const headers = ["Period", ...data.bands, ...idx, ...(three ? ["Pixels"] : []),
                      "valid_obs", "Method", "medoid_mos", "Scene class", "Acquired", "Scene"];
     table("ts-composite-table", headers, rows.map((r) => [
       `${r.period_start} – ${r.period_end}`,
-      ...[...data.bands, "NDVI"].map((b) => plusMinus(r[b], three ? r[b + "_std"] : undefined)),
+      ...[...data.bands, ...idx].map((b) => plusMinus(r[b], three ? r[b + "_std"] : undefined)),
       ...(three ? [String(r.n_pixels)] : []),
       `${r.valid_obs} / ${r.total_obs}`, { text: r.method, cls: "method-" + r.method },
       num(r.medoid_mos), sclText(r.scl), r.acquisition_date || "",
@@ -332,10 +345,11 @@
     const chosen = new Set(composite.rows.filter((r) => r.method !== "none" && r.scene_id)
       .map((r) => `${r.acquisition_date}|${r.scene_id}`));
     const used = rows.map((r) => chosen.has(`${r.date}|${r.scene_id}`));
+    const idx = indexColumns(data);
     const tips = rows.map((r, i) => [
       `${r.datetime.slice(0, 19).replace("T", " ")} UTC`,
       `${r.scene_id || ""}`,
-      ...[...data.bands, "NDVI"].map((b) => `${b}  ${r[b] === null ? "–" : num(r[b])}`),
+      ...[...data.bands, ...idx].map((b) => `${b}  ${r[b] === null ? "–" : num(r[b])}`),
       `SCL ${sclText(r.scl)} · ${r.valid ? "valid" : "invalid"}` +
         (used[i] ? " · chosen for the composite" : ""),
     ].join("\n"));
@@ -345,26 +359,24 @@
                                             points: rows.map(point(b)) }));
     const onHover = highlighter("ts-observations-table");
     TsChart.legend(document.getElementById("ts-observations-legend"),
-                   [...series, { name: "NDVI", color: COLOURS.NDVI }],
+                   [...series, ...idx.map((n) => ({ name: n, color: COLOURS[n] }))],
                    [NOTE_VALID, NOTE_INVALID, NOTE_CHOSEN, NOTE_PERIODS]);
     TsChart.draw(document.getElementById("ts-observations-chart"),
                  { xDomain, yLabel: "reflectance", periods, series, onHover, yDomain: [0, 0.1],
                    title: "reflectance of every L2A observation" });
     TsChart.draw(document.getElementById("ts-observations-ndvi"),
-                 { xDomain, yLabel: "NDVI", periods, height: 170, onHover, yDomain: [0, 1],
-                   title: "NDVI of every L2A observation",
-                   series: [{ name: "NDVI", color: COLOURS.NDVI, line: "filled",
-                              points: rows.map(point("NDVI")) }] });
+                 { xDomain, periods, onHover, ...indexChart(idx, rows, point, { line: "filled" }),
+                   title: `${idx.join(", ")} of every L2A observation` });
     const valid = rows.filter((r) => r.valid).length;
     document.getElementById("ts-observations-about").textContent =
-      `${rows.length} acquisitions with data at the centre pixel from ${params.get("start")} ` +
-      `to ${params.get("end")}, ${valid} of them valid. Lines join the valid ones.` +
+      `${rows.length} acquisitions with data at the centre pixel from ${data.start} ` +
+      `to ${data.end}, ${valid} of them valid. Lines join the valid ones.` +
       (rows.length ? "" : " No scene of the archive has data here: pick a pixel inside the " +
                           "blue scene footprints on the map.");
     table("ts-observations-table",
-          ["Date", "Tile", ...data.bands, "NDVI", "Scene class", "Valid", "Composite", "Scene"],
+          ["Date", "Tile", ...data.bands, ...idx, "Scene class", "Valid", "Composite", "Scene"],
           rows.map((r, i) => [
-            r.date, r.tile || "", ...[...data.bands, "NDVI"].map((b) => num(r[b])),
+            r.date, r.tile || "", ...[...data.bands, ...idx].map((b) => num(r[b])),
             sclText(r.scl), { text: r.valid ? "valid" : "invalid",
                               cls: r.valid ? "valid" : "invalid" },
             used[i] ? "chosen" : "", { text: r.scene_id || "", cls: "scene" },

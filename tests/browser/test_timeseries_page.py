@@ -150,6 +150,18 @@ def test_a_person_charts_a_pixel_and_downloads_the_csv(browser, tmp_path,  # noq
         assert "window=3" in page.get_attribute("#ts-composite-csv", "href")
         shot(page, "timeseries-2-window-3x3")
 
+        # Another index beside NDVI: a line of the index chart, a column of table and CSV.
+        page.check("input[name=window][value='1']")
+        page.check("input[name=indices][value=nbr]")
+        page.click("#ts-show")
+        page.wait_for_selector("#ts-status.done", timeout=60_000)
+        assert len(cells(page, "#ts-composite-table", "NBR")) == 4
+        assert page.locator("#ts-composite-ndvi circle.pt").count() == 2 * 4
+        assert "indices=nbr" in page.get_attribute("#ts-composite-csv", "href")
+        assert "NBR" in page.text_content("#ts-observations-table thead")
+        shot(page, "53-timeseries-nbr-beside-ndvi")
+        page.uncheck("input[name=indices][value=nbr]")
+
         # A point away from the archive is flagged before anything is asked of the API.
         page.fill("#ts-lon", "10")
         page.fill("#ts-lat", "10")

@@ -301,6 +301,7 @@ CASES: dict[str, Case] = {
     "series-format": Case("series", {"format": "xml"}, "format"),
     "series-quality": Case("series", {"quality": "maybe"}, "quality"),
     "series-extent": Case("series", {"extent": "forever"}, "extent"),
+    "series-indices": Case("series", {"indices": "ndvi,greenness"}, "indices"),
 }
 
 

@@ -36,7 +36,7 @@ pytestmark = pytest.mark.django_db
 
 BANDS = ("B02", "B04", "B08")
 AUX = ["valid_obs", "total_obs", "method", "medoid_mos", "acquisition_date",
-       "quality_scene_classification"]
+       "quality_scene_classification", "ndvi", "nbr"]
 
 
 def product_layers(tmp_path: Path, resolution: int, bands: tuple[str, ...] = BANDS,
@@ -86,8 +86,11 @@ def test_a_period_equals_the_ordered_product_at_the_pixel(hub_dirs, tmp_path, re
     assert got["method"] == {1: "medoid", 2: "stc", 0: "none"}[int(layers["method"][row, col])]
     for band in BANDS:
         assert got[band] == pytest.approx(float(reflectance(layers[band])[row, col]), abs=1e-9)
+    # NDVI as the product's NDVI layer holds it: the index of the unrounded reflectance,
+    # within the rounding of the stored bands of their index.
+    assert got["NDVI"] == pytest.approx(layers["ndvi"][row, col] * 1e-4, abs=1e-9)
     b4, b8 = reflectance(layers["B04"])[row, col], reflectance(layers["B08"])[row, col]
-    assert got["NDVI"] == pytest.approx((b8 - b4) / (b8 + b4), abs=1e-6)
+    assert got["NDVI"] == pytest.approx((b8 - b4) / (b8 + b4), abs=1.5e-3)
     assert got["scl"] == layers["quality_scene_classification"][row, col]
     assert got["acquisition_date"] == date.fromordinal(
         date(1970, 1, 1).toordinal() + int(layers["acquisition_date"][row, col]))
@@ -145,6 +148,23 @@ def test_an_observation_list_may_cover_the_composites_whole_periods(hub_dirs):
     assert all(date(2023, 6, 10) <= d <= date(2023, 6, 20) for d in dates)
     assert dates < whole and all(d.month == 6 for d in whole)
     assert whole == {r["date"] for r in observations(query(), settings.archives).rows}
+
+
+def test_other_indices_are_the_products_index_layers_and_each_observations_index(
+        hub_dirs, tmp_path):
+    layers, row, col = product_layers(tmp_path, 20, bands=("B02", "B04", "B08", "B12"))
+    settings = mosaic_settings()
+    asked = query(bands=("B02", "B04", "B08", "B12"), indices=("ndvi", "nbr"))
+    got = composite_series(asked, settings.archives).rows[0]
+    assert got["NBR"] == pytest.approx(layers["nbr"][row, col] * 1e-4, abs=1e-9)
+    listed = observations(asked, settings.archives)
+    assert listed.columns[8:10] == ["NDVI", "NBR"]
+    for r in listed.rows:
+        if r["B08"] is not None and r["B12"] is not None:
+            assert r["NBR"] == pytest.approx((r["B08"] - r["B12"]) / (r["B08"] + r["B12"]),
+                                             abs=2e-6)
+    chosen = next(r for r in listed.rows if r["scene_id"] == got["scene_id"])
+    assert chosen["NBR"] == pytest.approx(got["NBR"], abs=2e-4)
 
 
 def test_periods_are_aligned_and_cover_the_range(hub_dirs):
