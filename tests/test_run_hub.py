@@ -69,7 +69,11 @@ def test_run_hub_restarts_a_dead_worker_and_stops_within_10_s(tmp_path, demo_arc
         wait_for(one_worker, 60)
         first = seen[0]
         os.kill(first, signal.SIGKILL)  # as the out-of-memory killer would
-        wait_for(lambda: workers() and workers()[0] != first, 60)
+        def replaced() -> bool:  # one look: the list may empty between two
+            found = workers()
+            return bool(found) and found[0] != first
+
+        wait_for(replaced, 60)
         assert requests.get(base + "/api/v1/openapi.json", timeout=5).ok
         assert "the worker exited (status -9); starting it again" in \
             (tmp_path / "run-hub.log").read_text()
