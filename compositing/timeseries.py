@@ -464,7 +464,7 @@ def _index(name: str, refl: Mapping[str, float | None]) -> float | None:
     """An index of one observation's reflectances (None where a band or the index is)."""
     values = {b: np.array([np.nan if refl[b] is None else refl[b]], np.float64)
               for b in INDICES[name].inputs}
-    return _float(INDICES[name].compute(values)[0])
+    return _float(INDICES[name].evaluate(values)[0])
 
 
 def _decode_aux(name: str, stored: Any) -> float | None:

@@ -27,6 +27,16 @@ class SpectralIndex:
     compute: Callable[[Bands], np.ndarray]  # reflectance (0-1) by band -> index, NaN undefined
     reference: str
     cf_standard_name: str | None = None  # CF names NDVI only (standard name table v93)
+    # The values the formula can take from non-negative reflectance; None: no useful bound.
+    valid_range: tuple[float, float] | None = (-1.0, 1.0)
+
+    def evaluate(self, reflectance: Bands) -> np.ndarray:
+        """The index of reflectance by band (0-1, NaN none). Negative reflectance, which the
+        L2A offset leaves where a surface is darker than its noise, counts as 0, as the
+        product's bands store it: the index is that of the bands a person downloads, and a
+        normalised difference stays within -1 and 1."""
+        return self.compute({b: np.maximum(np.asarray(reflectance[b], np.float64), 0.0)
+                             for b in self.inputs})
 
 
 def _normalised_difference(a: str, b: str) -> Callable[[Bands], np.ndarray]:
@@ -62,10 +72,10 @@ INDICES: dict[str, SpectralIndex] = {i.name: i for i in (
                   "normalized_difference_vegetation_index"),
     SpectralIndex("evi", "Enhanced Vegetation Index",
                   "2.5 (B08 - B04) / (B08 + 6 B04 - 7.5 B02 + 1)", ("B08", "B04", "B02"), _evi,
-                  "Huete et al. 2002"),
+                  "Huete et al. 2002", valid_range=None),
     SpectralIndex("savi", "Soil-Adjusted Vegetation Index",
                   f"(1 + L) (B08 - B04) / (B08 + B04 + L), L = {SAVI_L}", ("B08", "B04"), _savi,
-                  "Huete 1988"),
+                  "Huete 1988", valid_range=(-1.0 - SAVI_L, 1.0 + SAVI_L)),
     SpectralIndex("ndwi", "Normalised Difference Water Index (McFeeters)",
                   "(B03 - B08) / (B03 + B08)", ("B03", "B08"),
                   _normalised_difference("B03", "B08"), "McFeeters 1996"),

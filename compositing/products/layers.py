@@ -50,6 +50,7 @@ class Layer:
     asset: str | None = None  # the input asset key of CONFIDENCE layers
     azimuth: bool = False  # an angle clockwise from north, stored as -180..180
     inputs: tuple[str, ...] = ()  # the reflectance bands an INDEX layer is computed from
+    valid_range: tuple[float, float] | None = None  # physical values a layer can hold
 
     @property
     def dtype_size(self) -> int:
@@ -100,7 +101,7 @@ def _index(index: SpectralIndex) -> Layer:
                           "surface reflectance of the observation each pixel's bands come "
                           "from; nodata where no observation was chosen or the formula is "
                           "undefined (a zero denominator)."),
-                 inputs=index.inputs)
+                 inputs=index.inputs, valid_range=index.valid_range)
 
 
 AUX_LAYERS: dict[str, Layer] = {layer.name: layer for layer in (

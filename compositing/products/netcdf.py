@@ -228,6 +228,10 @@ def variable_attributes(layer: Layer, source_ids: Sequence[str] = ()) -> dict[st
             attrs["comment"] = layer.comment
     if layer.scale != 1 or layer.offset:
         attrs.update(scale_factor=np.float64(layer.scale), add_offset=np.float64(layer.offset))
+    if layer.valid_range is not None:  # in stored values, as CF asks
+        low, high = ((v - layer.offset) / layer.scale for v in layer.valid_range)
+        attrs.update(valid_min=np.array(round(low), dtype=dtype),
+                     valid_max=np.array(round(high), dtype=dtype))
     return attrs
 
 

@@ -139,7 +139,7 @@ def chunk_layers(stack: Stack, sel: Selection, bands: Sequence[str], aux: Sequen
         if name in physical or AUX_LAYERS[name].source is not Source.INDEX:
             continue
         # A spectral index of the chosen observation's reflectance (NaN where none was).
-        physical[name] = INDICES[name].compute(
+        physical[name] = INDICES[name].evaluate(
             {band: chosen_reflectance(stack, sel, band) for band in AUX_LAYERS[name].inputs})
     for name in aux:
         if name in physical:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import netCDF4
 import numpy as np
 import pytest
 import rasterio
@@ -77,6 +78,16 @@ def test_netcdf_holds_the_same_indices_with_their_metadata(hub_dirs, tmp_path):
         for name in INDICES:
             var = ds[name]
             assert INDICES[name].formula in var.attrs["long_name"]
+            # The range the formula can take, in stored values (CF); EVI has none.
+            bounds = INDICES[name].valid_range
+            with netCDF4.Dataset(next(nc.glob("*.nc"))) as raw:
+                attrs = raw[name].ncattrs()
+                if bounds is None:
+                    assert "valid_min" not in attrs and "valid_max" not in attrs
+                else:
+                    assert raw[name].valid_min.dtype == np.int16
+                    assert (int(raw[name].valid_min), int(raw[name].valid_max)) == (
+                        round(bounds[0] * 1e4), round(bounds[1] * 1e4))
             with rasterio.open(next(tif.glob(f"{name}_*.tif"))) as src:
                 stored = src.read(1)
             values = var.values.squeeze()
