@@ -14,13 +14,13 @@ from pathlib import Path
 
 import numpy as np
 import rasterio
-import shapely
-from pyproj import Transformer
 from rasterio.enums import Resampling
 from rasterio.errors import NotGeoreferencedWarning
 from rasterio.features import geometry_mask
 from shapely.geometry import mapping
 from shapely.geometry.base import BaseGeometry
+
+from compositing.grid import project_geometry
 
 STRETCH_PERCENTILES = (2.0, 98.0)
 # Diagonal stripes of two greys, HATCH_WIDTH pixels each (the legend draws the same).
@@ -61,10 +61,12 @@ def write_quicklook(bands_tif: Path, dst: Path, *, rgb: tuple[int, int, int],
 
 def _inside(aoi: BaseGeometry, crs: rasterio.crs.CRS, transform: rasterio.Affine,
             shape: tuple[int, int]) -> np.ndarray:
-    """The preview's pixels whose centre is inside the lon/lat AOI."""
-    to_crs = Transformer.from_crs(4326, crs, always_xy=True)
-    projected = shapely.transform(aoi, lambda xy: np.column_stack(to_crs.transform(*xy.T)))
-    return ~geometry_mask([mapping(projected)], shape, transform)
+    """The preview's pixels whose centre is inside the lon/lat AOI, projected as the product's
+    own AOI mask projects it (`grid.project_geometry`)."""
+    epsg = crs.to_epsg()
+    if epsg is None:
+        return np.zeros(shape, bool)
+    return ~geometry_mask([mapping(project_geometry(aoi, epsg))], shape, transform)
 
 
 def preview_shape(height: int, width: int, max_size: int) -> tuple[int, int]:
