@@ -416,8 +416,9 @@ def _utc_day(scene: Scene) -> date:
 def _period_row(query: PointQuery, pixel: PixelGrid, first: date, last: date,
                 obs: Sequence[Observation], layers: Mapping[str, np.ndarray]) -> dict[str, Any]:
     """One period's row from the layers its composite holds at the window."""
-    refl = {b: _decode_reflectance(layers[b]) for b in query.bands}
-    indices = {index_column(n): _decode_index(layers[n]) for n in query.indices}
+    refl = {b: _decoded(layers[b], REFLECTANCE_NODATA, REFLECTANCE_SCALE) for b in query.bands}
+    indices = {index_column(n): _decoded(layers[n], INDEX_NODATA, INDEX_SCALE)
+               for n in query.indices}
     c = query.window // 2
     row: dict[str, Any] = {"period_start": first, "period_end": last}
     for name, values in [*refl.items(), *indices.items()]:
@@ -450,14 +451,9 @@ def _period_row(query: PointQuery, pixel: PixelGrid, first: date, last: date,
     return row
 
 
-def _decode_reflectance(stored: np.ndarray) -> np.ndarray:
-    """Stored product reflectance to float, NaN for nodata."""
-    return np.where(stored == REFLECTANCE_NODATA, np.nan, stored * REFLECTANCE_SCALE)
-
-
-def _decode_index(stored: np.ndarray) -> np.ndarray:
-    """A stored index layer to float, NaN for nodata."""
-    return np.where(stored == INDEX_NODATA, np.nan, stored * INDEX_SCALE)
+def _decoded(stored: np.ndarray, nodata: int, scale: float) -> np.ndarray:
+    """A stored product layer to float, NaN for nodata."""
+    return np.where(stored == nodata, np.nan, stored * scale)
 
 
 def _index(name: str, refl: Mapping[str, float | None]) -> float | None:

@@ -11,7 +11,6 @@ from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.http import require_http_methods
-from shapely.geometry.base import BaseGeometry
 
 from compositing.orders.periods import PERIOD_TYPES, period_bounds, periods_of_year
 from compositing.orders.spec import (
@@ -53,7 +52,7 @@ def period_grid(request: HttpRequest) -> HttpResponse:
     year = min(max(year, span[0]), span[1])
     if period_type == "year":
         periods = [(date(y, 1, 1), date(y, 12, 31)) for y in range(span[0], span[1] + 1)]
-        found = [_count(aoi, first, last) for first, last in periods]
+        found = [items_over(aoi, first, last, limit=1) for first, last in periods]
         counts = [sum(n or 0 for n in f.counts.values()) for f in found]
         complete = all(None not in f.counts.values() for f in found)
         unreachable = {k: v for f in found for k, v in f.unreachable.items()}
@@ -78,10 +77,6 @@ def _years() -> tuple[int, int]:
     span = archive_interval()
     first, last = span if span is not None else (SENTINEL2_FIRST_DAY, latest_day())
     return first.year, min(last, latest_day()).year
-
-
-def _count(aoi: BaseGeometry, first: date, last: date) -> Found:
-    return items_over(aoi, first, last, limit=1)
 
 
 def _per_period(found: Found, period_type: str, periods: list[tuple[date, date]]) -> list[int]:
