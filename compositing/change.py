@@ -39,8 +39,9 @@ class Normalisation:
     weights: np.ndarray  # (y, x) probability of no change from the last iteration, NaN invalid
 
     def apply(self, after: np.ndarray) -> np.ndarray:
-        """The second mosaic in the first one's radiometry."""
-        return (after - self.offset[:, None, None]) / self.gain[:, None, None]
+        """The second mosaic, (band, ...), in the first one's radiometry."""
+        shape = (-1,) + (1,) * (after.ndim - 1)
+        return (after - self.offset.reshape(shape)) / self.gain.reshape(shape)
 
 
 def chi2_sf(x: np.ndarray | float, df: int) -> np.ndarray:
@@ -120,42 +121,107 @@ def change_vectors(before: np.ndarray, after: np.ndarray,
     return diff, magnitude, angle
 
 
+@dataclass(frozen=True)
+class Spread:
+    """Centre and spread per band of the differences over the pixels likely unchanged: what
+    standardises a difference, fitted once (on a sample) and applied chunk by chunk."""
+
+    median: np.ndarray  # (band,)
+    spread: np.ndarray  # (band,)
+
+    def standardise(self, diff: np.ndarray) -> np.ndarray:
+        """(band, ...) differences in units of the spread."""
+        shape = (-1,) + (1,) * (diff.ndim - 1)
+        return (diff - self.median.reshape(shape)) / self.spread.reshape(shape)
+
+    def changed(self, diff: np.ndarray, confidence: float = DEFAULT_CONFIDENCE) -> np.ndarray:
+        """True where the standardised differences' sum of squares passes the chi-squared
+        quantile of `confidence`; False where a difference is NaN."""
+        statistic = (self.standardise(diff) ** 2).sum(axis=0)
+        with np.errstate(invalid="ignore"):
+            return statistic > chi2_quantile(confidence, diff.shape[0])
+
+
+def fit_spread(diff: np.ndarray, unchanged_weights: np.ndarray) -> Spread:
+    """The robust centre and spread (`_robust_spread`) of (band, ...) differences, over the
+    pixels valid in every band whose weight says they are likely unchanged."""
+    valid = np.isfinite(diff).all(axis=0) & np.isfinite(unchanged_weights)
+    median, spread = _robust_spread(diff[:, valid], unchanged_weights[valid])
+    return Spread(median, spread)
+
+
 def change_mask(diff: np.ndarray, unchanged_weights: np.ndarray,
                 confidence: float = DEFAULT_CONFIDENCE) -> np.ndarray:
     """True where the standardised differences' sum of squares passes the chi-squared quantile
     of `confidence`; the spread is that of the pixels likely unchanged."""
-    valid = np.isfinite(diff).all(axis=0) & np.isfinite(unchanged_weights)
-    z = _standardised(diff[:, valid], unchanged_weights[valid])
-    mask = np.zeros(valid.shape, bool)
-    mask[valid] = (z ** 2).sum(axis=0) > chi2_quantile(confidence, diff.shape[0])
-    return mask
+    return fit_spread(diff, unchanged_weights).changed(diff, confidence)
 
 
-def classify(magnitude: np.ndarray, angle: np.ndarray, changed: np.ndarray,
-             k: int = DEFAULT_CLASSES, iterations: int = 50) -> np.ndarray:
-    """uint8 classes 1..k of the changed pixels by k-means on standardised (magnitude, angle),
-    ordered by mean magnitude; 0 where nothing changed. Deterministic: the centres start at
-    quantiles of the magnitude."""
-    out = np.zeros(changed.shape, np.uint8)
-    points = np.column_stack([magnitude[changed], angle[changed]])
-    if len(points) == 0:
+@dataclass(frozen=True)
+class ChangeClasses:
+    """k-means centres in standardised (magnitude, angle), numbered by mean magnitude: fitted
+    once (on a sample of the changed pixels) and applied chunk by chunk."""
+
+    centres: np.ndarray  # (k, 2), standardised
+    mean: np.ndarray  # (2,)
+    scale: np.ndarray  # (2,)
+
+    @property
+    def physical_centres(self) -> np.ndarray:
+        """(k, 2) centres as (magnitude, angle in degrees), class 1 first."""
+        return self.centres * self.scale + self.mean
+
+    def assign(self, magnitude: np.ndarray, angle: np.ndarray,
+               changed: np.ndarray) -> np.ndarray:
+        """uint8 class 1..k of each changed pixel (nearest centre), 0 elsewhere."""
+        out = np.zeros(changed.shape, np.uint8)
+        if len(self.centres) == 0:
+            return out
+        p = (np.column_stack([magnitude[changed], angle[changed]]) - self.mean) / self.scale
+        out[changed] = (_nearest(p, self.centres) + 1).astype(np.uint8)
         return out
-    k = min(k, len(points))
+
+
+def fit_classes(magnitude: np.ndarray, angle: np.ndarray, k: int = DEFAULT_CLASSES,
+                iterations: int = 50) -> ChangeClasses:
+    """k-means (Lloyd) on standardised (magnitude, angle) of changed pixels; the centres start
+    at quantiles of the magnitude, so the fit is deterministic. Fewer distinct points than k
+    give fewer classes."""
+    points = np.column_stack([np.ravel(magnitude), np.ravel(angle)]).astype(np.float64)
+    if len(points) == 0:
+        return ChangeClasses(np.zeros((0, 2)), np.zeros(2), np.ones(2))
+    k = min(k, len(np.unique(points, axis=0)))
+    mean = points.mean(axis=0)
     scale = points.std(axis=0)
     scale[scale == 0] = 1.0
-    p = (points - points.mean(axis=0)) / scale
-    order = np.argsort(p[:, 0])
+    p = (points - mean) / scale
+    order = np.argsort(p[:, 0], kind="stable")
     centres = p[order[((np.arange(k) + 0.5) * len(p) / k).astype(int)]]
-    labels = np.zeros(len(p), int)
     for _ in range(iterations):
-        labels = ((p[:, None, :] - centres[None]) ** 2).sum(axis=2).argmin(axis=1)
+        labels = _nearest(p, centres)
         new = np.array([p[labels == c].mean(axis=0) if (labels == c).any() else centres[c]
                         for c in range(k)])
         if np.allclose(new, centres):
             break
         centres = new
-    rank = np.argsort(np.argsort(centres[:, 0]))  # class 1: the smallest magnitude
-    out[changed] = (rank[labels] + 1).astype(np.uint8)
+    return ChangeClasses(centres[np.argsort(centres[:, 0], kind="stable")], mean, scale)
+
+
+def classify(magnitude: np.ndarray, angle: np.ndarray, changed: np.ndarray,
+             k: int = DEFAULT_CLASSES, iterations: int = 50) -> np.ndarray:
+    """uint8 classes 1..k of the changed pixels by k-means on standardised (magnitude, angle),
+    ordered by mean magnitude; 0 where nothing changed (`fit_classes`, then `assign`)."""
+    classes = fit_classes(magnitude[changed], angle[changed], k, iterations)
+    return classes.assign(magnitude, angle, changed)
+
+
+def _nearest(points: np.ndarray, centres: np.ndarray) -> np.ndarray:
+    """Index of each point's nearest centre, in blocks so memory stays bounded."""
+    out = np.empty(len(points), np.int64)
+    for start in range(0, len(points), 1 << 16):
+        block = points[start:start + (1 << 16)]
+        out[start:start + len(block)] = (
+            (block[:, None, :] - centres[None]) ** 2).sum(axis=2).argmin(axis=1)
     return out
 
 
@@ -165,14 +231,20 @@ LIKELY_CHANGED = 0.01
 MAD_TO_STD = 1.4826
 
 
-def _standardised(values: np.ndarray, weights: np.ndarray) -> np.ndarray:
-    """(band, n) values centred on their median and divided by their spread, both over the
-    pixels likely unchanged. The spread is the median absolute deviation, which the tails of
-    unchanged pixels and what changes undetected do not move, where a (weighted) standard
-    deviation shrinks at each re-weighting and ends by calling half the scene changed."""
+def _robust_spread(values: np.ndarray, weights: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per band of (band, n) values, the median and the spread over the pixels likely
+    unchanged. The spread is the median absolute deviation, which the tails of unchanged pixels
+    and what changes undetected do not move, where a (weighted) standard deviation shrinks at
+    each re-weighting and ends by calling half the scene changed."""
     kept = values[:, weights >= LIKELY_CHANGED] if (weights >= LIKELY_CHANGED).sum() >= 3 else (
         values)
     median = np.median(kept, axis=1)
     spread = MAD_TO_STD * np.median(np.abs(kept - median[:, None]), axis=1)
     spread[spread == 0] = 1.0
+    return median, spread
+
+
+def _standardised(values: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """(band, n) values centred on their median and divided by their spread (`_robust_spread`)."""
+    median, spread = _robust_spread(values, weights)
     return (values - median[:, None]) / spread[:, None]

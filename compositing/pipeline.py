@@ -42,24 +42,28 @@ from compositing.archive.read import AOT_LAYERS, Stack, close_datasets, read_sta
 from compositing.archive.scenes import (
     NoObservationsError,
     Observation,
+    Scene,
     group_acquisitions,
     resolve_bands,
     search_scenes,
 )
+from compositing.change_pieces import ChangeModel, fit_change, with_change
 from compositing.grid import Chunk, ChunkLayout, OutputGrid
 from compositing.memory import release_free_memory
 from compositing.orders.effort import granules_per_pixel, order_work
 from compositing.orders.spec import MosaicSpec
 from compositing.pieces import ChunkLayers, WorkFolder
-from compositing.products.deliver import RGB, Intermediates, deliver, now
+from compositing.products.deliver import Intermediates, deliver, now
+from compositing.products.groups import RGB, delivered_groups, quicklook_groups
 from compositing.products.indices import index_inputs
 from compositing.products.intermediate import GeoTiffWriter
 from compositing.products.layers import (
     ANGLE_LAYERS,
     AUX_LAYERS,
+    CHANGE_PERIOD_LAYERS,
     CONFIDENCE_LAYERS,
+    PERIODS,
     Layer,
-    reflectance_layer,
 )
 from compositing.products.metadata import Contact, ProductInfo, ProductLinks
 from compositing.products.naming import FileRecord, folder_name
@@ -169,6 +173,22 @@ class Plan:
     recipe: Recipe
     layout: ChunkLayout
     stand_ins: dict[str, str] = field(default_factory=dict)
+    # A change order's second mosaic, on the first one's grid and chunks.
+    compare: Recipe | None = None
+
+    @property
+    def parts(self) -> tuple[tuple[str, Recipe], ...]:
+        """(layer name prefix, recipe) of each mosaic a chunk is composed for: one for a
+        mosaic, 'before_' and 'after_' (`layers.PERIODS`) for a change order."""
+        if self.compare is None:
+            return (("", self.recipe),)
+        return ((f"{PERIODS[0]}_", self.recipe), (f"{PERIODS[1]}_", self.compare))
+
+    @property
+    def observations(self) -> tuple[Observation, ...]:
+        """Every mosaic's observations, in order: the product's one source list, which the
+        `source_index` layers of all its mosaics index."""
+        return tuple(o for _, recipe in self.parts for o in recipe.observations)
 
     @property
     def grid(self) -> OutputGrid:
@@ -190,20 +210,16 @@ class Plan:
     @property
     def work(self) -> float:
         """The order's work in million pixel-observations (`compositing.orders.effort`)."""
-        footprints = [s.footprint for o in self.recipe.observations for s in o.scenes]
-        return order_work(self.grid.width * self.grid.height,
-                          granules_per_pixel(self.spec.aoi, footprints))
+        return sum(order_work(self.grid.width * self.grid.height, granules_per_pixel(
+            self.spec.aoi, [s.footprint for o in recipe.observations for s in o.scenes]))
+            for _, recipe in self.parts)
 
     @property
     def intermediates(self) -> dict[str, tuple[Layer, ...]]:
-        """Intermediate GeoTIFFs and their layers: the ordered bands, one per auxiliary layer,
-        and the true-colour bands for the quicklook when they were not ordered."""
-        groups = {"bands": tuple(reflectance_layer(b) for b in self.spec.bands)}
-        if not set(RGB) <= set(self.spec.bands):
-            groups["rgb"] = tuple(reflectance_layer(b) for b in RGB)
-        for name in self.spec.aux:
-            groups[name] = (AUX_LAYERS[name],)
-        return groups
+        """Intermediate GeoTIFFs and their layers: the delivered groups
+        (`groups.delivered_groups`) and the true-colour bands of each mosaic for its quicklook
+        when they were not ordered (`groups.quicklook_groups`)."""
+        return {**delivered_groups(self.spec), **quicklook_groups(self.spec)}
 
 
 def plan_mosaic(spec: MosaicSpec, settings: MosaicSettings) -> Plan:
@@ -221,10 +237,25 @@ def plan_mosaic(spec: MosaicSpec, settings: MosaicSettings) -> Plan:
                                       spec.bands)
     bands = tuple(dict.fromkeys([*spec.bands, *RGB]))
     grid = OutputGrid.for_aoi(spec.aoi, spec.crs, spec.resolution)
-    recipe = Recipe(grid, tuple(group_acquisitions(scenes)), bands, spec.aux, spec.resolution,
-                    spec.cloud_buffer, settings.medoid_min_obs, spec.aoi)
-    layout = chunk_layout(grid, scenes, (*recipe.read_bands, "SCL"), settings.chunk_size)
-    return Plan(spec, recipe, layout, stand_ins)
+    aux = CHANGE_PERIOD_LAYERS if spec.is_change else spec.aux
+
+    def recipe_of(found: list[Scene]) -> Recipe:
+        return Recipe(grid, tuple(group_acquisitions(found)), bands, aux, spec.resolution,
+                      spec.cloud_buffer, settings.medoid_min_obs, spec.aoi)
+
+    recipe, compare, everything = recipe_of(scenes), None, scenes
+    if spec.compare_start is not None and spec.compare_end is not None:
+        later = search_scenes(settings.archives, spec.aoi, spec.compare_start, spec.compare_end)
+        if not later:
+            raise NoObservationsError(
+                f"no L2A observations over the AOI in the second period, "
+                f"{spec.compare_start} to {spec.compare_end}")
+        later, later_stand_ins = resolve_bands(later, stack_bands(spec.bands), spec.bands)
+        stand_ins = {**later_stand_ins, **stand_ins}
+        compare = recipe_of(later)
+        everything = [*scenes, *later]  # one chunk layout: whole input blocks of either
+    layout = chunk_layout(grid, everything, (*recipe.read_bands, "SCL"), settings.chunk_size)
+    return Plan(spec, recipe, layout, stand_ins, compare)
 
 
 def assemble(plan: Plan, composed: Iterable[tuple[Chunk, ChunkLayers]], folder: Path,
@@ -250,13 +281,15 @@ def assemble(plan: Plan, composed: Iterable[tuple[Chunk, ChunkLayers]], folder: 
 
 
 def product_info(plan: Plan, settings: MosaicSettings, product_id: str, folder: Path,
-                 links: ProductLinks | None = None) -> ProductInfo:
+                 links: ProductLinks | None = None,
+                 change: ChangeModel | None = None) -> ProductInfo:
     """What the metadata of the product is built from, but its files."""
     return ProductInfo(
-        spec=plan.spec, grid=plan.grid, observations=list(plan.recipe.observations), files=[],
+        spec=plan.spec, grid=plan.grid, observations=list(plan.observations), files=[],
         product_id=product_id, folder_name=folder.name, created=now(),
         contact=settings.contact, stand_ins=plan.stand_ins, links=links,
-        medoid_min_obs=settings.medoid_min_obs, parts=tuple(product_parts(plan.spec, plan.grid)))
+        medoid_min_obs=settings.medoid_min_obs, parts=tuple(product_parts(plan.spec, plan.grid)),
+        change=change.describe() if change is not None else None)
 
 
 def run_mosaic(spec: MosaicSpec, settings: MosaicSettings, out_dir: Path, product_id: str,
@@ -289,7 +322,7 @@ def run_mosaic(spec: MosaicSpec, settings: MosaicSettings, out_dir: Path, produc
         shutil.rmtree(work.root, ignore_errors=True)
         close_datasets()
         release_free_memory()
-    return MosaicResult(final, files, plan.grid, len(plan.recipe.observations),
+    return MosaicResult(final, files, plan.grid, len(plan.observations),
                         plan.chunk_count)
 
 
@@ -348,9 +381,16 @@ def deliver_product(plan: Plan, settings: MosaicSettings, work: WorkFolder, prod
             yield chunk, layers
             report((index + 1) / len(chunks))
 
-    intermediates = assemble(plan, pieces(), staging / ".work", clock.totals)
+    change: ChangeModel | None = None
+    composed: Iterable[tuple[Chunk, ChunkLayers]] = pieces()
+    if plan.spec.is_change:
+        with clock("change"):
+            change = fit_change(lambda: ((c, work.read_piece(i)) for i, c in enumerate(chunks)),
+                                plan.spec.bands, plan.spec.confidence, plan.spec.change_classes)
+        composed = with_change(change, composed)
+    intermediates = assemble(plan, composed, staging / ".work", clock.totals)
     with clock("publish"):
-        info = product_info(plan, settings, product_id, staging, links)
+        info = product_info(plan, settings, product_id, staging, links, change)
         files = deliver(info, intermediates, staging)
         shutil.rmtree(staging / ".work")
     return staging, files
@@ -364,24 +404,55 @@ def publish(staging: Path, final: Path) -> None:
 
 def _compose_all(plan: Plan, chunks: list[tuple[int, Chunk]],
                  timings: dict[str, float]) -> Iterator[tuple[int, ChunkLayers]]:
-    """The given chunks composed in turn, the next one read meanwhile. `timings`: "read" is
-    the time spent waiting for a read."""
+    """The given chunks composed in turn, each for every mosaic of the plan (`Plan.parts`),
+    the next read meanwhile. `timings`: "read" is the time spent waiting for a read."""
     clock = Stopwatch(timings)
-    total = len(chunks)
+    jobs = [(index, chunk, prefix, recipe) for index, chunk in chunks
+            for prefix, recipe in plan.parts]
+    first_source = _first_sources(plan)
+    merged: ChunkLayers = {}
     with ThreadPoolExecutor(1, thread_name_prefix="prefetch") as prefetch:
-        pending: Future[Stack] | None = (prefetch.submit(read_chunk, plan.recipe, chunks[0][1])
-                                         if chunks else None)
-        for done, (index, chunk) in enumerate(chunks, start=1):
+        pending: Future[Stack] | None = (prefetch.submit(read_chunk, jobs[0][3], jobs[0][1])
+                                         if jobs else None)
+        for done, (index, chunk, prefix, recipe) in enumerate(jobs, start=1):
             assert pending is not None
             with clock("read"):
                 stack = pending.result()
-            pending = (prefetch.submit(read_chunk, plan.recipe, chunks[done][1])
-                       if done < total else None)
+            pending = (prefetch.submit(read_chunk, jobs[done][3], jobs[done][1])
+                       if done < len(jobs) else None)
             with clock("composite"):
-                layers = composite_chunk(plan.recipe, chunk, stack)
+                layers = composite_chunk(recipe, chunk, stack)
             del stack  # before the next read is waited for: two stacks at most
             release_free_memory()
-            yield index, layers
+            merged.update(_numbered(layers, prefix, first_source[prefix]))
+            if done == len(jobs) or jobs[done][0] != index:
+                yield index, merged
+                merged = {}
+
+
+def _first_sources(plan: Plan) -> dict[str, int]:
+    """Per mosaic (layer prefix), the position of its first observation in the product's
+    source list (`Plan.observations`)."""
+    out, count = {}, 0
+    for prefix, recipe in plan.parts:
+        out[prefix] = count
+        count += len(recipe.observations)
+    return out
+
+
+def _numbered(layers: ChunkLayers, prefix: str, first_source: int) -> ChunkLayers:
+    """A mosaic's layers named with its prefix, its source indices counted in the product's
+    one source list."""
+    if not prefix:
+        return layers
+    out = {f"{prefix}{name}": values for name, values in layers.items()}
+    source = AUX_LAYERS["source_index"]
+    key = f"{prefix}{source.name}"
+    if first_source and key in out:
+        values = out[key]
+        out[key] = np.where(values == source.nodata, values,
+                            values + first_source).astype(values.dtype)
+    return out
 
 
 class Stopwatch:

@@ -18,6 +18,7 @@ from shapely.geometry.base import BaseGeometry
 from shapely.ops import unary_union
 
 from compositing import l2a
+from compositing.change import DEFAULT_CLASSES, DEFAULT_CONFIDENCE
 from compositing.grid import utm_epsg
 from compositing.orders.mgrs import parse_tile_id, tile_footprint_wgs84, tile_from_id
 from compositing.orders.periods import PERIOD_TYPES, PeriodType, period_bounds
@@ -48,7 +49,12 @@ MAX_AOI_VERTICES = 20_000
 SENTINEL2_FIRST_DAY = date(2015, 6, 23)
 # JSON types an option may be given as, in the words of a refusal.
 _TYPE_WORDS: dict[type, str] = {str: "a string", int: "a whole number", dict: "a JSON object",
-                                list: "a list", date: "a date"}
+                                list: "a list", date: "a date", float: "a number"}
+# Change orders: the bands compared when none are ordered (visible and near infrared, the
+# set of the AI4Copernicus change-detection pipeline), and the limits of their options.
+CHANGE_BANDS: tuple[str, ...] = ("B02", "B03", "B04", "B08")
+CONFIDENCE_RANGE = (0.5, 0.999999)
+MAX_CHANGE_CLASSES = 10
 
 
 @dataclass(frozen=True)
@@ -86,7 +92,8 @@ ORDER_OPTIONS: dict[str, OrderOption] = {o.name: o for o in (
                 required=True, types=(str, int)),
     OrderOption("format", "file format of the product", default="GTiff",
                 choices={n: f.label for n, f in PRODUCT_FORMATS.items()}),
-    OrderOption("bands", "surface reflectance bands", required=True, many=True,
+    OrderOption("bands", "surface reflectance bands (a change order compares these; default "
+                         f"there {','.join(CHANGE_BANDS)})", required=True, many=True,
                 choices={b.name: f"{b.name} ({b.center_nm} nm, {b.description})"
                          for b in l2a.SURFACE_BANDS}),
     OrderOption("aux", "layers beside the bands, each value from the chosen observation",
@@ -103,6 +110,17 @@ ORDER_OPTIONS: dict[str, OrderOption] = {o.name: o for o in (
     OrderOption("tiling", "large orders as S2GM delivered them: tile subfolders named by tile "
                           "id, metadata at the top; needs a UTM coordinate system",
                 default="single", choices=TILINGS),
+    OrderOption("compare_start", "makes the order a change order: any day in the second "
+                                 "period (YYYY-MM-DD), after the first; both periods are "
+                                 "composited on one grid and compared by Change Vector "
+                                 "Analysis. The second period has the first one's type (a "
+                                 "custom period: its length)", types=(str, date)),
+    OrderOption("confidence", "change orders: the confidence at which a pixel's change is "
+                              f"significant ({CONFIDENCE_RANGE[0]} to {CONFIDENCE_RANGE[1]})",
+                default=DEFAULT_CONFIDENCE, types=(float, int, str)),
+    OrderOption("change_classes", "change orders: classes of change, by k-means on magnitude "
+                                  f"and angle (1 to {MAX_CHANGE_CLASSES})",
+                default=DEFAULT_CLASSES, types=(int, str)),
 )}
 
 
@@ -133,6 +151,24 @@ class MosaicSpec:
     cloud_buffer: int = 0  # pixels of dilation of cloud and shadow masks
     layout: str = "multiband"
     tiling: str = "single"
+    # A change order (`is_change`): the start of the second period, compared with the first.
+    compare_start: date | None = None
+    confidence: float = DEFAULT_CONFIDENCE
+    change_classes: int = DEFAULT_CLASSES
+
+    @property
+    def is_change(self) -> bool:
+        """Whether the order is the change between two periods rather than one mosaic."""
+        return self.compare_start is not None
+
+    @property
+    def compare_end(self) -> date | None:
+        """The last day of a change order's second period."""
+        if self.compare_start is None:
+            return None
+        if self.period_type.aligned:
+            return period_bounds(self.period, self.compare_start)[1]
+        return self.compare_start + (self.end - self.start)
 
     @property
     def product_format(self) -> ProductFormat:
@@ -155,6 +191,7 @@ class MosaicSpec:
         out["aoi"] = mapping(self.aoi)
         out["start"], out["end"] = self.start.isoformat(), self.end.isoformat()
         out["crs"] = f"EPSG:{self.crs}"
+        out["compare_start"] = self.compare_start.isoformat() if self.compare_start else None
         for key in ("bands", "aux", "metadata"):
             out[key] = list(out[key])
         return json.loads(json.dumps(out))  # plain lists, not the geometry's tuples
@@ -169,7 +206,12 @@ class MosaicSpec:
             format=data["format"], bands=tuple(data["bands"]), aux=tuple(data["aux"]),
             metadata=tuple(data["metadata"]), name=data["name"],
             cloud_buffer=int(data["cloud_buffer"]), layout=data["layout"],
-            tiling=data["tiling"])
+            tiling=data["tiling"],
+            # orders stored before change orders existed have none of these
+            compare_start=(date.fromisoformat(data["compare_start"])
+                           if data.get("compare_start") else None),
+            confidence=float(data.get("confidence", DEFAULT_CONFIDENCE)),
+            change_classes=int(data.get("change_classes", DEFAULT_CLASSES)))
 
 
 def parse_spec(options: Mapping[str, Any], *, max_area_km2: float = 1e6,
@@ -190,6 +232,9 @@ def parse_spec(options: Mapping[str, Any], *, max_area_km2: float = 1e6,
     aoi = parse_aoi(_required(options, "aoi"), max_area_km2=max_area_km2,
                     max_vertices=max_vertices)
     period, start, end = parse_period(options)
+    compare_start = parse_compare_start(options, period, start, end)
+    bands = options.get("bands") or (CHANGE_BANDS if compare_start else _required(options,
+                                                                                 "bands"))
     spec = MosaicSpec(
         aoi=aoi,
         start=start,
@@ -198,7 +243,7 @@ def parse_spec(options: Mapping[str, Any], *, max_area_km2: float = 1e6,
         resolution=parse_resolution(_required(options, "resolution")),
         crs=parse_crs(_required(options, "crs"), aoi),
         format=parse_format(_given(options, "format")),
-        bands=tuple(_wrap("bands", l2a.parse_bands, _required(options, "bands"))),
+        bands=tuple(_wrap("bands", l2a.parse_bands, bands)),
         aux=tuple(parse_choices("aux", _given(options, "aux"), AUX_LAYERS)),
         metadata=tuple(parse_choices("metadata", _given(options, "metadata"),
                                      METADATA_OPTIONS)),
@@ -206,7 +251,11 @@ def parse_spec(options: Mapping[str, Any], *, max_area_km2: float = 1e6,
         cloud_buffer=parse_cloud_buffer(_given(options, "cloud_buffer")),
         layout=parse_option("layout", _given(options, "layout"), LAYOUTS),
         tiling=parse_option("tiling", _given(options, "tiling"), TILINGS),
+        compare_start=compare_start,
+        confidence=parse_confidence(_given(options, "confidence")),
+        change_classes=parse_change_classes(_given(options, "change_classes")),
     )
+    check_change_options(options, spec)
     check_writable(spec)
     check_layout(spec)
     check_tiling(spec)
@@ -252,12 +301,19 @@ def _given(options: Mapping[str, Any], key: str) -> Any:
 
 
 def check_writable(spec: MosaicSpec) -> None:
-    """Refuse, before any work, a layer the ordered format cannot hold without loss."""
+    """Refuse, before any work, a layer the ordered format cannot hold without loss: an
+    ordered auxiliary layer, or one a change order always delivers (then the format is what
+    the person chose wrongly)."""
+    from compositing.products.groups import delivered_groups
+
     fmt = spec.product_format
-    refused = [lyr for lyr in spec.aux_layers if not fmt.holds(lyr.dtype)]
+    refused = [lyr for layers in delivered_groups(spec).values() for lyr in layers
+               if not fmt.holds(lyr.dtype)]
     if refused:
         others = [f.title for f in PRODUCT_FORMATS.values() if f.holds(refused[0].dtype)]
-        raise SpecError("aux", f"{fmt.title} cannot hold "
+        field, what = ("format", "a change order's") if spec.is_change else ("aux", "")
+        raise SpecError(field, f"{fmt.title} cannot hold {what}"
+                               f"{' ' if what else ''}"
                                f"{', '.join(lyr.name for lyr in refused)} losslessly "
                                f"({refused[0].dtype}); order {' or '.join(others)} for it")
 
@@ -447,6 +503,68 @@ def parse_period(options: Mapping[str, Any]) -> tuple[str, date, date]:
         raise SpecError("end", f"a {period_type} period starting {aligned_start} ends "
                                f"{aligned_end}; use period 'custom' for other dates")
     return period_type, aligned_start, aligned_end
+
+
+def parse_compare_start(options: Mapping[str, Any], period: str, start: date,
+                        end: date) -> date | None:
+    """The start of a change order's second period (aligned as the first), after the first
+    period and within the Sentinel-2 era; None for a mosaic."""
+    raw = options.get("compare_start")
+    if raw is None or raw == "":
+        return None
+    day = parse_date("compare_start", raw)
+    if PERIOD_TYPES[period].aligned:
+        if not date(SENTINEL2_FIRST_DAY.year, 1, 1) <= day <= latest_day():
+            raise SpecError("compare_start", f"{day.isoformat()} is outside the Sentinel-2 era "
+                                             f"({SENTINEL2_FIRST_DAY.isoformat()} to today)")
+        day, compare_end = period_bounds(period, day)
+    else:
+        compare_end = day + (end - start)
+    if day <= end:
+        raise SpecError("compare_start", f"the second period ({day.isoformat()}) must start "
+                                         f"after the first one ends ({end.isoformat()})")
+    if day > latest_day() or (not PERIOD_TYPES[period].aligned and compare_end > latest_day()):
+        raise SpecError("compare_start", f"the second period ({day.isoformat()} to "
+                                         f"{compare_end.isoformat()}) reaches into the future")
+    return day
+
+
+def parse_confidence(value: Any) -> float:
+    """A change mask's confidence: a probability within CONFIDENCE_RANGE."""
+    try:
+        number = float(str(value).strip()) if not isinstance(value, bool) else math.nan
+    except ValueError:
+        number = math.nan
+    low, high = CONFIDENCE_RANGE
+    if not low <= number <= high:  # NaN fails too
+        raise SpecError("confidence", f"{value!r} is not a probability from {low} to {high}")
+    return number
+
+
+def parse_change_classes(value: Any) -> int:
+    """The number of k-means classes of change, 1 to MAX_CHANGE_CLASSES."""
+    text = str(value).strip()
+    k = int(text) if text.isascii() and text.isdigit() and len(text) < 4 else -1
+    if not 1 <= k <= MAX_CHANGE_CLASSES:
+        raise SpecError("change_classes", f"{value!r} is not a whole number from 1 to "
+                                          f"{MAX_CHANGE_CLASSES}")
+    return k
+
+
+def check_change_options(options: Mapping[str, Any], spec: MosaicSpec) -> None:
+    """Refuse change options on a mosaic, and auxiliary layers on a change order (it delivers
+    its own: `compositing.change_product.CHANGE_LAYERS`)."""
+    if not spec.is_change:
+        # A form sends every field, these at their defaults: only another value is refused.
+        for name in ("confidence", "change_classes"):
+            if getattr(spec, name) != ORDER_OPTIONS[name].default:
+                raise SpecError(name, "only a change order (one with compare_start) takes "
+                                      f"{name}")
+        return
+    if spec.aux:
+        raise SpecError("aux", "a change order delivers its own layers (change vectors, mask, "
+                               "classes and each period's source and date); order no "
+                               "auxiliary layers")
 
 
 def parse_date(name: str, value: Any) -> date:

@@ -66,7 +66,8 @@ def band_subset(src: Path, band_indexes: Sequence[int] | None) -> str:
 def write_product(spec: MosaicSpec, grid: OutputGrid, layers: Intermediates, folder: Path, *,
                   attributes: Mapping[str, str], label: str | None,
                   source_ids: Sequence[str]) -> None:
-    """The product's COGs: the bands in one file (or one per band), each auxiliary layer alone.
+    """The product's COGs: each group of layers in one file (a mosaic's bands, each auxiliary
+    layer alone: `groups`), or one file per layer.
 
     GeoTIFF tags carry each band's name, scale, nodata and units; `attributes` and
     `source_ids` belong to self-describing formats and are not used here.
@@ -75,7 +76,7 @@ def write_product(spec: MosaicSpec, grid: OutputGrid, layers: Intermediates, fol
     per_layer = fmt.grouping(spec.layout) is Grouping.PER_LAYER
     jobs: list[Callable[[], None]] = []
     for name, (path, members) in layers.items():
-        if name == "bands" and per_layer:
+        if per_layer:
             jobs += [partial(write_cog, path,
                              folder / layer_file_name(spec, layer.name, fmt.extension, label),
                              band_indexes=[index])

@@ -16,8 +16,10 @@ from pathlib import Path
 
 from compositing.grid import OutputGrid
 from compositing.orders.spec import MosaicSpec
+from compositing.products.groups import band_groups, delivered_groups, quicklook_source
 from compositing.products.inspire import inspire_xml
 from compositing.products.intermediate import Intermediates
+from compositing.products.layers import PERIODS
 from compositing.products.metadata import ProductInfo, manifest, metadata_json, stac_item
 from compositing.products.naming import (
     FileRecord,
@@ -26,10 +28,8 @@ from compositing.products.naming import (
     layer_file_name,
     write_json,
 )
-from compositing.products.quicklook import write_quicklook
+from compositing.products.quicklook import write_class_quicklook, write_quicklook
 from compositing.products.tiling import ProductPart, crop_intermediates
-
-RGB = ("B04", "B03", "B02")
 
 
 def deliver(info: ProductInfo, intermediates: Intermediates, folder: Path) -> list[FileRecord]:
@@ -52,15 +52,16 @@ def write_formats(spec: MosaicSpec, grid: OutputGrid, intermediates: Intermediat
     quicklook of the whole product stays at the top. `source_ids`: the acquisition of each
     source_index value (named in NetCDF files).
     """
-    layers = {name: item for name, item in intermediates.items() if name != "rgb"}
+    delivered = delivered_groups(spec)
+    layers = {name: item for name, item in intermediates.items() if name in delivered}
     attributes = attributes or {}
     files: list[FileRecord] = []
     # The quicklook reads the intermediates as the format writers do: on a thread of its own
     # it costs no time (GDAL decodes and encodes without Python's lock).
     with ThreadPoolExecutor(1, thread_name_prefix="quicklook") as beside:
-        quicklook = beside.submit(_quicklook, spec, intermediates, folder)
+        quicklooks = beside.submit(_quicklooks, spec, intermediates, folder)
         files = _write_parts(spec, grid, layers, folder, attributes, parts, source_ids)
-        quicklook.result()
+        quicklooks.result()
     return by_name([*files, *_records(folder, folder)])
 
 
@@ -106,12 +107,21 @@ def write_layers(spec: MosaicSpec, grid: OutputGrid, layers: Intermediates, fold
                               source_ids=source_ids)
 
 
-def _quicklook(spec: MosaicSpec, intermediates: Intermediates, folder: Path) -> None:
-    path, parts = intermediates["rgb"] if "rgb" in intermediates else intermediates["bands"]
-    names = [layer.name for layer in parts]
-    rgb = tuple(names.index(b) + 1 for b in RGB)
-    write_quicklook(path, folder / layer_file_name(spec, "quicklook", "png"),
-                    rgb=(rgb[0], rgb[1], rgb[2]), aoi=spec.aoi)
+def _quicklooks(spec: MosaicSpec, intermediates: Intermediates, folder: Path) -> None:
+    """The true-colour quicklook of each mosaic ('quicklook'; a change order's second mosaic
+    has that name, its first 'quicklook_before'), and a change order's class map."""
+    for group in band_groups(spec):
+        source, rgb = quicklook_source(spec, group)
+        path, layers = intermediates[source]
+        names = [layer.name for layer in layers]
+        name = "quicklook_before" if group == PERIODS[0] else "quicklook"
+        write_quicklook(path, folder / layer_file_name(spec, name, "png"),
+                        rgb=(names.index(rgb[0]) + 1, names.index(rgb[1]) + 1,
+                             names.index(rgb[2]) + 1), aoi=spec.aoi)
+    if spec.is_change:
+        path, _ = intermediates["change_class"]
+        write_class_quicklook(path, folder / layer_file_name(spec, "quicklook_change", "png"),
+                              aoi=spec.aoi)
 
 
 def product_attributes(info: ProductInfo) -> dict[str, str]:

@@ -17,6 +17,7 @@ from compositing.products.metadata import (
     Contact,
     ProductInfo,
     attribution,
+    covered_period,
     data_files,
     file_url,
     lineage_statement,
@@ -62,6 +63,7 @@ NO_LIMITATIONS = ("No limitations to public access.",
 FREE_KEYWORDS: tuple[str, ...] = ("Copernicus", "Sentinel-2", "Level-2A", "surface reflectance",
                                   "mosaic", "best-available-pixel composite", "medoid")
 _NOT_NCNAME = re.compile(r"[^\w.-]")
+CHANGE_KEYWORDS: tuple[str, ...] = ("change detection", "Change Vector Analysis")
 
 for _prefix, _uri in NS.items():
     ET.register_namespace(_prefix, _uri)
@@ -145,13 +147,14 @@ def describe_product(info: ProductInfo) -> RecordDescription:
     return RecordDescription(
         identifier=info.folder_name, id_namespace=info.id_namespace, title=title(info),
         abstract=summary(info), contact=info.contact, created=info.created.date(),
-        metadata_date=info.created.date(), bbox=wgs84_bbox(info), start=info.spec.start,
-        end=info.spec.end, lineage=lineage_statement(info), epsg=info.grid.epsg,
+        metadata_date=info.created.date(), bbox=wgs84_bbox(info),
+        start=covered_period(info.spec)[0], end=covered_period(info.spec)[1], lineage=lineage_statement(info), epsg=info.grid.epsg,
         formats=(fmt,),
         online=tuple(links) or (OnlineResource(product_url(info), info.folder_name),),
         resolutions_m=(resolution_m(info),), keywords=(*FREE_KEYWORDS, *(
             f"{INDICES[name].title} ({name.upper()})" for name in info.spec.aux
-            if name in INDICES)), credit=attribution(info),
+            if name in INDICES), *(CHANGE_KEYWORDS if info.spec.is_change else ())),
+        credit=attribution(info),
         use_conditions=(Constraint(NO_CONDITIONS[0], NO_CONDITIONS[1]),
                         Constraint(f"Attribution: \"{attribution(info)}\" (Copernicus "
                                    f"Sentinel data legal notice).")),

@@ -11,7 +11,6 @@ import rasterio
 from rasterio.enums import Resampling
 from rasterio.windows import Window
 
-from compositing import l2a
 from compositing.grid import Chunk, OutputGrid
 from compositing.products.layers import Layer
 
@@ -86,7 +85,7 @@ class GeoTiffWriter:
 def _band_tags(layer: Layer) -> dict[str, str]:
     tags = {"name": layer.name, "description": layer.description, "scale": repr(layer.scale),
             "nodata": str(layer.nodata), "units": layer.units}
-    band = l2a.BAND_BY_NAME.get(layer.name)
+    band = layer.band
     if band is not None:
         tags["wavelength_nm"] = str(band.center_nm)
     return tags

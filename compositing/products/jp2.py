@@ -55,6 +55,6 @@ def write_product(spec: MosaicSpec, grid: OutputGrid, layers: Intermediates, fol
     """One lossless JPEG 2000 file (with its .aux.xml sidecar) per band and per layer."""
     ext = spec.product_format.extension
     write_all([partial(write_jp2, path, folder / layer_file_name(
-                           spec, layer.name if name == "bands" else name, ext, label), index)
-               for name, (path, members) in layers.items()
+                           spec, layer.name, ext, label), index)
+               for path, members in layers.values()
                for index, layer in enumerate(members, start=1)])

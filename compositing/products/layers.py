@@ -6,7 +6,7 @@ writers, the reader and the time-series CSV all read it.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 
 import numpy as np
@@ -27,6 +27,7 @@ class Source(StrEnum):
     CONFIDENCE = "confidence"  # a Sen2Cor probability mask of the chosen observation (`asset`)
     ANGLES = "angles"  # the 5 km sun/view angle grids of the chosen observation's granule
     INDEX = "index"  # a spectral index of the chosen observation's reflectance (`indices`)
+    CHANGE = "change"  # Change Vector Analysis of a change order's two mosaics (`change`)
 
 
 @dataclass(frozen=True)
@@ -51,6 +52,17 @@ class Layer:
     azimuth: bool = False  # an angle clockwise from north, stored as -180..180
     inputs: tuple[str, ...] = ()  # the reflectance bands an INDEX layer is computed from
     valid_range: tuple[float, float] | None = None  # physical values a layer can hold
+    period: str | None = None  # which mosaic of a change order (`PERIODS`), by `period_layer`
+
+    @property
+    def kind(self) -> str:
+        """The layer's name without a change order's period prefix: 'B04', 'source_index'."""
+        return self.name.removeprefix(f"{self.period}_") if self.period else self.name
+
+    @property
+    def band(self) -> l2a.Band | None:
+        """The Sentinel-2 band of a reflectance layer."""
+        return l2a.BAND_BY_NAME.get(self.kind) if self.source is Source.REFLECTANCE else None
 
     @property
     def dtype_size(self) -> int:
@@ -158,6 +170,46 @@ CONFIDENCE_LAYERS: tuple[str, ...] = tuple(
     n for n, lyr in AUX_LAYERS.items() if lyr.source is Source.CONFIDENCE)
 ANGLE_LAYERS: tuple[str, ...] = tuple(
     n for n, lyr in AUX_LAYERS.items() if lyr.source is Source.ANGLES)
+
+
+# A change order's layers beside its two mosaics' (`period_layer`): Change Vector Analysis of
+# the compared bands (`compositing.change`, `compositing.change_pieces`).
+CHANGE_LAYERS: dict[str, Layer] = {layer.name: layer for layer in (
+    Layer("cva_magnitude", "uint16", 1e-4, 65535, "1",
+          "change vector magnitude: norm of the per-band reflectance differences", Source.CHANGE,
+          comment=("Euclidean norm of the differences of the compared bands' surface "
+                   "reflectance, second mosaic (radiometrically normalised to the first) minus "
+                   "first; fill where either mosaic has no value.")),
+    Layer("cva_angle", "uint16", 0.01, 65535, "degree",
+          "change vector angle to the reference direction (the first compared band's axis)",
+          Source.CHANGE,
+          comment=("Angle between the change vector and the reference vector (1, 0, ...): 0 "
+                   "degrees where only the first compared band rose, 180 where it alone fell; "
+                   "fill where either mosaic has no value or nothing changed at all.")),
+    Layer("change_mask", "uint8", 1, 255, "1", "significant change at the ordered confidence",
+          Source.CHANGE, flags={0: "no_change", 1: "change"},
+          comment=("1 where the squared standardised band differences sum to more than the "
+                   "chi-squared quantile of the ordered confidence (degrees of freedom: the "
+                   "number of compared bands); fill where either mosaic has no value.")),
+    Layer("change_class", "uint8", 1, 255, "1",
+          "class of change: k-means on (magnitude, angle), numbered by rising magnitude",
+          Source.CHANGE, flags={0: "no_change", **{k: f"change_class_{k}" for k in range(1, 11)}},
+          comment=("0 where nothing changed; 1 to k for changed pixels, by k-means on the "
+                   "standardised change vector magnitude and angle, class 1 the smallest mean "
+                   "magnitude; the class centres are in the product's metadata.json.")),
+)}
+# The two mosaics of a change order, in the order of their layer names' prefixes.
+PERIODS: tuple[str, str] = ("before", "after")
+# What each mosaic of a change order delivers beside its bands: enough to name, for every
+# pixel, the observation each of its two values comes from.
+CHANGE_PERIOD_LAYERS: tuple[str, ...] = ("source_index", "acquisition_date")
+
+
+def period_layer(layer: Layer, period: str) -> Layer:
+    """A layer of one of a change order's two mosaics: `before_B04`, `after_source_index`."""
+    which = "first (earlier)" if period == PERIODS[0] else "second (later)"
+    return replace(layer, name=f"{period}_{layer.name}", period=period,
+                   description=f"{layer.description}, {which} period's mosaic")
 
 
 def aux_layer(name: str) -> Layer:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
 from pathlib import Path
@@ -25,7 +26,8 @@ from compositing.archive.scenes import Observation, Scene
 from compositing.grid import OutputGrid
 from compositing.orders.spec import MosaicSpec
 from compositing.products.formats import PRODUCT_FORMATS, Grouping, data_extensions
-from compositing.products.layers import Layer, reflectance_layer
+from compositing.products.groups import delivered_groups
+from compositing.products.layers import Layer
 from compositing.products.naming import (
     PROCESSING_VERSION,
     FileRecord,
@@ -104,6 +106,8 @@ class ProductInfo:
     id_namespace: str = "mosaichub"
     # Tile subfolders of a product ordered with tiling 'mgrs' (none for a single product).
     parts: tuple[ProductPart, ...] = ()
+    # A change order's fitted parameters (`change_pieces.ChangeModel.describe`).
+    change: Mapping[str, Any] | None = None
 
 
 # ---------------------------------------------------------------- shared facts and texts
@@ -142,14 +146,32 @@ def sensors(info: ProductInfo) -> list[str]:
 
 def title(info: ProductInfo) -> str:
     """Product title."""
-    period = info.spec.period_type.adjective.lower()
-    return f"Sentinel-2 L2A {period} mosaic {info.spec.name}"
+    spec = info.spec
+    period = spec.period_type.adjective.lower()
+    if spec.is_change:
+        return (f"Sentinel-2 L2A change {spec.name}: {period} mosaics of {spec.start} and "
+                f"{spec.compare_start} compared")
+    return f"Sentinel-2 L2A {period} mosaic {spec.name}"
+
+
+def covered_period(spec: MosaicSpec) -> tuple[date, date]:
+    """First and last day the product's observations may come from (both of a change
+    order's periods)."""
+    return spec.start, spec.compare_end or spec.end
 
 
 def summary(info: ProductInfo) -> str:
     """One-paragraph abstract of the product."""
     spec = info.spec
     bands = ", ".join(spec.bands)
+    if spec.is_change:
+        return (
+            f"Change in Copernicus Sentinel-2 Level-2A surface reflectance ({bands}) at "
+            f"{spec.resolution} m in EPSG:{spec.crs} over the ordered area, between the "
+            f"best-available-pixel composites of {spec.start.isoformat()} to "
+            f"{spec.end.isoformat()} and of {spec.compare_start} to {spec.compare_end}, built "
+            f"from {len(scenes(info))} L2A granules ({len(info.observations)} acquisitions). "
+            f"{algorithm_text(info)} {change_text(info)}")
     return (
         f"Best-available-pixel composite of Copernicus Sentinel-2 Level-2A surface reflectance "
         f"({bands}) at {spec.resolution} m in EPSG:{spec.crs} over the ordered area, for "
@@ -179,6 +201,19 @@ def algorithm_text(info: ProductInfo) -> str:
         pairs = ", ".join(f"{alt} for {band}" for band, alt in sorted(info.stand_ins.items()))
         text += f" The selection used {pairs}, which the inputs lack."
     return text
+
+
+def change_text(info: ProductInfo) -> str:
+    """How a change order compares its two mosaics, in one paragraph."""
+    spec = info.spec
+    return (
+        f"The second mosaic is normalised to the first by a linear regression per band on the "
+        f"pixels valid in both, iteratively re-weighted by their chi-squared probability of no "
+        f"change; per pixel the change vector (the bands' differences) gives a magnitude and "
+        f"an angle to the first band's axis. A pixel changed where its squared standardised "
+        f"differences sum to more than the chi-squared quantile of {spec.confidence:g} with "
+        f"{len(spec.bands)} degrees of freedom; changed pixels are grouped into "
+        f"{spec.change_classes} classes by k-means on magnitude and angle.")
 
 
 def lineage_statement(info: ProductInfo) -> str:
@@ -253,14 +288,15 @@ def data_files(info: ProductInfo) -> list[FileRecord]:
 def product_layers(spec: MosaicSpec) -> list[tuple[str, Layer, int]]:
     """(file layer name, layer, 1-based band index in its file) of every product layer.
 
-    Multi-band GeoTIFF products hold the reflectance bands in one `bands` file; JPEG 2000 and
-    per-layer GeoTIFF products hold one file per band.
+    Multi-band GeoTIFF products hold each group of layers (`groups.delivered_groups`: a
+    mosaic's reflectance bands) in one file named after the group; JPEG 2000 and per-layer
+    GeoTIFF products hold one file per layer.
     """
-    if spec.product_format.grouping(spec.layout) is Grouping.PER_LAYER:
-        out = [(b, reflectance_layer(b), 1) for b in spec.bands]
-    else:
-        out = [("bands", reflectance_layer(b), i) for i, b in enumerate(spec.bands, start=1)]
-    out += [(layer.name, layer, 1) for layer in spec.aux_layers]
+    per_layer = spec.product_format.grouping(spec.layout) is Grouping.PER_LAYER
+    out: list[tuple[str, Layer, int]] = []
+    for group, layers in delivered_groups(spec).items():
+        out += ([(layer.name, layer, 1) for layer in layers] if per_layer
+                else [(group, layer, i) for i, layer in enumerate(layers, start=1)])
     return out
 
 
@@ -313,6 +349,9 @@ def metadata_json(info: ProductInfo) -> dict[str, Any]:
         "Sensor_list": ", ".join(sensors(info)),
         "Mosaicking_period_start": spec.start.isoformat(),
         "Mosaicking_period_end": spec.end.isoformat(),
+        **({"Comparison_period_start": spec.compare_start.isoformat(),
+            "Comparison_period_end": spec.compare_end.isoformat()}
+           if spec.compare_start and spec.compare_end else {}),
         "First_product_date": min(days).isoformat() if days else None,
         "Last_product_date": max(days).isoformat() if days else None,
         "Resolution_distance": resolution_m(info),
@@ -335,6 +374,7 @@ def metadata_json(info: ProductInfo) -> dict[str, Any]:
         "attribution": attribution(info),
         "order": spec.to_json(),
         "algorithm": algorithm_parameters(info),
+        **({"change": dict(info.change)} if info.change is not None else {}),
         "files": [{"name": f.name, "size": f.size, "sha256": f.sha256} for f in info.files],
     }
 
@@ -352,8 +392,8 @@ def band_interpretations(info: ProductInfo) -> list[dict[str, Any]]:
     out = []
     for file_layer, layer, index in product_layers(spec):
         entry: dict[str, Any] = {"Name": layer.name, "Description": layer.description}
-        if layer.name in l2a.BAND_BY_NAME:
-            band = l2a.BAND_BY_NAME[layer.name]
+        band = layer.band
+        if band is not None:
             entry["Spectral_information"] = {
                 "S2_nominal": {"Central_wavelength": float(band.center_nm)}}
         paths = layer_paths(info, file_layer)
@@ -429,8 +469,9 @@ def _iso(value: datetime | date) -> str:
 def stac_item(info: ProductInfo) -> dict[str, Any]:
     """A STAC 1.0.0 Item for the product (projection, eo, raster and file extensions)."""
     spec, grid = info.spec, info.grid
-    start = datetime.combine(spec.start, time.min, tzinfo=UTC)
-    end = datetime.combine(spec.end, time(23, 59, 59), tzinfo=UTC)
+    first, last = covered_period(spec)
+    start = datetime.combine(first, time.min, tzinfo=UTC)
+    end = datetime.combine(last, time(23, 59, 59), tzinfo=UTC)
     stac_root = info.links.stac if info.links else None
     collection_href = (f"{stac_root.rstrip('/')}/collections/{STAC_COLLECTION}"
                        if stac_root else "../collection.json")
@@ -519,9 +560,9 @@ def _asset(info: ProductInfo, f: FileRecord) -> dict[str, Any]:
         asset["proj:bbox"] = list(part.grid.bounds)
     if role == "data" and layers:
         asset["raster:bands"] = [_raster_band(info, lyr) for lyr in layers]
-        reflectance = [lyr.name for lyr in layers if lyr.name in l2a.BAND_BY_NAME]
+        reflectance = [lyr for lyr in layers if lyr.band is not None]
         if reflectance and len(reflectance) == len(layers):  # eo:bands parallels raster:bands
-            asset["eo:bands"] = [_eo_band(name) for name in reflectance]
+            asset["eo:bands"] = [_eo_band(lyr) for lyr in reflectance]
     return asset
 
 
@@ -533,9 +574,10 @@ def _raster_band(info: ProductInfo, layer: Layer) -> dict[str, Any]:
     return band
 
 
-def _eo_band(name: str) -> dict[str, Any]:
-    band = l2a.BAND_BY_NAME[name]
-    return {"name": name, "common_name": band.common_name,
+def _eo_band(layer: Layer) -> dict[str, Any]:
+    band = layer.band
+    assert band is not None  # a reflectance layer
+    return {"name": layer.name, "common_name": band.common_name,
             "center_wavelength": band.center_nm / 1000.0, "description": band.description}
 
 

@@ -16,7 +16,6 @@ from pyproj import CRS, Transformer
 from rasterio.windows import Window
 from shapely.geometry import box
 
-from compositing import l2a
 from compositing.grid import OutputGrid
 from compositing.orders.spec import MosaicSpec
 from compositing.products.intermediate import Intermediates
@@ -88,7 +87,7 @@ def write_netcdf(path: Path, sources: Sequence[tuple[Path, Sequence[Layer]]], gr
         ydim, xdim = _write_coordinates(ds, grid, spec)
         _write_crs(ds, grid)
         aux = " ".join(layer.name for _, layers in sources for layer in layers
-                       if layer.name not in l2a.BAND_BY_NAME)
+                       if layer.band is None)
         for source, layers in sources:
             variables = [_create_variable(ds, layer, grid, (ydim, xdim), aux, source_ids)
                          for layer in layers]
@@ -194,7 +193,7 @@ def _create_variable(ds: netCDF4.Dataset, layer: Layer, grid: OutputGrid,
                             fill_value=fill)
     var.set_auto_maskandscale(False)  # values are copied as stored
     var.setncatts(variable_attributes(layer, source_ids))
-    if ancillary and layer.name in l2a.BAND_BY_NAME:
+    if ancillary and layer.band is not None:
         var.ancillary_variables = ancillary
     return var
 
@@ -202,7 +201,7 @@ def _create_variable(ds: netCDF4.Dataset, layer: Layer, grid: OutputGrid,
 def variable_attributes(layer: Layer, source_ids: Sequence[str] = ()) -> dict[str, Any]:
     """CF/ACDD attributes of a layer's variable (not _FillValue)."""
     dtype = storage_dtype(layer)
-    band = l2a.BAND_BY_NAME.get(layer.name)
+    band = layer.band
     attrs: dict[str, Any] = {"long_name": layer.description, "grid_mapping": "crs"}
     if _unsigned(layer):
         attrs["_Unsigned"] = "true"
@@ -215,7 +214,7 @@ def variable_attributes(layer: Layer, source_ids: Sequence[str] = ()) -> dict[st
         attrs["coverage_content_type"] = ("qualityInformation" if layer.quality
                                           else "auxiliaryInformation")
         flags = dict(layer.flags)
-        if layer.name == "source_index" and source_ids:
+        if layer.kind == "source_index" and source_ids:
             flags = dict(enumerate(flag_words(source_ids)))
         if flags:
             attrs["flag_values"] = np.array(sorted(flags), dtype=dtype)

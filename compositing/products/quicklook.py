@@ -41,7 +41,7 @@ def write_quicklook(bands_tif: Path, dst: Path, *, rgb: tuple[int, int, int],
         # out_shape makes GDAL read from the overviews: memory stays bounded by max_size.
         data = ds.read(list(rgb), out_shape=(3, height, width), masked=True,
                        resampling=Resampling.nearest)
-        inside = (_inside(aoi, ds.crs, ds.transform * ds.transform.scale(
+        inside = (_inside(aoi, ds.crs, ds.transform @ ds.transform.scale(
             ds.width / width, ds.height / height), (height, width))
             if aoi is not None and ds.crs is not None else np.zeros((height, width), bool))
     valid = np.asarray(~np.ma.getmaskarray(data).any(axis=0))
@@ -85,3 +85,55 @@ def stretch(band: np.ndarray, valid: np.ndarray) -> np.ndarray:
     span = high - low if high > low else 1.0
     scaled = np.clip((band.astype(np.float64) - low) / span, 0.0, 1.0) * 255.0
     return np.where(valid, np.rint(scaled), 0).astype(np.uint8)
+
+
+# A change order's class map: no change in a light grey, classes 1 to 10 in the Okabe-Ito
+# colours (told apart with every common colour-vision deficiency), then two darker extras.
+NO_CHANGE_COLOUR = (225, 225, 225)
+CLASS_COLOURS: tuple[tuple[int, int, int], ...] = (
+    (230, 159, 0), (86, 180, 233), (0, 158, 115), (240, 228, 66), (0, 114, 178),
+    (213, 94, 0), (204, 121, 167), (0, 0, 0), (120, 60, 0), (80, 80, 160),
+)
+# Quicklooks a product may have, by the layer part of their file names (`naming`): the first
+# is the one lists and maps show.
+QUICKLOOKS: dict[str, str] = {
+    "quicklook": "true colour (the second mosaic's, for a change order)",
+    "quicklook_before": "true colour of a change order's first mosaic",
+    "quicklook_change": "a change order's classes of change",
+}
+
+
+def quicklook_kind(file_name: str) -> str | None:
+    """Which of `QUICKLOOKS` a PNG file name is ('quicklook_change_M20_...png')."""
+    if not file_name.lower().endswith(".png"):
+        return None
+    return next((kind for kind in sorted(QUICKLOOKS, key=len, reverse=True)
+                 if file_name.startswith(f"{kind}_")), None)
+
+
+def write_class_quicklook(classes_tif: Path, dst: Path, *, max_size: int = 1024,
+                          aoi: BaseGeometry | None = None) -> None:
+    """An RGBA PNG of a change class layer: `CLASS_COLOURS` for classes 1..10, a light grey
+    where nothing changed, hatched inside `aoi` where either mosaic had no value, transparent
+    outside it."""
+    with rasterio.open(classes_tif) as ds:
+        height, width = preview_shape(ds.height, ds.width, max_size)
+        data = ds.read(1, out_shape=(height, width), masked=True,
+                       resampling=Resampling.nearest)
+        inside = (_inside(aoi, ds.crs, ds.transform @ ds.transform.scale(
+            ds.width / width, ds.height / height), (height, width))
+            if aoi is not None and ds.crs is not None else np.zeros((height, width), bool))
+    valid = ~np.ma.getmaskarray(data)
+    values = np.ma.getdata(data).astype(np.int64)
+    palette = np.array([NO_CHANGE_COLOUR, *CLASS_COLOURS], np.uint8)
+    rgb = palette[np.clip(values, 0, len(palette) - 1)]
+    hatched = inside & ~valid
+    stripes = ((np.add.outer(np.arange(height), np.arange(width)) // HATCH_WIDTH) % 2).astype(bool)
+    dark, light = (np.array(c, np.uint8) for c in NO_OBSERVATION_HATCH)
+    rgb[hatched] = np.where(stripes[hatched][:, None], light, dark)
+    alpha = np.where(valid | hatched, 255, 0).astype(np.uint8)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", NotGeoreferencedWarning)
+        with rasterio.open(dst, "w", driver="PNG", width=width, height=height, count=4,
+                           dtype="uint8") as out:
+            out.write(np.stack([*np.moveaxis(rgb, 2, 0), alpha]))

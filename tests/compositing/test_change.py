@@ -93,3 +93,35 @@ def test_classes_tell_the_clearing_from_the_lake():
     assert clearing.argmax() != lake.argmax()
     # Deterministic.
     np.testing.assert_array_equal(classes, classify(magnitude, angle, mask, k=2))
+
+
+def test_lattice_sample_is_the_densest_lattice_within_the_limit_whatever_the_chunk_order():
+    from affine import Affine
+
+    from compositing.change_pieces import LatticeSample
+    from compositing.grid import Chunk
+
+    rng = np.random.default_rng(3)
+    where = rng.random((100, 120)) < 0.3
+    values = rng.random((2, 100, 120))
+    chunks = [Chunk(r, c, 25, 40, Affine.identity()) for r in range(0, 100, 25)
+              for c in range(0, 120, 40)]
+    samples = []
+    for order in (chunks, chunks[::-1], [chunks[i] for i in rng.permutation(len(chunks))]):
+        sample = LatticeSample(limit=200)
+        for ch in order:
+            window = (slice(ch.row_off, ch.row_off + ch.height),
+                      slice(ch.col_off, ch.col_off + ch.width))
+            sample.add(ch, where[window], values[(slice(None), *window)])
+        samples.append((sample.step, sample.values()))
+    step = samples[0][0]
+    lattice = np.zeros_like(where)
+    lattice[::step, ::step] = True
+    assert (where & lattice).sum() <= 200
+    half = np.zeros_like(where)
+    half[::step // 2, ::step // 2] = True
+    assert (where & half).sum() > 200  # the next denser lattice would hold too many
+    expected = values[:, where & lattice]
+    for got_step, got in samples:
+        assert got_step == step
+        np.testing.assert_array_equal(got, expected)
