@@ -191,7 +191,11 @@ class MosaicSpec:
         out["aoi"] = mapping(self.aoi)
         out["start"], out["end"] = self.start.isoformat(), self.end.isoformat()
         out["crs"] = f"EPSG:{self.crs}"
-        out["compare_start"] = self.compare_start.isoformat() if self.compare_start else None
+        if self.compare_start is None:  # a mosaic: in the shape it had before change orders
+            for name in ("compare_start", "confidence", "change_classes"):
+                del out[name]
+        else:
+            out["compare_start"] = self.compare_start.isoformat()
         for key in ("bands", "aux", "metadata"):
             out[key] = list(out[key])
         return json.loads(json.dumps(out))  # plain lists, not the geometry's tuples
