@@ -22,6 +22,13 @@ of relative orbit 23 (S2A and S2B alternating), and every tile is seen on every 
 same datatake id. The surface physics and clouds live in `compositing.demo.scene`. The truth
 rasters cover the whole window, also where a swath wedge leaves the product without data (DN 0
 in every band, SCL 0).
+
+The land cover is static but for a few known change events in the midlands on 2023-03-15 (a
+forest clearing, a new reservoir, a burn scar; `compositing.demo.changes`, which also gives
+their truth on any grid): scenes from that day on render the new land cover, earlier ones the
+old. They lie north of the windows of 2400 m and less, inside those of `FULL_SIZE_M`.
+Building twice into one folder adds the second range's scenes to the first's (nothing is
+removed), e.g. July 2022 and July 2023 for a change order.
 """
 
 from __future__ import annotations
@@ -48,6 +55,7 @@ from shapely.ops import unary_union
 
 from compositing import l2a
 from compositing.archive.angles import incidence_zenith, node_grid
+from compositing.demo import changes
 from compositing.demo import scene as ds
 from compositing.orders.mgrs import TILE_LATTICE_M, TILE_SIZE_M, Tile, tile
 from compositing.stacspec import STAC_VERSION, extension
@@ -326,6 +334,10 @@ def build_demo_archive(archive_dir: Path, *, start: date = DEMO_START, end: date
     processes (writing COGs holds the GIL in rasterio, so threads gain nothing). Every scene
     depends only on its pass, window and seed, so the archive is byte-identical whatever the
     number of workers.
+
+    Scenes already in `archive_dir` stay: build two ranges into one folder with two calls. A
+    day in both ranges is written twice, and may differ (each range has one nearly clear and
+    one mostly cloudy date forced, see `acquisitions`).
     """
     if extent_m is not None:
         if size_m is not None:
@@ -363,15 +375,33 @@ def _write_pass(archive: Path, windows: list[Window],
         for w in windows:
             if extents[w.key] not in skies:
                 skies[extents[w.key]] = _sky(seed, acq, extents[w.key])
-            static = _static(seed, w.grid.epsg, w.grid.x0, w.grid.y0, w.grid.size_m)
+            static = _static(seed, w.grid.epsg, w.grid.x0, w.grid.y0, w.grid.size_m,
+                             changes.events_by(acq.day))
             paths.append(_write_scene(archive, w, acq, skies[extents[w.key]], static, seed))
     return paths
 
 
+def _static(seed: int, epsg: int, x0: float, y0: float, size_m: int,
+            events: tuple[changes.ChangeEvent, ...] = ()) -> dict[str, np.ndarray]:
+    """The land cover of a window once `events` have happened (none: the static landscape)."""
+    if not events:
+        return _landscape(seed, epsg, x0, y0, size_m)
+    return _changed(seed, epsg, x0, y0, size_m, events)
+
+
 @lru_cache(maxsize=8)
-def _static(seed: int, epsg: int, x0: float, y0: float, size_m: int) -> dict[str, np.ndarray]:
-    """The land cover of a window (cached: the same for every pass)."""
+def _landscape(seed: int, epsg: int, x0: float, y0: float, size_m: int
+               ) -> dict[str, np.ndarray]:
+    """The static land cover of a window (cached: the same for every pass)."""
     return ds.Landscape(seed).classes(ds.SceneGrid(epsg, x0, y0, size_m))
+
+
+@lru_cache(maxsize=8)
+def _changed(seed: int, epsg: int, x0: float, y0: float, size_m: int,
+             events: tuple[changes.ChangeEvent, ...]) -> dict[str, np.ndarray]:
+    """The land cover of a window after `events` (cached: one state for all passes after)."""
+    return changes.apply_events(_landscape(seed, epsg, x0, y0, size_m),
+                                ds.SceneGrid(epsg, x0, y0, size_m), events)
 
 
 def _sky(seed: int, acq: Acquisition, extent: tuple[float, float, float, float]) -> ds.Sky:

@@ -24,12 +24,15 @@ from shapely.geometry.polygon import orient
 
 from compositing import l2a
 
-# Classes of the synthetic landscape (not SCL codes).
-WATER, URBAN, SOIL, GRASS, CROP, LATE_CROP, FOREST = range(7)
+# Classes of the synthetic landscape (not SCL codes). BURNT only arises from a change event
+# (`compositing.demo.changes`): the static landscape has none.
+WATER, URBAN, SOIL, GRASS, CROP, LATE_CROP, FOREST, BURNT = range(8)
 
 # BOA reflectance spectra in l2a.BANDS order: B01 B02 B03 B04 B05 B06 B07 B08 B8A B09 B11 B12.
 # Rough library shapes (green leaves: red well, NIR plateau; soil: rising to SWIR; water: dark
-# beyond red; snow: bright VNIR, dark SWIR; cloud: bright and flat, lower in SWIR).
+# beyond red; snow: bright VNIR, dark SWIR; cloud: bright and flat, lower in SWIR; fresh burn
+# scar: char and ash, dark through the NIR, SWIR higher than NIR as the leaf water is gone, so
+# NDVI ~0.2 and NBR ~-0.4).
 _S = {
     "green": (0.025, 0.030, 0.065, 0.030, 0.110, 0.300, 0.380, 0.420, 0.440, 0.440, 0.200, 0.090),
     "dry": (0.045, 0.055, 0.080, 0.090, 0.130, 0.190, 0.220, 0.250, 0.265, 0.265, 0.300, 0.190),
@@ -39,20 +42,21 @@ _S = {
     "urban": (0.100, 0.105, 0.115, 0.125, 0.135, 0.145, 0.150, 0.160, 0.165, 0.165, 0.185, 0.165),
     "snow": (0.850, 0.870, 0.860, 0.840, 0.820, 0.790, 0.770, 0.740, 0.720, 0.600, 0.080, 0.050),
     "cloud": (0.600, 0.610, 0.620, 0.630, 0.630, 0.630, 0.630, 0.630, 0.630, 0.550, 0.420, 0.290),
+    "burnt": (0.040, 0.038, 0.045, 0.052, 0.062, 0.075, 0.082, 0.088, 0.095, 0.095, 0.215, 0.195),
     "turbid": (0.010, 0.015, 0.025, 0.020, 0.012, 0.004, 0.002, 0.001, 0.001, 0.0, 0.0, 0.0),
 }
 SPECTRA = {k: np.array(v, np.float32) for k, v in _S.items()}
 # Per class: spectrum at full greenness and at none (mixed by the seasonal greenness).
 _GREEN_END = np.stack([SPECTRA[k] for k in ("water", "urban", "soil", "green", "green", "green",
-                                            "forest")])
+                                            "forest", "burnt")])
 _BARE_END = np.stack([SPECTRA["water"], SPECTRA["urban"], SPECTRA["soil"], SPECTRA["dry"],
                       0.5 * (SPECTRA["soil"] + SPECTRA["dry"]), SPECTRA["soil"],
-                      0.8 * SPECTRA["forest"] + 0.2 * SPECTRA["dry"]])
+                      0.8 * SPECTRA["forest"] + 0.2 * SPECTRA["dry"], SPECTRA["burnt"]])
 # Seasonal greenness per class: (minimum, maximum, peak day of year, width in days).
 _PHENOLOGY = {GRASS: (0.45, 0.92, 165, 85), CROP: (0.05, 0.95, 150, 40),
               LATE_CROP: (0.0, 0.9, 215, 35), FOREST: (0.55, 1.0, 185, 90)}
 # How much of a class snow covers: none on water, patchy in towns, half seen through forest.
-_SNOW_CATCH = np.array([0.0, 0.7, 1.0, 1.0, 1.0, 1.0, 0.5], np.float32)
+_SNOW_CATCH = np.array([0.0, 0.7, 1.0, 1.0, 1.0, 1.0, 0.5, 1.0], np.float32)
 # Fraction of direct light per band: how much a cloud shadow darkens (blue is mostly diffuse).
 _SHADOW_DEPTH = np.array([0.45, 0.5, 0.55, 0.6, 0.62, 0.65, 0.65, 0.66, 0.66, 0.66, 0.68, 0.68],
                          np.float32)[:, None, None]
