@@ -13,13 +13,26 @@ column, the share of STC pixels whose chosen observation is truly cloud or truly
 The STC prefers observations away from detected clouds (docs/ATBD.md); `--atbd-stc` turns that
 off to measure the decision tree exactly as the ATBD prints it.
 
+Then change detection (issue 17): change orders of July 2022 against July 2023 over the demo's
+known changes (`compositing.demo.changes`: a forest clearing, a new reservoir and a burn scar on
+2023-03-15, in an archive of both Julys built once under var/bench/), run by the pipeline as
+the hub runs them, at 10 m and 20 m and three confidences. Against the truth on the product's
+grid (pixels changed by at least half; edge pixels changed in part are scored neither way):
+  precision   changed-and-detected / detected
+  recall      changed-and-detected / changed (and per event)
+  false %     detected / unchanged pixels: the false-change rate
+Goal at the default confidence: recall >= 0.9, false-change rate <= 1 %.
+
     DEBUG=1 .venv/bin/python bench/quality.py [--buffer N] [--atbd-stc] [--size-m M] [--year Y]
+                                              [--only composite|change]
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
+import tempfile
 import time
 from dataclasses import dataclass
 from datetime import date
@@ -35,7 +48,14 @@ from compositing import l2a
 from compositing.archive.read import Stack, read_stack
 from compositing.archive.scenes import Observation, group_acquisitions, scene_from_item
 from compositing.archive.store import LocalArchive
+from compositing.change import DEFAULT_CONFIDENCE
 from compositing.demo.archive import DEMO_CENTER_32629, build_demo_archive
+from compositing.demo.changes import (
+    CHANGE_AOI_BBOX,
+    CHANGE_AOI_SIZE_M,
+    CHANGE_EVENTS,
+    change_labels,
+)
 from compositing.grid import Chunk, OutputGrid
 from compositing.orders.periods import next_period_start, period_bounds
 from compositing.selection.composite import select, stack_bands
@@ -197,7 +217,15 @@ def main() -> None:
     parser.add_argument("--buffer", type=int, default=0, help="cloud/shadow dilation in px")
     parser.add_argument("--atbd-stc", action="store_true",
                         help="STC without the preference for observations away from clouds")
+    parser.add_argument("--only", choices=("composite", "change"))
     args = parser.parse_args()
+    if args.only != "change":
+        composite_quality(args)
+    if args.only != "composite":
+        change_quality()
+
+
+def composite_quality(args: argparse.Namespace) -> None:
     catalog = LocalArchive(archive_for(args.year, args.size_m))
     print(f"{'product':<14} {'method':<14} {'clear %':>8} {'RMSE':>8} {'pixels':>7}")
     totals: dict[str, list[tuple[float, int]]] = {}
@@ -222,6 +250,94 @@ def main() -> None:
     print(f"medoid beats every baseline on its own pixels: {'PASS' if beaten else 'FAIL'} "
           f"({shares['medoid']:.2f} % vs " + ", ".join(f"{k} {v:.2f} %" for k, v in rivals.items())
           + "; the band median is not an observation, so it has no clear share)")
+
+
+CHANGE_YEARS = ((date(2022, 7, 1), date(2022, 7, 31)), (date(2023, 7, 1), date(2023, 7, 31)))
+CONFIDENCES = (0.99, DEFAULT_CONFIDENCE, 0.999999)
+CHANGE_GOALS = {"recall": 0.9, "false_rate": 0.01}
+
+
+def change_archive() -> Path:
+    """Both Julys of the change events' area, built once (a stamp marks a finished build)."""
+    archive = REPO / "var" / "bench" / f"archive-change-{CHANGE_AOI_SIZE_M}m"
+    stamp = archive / ".built"
+    if not stamp.exists():
+        for start, end in CHANGE_YEARS:
+            print(f"building demo scenes {start} to {end} in {archive} ...", file=sys.stderr)
+            build_demo_archive(archive, start=start, end=end, size_m=CHANGE_AOI_SIZE_M,
+                               workers=os.cpu_count() or 1)
+        stamp.touch()
+    return archive
+
+
+def change_quality() -> None:
+    """Precision, recall and false-change rate of change orders against the demo's truth."""
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from _demo_hub import setup_django
+
+    setup_django(change_archive())
+    from compositing.orders.spec import parse_spec
+    from compositing.pipeline import run_mosaic
+    from hub.mosaics.services import mosaic_settings
+
+    (before_start, before_end), (after_start, _) = CHANGE_YEARS
+    print(f"\nchange: July {before_start.year} against July {after_start.year}, "
+          f"{len(CHANGE_EVENTS)} events on {CHANGE_EVENTS[0].day}")
+    print(f"{'res':>4} {'confidence':>10} {'precision':>9} {'recall':>7} {'false %':>8} "
+          f"{'changed':>7} {'unchanged':>9} {'seconds':>7}  recall per event")
+    verdicts = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for res in (10, 20):
+            for confidence in CONFIDENCES:
+                spec = parse_spec({
+                    "aoi": list(CHANGE_AOI_BBOX), "start": before_start.isoformat(),
+                    "period": "month", "compare_start": after_start.isoformat(),
+                    "resolution": res, "crs": "EPSG:32629", "confidence": confidence,
+                    "name": f"q{res}", "metadata": ["json"]})
+                clock = time.perf_counter()
+                result = run_mosaic(spec, mosaic_settings(), Path(tmp) / f"{res}-{confidence}",
+                                    f"{res}{confidence}")
+                seconds = time.perf_counter() - clock
+                mask_path = next(result.folder.glob("change_mask_*.tif"))
+                with rasterio.open(mask_path) as ds:
+                    detected = ds.read(1)
+                    labels = change_labels(ds.crs, ds.transform, ds.shape, before_end,
+                                           after_start)
+                scores = change_scores(detected, labels)
+                per_event = " ".join(f"{e.name} {scores['events'][i]:.3f}"
+                                     for i, e in enumerate(CHANGE_EVENTS, start=1))
+                print(f"{res:>4} {confidence:>10g} {scores['precision']:9.3f} "
+                      f"{scores['recall']:7.3f} {100 * scores['false_rate']:8.3f} "
+                      f"{scores['changed']:7d} {scores['unchanged']:9d} {seconds:7.1f}  "
+                      f"{per_event}")
+                if confidence == DEFAULT_CONFIDENCE:
+                    verdicts.append((res, scores))
+    for res, scores in verdicts:
+        ok = (scores["recall"] >= CHANGE_GOALS["recall"]
+              and scores["false_rate"] <= CHANGE_GOALS["false_rate"])
+        print(f"{res} m at confidence {DEFAULT_CONFIDENCE:g}: recall {scores['recall']:.3f} "
+              f"(goal >= {CHANGE_GOALS['recall']}), false-change rate "
+              f"{100 * scores['false_rate']:.3f} % (goal <= {100 * CHANGE_GOALS['false_rate']:g} "
+              f"%): {'PASS' if ok else 'FAIL'}")
+
+
+def change_scores(detected: np.ndarray, labels: np.ndarray) -> dict:
+    """Scores of a change mask (0, 1, 255 no value) against truth labels (0 unchanged, event
+    number, 255 changed in part), on the pixels where both say something."""
+    scored = (detected != 255) & (labels != 255)
+    changed = scored & (labels > 0)
+    unchanged = scored & (labels == 0)
+    hit = detected == 1
+    tp, fp = int((changed & hit).sum()), int((unchanged & hit).sum())
+    return {
+        "precision": tp / (tp + fp) if tp + fp else float("nan"),
+        "recall": tp / changed.sum() if changed.any() else float("nan"),
+        "false_rate": fp / unchanged.sum() if unchanged.any() else float("nan"),
+        "changed": int(changed.sum()), "unchanged": int(unchanged.sum()),
+        "events": {i: (float((hit & scored & (labels == i)).sum() / n)
+                       if (n := (scored & (labels == i)).sum()) else float("nan"))
+                   for i in range(1, len(CHANGE_EVENTS) + 1)},
+    }
 
 
 if __name__ == "__main__":

@@ -123,37 +123,82 @@ def change_vectors(before: np.ndarray, after: np.ndarray,
 
 @dataclass(frozen=True)
 class Spread:
-    """Centre and spread per band of the differences over the pixels likely unchanged: what
-    standardises a difference, fitted once (on a sample) and applied chunk by chunk."""
+    """The multivariate Gaussian of the differences of unchanged pixels: centre and covariance
+    per band, fitted once (on a sample) and applied chunk by chunk. Bands' differences are
+    correlated (a haze or a phenological shift moves the visible bands together), so a pixel's
+    distance is the Mahalanobis distance, chi-squared with as many degrees of freedom as bands
+    where nothing changed."""
 
-    median: np.ndarray  # (band,)
-    spread: np.ndarray  # (band,)
+    median: np.ndarray  # (band,) centre
+    covariance: np.ndarray  # (band, band)
 
-    def standardise(self, diff: np.ndarray) -> np.ndarray:
-        """(band, ...) differences in units of the spread."""
-        shape = (-1,) + (1,) * (diff.ndim - 1)
-        return (diff - self.median.reshape(shape)) / self.spread.reshape(shape)
+    @property
+    def spread(self) -> np.ndarray:
+        """(band,) standard deviation of each band's difference."""
+        return np.sqrt(np.diag(self.covariance))
+
+    def distance2(self, diff: np.ndarray) -> np.ndarray:
+        """Squared Mahalanobis distance of (band, ...) differences; NaN where one is NaN."""
+        return _mahalanobis2(diff, self.median, self.covariance)
 
     def changed(self, diff: np.ndarray, confidence: float = DEFAULT_CONFIDENCE) -> np.ndarray:
-        """True where the standardised differences' sum of squares passes the chi-squared
-        quantile of `confidence`; False where a difference is NaN."""
-        statistic = (self.standardise(diff) ** 2).sum(axis=0)
+        """True where the distance passes the chi-squared quantile of `confidence`; False
+        where a difference is NaN."""
         with np.errstate(invalid="ignore"):
-            return statistic > chi2_quantile(confidence, diff.shape[0])
+            return self.distance2(diff) > chi2_quantile(confidence, diff.shape[0])
+
+
+# The covariance of unchanged differences is fitted on the pixels within this quantile of
+# their own distance, the rest trimmed as changed: far in the tails, so the fit keeps nearly
+# all of the unchanged spread whatever confidence a change is then tested at, and none of
+# the changes well beyond it. Trimming at the tested confidence instead would shrink the
+# spread at low confidences until the unchanged tails count as change.
+FIT_CONFIDENCE = 0.999999
+FIT_ITERATIONS = 50
 
 
 def fit_spread(diff: np.ndarray, unchanged_weights: np.ndarray) -> Spread:
-    """The robust centre and spread (`_robust_spread`) of (band, ...) differences, over the
-    pixels valid in every band whose weight says they are likely unchanged."""
+    """The centre and covariance of (band, ...) differences over the pixels valid in every
+    band: started from the median and the median absolute deviation of the pixels likely
+    unchanged (`unchanged_weights`), then refitted on the pixels within FIT_CONFIDENCE of
+    the fit until it is stable, each covariance corrected for the trimmed tails of a
+    Gaussian."""
     valid = np.isfinite(diff).all(axis=0) & np.isfinite(unchanged_weights)
-    median, spread = _robust_spread(diff[:, valid], unchanged_weights[valid])
-    return Spread(median, spread)
+    values = diff[:, valid]
+    bands = values.shape[0]
+    centre, mad = _robust_spread(values, unchanged_weights[valid])
+    covariance = np.diag(mad ** 2)
+    cut = chi2_quantile(FIT_CONFIDENCE, bands)
+    # Variance of a Gaussian kept within the cut, relative to the whole (Tallis, 1963).
+    kept_share = (1.0 - float(chi2_sf(cut, bands + 2))) / (1.0 - float(chi2_sf(cut, bands)))
+    for _ in range(FIT_ITERATIONS):
+        kept = values[:, _mahalanobis2(values, centre, covariance) <= cut]
+        if kept.shape[1] <= bands:
+            break
+        new_centre = kept.mean(axis=1)
+        deviation = kept - new_centre[:, None]
+        new = deviation @ deviation.T / kept.shape[1] / kept_share
+        stable = np.allclose(new, covariance, rtol=1e-6, atol=0.0)
+        centre, covariance = new_centre, new
+        if stable:
+            break
+    return Spread(centre, covariance)
+
+
+def _mahalanobis2(values: np.ndarray, centre: np.ndarray, covariance: np.ndarray) -> np.ndarray:
+    """Squared Mahalanobis distance of (band, ...) values (a tiny ridge keeps a band without
+    any spread from making the covariance singular)."""
+    bands = values.shape[0]
+    ridge = 1e-12 * max(1.0, float(np.trace(covariance)) / bands)
+    inverse = np.linalg.inv(covariance + ridge * np.eye(bands))
+    dev = values - centre.reshape((-1,) + (1,) * (values.ndim - 1))
+    return np.einsum("i...,ij,j...->...", dev, inverse, dev)
 
 
 def change_mask(diff: np.ndarray, unchanged_weights: np.ndarray,
                 confidence: float = DEFAULT_CONFIDENCE) -> np.ndarray:
-    """True where the standardised differences' sum of squares passes the chi-squared quantile
-    of `confidence`; the spread is that of the pixels likely unchanged."""
+    """True where the differences' Mahalanobis distance passes the chi-squared quantile of
+    `confidence` (`fit_spread`, then `Spread.changed`)."""
     return fit_spread(diff, unchanged_weights).changed(diff, confidence)
 
 

@@ -79,8 +79,10 @@ class ChangeModel:
                 "offset": _floats(self.normalisation.offset),
                 "sample_pixels": self.sampled,
             },
-            "difference_median": _floats(self.spread.median),
-            "difference_spread": _floats(self.spread.spread),
+            "difference_centre": _floats(self.spread.median),
+            "difference_std": _floats(self.spread.spread),
+            "difference_correlation": [_floats(row) for row in (
+                self.spread.covariance / np.outer(self.spread.spread, self.spread.spread))],
             "confidence": self.confidence,
             "chi2_degrees_of_freedom": len(self.bands),
             "chi2_threshold": round(chi2_quantile(self.confidence, len(self.bands)), 6),

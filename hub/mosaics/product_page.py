@@ -76,6 +76,7 @@ class ProductMetadata:
     attribution: str = ""
     corners: list[list[float]] | None = None  # quicklook's top-left, top-right, bottom-left
     bounds: list[float] | None = None  # west, south, east, north of the grid's corners
+    change: dict[str, Any] = field(default_factory=dict)  # a change order's fitted comparison
 
 
 def stored_path(product_file: ProductFile) -> Path | None:
@@ -134,6 +135,7 @@ def describe(doc: dict[str, Any]) -> ProductMetadata:
         attribution=doc.get("attribution", ""),
         corners=quicklook_corners(geometry.get("Boundary_WGS84")),
         bounds=ring_bounds(geometry.get("Boundary_WGS84")),
+        change=doc["change"] if isinstance(doc.get("change"), dict) else {},
     )
 
 

@@ -20,6 +20,7 @@ from hub.accounts.verification import UnverifiedAddressError
 from hub.catalogue.forms import PublishForm
 from hub.catalogue.publishing import published_item
 from hub.mosaics import listing, product_page, services
+from hub.mosaics.change_page import change_view
 from hub.mosaics.forms import OrderForm
 from hub.mosaics.links import order_origin
 from hub.mosaics.models import MosaicRequest, Status
@@ -106,6 +107,7 @@ def request_detail(request: HttpRequest, request_id: str) -> HttpResponse:
         "req": req, "row": row, "metadata": metadata,
         "layout_text": LAYOUTS[req.spec.layout], "tiling_text": TILINGS[req.spec.tiling],
         "map_data": product_page.map_data(req, metadata),
+        "change": change_view(req, metadata),
         "links": product_page.metadata_links(req) if req.status == Status.DONE else [],
         "published": published_item(req),
         "publish_form": (PublishForm() if request.user.is_staff and req.status == Status.DONE
