@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
 from pathlib import Path
@@ -88,6 +89,8 @@ class ProductInfo:
     `links`, when given, are the product's public URLs; without them (a product written to a
     folder, not served) the metadata refers to the files by their paths relative to the
     product folder, which holds the metadata files too: never by a path of the machine.
+    `statistics`: by data file name, a STAC raster Statistics Object for each layer of the
+    file in `file_layers` order, computed from the delivered files (`products.statistics`).
     """
 
     spec: MosaicSpec
@@ -104,6 +107,7 @@ class ProductInfo:
     id_namespace: str = "mosaichub"
     # Tile subfolders of a product ordered with tiling 'mgrs' (none for a single product).
     parts: tuple[ProductPart, ...] = ()
+    statistics: Mapping[str, Sequence[Mapping[str, float]]] = field(default_factory=dict)
 
 
 # ---------------------------------------------------------------- shared facts and texts
@@ -528,19 +532,25 @@ def _asset(info: ProductInfo, f: FileRecord) -> dict[str, Any]:
         asset["proj:bbox"] = list(part.grid.bounds)
     layers = [layer for layer, _ in file_layers(info.spec, f.name)]
     if layers:
-        asset["raster:bands"] = [_raster_band(info, layer) for layer in layers]
+        statistics: Sequence[Mapping[str, float] | None] = (
+            info.statistics.get(f.name) or [None] * len(layers))
+        asset["raster:bands"] = [_raster_band(info, layer, stats)
+                                 for layer, stats in zip(layers, statistics, strict=True)]
         # Every layer named, spectral or not, so that eo:bands parallels raster:bands and a
         # reader can tell which entry of a NetCDF or Zarr asset is which variable.
         asset["eo:bands"] = [_eo_band(layer) for layer in layers]
     return asset
 
 
-def _raster_band(info: ProductInfo, layer: Layer) -> dict[str, Any]:
+def _raster_band(info: ProductInfo, layer: Layer,
+                 statistics: Mapping[str, float] | None) -> dict[str, Any]:
     band: dict[str, Any] = {"nodata": layer.nodata, "data_type": layer.dtype,
                             "scale": layer.scale, "offset": layer.offset,
                             "spatial_resolution": resolution_m(info)}
     if layer.units not in ("1", ""):  # dimensionless (reflectance, indices, counts): no unit
         band["unit"] = layer.units
+    if statistics:
+        band["statistics"] = dict(statistics)
     return band
 
 

@@ -302,9 +302,12 @@ def test_a_one_file_asset_describes_every_layer_in_order(fmt):
     spec = info.spec
     name = layer_file_name(spec, "bands", spec.product_format.extension)
     layers = [*spec.bands, "ndvi", "valid_obs"]
-    info = dataclasses.replace(info, files=[FileRecord(name, 10, "0" * 64)])
+    stats = [{"mean": float(i), "valid_percent": 50.0} for i in range(len(layers))]
+    info = dataclasses.replace(info, files=[FileRecord(name, 10, "0" * 64)],
+                               statistics={name: stats})
     asset = stac_item(info)["assets"]["bands"]
     assert [b["name"] for b in asset["eo:bands"]] == layers
+    assert [b["statistics"] for b in asset["raster:bands"]] == stats
     assert [b["nodata"] for b in asset["raster:bands"]] == [65535] * 4 + [-32768, 255]
     ndvi = asset["eo:bands"][layers.index("ndvi")]
     assert set(ndvi) == {"name", "description"} and "(B08 - B04)" in ndvi["description"]
