@@ -29,6 +29,7 @@ from compositing.products.naming import (
     write_json,
 )
 from compositing.products.quicklook import write_class_quicklook, write_quicklook
+from compositing.products.statistics import product_statistics
 from compositing.products.tiling import ProductPart, crop_intermediates
 
 
@@ -135,8 +136,11 @@ def product_attributes(info: ProductInfo) -> dict[str, str]:
 def write_metadata(info: ProductInfo, folder: Path) -> list[FileRecord]:
     """metadata.json, inspire.xml (if ordered), the STAC Item and the SHA-256 manifest, each
     listing `info.files` (the data files) and the metadata files written before it (a file
-    cannot hold its own checksum); the records of all of them, sorted by name."""
+    cannot hold its own checksum); the records of all of them, sorted by name.
+
+    The STAC Item's band statistics are read back from the data files in folder."""
     files = by_name(info.files)
+    info = replace(info, statistics=product_statistics(info.spec, folder, files))
     write_json(folder / "metadata.json", metadata_json(replace(info, files=files)))
     written = [file_record(folder, folder / "metadata.json")]
     if "inspire" in info.spec.metadata:

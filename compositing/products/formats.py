@@ -53,10 +53,21 @@ class ProductFormat:
     # Storage types it holds without loss; None: every type of the layer registry.
     lossless_dtypes: frozenset[str] | None = None
     directory: bool = False  # a folder (store) rather than a file
+    # GDAL's name of one layer of a file that holds each layer as a variable of its own
+    # ("{path}", "{layer}"); None: the file's bands are the layers.
+    layer_subdataset: str | None = None
 
     def grouping(self, layout: str) -> Grouping:
         """How the layers of an order with this layout are spread over files."""
         return self.layouts[layout]
+
+    def layer_band(self, path: Path, layer: str, band: int) -> tuple[str, int]:
+        """What GDAL opens to read a layer of a delivered file, and the band it is there: the
+        file and the layer's band in it, or the layer's variable, whose one time step is
+        band 1."""
+        if self.layer_subdataset is None:
+            return str(path), band
+        return self.layer_subdataset.format(path=path, layer=layer), 1
 
     def holds(self, dtype: str) -> bool:
         """Whether a layer stored as dtype is written without loss."""
@@ -91,11 +102,12 @@ PRODUCT_FORMATS: dict[str, ProductFormat] = {f.name: f for f in (
     ProductFormat(
         "NetCDF", "NetCDF-4", "NetCDF-4 (CF-1.8)", "CF-1.8", "nc", "application/netcdf",
         "compositing.products.netcdf:write_product", {"multiband": Grouping.ONE_FILE},
-        aliases=("nc", "netcdf4", "netcdf-4")),
+        aliases=("nc", "netcdf4", "netcdf-4"), layer_subdataset='NETCDF:"{path}":{layer}'),
     ProductFormat(
         "Zarr", "Zarr", "Zarr (zipped store, CF attributes)", "2", "zarr.zip",
         "application/zip", "compositing.products.zarrstore:write_product",
-        {"multiband": Grouping.ONE_FILE}, aliases=("zarr.zip",), directory=True),
+        {"multiband": Grouping.ONE_FILE}, aliases=("zarr.zip",), directory=True,
+        layer_subdataset='ZARR:"/vsizip/{path}":/{layer}'),
 )}
 
 

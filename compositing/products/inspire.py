@@ -148,7 +148,8 @@ def describe_product(info: ProductInfo) -> RecordDescription:
         identifier=info.folder_name, id_namespace=info.id_namespace, title=title(info),
         abstract=summary(info), contact=info.contact, created=info.created.date(),
         metadata_date=info.created.date(), bbox=wgs84_bbox(info),
-        start=covered_period(info.spec)[0], end=covered_period(info.spec)[1], lineage=lineage_statement(info), epsg=info.grid.epsg,
+        start=covered_period(info.spec)[0], end=covered_period(info.spec)[1],
+        lineage=lineage_statement(info), epsg=info.grid.epsg,
         formats=(fmt,),
         online=tuple(links) or (OnlineResource(product_url(info), info.folder_name),),
         resolutions_m=(resolution_m(info),), keywords=(*FREE_KEYWORDS, *(

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
 from pathlib import Path
@@ -27,7 +27,7 @@ from compositing.grid import OutputGrid
 from compositing.orders.spec import MosaicSpec
 from compositing.products.formats import PRODUCT_FORMATS, Grouping, data_extensions
 from compositing.products.groups import delivered_groups
-from compositing.products.layers import Layer
+from compositing.products.layers import Layer, Source
 from compositing.products.naming import (
     PROCESSING_VERSION,
     FileRecord,
@@ -90,6 +90,8 @@ class ProductInfo:
     `links`, when given, are the product's public URLs; without them (a product written to a
     folder, not served) the metadata refers to the files by their paths relative to the
     product folder, which holds the metadata files too: never by a path of the machine.
+    `statistics`: by data file name, a STAC raster Statistics Object for each layer of the
+    file in `file_layers` order, computed from the delivered files (`products.statistics`).
     """
 
     spec: MosaicSpec
@@ -108,6 +110,7 @@ class ProductInfo:
     parts: tuple[ProductPart, ...] = ()
     # A change order's fitted parameters (`change_pieces.ChangeModel.describe`).
     change: Mapping[str, Any] | None = None
+    statistics: Mapping[str, Sequence[Mapping[str, float]]] = field(default_factory=dict)
 
 
 # ---------------------------------------------------------------- shared facts and texts
@@ -300,6 +303,18 @@ def product_layers(spec: MosaicSpec) -> list[tuple[str, Layer, int]]:
     return out
 
 
+def file_layers(spec: MosaicSpec, name: str) -> list[tuple[Layer, int]]:
+    """(layer, 1-based band index) of every layer a product data file holds, in the order of
+    `product_layers` (empty for any other file)."""
+    if file_suffix(name) not in DATA_SUFFIXES:
+        return []
+    layer = layer_of_file(spec, name)
+    if spec.product_format.grouping(spec.layout) is Grouping.ONE_FILE:  # NetCDF, Zarr
+        return [(lyr, index) for _, lyr, index in product_layers(spec)] if layer else []
+    return [(lyr, index) for file_layer, lyr, index in product_layers(spec)
+            if file_layer == layer]
+
+
 def layer_paths(info: ProductInfo, file_layer: str) -> list[str]:
     """Paths, relative to the product folder, of the files holding a layer: one, or one per
     tile subfolder (the NetCDF file of each for NetCDF products)."""
@@ -403,7 +418,7 @@ def band_interpretations(info: ProductInfo) -> list[dict[str, Any]]:
             "Unit": layer.units,
             "No_data_value": layer.nodata,
             "Scaling_factor": layer.scale,
-            "Offset": 0.0,
+            "Offset": layer.offset,
             "Data_type": layer.dtype,
             **location,
             "Band_index": index,
@@ -550,35 +565,50 @@ def _asset(info: ProductInfo, f: FileRecord) -> dict[str, Any]:
     }
     if suffix in MEDIA_TYPES:
         asset["type"] = MEDIA_TYPES[suffix]
-    layer = layer_of_file(info.spec, f.name)
-    layers = [lyr for name, lyr, _ in product_layers(info.spec)
-              if name == layer or suffix == "nc"]
     part = _part_of(info, f.name)
     if role == "data" and part is not None:  # a tile's window of the item's grid
         asset["proj:shape"] = [part.grid.height, part.grid.width]
         asset["proj:transform"] = list(part.grid.transform)[:6]
         asset["proj:bbox"] = list(part.grid.bounds)
-    if role == "data" and layers:
-        asset["raster:bands"] = [_raster_band(info, lyr) for lyr in layers]
-        reflectance = [lyr for lyr in layers if lyr.band is not None]
-        if reflectance and len(reflectance) == len(layers):  # eo:bands parallels raster:bands
-            asset["eo:bands"] = [_eo_band(lyr) for lyr in reflectance]
+    layers = [layer for layer, _ in file_layers(info.spec, f.name)]
+    if layers:
+        statistics: Sequence[Mapping[str, float] | None] = (
+            info.statistics.get(f.name) or [None] * len(layers))
+        asset["raster:bands"] = [_raster_band(info, layer, stats)
+                                 for layer, stats in zip(layers, statistics, strict=True)]
+        # Every layer named, spectral or not, so that eo:bands parallels raster:bands and a
+        # reader can tell which entry of a NetCDF or Zarr asset is which variable.
+        asset["eo:bands"] = [_eo_band(layer) for layer in layers]
     return asset
 
 
-def _raster_band(info: ProductInfo, layer: Layer) -> dict[str, Any]:
-    band = {"nodata": layer.nodata, "data_type": layer.dtype, "scale": layer.scale,
-            "offset": 0.0, "spatial_resolution": resolution_m(info)}
-    if layer.units not in ("1", ""):
+def _raster_band(info: ProductInfo, layer: Layer,
+                 statistics: Mapping[str, float] | None) -> dict[str, Any]:
+    band: dict[str, Any] = {"nodata": layer.nodata, "data_type": layer.dtype,
+                            "scale": layer.scale, "offset": layer.offset,
+                            "spatial_resolution": resolution_m(info)}
+    if layer.units not in ("1", ""):  # dimensionless (reflectance, indices, counts): no unit
         band["unit"] = layer.units
+    if statistics:
+        band["statistics"] = dict(statistics)
     return band
 
 
 def _eo_band(layer: Layer) -> dict[str, Any]:
+    """eo v1.1 Band Object of a layer: a reflectance band's spectral fields; any other layer
+    (an index, a quality layer) has no wavelength of its own, so its name and description."""
     band = layer.band
-    assert band is not None  # a reflectance layer
-    return {"name": layer.name, "common_name": band.common_name,
-            "center_wavelength": band.center_nm / 1000.0, "description": band.description}
+    if band is not None:
+        return {"name": layer.name, "common_name": band.common_name,
+                "center_wavelength": band.center_nm / 1000.0, "description": band.description}
+    return {"name": layer.name, "description": band_description(layer)}
+
+
+def band_description(layer: Layer) -> str:
+    """What a non-spectral layer holds; for a spectral index, also the bands it is from."""
+    if layer.source is Source.INDEX:
+        return f"{layer.description}; from the surface reflectance of {', '.join(layer.inputs)}"
+    return layer.description
 
 
 # ---------------------------------------------------------------- manifest

@@ -17,6 +17,7 @@ from compositing import l2a
 from compositing.archive.scenes import Asset, Scene, group_acquisitions
 from compositing.grid import OutputGrid
 from compositing.orders.spec import parse_spec
+from compositing.products.layers import AUX_LAYERS
 from compositing.products.metadata import (
     Contact,
     ProductInfo,
@@ -283,3 +284,32 @@ def test_jpeg2000_products_hold_one_band_per_file():
     assert item.assets["B04"].media_type == "image/jp2"
     eo = pystac.extensions.eo.EOExtension.ext(item.assets["B04"])
     assert [b.name for b in eo.bands] == ["B04"]
+
+
+def test_raster_offset_is_the_layers_own(monkeypatch):
+    shifted = dataclasses.replace(AUX_LAYERS["valid_obs"], offset=-0.5)
+    monkeypatch.setitem(AUX_LAYERS, "valid_obs", shifted)
+    info = build_info()
+    assert stac_item(info)["assets"]["valid_obs"]["raster:bands"][0]["offset"] == -0.5
+    (entry,) = [b for b in metadata_json(info)["Band_interpretations"]
+                if b["Name"] == "valid_obs"]
+    assert entry["Offset"] == -0.5
+
+
+@pytest.mark.parametrize("fmt", ["NetCDF", "Zarr"])
+def test_a_one_file_asset_describes_every_layer_in_order(fmt):
+    info = build_info({"format": fmt, "aux": ["ndvi", "valid_obs"]})
+    spec = info.spec
+    name = layer_file_name(spec, "bands", spec.product_format.extension)
+    layers = [*spec.bands, "ndvi", "valid_obs"]
+    stats = [{"mean": float(i), "valid_percent": 50.0} for i in range(len(layers))]
+    info = dataclasses.replace(info, files=[FileRecord(name, 10, "0" * 64)],
+                               statistics={name: stats})
+    asset = stac_item(info)["assets"]["bands"]
+    assert [b["name"] for b in asset["eo:bands"]] == layers
+    assert [b["statistics"] for b in asset["raster:bands"]] == stats
+    assert [b["nodata"] for b in asset["raster:bands"]] == [65535] * 4 + [-32768, 255]
+    ndvi = asset["eo:bands"][layers.index("ndvi")]
+    assert set(ndvi) == {"name", "description"} and "(B08 - B04)" in ndvi["description"]
+    assert "B08, B04" in ndvi["description"]
+    assert asset["eo:bands"][0]["common_name"] == "blue"
