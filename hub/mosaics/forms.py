@@ -15,11 +15,14 @@ LABELS: dict[str, str] = {
     "aoi": "Area of interest", "start": "Start date", "end": "End date (custom period only)",
     "crs": "Coordinate system", "layout": "GeoTIFF files", "tiling": "Product split",
     "aux": "Auxiliary layers", "cloud_buffer": "Cloud and shadow buffer (pixels)",
+    "compare_start": "Compare with (a day of the second period)",
+    "confidence": "Confidence of a change", "change_classes": "Classes of change",
 }
 WIDGETS: dict[str, forms.Widget] = {
     "aoi": forms.Textarea(attrs={"rows": 4}),
     "start": forms.DateInput(attrs={"type": "date"}),
     "end": forms.DateInput(attrs={"type": "date"}),
+    "compare_start": forms.DateInput(attrs={"type": "date"}),
 }
 INITIAL: dict[str, Any] = {
     "period": "month", "resolution": 20, "crs": "UTM", "bands": ["B02", "B03", "B04", "B08"],

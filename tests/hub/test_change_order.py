@@ -191,3 +191,40 @@ def test_a_change_order_defaults_to_the_visible_and_near_infrared_bands():
     custom = parse_spec({"aoi": list(TEST_AOI_BBOX), "start": "2023-06-03", "end": "2023-06-09",
                          "compare_start": "2023-06-20", "resolution": 20, "crs": "UTM"})
     assert (custom.compare_start, custom.compare_end) == (date(2023, 6, 20), date(2023, 6, 26))
+
+
+def test_a_change_order_through_the_api_runs_in_chunk_tasks_and_shows_both_periods(
+        client, alice, alice_token, settings, hub_dirs, django_capture_on_commit_callbacks):
+    from hub.mosaics import fanout
+    from hub.mosaics.models import MosaicRequest, Status
+    from hub.task_names import RUN_REQUEST
+    from tests.hub.test_fanout import Recorder
+
+    settings.HUB_CHUNK_SIZE = 32  # 2 km at 20 m: 101 x 100 px, 16 chunks
+    settings.HUB_SMALL_ORDER_CHUNKS = 2
+    order = {"name": "api-change", "aoi": list(TEST_AOI_BBOX), "start": "2023-06-01",
+             "period": "tenday", "compare_start": "2023-06-21", "resolution": 20,
+             "crs": "EPSG:32629", "confidence": 0.999, "change_classes": 3}
+    with django_capture_on_commit_callbacks(execute=False):
+        response = client.post("/api/v1/mosaics", data=json.dumps(order),
+                               content_type="application/json",
+                               HTTP_AUTHORIZATION=f"Token {alice_token}")
+    assert response.status_code == 201, response.content
+    assert response.json()["options"]["compare_start"] == "2023-06-21"
+    req = MosaicRequest.objects.get()
+    sends = Recorder()
+    pending = [fanout.Send(RUN_REQUEST, (str(req.pk),))]
+    while pending:
+        sends.run(pending.pop())  # newest first: chunks in no particular order
+        pending += sends.take()
+    req.refresh_from_db()
+    assert req.status == Status.DONE, req.error
+    assert req.chunks_total > 4
+    folder = hub_dirs["media"] / req.product_folder
+    meta = json.loads((folder / "metadata.json").read_text())
+    assert meta["change"]["confidence"] == 0.999 and len(meta["change"]["classes"]) <= 3
+
+    client.force_login(alice)
+    page = client.get(f"/requests/{req.pk}/").content.decode()
+    assert "Classes of change" in page and "Compared with" in page
+    assert page.count("/quicklook") >= 3 and "class 1" in page
