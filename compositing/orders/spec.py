@@ -547,17 +547,12 @@ def parse_confidence(value: Any) -> float:
 
 def parse_change_classes(value: Any) -> int:
     """The number of k-means classes of change, 1 to MAX_CHANGE_CLASSES."""
-    text = str(value).strip()
-    k = int(text) if text.isascii() and text.isdigit() and len(text) < 4 else -1
-    if not 1 <= k <= MAX_CHANGE_CLASSES:
-        raise SpecError("change_classes", f"{value!r} is not a whole number from 1 to "
-                                          f"{MAX_CHANGE_CLASSES}")
-    return k
+    return _whole_number("change_classes", value, 1, MAX_CHANGE_CLASSES, "a whole number")
 
 
 def check_change_options(options: Mapping[str, Any], spec: MosaicSpec) -> None:
     """Refuse change options on a mosaic, and auxiliary layers on a change order (it delivers
-    its own: `compositing.change_product.CHANGE_LAYERS`)."""
+    its own: `groups.delivered_groups`)."""
     if not spec.is_change:
         # A form sends every field, these at their defaults: only another value is refused.
         for name in ("confidence", "change_classes"):
@@ -656,12 +651,17 @@ def parse_choices(name: str, value: Any, allowed: Mapping | tuple) -> list[str]:
 
 def parse_cloud_buffer(value: Any) -> int:
     """Dilation of cloud and shadow masks in output pixels, 0 (off) to MAX_CLOUD_BUFFER."""
+    return _whole_number("cloud_buffer", value, 0, MAX_CLOUD_BUFFER,
+                         "a whole number of pixels")
+
+
+def _whole_number(name: str, value: Any, low: int, high: int, what: str) -> int:
+    """A whole number from low to high, given as a number or its digits."""
     text = str(value).strip()
-    px = int(text) if text.isascii() and text.isdigit() and len(text) < 6 else -1
-    if not 0 <= px <= MAX_CLOUD_BUFFER:
-        raise SpecError("cloud_buffer", f"{value!r} is not a whole number of pixels from 0 to "
-                                        f"{MAX_CLOUD_BUFFER}")
-    return px
+    number = int(text) if text.isascii() and text.isdigit() and len(text) < 6 else -1
+    if not low <= number <= high:
+        raise SpecError(name, f"{value!r} is not {what} from {low} to {high}")
+    return number
 
 
 def parse_name(value: Any) -> str:
