@@ -43,12 +43,15 @@ class ProductSize:
 
 
 def product_size(spec: MosaicSpec) -> ProductSize:
-    """The size of the order's product: two bytes per reflectance band and the storage size
-    of each auxiliary layer, per output pixel, compressed by about COMPRESSION_RATIO."""
+    """The size of the order's product: the storage size of every delivered layer (both
+    mosaics and the change layers of a change order), per output pixel, compressed by about
+    COMPRESSION_RATIO."""
+    from compositing.products.groups import delivered_groups
     from compositing.products.tiling import product_parts
 
     grid = OutputGrid.for_aoi(spec.aoi, spec.crs, spec.resolution)
-    bytes_per_px = 2 * len(spec.bands) + sum(layer.dtype_size for layer in spec.aux_layers)
+    bytes_per_px = sum(layer.dtype_size for group in delivered_groups(spec).values()
+                       for layer in group)
     estimate = int(grid.width * grid.height * bytes_per_px * COMPRESSION_RATIO)
     return ProductSize(grid.width, grid.height, estimate, len(product_parts(spec, grid)))
 

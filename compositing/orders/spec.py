@@ -171,6 +171,12 @@ class MosaicSpec:
         return self.compare_start + (self.end - self.start)
 
     @property
+    def covered_period(self) -> tuple[date, date]:
+        """First and last day the product's observations may come from (both of a change
+        order's periods)."""
+        return self.start, self.compare_end or self.end
+
+    @property
     def product_format(self) -> ProductFormat:
         """The ordered format's record."""
         return PRODUCT_FORMATS[self.format]

@@ -20,7 +20,14 @@ from compositing.products.groups import band_groups, delivered_groups, quicklook
 from compositing.products.inspire import inspire_xml
 from compositing.products.intermediate import Intermediates
 from compositing.products.layers import PERIODS
-from compositing.products.metadata import ProductInfo, manifest, metadata_json, stac_item
+from compositing.products.metadata import (
+    ProductInfo,
+    manifest,
+    metadata_json,
+    stac_item,
+    summary,
+    title,
+)
 from compositing.products.naming import (
     FileRecord,
     by_name,
@@ -126,9 +133,11 @@ def _quicklooks(spec: MosaicSpec, intermediates: Intermediates, folder: Path) ->
 
 
 def product_attributes(info: ProductInfo) -> dict[str, str]:
-    """Who made the product and what it is called, for self-describing formats."""
+    """Who made the product, what it is called and what it holds, for self-describing
+    formats."""
     contact = info.contact
-    return {"id": info.folder_name, "institution": contact.organisation,
+    return {"id": info.folder_name, "title": title(info), "summary": summary(info),
+            "institution": contact.organisation,
             "creator_name": contact.name, "creator_email": contact.email,
             "publisher_name": contact.organisation, "publisher_email": contact.email}
 

@@ -188,9 +188,10 @@ CHANGE_LAYERS: dict[str, Layer] = {layer.name: layer for layer in (
                    "fill where either mosaic has no value or nothing changed at all.")),
     Layer("change_mask", "uint8", 1, 255, "1", "significant change at the ordered confidence",
           Source.CHANGE, flags={0: "no_change", 1: "change"},
-          comment=("1 where the squared standardised band differences sum to more than the "
-                   "chi-squared quantile of the ordered confidence (degrees of freedom: the "
-                   "number of compared bands); fill where either mosaic has no value.")),
+          comment=("1 where the squared Mahalanobis distance of the band differences (centre "
+                   "and covariance fitted on the unchanged pixels) passes the chi-squared "
+                   "quantile of the ordered confidence (degrees of freedom: the number of "
+                   "compared bands); fill where either mosaic has no value.")),
     Layer("change_class", "uint8", 1, 255, "1",
           "class of change: k-means on (magnitude, angle), numbered by rising magnitude",
           Source.CHANGE, flags={0: "no_change", **{k: f"change_class_{k}" for k in range(1, 11)}},

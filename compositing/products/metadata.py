@@ -157,12 +157,6 @@ def title(info: ProductInfo) -> str:
     return f"Sentinel-2 L2A {period} mosaic {spec.name}"
 
 
-def covered_period(spec: MosaicSpec) -> tuple[date, date]:
-    """First and last day the product's observations may come from (both of a change
-    order's periods)."""
-    return spec.start, spec.compare_end or spec.end
-
-
 def summary(info: ProductInfo) -> str:
     """One-paragraph abstract of the product."""
     spec = info.spec
@@ -213,8 +207,9 @@ def change_text(info: ProductInfo) -> str:
         f"The second mosaic is normalised to the first by a linear regression per band on the "
         f"pixels valid in both, iteratively re-weighted by their chi-squared probability of no "
         f"change; per pixel the change vector (the bands' differences) gives a magnitude and "
-        f"an angle to the first band's axis. A pixel changed where its squared standardised "
-        f"differences sum to more than the chi-squared quantile of {spec.confidence:g} with "
+        f"an angle to the first band's axis. A pixel changed where the squared Mahalanobis "
+        f"distance of its differences, by the centre and covariance of the unchanged pixels' "
+        f"differences, passes the chi-squared quantile of {spec.confidence:g} with "
         f"{len(spec.bands)} degrees of freedom; changed pixels are grouped into "
         f"{spec.change_classes} classes by k-means on magnitude and angle.")
 
@@ -484,7 +479,7 @@ def _iso(value: datetime | date) -> str:
 def stac_item(info: ProductInfo) -> dict[str, Any]:
     """A STAC 1.0.0 Item for the product (projection, eo, raster and file extensions)."""
     spec, grid = info.spec, info.grid
-    first, last = covered_period(spec)
+    first, last = spec.covered_period
     start = datetime.combine(first, time.min, tzinfo=UTC)
     end = datetime.combine(last, time(23, 59, 59), tzinfo=UTC)
     stac_root = info.links.stac if info.links else None

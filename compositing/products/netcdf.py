@@ -95,18 +95,28 @@ def write_netcdf(path: Path, sources: Sequence[tuple[Path, Sequence[Layer]]], gr
         ds.setncatts(global_attributes(grid, spec, attributes))
 
 
+def time_coordinate(spec: MosaicSpec) -> tuple[float, tuple[float, float], dict[str, str]]:
+    """The product's one time step: its value, its bounds (the first day to the day after the
+    last that observations may come from: both periods of a change order) and attributes."""
+    first, last = spec.covered_period
+    what = "the first compared period" if spec.is_change else "the compositing period"
+    return ((first - EPOCH).days,
+            ((first - EPOCH).days, (last + timedelta(days=1) - EPOCH).days),
+            {"standard_name": "time", "long_name": f"start of {what}", "units": TIME_UNITS,
+             "calendar": "standard", "axis": "T", "bounds": "time_bnds"})
+
+
 def _write_coordinates(ds: netCDF4.Dataset, grid: OutputGrid,
                        spec: MosaicSpec) -> tuple[str, str]:
     """Time with its bounds and the pixel-centre coordinates; returns the (y, x) dimensions."""
     ds.createDimension("time", None)
     ds.createDimension("nv", 2)
+    value, (low, high), attrs = time_coordinate(spec)
     time = ds.createVariable("time", "f8", ("time",))
-    time.setncatts({"standard_name": "time", "long_name": "start of the compositing period",
-                    "units": TIME_UNITS, "calendar": "standard", "axis": "T",
-                    "bounds": "time_bnds"})
-    time[0] = (spec.start - EPOCH).days
+    time.setncatts(attrs)
+    time[0] = value
     bounds = ds.createVariable("time_bnds", "f8", ("time", "nv"))
-    bounds[0, :] = [(spec.start - EPOCH).days, (spec.end + timedelta(days=1) - EPOCH).days]
+    bounds[0, :] = [low, high]
 
     names = []
     for name, values, attr in cf_coordinates(grid):
@@ -274,11 +284,11 @@ def global_attributes(grid: OutputGrid, spec: MosaicSpec,
                       attributes: Mapping[str, str] = {}) -> dict[str, Any]:
     """ACDD-1.3 and CF-1.8 global attributes; `attributes` override the defaults."""
     now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-    days = (spec.end - spec.start).days + 1
+    first, last = spec.covered_period
+    days = (last - first).days + 1
     footprint = _footprint_wgs84(grid)
     lon_min, lat_min, lon_max, lat_max = footprint.bounds
-    years = (f"{spec.start.year}" if spec.start.year == spec.end.year
-             else f"{spec.start.year}-{spec.end.year}")
+    years = f"{first.year}" if first.year == last.year else f"{first.year}-{last.year}"
     res_x, res_y = grid.transform.a, -grid.transform.e
     unit = "degrees" if grid.crs.is_geographic else _linear_unit(grid.crs)
     out: dict[str, Any] = {
@@ -298,8 +308,8 @@ def global_attributes(grid: OutputGrid, spec: MosaicSpec,
         "date_issued": now,
         "date_metadata_modified": now,
         "product_version": PROCESSING_VERSION,
-        "time_coverage_start": f"{spec.start.isoformat()}T00:00:00Z",
-        "time_coverage_end": f"{spec.end.isoformat()}T23:59:59Z",
+        "time_coverage_start": f"{first.isoformat()}T00:00:00Z",
+        "time_coverage_end": f"{last.isoformat()}T23:59:59Z",
         "time_coverage_duration": f"P{days}D",
         "time_coverage_resolution": spec.period_type.duration or f"P{days}D",
         "geospatial_lat_min": lat_min,

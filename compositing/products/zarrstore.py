@@ -13,7 +13,6 @@ from __future__ import annotations
 import shutil
 import zipfile
 from collections.abc import Mapping, Sequence
-from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -27,11 +26,10 @@ from rasterio.windows import Window
 from compositing.products.naming import layer_file_name
 from compositing.products.netcdf import (
     CHUNK_SIZE,
-    EPOCH,
-    TIME_UNITS,
     cf_coordinates,
     crs_attributes,
     global_attributes,
+    time_coordinate,
     variable_attributes,
 )
 
@@ -91,15 +89,12 @@ def _template(layers: Sequence[Layer], grid: OutputGrid, spec: MosaicSpec,
         variables[layer.name] = (("time", ydim, xdim),
                                  da.zeros(shape, dtype=layer.dtype, chunks=_chunks(grid)),
                                  attrs)
-    start, end = (spec.start - EPOCH).days, (spec.end + timedelta(days=1) - EPOCH).days
+    value, bounds, time_attrs = time_coordinate(spec)
     ds = xr.Dataset(
         variables,
         coords={
-            "time": ("time", np.array([start], "f8"),
-                     {"standard_name": "time", "long_name": "start of the compositing period",
-                      "units": TIME_UNITS, "calendar": "standard", "axis": "T",
-                      "bounds": "time_bnds"}),
-            "time_bnds": (("time", "nv"), np.array([[start, end]], "f8")),
+            "time": ("time", np.array([value], "f8"), time_attrs),
+            "time_bnds": (("time", "nv"), np.array([bounds], "f8")),
             ydim: (ydim, ys, yattrs), xdim: (xdim, xs, xattrs),
             "crs": ((), np.int32(0), crs_attributes(grid)),
         },

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
@@ -41,7 +42,8 @@ def preview(request: HttpRequest) -> HttpResponse:
     options: dict[str, Any] = {
         name: data.getlist(name) if option.many else data.get(name)
         for name, option in ORDER_OPTIONS.items() if data.get(name, "") != ""}
-    options.setdefault("bands", ["B04"])  # the size estimate needs a band
+    if "compare_start" not in options:  # a change order has default bands
+        options.setdefault("bands", ["B04"])  # the size estimate needs a band
     options.setdefault("crs", "UTM")
     if options.get("period") != "custom":
         options["end"] = None
@@ -51,10 +53,7 @@ def preview(request: HttpRequest) -> HttpResponse:
         return error_response(400, exc.message, exc.field)
     size = product_size(spec)
     free = free_storage_bytes()
-    found = items_over(spec.aoi, spec.start, spec.end)
-    counts, unreachable = found.counts, found.unreachable
-    footprints = item_footprints(found.items)
-    coverage = Coverage(covered_share(spec.aoi, footprints), found.complete)
+    first = _PeriodScenes.search(spec.aoi, spec.start, spec.end)
     centre = spec.aoi.centroid
     utm = utm_epsg(centre.x, centre.y)
     summary: dict[str, Any] = {
@@ -62,25 +61,72 @@ def preview(request: HttpRequest) -> HttpResponse:
         "start": spec.start.isoformat(), "end": spec.end.isoformat(),
         "epsg": spec.crs, "crs_name": CRS.from_epsg(spec.crs).name,
         "width": size.width, "height": size.height,
-        # Distinct granules are at least the largest archive's count (a granule in several
-        # archives is read from the first); each archive's own count beside it.
-        "scenes": max((n for n in counts.values() if n is not None), default=0),
-        "scenes_by_archive": counts,
+        **first.summary(""),
         "estimated_bytes": size.estimated_bytes,
         "tiles": size.tiles,
         "delivery": size.describe(),
         "free_bytes": free,
         "fits_storage": size.working_bytes <= free,
         "utm_epsg": utm, "utm_name": CRS.from_epsg(utm).name,
+        "change": spec.is_change,
+        "bands": list(spec.bands),
     }
-    summary.update(_coverage_summary(spec.aoi, spec.start, spec.end, coverage))
+    summary.update(_coverage_summary(spec.aoi, spec.start, spec.end, first.coverage))
+    periods = [first]
+    if spec.is_change and spec.compare_start is not None and spec.compare_end is not None:
+        second = _PeriodScenes.search(spec.aoi, spec.compare_start, spec.compare_end)
+        periods.append(second)
+        summary.update({"compare_start": spec.compare_start.isoformat(),
+                        "compare_end": spec.compare_end.isoformat(),
+                        "confidence": spec.confidence, "change_classes": spec.change_classes,
+                        **second.summary("compare_")})
+        if "warning" not in summary:
+            later = _coverage_summary(spec.aoi, spec.compare_start, spec.compare_end,
+                                      second.coverage)
+            if "warning" in later:
+                later["warning"]["message"] = (
+                    f"The second period ({spec.compare_start} to {spec.compare_end}): "
+                    f"{later['warning']['message']}")
+                summary.update(warning=later["warning"], confirm=True)
+    footprints = [f for period in periods for f in period.footprints]
     summary.update(_time_estimate(size.width * size.height, spec.aoi, footprints))
+    unreachable = {name: why for period in periods for name, why in period.unreachable.items()}
     if unreachable:
         summary["archive_errors"] = unreachable
     if not str(options.get("aoi", "")).lstrip().startswith("{"):
         # A bbox or a tile id: the page draws the area the server understood.
         summary["aoi_geometry"] = json.loads(shapely.to_geojson(spec.aoi))
     return JsonResponse(summary)
+
+
+@dataclass(frozen=True)
+class _PeriodScenes:
+    """What the archives hold over the AOI in one period of the order."""
+
+    counts: dict[str, int | None]
+    unreachable: dict[str, str]
+    footprints: list[BaseGeometry]
+    coverage: Coverage
+
+    @classmethod
+    def search(cls, aoi: BaseGeometry, start: date, end: date) -> _PeriodScenes:
+        found = items_over(aoi, start, end)
+        footprints = item_footprints(found.items)
+        return cls(found.counts, found.unreachable, footprints,
+                   Coverage(covered_share(aoi, footprints), found.complete))
+
+    def summary(self, prefix: str) -> dict[str, Any]:
+        """The period's scene counts and covered share, keyed with the prefix ('' for the
+        first period, 'compare_' for a change order's second)."""
+        return {
+            # Distinct granules are at least the largest archive's count (a granule in several
+            # archives is read from the first); each archive's own count beside it.
+            f"{prefix}scenes": max((n for n in self.counts.values() if n is not None),
+                                   default=0),
+            f"{prefix}scenes_by_archive": self.counts,
+            f"{prefix}coverage": round(self.coverage.share, 3),
+            f"{prefix}coverage_complete": self.coverage.complete,
+        }
 
 
 def _time_estimate(pixels: int, aoi: BaseGeometry,
@@ -96,13 +142,11 @@ def _time_estimate(pixels: int, aoi: BaseGeometry,
 
 def _coverage_summary(aoi: BaseGeometry, start: date, end: date,
                       coverage: Coverage) -> dict[str, Any]:
-    """The covered share, and below HUB_MIN_COVERAGE the likely mistake and a request to
+    """The least share to cover, and below it the likely mistake and a request to
     confirm. Where nothing is covered, the AOI is tried with its coordinates exchanged and
     over the archive's whole span, to tell a swapped AOI or a wrong period from a place the
     archive does not cover."""
-    out: dict[str, Any] = {"coverage": round(coverage.share, 3),
-                           "coverage_complete": coverage.complete,
-                           "min_coverage": settings.HUB_MIN_COVERAGE}
+    out: dict[str, Any] = {"min_coverage": settings.HUB_MIN_COVERAGE}
     span = archive_interval()
     swapped_has_scenes = elsewhere = False
     if coverage.share == 0:

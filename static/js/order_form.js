@@ -71,20 +71,24 @@
         crsResolved.textContent = "";
         return { ok: false, data };
       }
-      const counts = Object.entries(data.scenes_by_archive || {});
-      const perArchive = counts.length > 1
-        ? ` (${counts.map(([name, n]) => `${name} ${n === null ? "?" : n}`).join(", ")})` : "";
       const down = Object.keys(data.archive_errors || {});
       const unreachable = down.length ? ` · not reachable now: ${down.join(", ")}` : "";
-      const covered = `${data.coverage_complete ? "" : "at least "}` +
-        `${Math.round(data.coverage * 100)}% covered`;
-      summary.textContent = `AOI ${data.area_km2} km² · ${data.start} to ${data.end} · ` +
-        `${data.scenes} L2A scenes${perArchive}${unreachable} · ${covered} · ` +
+      const periods = data.change
+        ? `${data.start} to ${data.end} compared with ${data.compare_start} to ` +
+          `${data.compare_end} · ${scenesText(data, "")} and ${scenesText(data, "compare_")}` +
+          `${unreachable} · ${coveredText(data, "")} and ${coveredText(data, "compare_")} covered`
+        : `${data.start} to ${data.end} · ${scenesText(data, "")}${unreachable} · ` +
+          `${coveredText(data, "")} covered`;
+      summary.textContent = `AOI ${data.area_km2} km² · ${periods} · ` +
         `EPSG:${data.epsg} ${data.crs_name} · ` +
         `${data.width} × ${data.height} px · ${data.delivery}`;
       summary.className = data.fits_storage ? "summary" : "summary invalid";
+      const read = data.change
+        ? `${scenesText(data, "")} from ${data.start} to ${data.end} and ` +
+          `${scenesText(data, "compare_")} from ${data.compare_start} to ${data.compare_end}`
+        : `${scenesText(data, "")} from ${data.start} to ${data.end}`;
       estimate.textContent = `This order ${data.delivery} (${data.width} × ${data.height} px, ` +
-        `${data.scenes} L2A scenes from ${data.start} to ${data.end})` +
+        `${read})` +
         (data.fits_storage ? "" : `. Product storage has only ${humanSize(data.free_bytes)} ` +
           "free: too little to make it.");
       const suggested = data.epsg === data.utm_epsg ? " (the AOI's UTM zone)" :
@@ -103,6 +107,19 @@
       return { ok: true, data };
     } catch (e) { /* offline or server busy: keep the last summary */ }
     return null;
+  }
+
+  // "12 L2A scenes (earth-search 8, local 12)": one period's scenes, keyed by its prefix in
+  // the preview ("" for the first period, "compare_" for a change order's second).
+  function scenesText(d, prefix) {
+    const counts = Object.entries(d[`${prefix}scenes_by_archive`] || {});
+    const perArchive = counts.length > 1
+      ? ` (${counts.map(([name, n]) => `${name} ${n === null ? "?" : n}`).join(", ")})` : "";
+    return `${d[`${prefix}scenes`]} L2A scenes${perArchive}`;
+  }
+  function coveredText(d, prefix) {
+    return `${d[`${prefix}coverage_complete`] ? "" : "at least "}` +
+      `${Math.round(d[`${prefix}coverage`] * 100)}%`;
   }
 
   function fieldName(field) {
@@ -135,23 +152,33 @@
   function confirmRows(d) {
     const bands = chosen("bands");
     const aux = chosen("aux");
-    const scenes = Object.entries(d.scenes_by_archive || {});
     const time = d.estimated_seconds === null
       ? "not measured yet: no order has finished on this hub"
       : `about ${humanDuration(d.estimated_seconds)} of processing, at the rate measured on ` +
         `${d.rate_orders} finished order${d.rate_orders === 1 ? "" : "s"} of this hub ` +
         "(waiting in the queue comes on top)";
+    const periodRows = d.change ? [
+      ["Period", `${d.start} to ${d.end} (${selectedText("id_period")})`],
+      ["Compared with", `${d.compare_start} to ${d.compare_end}`],
+      ["Coverage", `${coveredText(d, "")} of the area has scenes in the first period, ` +
+        `${coveredText(d, "compare_")} in the second`],
+      ["Scenes", `${scenesText(d, "")} in the first period, ` +
+        `${scenesText(d, "compare_")} in the second`],
+      ["Change", `significant at ${+(d.confidence * 100).toPrecision(8)}% confidence · ` +
+        `${d.change_classes} class${d.change_classes === 1 ? "" : "es"} of change`],
+    ] : [
+      ["Period", `${d.start} to ${d.end} (${selectedText("id_period")})`],
+      ["Coverage", `${coveredText(d, "")} of the area has scenes in this period`],
+      ["Scenes", scenesText(d, "")],
+    ];
     return [
       ["Name", form.querySelector("#id_name").value.trim() || "mosaic"],
       ["Area", `${d.area_km2.toLocaleString("en")} km²`],
-      ["Period", `${d.start} to ${d.end} (${selectedText("id_period")})`],
-      ["Coverage", `${d.coverage_complete ? "" : "at least "}${Math.round(d.coverage * 100)}% ` +
-        "of the area has scenes in this period"],
-      ["Scenes", `${d.scenes} L2A scenes` + (scenes.length > 1
-        ? ` (${scenes.map(([n, c]) => `${n} ${c === null ? "?" : c}`).join(", ")})` : "")],
+      ...periodRows,
       ["Grid", `EPSG:${d.epsg} ${d.crs_name} · ${selectedText("id_resolution")} · ` +
         `${d.width.toLocaleString("en")} × ${d.height.toLocaleString("en")} px`],
-      ["Bands", (bands.length ? bands.join(", ") : "none") +
+      // The server's bands: a change order without any compares its default set.
+      ["Bands", (d.change ? d.bands.join(", ") : (bands.length ? bands.join(", ") : "none")) +
         (aux.length ? ` · layers: ${aux.join(", ")}` : "")],
       ["Files", `${selectedText("id_format")} · ` +
         (d.tiles ? `${d.tiles} MGRS tiles` : "one product")],
@@ -171,6 +198,8 @@
       dd.dataset.row = term.toLowerCase();
       list.append(dt, dd);
     });
+    document.getElementById("order-confirm-title").textContent =
+      d.change ? "Generate this change product?" : "Generate this mosaic?";
     const warn = document.getElementById("order-confirm-warning");
     warn.textContent = confirmText || "";
     warn.hidden = !confirmText;

@@ -34,6 +34,16 @@ def test_the_estimate_counts_bands_and_layers_per_output_pixel():
     assert size.tiles == 0 and size.describe().startswith("will be delivered as one product")
 
 
+def test_a_change_order_counts_both_mosaics_and_its_change_layers():
+    spec = order(compare_start="2024-06-01", aux=[])
+    grid = OutputGrid.for_aoi(box(*MIDLANDS), spec.crs, 10)
+    # Per pixel: 2 mosaics x 4 uint16 bands, uint16 magnitude and angle, uint8 mask and class,
+    # and per mosaic an int16 source index and an int32 acquisition day.
+    per_pixel = 2 * 4 * 2 + 2 + 2 + 1 + 1 + 2 * (2 + 4)
+    assert product_size(spec).estimated_bytes == int(grid.width * grid.height * per_pixel
+                                                     * COMPRESSION_RATIO)
+
+
 def test_an_order_beyond_the_limit_in_utm_is_delivered_as_mgrs_tiles():
     spec = order()
     assert fit_to_limit(spec, 10**12) is spec

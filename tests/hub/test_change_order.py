@@ -12,11 +12,13 @@ import netCDF4
 import numpy as np
 import pytest
 import rasterio
+import zarr
 
 from compositing.change import change_mask, change_vectors, classify, normalise
 from compositing.orders.spec import parse_spec
 from compositing.pipeline import MosaicSettings, run_mosaic
 from compositing.products.layers import CHANGE_LAYERS
+from compositing.products.netcdf import EPOCH
 from hub.mosaics.services import mosaic_settings
 from tests.compositing.products.test_inspire import load_iso_schema
 from tests.conftest import TEST_AOI_BBOX
@@ -155,7 +157,20 @@ def test_per_layer_geotiff_netcdf_and_zarr_hold_every_layer(products):
         assert ds["before_B04"].central_wavelength_nm == 665
         assert len(ds["after_source_index"].flag_meanings.split()) == len(
             json.loads((nc.parent / "metadata.json").read_text())["Source_product_list"])
-    assert any(f.name.endswith(".zarr.zip") for f in products["Zarr"].files)
+        # One time step whose bounds hold both periods: 1 to 30 June (days since 1970).
+        first, after_last = (date(2023, 6, 1) - EPOCH).days, (date(2023, 7, 1) - EPOCH).days
+        assert ds["time"][:].tolist() == [first]
+        assert ds["time_bnds"][:].tolist() == [[first, after_last]]
+        assert ds["time"].long_name == "start of the first compared period"
+        assert ds.time_coverage_start == "2023-06-01T00:00:00Z"
+        assert ds.time_coverage_end == "2023-06-30T23:59:59Z"
+        assert ds.title.startswith("Sentinel-2 L2A change c-netcdf")
+        assert "Change Vector Analysis" in ds.summary or "change vector" in ds.summary
+    stored = next(f for f in products["Zarr"].files if f.name.endswith(".zarr.zip"))
+    group = zarr.open_group(zarr.storage.ZipStore(products["Zarr"].folder / stored.name,
+                                                  mode="r"), mode="r")
+    assert group["time_bnds"][:].tolist() == [[first, after_last]]
+    assert group.attrs["time_coverage_end"] == "2023-06-30T23:59:59Z"
 
 
 @pytest.mark.parametrize(("options", "field"), [

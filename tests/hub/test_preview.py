@@ -71,3 +71,41 @@ def test_the_time_is_estimated_from_this_hubs_finished_orders(client, alice, hub
     data = client.get("/requests/preview", query).json()
     assert data["rate_orders"] == 3
     assert data["estimated_seconds"] == pytest.approx(1 + 2 * data["work_mpx_obs"], abs=0.1)
+
+
+CHANGE_QUERY = {"aoi": BBOX, "period": "tenday", "start": "2023-06-01", "resolution": "20",
+                "compare_start": "2023-06-21"}
+
+
+def test_a_change_preview_describes_both_periods_and_every_delivered_layer(
+        client, alice, hub_dirs):
+    client.force_login(alice)
+    data = client.get("/requests/preview", CHANGE_QUERY).json()
+    first = client.get("/requests/preview", {**CHANGE_QUERY, "compare_start": ""}).json()
+    second = client.get("/requests/preview", {**CHANGE_QUERY, "start": "2023-06-21",
+                                              "compare_start": ""}).json()
+    assert data["change"] is True and first["change"] is False
+    assert data["bands"] == ["B02", "B03", "B04", "B08"]
+    assert (data["start"], data["end"]) == ("2023-06-01", "2023-06-10")
+    assert (data["compare_start"], data["compare_end"]) == ("2023-06-21", "2023-06-30")
+    assert data["confidence"] == 0.9999 and data["change_classes"] == 4
+    assert data["scenes"] == first["scenes"] > 0
+    assert data["compare_scenes"] == second["scenes"] > 0
+    assert data["compare_coverage"] == second["coverage"] == 1.0
+    # Both periods are read: the work is the two mosaics' work.
+    assert data["work_mpx_obs"] == pytest.approx(first["work_mpx_obs"] + second["work_mpx_obs"],
+                                                 rel=1e-4)
+    # Four bands by default in both mosaics, the change layers and each period's provenance.
+    per_pixel = 2 * 4 * 2 + (2 + 2 + 1 + 1) + 2 * (2 + 4)
+    assert data["estimated_bytes"] == int(data["width"] * data["height"] * per_pixel
+                                          * COMPRESSION_RATIO)
+    assert "warning" not in data
+
+
+def test_a_change_preview_warns_when_the_second_period_has_no_scenes(client, alice, hub_dirs):
+    client.force_login(alice)
+    data = client.get("/requests/preview", {**CHANGE_QUERY, "compare_start": "2023-07-01"}).json()
+    assert data["coverage"] == 1.0 and data["compare_scenes"] == 0
+    assert data["compare_coverage"] == 0.0 and data["confirm"] is True
+    assert data["warning"]["kind"] == "period"
+    assert data["warning"]["message"].startswith("The second period (2023-07-01 to 2023-07-10)")
