@@ -126,7 +126,8 @@ def _item_fields(req: MosaicRequest, metadata: ProductMetadata | None) -> dict[s
         raise PublishError(f"the area of request {req.name} is no catalogue footprint: "
                            f"{exc}") from None
     return {
-        "start": spec.start, "end": spec.end, "footprint": footprint,
+        # Both periods of a change order: the item is found by either.
+        "start": spec.covered_period[0], "end": spec.covered_period[1], "footprint": footprint,
         "description": metadata.summary if metadata else "",
         "lineage": lineage(req, metadata),
         "epsg": spec.crs, "resolution_m": float(spec.resolution),
@@ -142,6 +143,10 @@ def lineage(req: MosaicRequest, metadata: ProductMetadata | None) -> str:
     text = (f"Composited by this hub{finished} for the order {req.name} from Copernicus "
             "Sentinel-2 MSI Level-2A products, keeping for each pixel one valid observation "
             "(medoid or short-term composite; the item's metadata.json gives the parameters).")
+    if req.spec.is_change:
+        text += (f" The mosaics of {req.spec.start} to {req.spec.end} and of "
+                 f"{req.spec.compare_start} to {req.spec.compare_end} are compared by Change "
+                 "Vector Analysis.")
     if scenes:
         text += f" Inputs ({len(scenes)} L2A granules): {', '.join(scenes)}."
     return text

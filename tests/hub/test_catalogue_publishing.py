@@ -129,6 +129,23 @@ def test_a_tiled_product_keeps_its_tile_folders(client, hub_dirs, alice, mosaics
         assert hashlib.sha256(b"".join(response.streaming_content)).hexdigest() == entry.sha256
 
 
+def test_a_change_product_is_published_over_both_its_periods(hub_dirs, alice, mosaics) -> None:
+    order = {**ORDER, "name": "june-change", "period": "tenday", "compare_start": "2023-06-21",
+             "bands": ["B02", "B03", "B04", "B08"], "aux": []}
+    req = MosaicRequest.from_spec(read_order(order), alice)
+    req.save()
+    process_request(str(req.pk))
+    req.refresh_from_db()
+    assert req.status == Status.DONE, req.error
+    item = publish_request(req, mosaics).item
+    assert (str(item.start), str(item.end)) == ("2023-06-01", "2023-06-30")
+    assert "2023-06-21 to 2023-06-30 are compared by Change Vector Analysis" in item.lineage
+    assert item.description.startswith("Change in Copernicus Sentinel-2")
+    names = {f.name for f in item.files.all()}
+    assert {f"{layer}_T60_20230601_june-change.tif" for layer in
+            ("change_class", "change_mask", "before", "after")} <= names
+
+
 @pytest.mark.parametrize("status", [Status.QUEUED, Status.RUNNING, Status.FAILED,
                                     Status.CANCELLED, Status.EXPIRED])
 def test_a_request_that_is_not_finished_is_refused(hub_dirs, alice, mosaics, status) -> None:
