@@ -92,8 +92,10 @@ ORDER_OPTIONS: dict[str, OrderOption] = {o.name: o for o in (
                 required=True, types=(str, int)),
     OrderOption("format", "file format of the product", default="GTiff",
                 choices={n: f.label for n, f in PRODUCT_FORMATS.items()}),
-    OrderOption("bands", "surface reflectance bands (a change order compares these; default "
-                         f"there {','.join(CHANGE_BANDS)})", required=True, many=True,
+    # Not required as such: a mosaic needs them (`parse_spec` says so), a change order has
+    # default ones.
+    OrderOption("bands", "surface reflectance bands (needed for a mosaic; a change order "
+                         f"compares these, by default {','.join(CHANGE_BANDS)})", many=True,
                 choices={b.name: f"{b.name} ({b.center_nm} nm, {b.description})"
                          for b in l2a.SURFACE_BANDS}),
     OrderOption("aux", "layers beside the bands, each value from the chosen observation",
