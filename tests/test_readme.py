@@ -86,7 +86,8 @@ def test_every_readme_block_works_as_written(demo_archive: Path, tmp_path: Path)
             outputs.append(proc.stdout + proc.stderr)
         text = "\n".join(outputs)
         # What each block is for, seen done: an order placed and delivered, downloaded and
-        # verified, a product and a change composed in-process, an item registered, an order published.
+        # verified, a product and a change composed in-process, an item registered, an order
+        # published.
         assert re.search(r'"id":\s*"?[\w-]+', text), text
         assert "complete and verified" in text
         downloaded = [p for p in (tmp_path / "home" / "mosaics").rglob("*.tif")]
