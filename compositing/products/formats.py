@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
@@ -56,6 +56,13 @@ class ProductFormat:
     # GDAL's name of one layer of a file that holds each layer as a variable of its own
     # ("{path}", "{layer}"); None: the file's bands are the layers.
     layer_subdataset: str | None = None
+    # Layer storage types whose values a reader of its files gets in a wider type (the
+    # values unchanged): what STAC's `data_type` of its assets says.
+    widened_dtypes: Mapping[str, str] = field(default_factory=dict)
+
+    def read_dtype(self, dtype: str) -> str:
+        """The type a reader of this format's files gets for a layer stored as dtype."""
+        return self.widened_dtypes.get(dtype, dtype)
 
     def grouping(self, layout: str) -> Grouping:
         """How the layers of an order with this layout are spread over files."""
@@ -102,7 +109,10 @@ PRODUCT_FORMATS: dict[str, ProductFormat] = {f.name: f for f in (
     ProductFormat(
         "NetCDF", "NetCDF-4", "NetCDF-4 (CF-1.8)", "CF-1.8", "nc", "application/netcdf",
         "compositing.products.netcdf:write_product", {"multiband": Grouping.ONE_FILE},
-        aliases=("nc", "netcdf4", "netcdf-4"), layer_subdataset='NETCDF:"{path}":{layer}'),
+        aliases=("nc", "netcdf4", "netcdf-4"), layer_subdataset='NETCDF:"{path}":{layer}',
+        # CF-1.8 has no unsigned types; GDAL cannot read `_Unsigned` bytes from NetCDF-4
+        # (netCDF-C range-checks NC_BYTE as signed), so 8-bit layers are stored as int16.
+        widened_dtypes={"uint8": "int16"}),
     ProductFormat(
         "Zarr", "Zarr", "Zarr (zipped store, CF attributes)", "2", "zarr.zip",
         "application/zip", "compositing.products.zarrstore:write_product",

@@ -414,7 +414,7 @@ def band_interpretations(info: ProductInfo) -> list[dict[str, Any]]:
             "No_data_value": layer.nodata,
             "Scaling_factor": layer.scale,
             "Offset": layer.offset,
-            "Data_type": layer.dtype,
+            "Data_type": spec.product_format.read_dtype(layer.dtype),
             **location,
             "Band_index": index,
             "File_format": spec.product_format.title,
@@ -579,7 +579,9 @@ def _asset(info: ProductInfo, f: FileRecord) -> dict[str, Any]:
 
 def _raster_band(info: ProductInfo, layer: Layer,
                  statistics: Mapping[str, float] | None) -> dict[str, Any]:
-    band: dict[str, Any] = {"nodata": layer.nodata, "data_type": layer.dtype,
+    # The type a reader of the asset gets (NetCDF holds 8-bit layers as int16).
+    data_type = info.spec.product_format.read_dtype(layer.dtype)
+    band: dict[str, Any] = {"nodata": layer.nodata, "data_type": data_type,
                             "scale": layer.scale, "offset": layer.offset,
                             "spatial_resolution": resolution_m(info)}
     if layer.units not in ("1", ""):  # dimensionless (reflectance, indices, counts): no unit

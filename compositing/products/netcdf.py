@@ -18,6 +18,7 @@ from shapely.geometry import box
 
 from compositing.grid import OutputGrid
 from compositing.orders.spec import MosaicSpec
+from compositing.products.formats import PRODUCT_FORMATS
 from compositing.products.intermediate import Intermediates
 from compositing.products.layers import Layer
 from compositing.products.naming import PROCESSING_VERSION, layer_file_name, period_code
@@ -176,13 +177,12 @@ def storage_dtype(layer: Layer) -> np.dtype:
     """The signed type a layer is stored as (CF-1.8 has no unsigned types).
 
     16/32-bit unsigned layers keep their size, marked `_Unsigned = "true"` (read back unsigned
-    by netCDF4, xarray and GDAL); 8-bit ones are widened to int16 because GDAL cannot read
-    `_Unsigned` bytes from NetCDF-4 files (netCDF-C range-checks NC_BYTE as signed).
+    by netCDF4, xarray and GDAL); the format's record widens the others (8-bit to int16).
     """
-    dtype = np.dtype(layer.dtype)
+    dtype = np.dtype(PRODUCT_FORMATS["NetCDF"].read_dtype(layer.dtype))
     if dtype.kind != "u":
         return dtype
-    return np.dtype(f"i{max(2, dtype.itemsize)}")
+    return np.dtype(f"i{dtype.itemsize}")
 
 
 def _unsigned(layer: Layer) -> bool:

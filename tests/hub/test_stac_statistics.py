@@ -92,6 +92,10 @@ def test_netcdf_statistics_are_per_variable_in_the_assets_band_order(hub_dirs, t
     assert len(asset["raster:bands"]) == len(names) == len(BANDS) + len(AUX)
     for name, band in zip(names, asset["raster:bands"], strict=True):
         assert_statistics(band["statistics"], of_netcdf(folder / asset["href"], name))
+        # The type a reader gets: GDAL's, which reads `_Unsigned` (valid_obs is int16 here).
+        with rasterio.open(f'NETCDF:"{folder / asset["href"]}":{name}') as src:
+            assert band["data_type"] == src.dtypes[0], name
+    assert [b["data_type"] for b in asset["raster:bands"]][names.index("valid_obs")] == "int16"
 
 
 @pytest.mark.parametrize("fmt", ["JP2", "Zarr"])
