@@ -60,6 +60,12 @@ class Layer:
         return self.name.removeprefix(f"{self.period}_") if self.period else self.name
 
     @property
+    def categorical(self) -> bool:
+        """Whether the values are codes (classes, selection methods, indices into the source
+        list), whose mean and spread mean nothing."""
+        return bool(self.flags) or self.kind == "source_index"
+
+    @property
     def band(self) -> l2a.Band | None:
         """The Sentinel-2 band of a reflectance layer."""
         return l2a.BAND_BY_NAME.get(self.kind) if self.source is Source.REFLECTANCE else None

@@ -67,12 +67,15 @@ class Moments:
 
 def raster_statistics(moments: Moments, pixels: int, layer: Layer) -> dict[str, float]:
     """A STAC raster v1.1 Statistics Object of the layer's physical values (stored * scale +
-    offset), nodata excluded; only `valid_percent` where no pixel is valid."""
+    offset), nodata excluded; only `valid_percent` where no pixel is valid, and no mean or
+    spread of codes (`Layer.categorical`)."""
     valid_percent = 100.0 * moments.count / pixels if pixels else 0.0
     if not moments.count:
         return {"valid_percent": valid_percent}
     ends = sorted((moments.minimum * layer.scale + layer.offset,
                    moments.maximum * layer.scale + layer.offset))
+    if layer.categorical:
+        return {"minimum": ends[0], "maximum": ends[1], "valid_percent": valid_percent}
     return {"minimum": ends[0], "maximum": ends[1],
             "mean": moments.mean * layer.scale + layer.offset,
             "stddev": math.sqrt(moments.m2 / moments.count) * abs(layer.scale),

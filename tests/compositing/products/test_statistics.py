@@ -11,7 +11,12 @@ import rasterio
 from rasterio.transform import from_origin
 
 from compositing.products import statistics
-from compositing.products.layers import AUX_LAYERS, reflectance_layer
+from compositing.products.layers import (
+    AUX_LAYERS,
+    CHANGE_LAYERS,
+    period_layer,
+    reflectance_layer,
+)
 from compositing.products.statistics import Moments, dataset_statistics
 
 RNG = np.random.default_rng(17)
@@ -65,3 +70,17 @@ def test_a_band_without_valid_pixels_has_only_its_valid_percent(tmp_path):
     stored = np.full((1, 8, 8), 255, dtype=np.uint8)
     path = write_tif(tmp_path / "empty.tif", stored, 255)
     assert dataset_statistics(path, [(1, AUX_LAYERS["valid_obs"])]) == [{"valid_percent": 0.0}]
+
+
+@pytest.mark.parametrize("layer", [AUX_LAYERS["method"], AUX_LAYERS["source_index"],
+                                   CHANGE_LAYERS["change_class"],
+                                   period_layer(AUX_LAYERS["source_index"], "after")],
+                         ids=lambda layer: layer.name)
+def test_codes_get_their_range_but_no_mean_or_spread(tmp_path, layer):
+    stored = np.array([[[0, 1, 2, 2]]], dtype=layer.dtype)
+    path = write_tif(tmp_path / "codes.tif", stored, layer.nodata)
+    assert dataset_statistics(path, [(1, layer)]) == [
+        {"minimum": 0.0, "maximum": 2.0, "valid_percent": 100.0}]
+    counts = AUX_LAYERS["valid_obs"]  # a count: its mean is meaningful
+    assert "mean" in dataset_statistics(write_tif(tmp_path / "n.tif", stored.astype(np.uint8),
+                                                  255), [(1, counts)])[0]
