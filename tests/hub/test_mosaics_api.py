@@ -54,6 +54,8 @@ def test_an_order_is_saved_and_enqueued_after_commit(client, alice_token,
     ({"resolution": 15}, "resolution"),
     ({"crs": "EPSG:1"}, "crs"),
     ({"aoi": None}, "aoi"),
+    ({"bands": None}, "bands"),  # a mosaic needs bands; only a change order has default ones
+    ({"bands": []}, "bands"),
 ])
 def test_bad_input_gets_400_naming_the_field_and_changes_nothing(
         client, alice_token, django_capture_on_commit_callbacks, changes, field):
