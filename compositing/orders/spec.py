@@ -173,6 +173,11 @@ class MosaicSpec:
         return self.compare_start + (self.end - self.start)
 
     @property
+    def mosaics(self) -> int:
+        """How many mosaics the order composes on its grid: two for a change order."""
+        return 2 if self.is_change else 1
+
+    @property
     def covered_period(self) -> tuple[date, date]:
         """First and last day the product's observations may come from (both of a change
         order's periods)."""

@@ -86,9 +86,10 @@ class OrderLimitError(ApiError):
 
 
 def order_pixels(spec: MosaicSpec) -> int:
-    """Output pixels of an order (per layer): the measure of the work it queues."""
+    """Pixels the order composes (per layer): the measure of the work it queues. A change
+    order composes each output pixel twice, once per period."""
     grid = OutputGrid.for_aoi(spec.aoi, spec.crs, spec.resolution)
-    return grid.width * grid.height
+    return grid.width * grid.height * spec.mosaics
 
 
 def check_order_limits(spec: MosaicSpec, owner: Any) -> None:

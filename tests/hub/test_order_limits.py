@@ -40,6 +40,21 @@ def test_orders_beyond_the_queued_megapixels_get_429(
     assert MosaicRequest.objects.count() == 1
 
 
+def test_a_change_order_queues_the_pixels_of_both_its_mosaics(
+        client, alice_token, settings, django_capture_on_commit_callbacks):
+    from hub.mosaics.services import order_pixels, read_order
+
+    mosaic = read_order(ORDER)
+    change = {**ORDER, "period": "tenday", "compare_start": "2023-06-21"}
+    assert order_pixels(read_order(change)) == 2 * order_pixels(mosaic)
+    # A limit between one mosaic's pixels and two takes the mosaic, not the change.
+    settings.HUB_MAX_QUEUED_MPX = 1.5 * order_pixels(mosaic) / 1e6
+    with django_capture_on_commit_callbacks(execute=False):
+        assert post(client, change, alice_token).status_code == 429
+        assert post(client, ORDER, alice_token).status_code == 201
+    assert MosaicRequest.objects.count() == 1
+
+
 def test_the_ordering_form_says_which_limit_was_reached(
         client, alice, settings, django_capture_on_commit_callbacks):
     settings.HUB_MAX_ACTIVE_ORDERS = 1
