@@ -243,3 +243,32 @@ def test_a_change_order_through_the_api_runs_in_chunk_tasks_and_shows_both_perio
     page = client.get(f"/requests/{req.pk}/").content.decode()
     assert "Classes of change" in page and "Compared with" in page
     assert page.count("/quicklook") >= 3 and "class 1" in page
+
+
+def test_a_change_order_delivered_as_mgrs_tiles_holds_every_layer_in_each_tile(
+        hub_dirs, tmp_path):
+    """Large orders are delivered as tiles (`size.fit_to_limit`); so are large change orders:
+    one change model for the whole order, its layers cropped into each tile's folder."""
+    from tests.hub.test_product_layouts import _tile_crossing_bbox
+
+    west, south, east, north = _tile_crossing_bbox()
+    spec = change_order("c-tiles", tiling="mgrs", aoi=[west, south, east, north])
+    whole = run_mosaic(change_order("c-whole", aoi=[west, south, east, north]),
+                       mosaic_settings(), tmp_path / "whole", "whole")
+    tiled = run_mosaic(spec, mosaic_settings(), tmp_path / "tiles", "tiles")
+    names = {f.name for f in tiled.files}
+    assert {name.split("/")[0] for name in names if "/" in name} == {"29UNU", "29UPU"}
+    with rasterio.open(next(whole.folder.glob("change_class_*.tif"))) as src:
+        reference, transform = src.read(1), src.transform
+    for tile in ("29UNU", "29UPU"):
+        (path,) = (tiled.folder / tile).glob("change_class_*.tif")
+        with rasterio.open(path) as src:
+            part = src.read(1)
+            col, row = ~transform * (src.transform.c, src.transform.f)
+        window = reference[round(row):round(row) + part.shape[0],
+                           round(col):round(col) + part.shape[1]]
+        # The same model over the whole order: each tile's classes are the whole product's.
+        assert np.array_equal(part, window), tile
+        assert any((tiled.folder / tile).glob("after_acquisition_date_*.tif"))
+    item = json.loads((tiled.folder / "stac_item.json").read_text())
+    assert stac_errors("item", item) == []
