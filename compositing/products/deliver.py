@@ -19,7 +19,6 @@ from compositing.orders.spec import MosaicSpec
 from compositing.products.groups import band_groups, delivered_groups, quicklook_source
 from compositing.products.inspire import inspire_xml
 from compositing.products.intermediate import Intermediates
-from compositing.products.layers import PERIODS
 from compositing.products.metadata import (
     ProductInfo,
     manifest,
@@ -35,7 +34,12 @@ from compositing.products.naming import (
     layer_file_name,
     write_json,
 )
-from compositing.products.quicklook import write_class_quicklook, write_quicklook
+from compositing.products.quicklook import (
+    CLASSES,
+    true_colour_quicklook,
+    write_class_quicklook,
+    write_quicklook,
+)
 from compositing.products.statistics import product_statistics
 from compositing.products.tiling import ProductPart, crop_intermediates
 
@@ -122,13 +126,12 @@ def _quicklooks(spec: MosaicSpec, intermediates: Intermediates, folder: Path) ->
         source, rgb = quicklook_source(spec, group)
         path, layers = intermediates[source]
         names = [layer.name for layer in layers]
-        name = "quicklook_before" if group == PERIODS[0] else "quicklook"
-        write_quicklook(path, folder / layer_file_name(spec, name, "png"),
+        write_quicklook(path, folder / layer_file_name(spec, true_colour_quicklook(group), "png"),
                         rgb=(names.index(rgb[0]) + 1, names.index(rgb[1]) + 1,
                              names.index(rgb[2]) + 1), aoi=spec.aoi)
     if spec.is_change:
         path, _ = intermediates["change_class"]
-        write_class_quicklook(path, folder / layer_file_name(spec, "quicklook_change", "png"),
+        write_class_quicklook(path, folder / layer_file_name(spec, CLASSES, "png"),
                               aoi=spec.aoi)
 
 

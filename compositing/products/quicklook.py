@@ -21,6 +21,7 @@ from shapely.geometry import mapping
 from shapely.geometry.base import BaseGeometry
 
 from compositing.grid import project_geometry
+from compositing.products.layers import PERIODS
 
 STRETCH_PERCENTILES = (2.0, 98.0)
 # Diagonal stripes of two greys, HATCH_WIDTH pixels each (the legend draws the same).
@@ -96,11 +97,18 @@ CLASS_COLOURS: tuple[tuple[int, int, int], ...] = (
 )
 # Quicklooks a product may have, by the layer part of their file names (`naming`): the first
 # is the one lists and maps show.
+TRUE_COLOUR, BEFORE, CLASSES = "quicklook", "quicklook_before", "quicklook_change"
 QUICKLOOKS: dict[str, str] = {
-    "quicklook": "true colour (the second mosaic's, for a change order)",
-    "quicklook_before": "true colour of a change order's first mosaic",
-    "quicklook_change": "a change order's classes of change",
+    TRUE_COLOUR: "true colour (the second mosaic's, for a change order)",
+    BEFORE: "true colour of a change order's first mosaic",
+    CLASSES: "a change order's classes of change",
 }
+
+
+def true_colour_quicklook(group: str) -> str:
+    """The quicklook of a band group (`groups.band_groups`): a change order's first mosaic
+    has one of its own; its second, like a mosaic's bands, has the product's quicklook."""
+    return BEFORE if group == PERIODS[0] else TRUE_COLOUR
 
 
 def quicklook_kind(file_name: str) -> str | None:

@@ -8,7 +8,14 @@ from dataclasses import dataclass, field
 
 from django.urls import reverse
 
-from compositing.products.quicklook import CLASS_COLOURS, NO_CHANGE_COLOUR, quicklook_kind
+from compositing.products.quicklook import (
+    BEFORE,
+    CLASS_COLOURS,
+    CLASSES,
+    NO_CHANGE_COLOUR,
+    TRUE_COLOUR,
+    quicklook_kind,
+)
 from hub.mosaics.models import MosaicRequest
 from hub.mosaics.product_page import ProductMetadata
 
@@ -43,8 +50,7 @@ def change_view(req: MosaicRequest, metadata: ProductMetadata | None) -> ChangeV
         return None
     view = ChangeView()
     pngs = {quicklook_kind(f.name): f.name for f in req.files.all() if "/" not in f.name}
-    for kind, attr in (("quicklook_before", "before"), ("quicklook", "after"),
-                       ("quicklook_change", "classes")):
+    for kind, attr in ((BEFORE, "before"), (TRUE_COLOUR, "after"), (CLASSES, "classes")):
         if kind in pngs:
             setattr(view, attr, reverse("api-mosaic-file", args=[req.pk, pngs[kind]]))
     change = metadata.change if metadata is not None else {}

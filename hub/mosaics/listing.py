@@ -9,7 +9,7 @@ from typing import Protocol, TypeVar
 
 from django.utils import timezone
 
-from compositing.products.quicklook import quicklook_kind
+from compositing.products.quicklook import TRUE_COLOUR, quicklook_kind
 from hub.mosaics import services
 from hub.mosaics.models import MosaicRequest, ProductFile
 
@@ -55,7 +55,7 @@ def quicklook_file(files: Iterable[_File]) -> _File | None:
     """The product's true-colour quicklook: the PNG at the top of the product folder (its
     files, or a catalogue item's)."""
     pngs = [f for f in files if f.name.lower().endswith(".png") and "/" not in f.name]
-    named = [f for f in pngs if quicklook_kind(f.name) == "quicklook"]
+    named = [f for f in pngs if quicklook_kind(f.name) == TRUE_COLOUR]
     return next(iter(named or pngs), None)
 
 
