@@ -55,6 +55,8 @@ _TYPE_WORDS: dict[type, str] = {str: "a string", int: "a whole number", dict: "a
 CHANGE_BANDS: tuple[str, ...] = ("B02", "B03", "B04", "B08")
 CONFIDENCE_RANGE = (0.5, 0.999999)
 MAX_CHANGE_CLASSES = 10
+# The options that make and tune a change order; a mosaic's order JSON has none of them.
+CHANGE_OPTIONS: tuple[str, ...] = ("compare_start", "confidence", "change_classes")
 
 
 @dataclass(frozen=True)
@@ -205,7 +207,7 @@ class MosaicSpec:
         out["start"], out["end"] = self.start.isoformat(), self.end.isoformat()
         out["crs"] = f"EPSG:{self.crs}"
         if self.compare_start is None:  # a mosaic: in the shape it had before change orders
-            for name in ("compare_start", "confidence", "change_classes"):
+            for name in CHANGE_OPTIONS:
                 del out[name]
         else:
             out["compare_start"] = self.compare_start.isoformat()
@@ -568,7 +570,7 @@ def check_change_options(options: Mapping[str, Any], spec: MosaicSpec) -> None:
     its own: `groups.delivered_groups`)."""
     if not spec.is_change:
         # A form sends every field, these at their defaults: only another value is refused.
-        for name in ("confidence", "change_classes"):
+        for name in CHANGE_OPTIONS[1:]:  # the tuning, without what makes a change order
             if getattr(spec, name) != ORDER_OPTIONS[name].default:
                 raise SpecError(name, "only a change order (one with compare_start) takes "
                                       f"{name}")
