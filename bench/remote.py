@@ -72,11 +72,11 @@ def child(archive: Path, side_km: float, archives_file: str, out: Path) -> None:
     spec = parse_spec({**ORDER, "aoi": aoi_square(side_km * 1000)})
     timings: dict[str, float] = {}
     with logging_reads() as log:
-        t0 = time.perf_counter()
+        t0, cpu0 = time.perf_counter(), time.process_time()
         result = run_mosaic(spec, mosaic_settings(), out, "bench", timings=timings)
-        wall = time.perf_counter() - t0
+        wall, cpu = time.perf_counter() - t0, time.process_time() - cpu0
     close_datasets()
-    print(json.dumps({"wall": wall, "timings": timings, "windows": [(href, list(w.flatten()))
+    print(json.dumps({"wall": wall, "cpu": cpu, "timings": timings, "windows": [(href, list(w.flatten()))
                                                 for href, w in log],
                       "folder": str(result.folder)}))
 
@@ -190,13 +190,13 @@ def main() -> None:
             file = write_archives_file(tmp / "nginx.toml", "remote", preset="local",
                                        href_rewrites=[[f"{root}/", f"{proxy.base}/"]])
             for threads in thread_counts:
-                before = (proxy.forwarded, proxy.bytes_out, tree_cpu_s(web.pid))
+                before = (proxy.forwarded, proxy.bytes_out, tree_cpu_s(web.pid) + proxy.cpu_s())
                 proxy.most_in_flight = 0
                 r = run(archive, args.side_km, str(file), threads, tmp / f"nginx{threads}")
                 r["to_local"] = {proxy.base + "/": root + "/"}
                 rows.append((f"nginx +{args.latency_ms:g} ms", threads, r,
                              (proxy.forwarded - before[0], proxy.bytes_out - before[1],
-                              proxy.most_in_flight, tree_cpu_s(web.pid) - before[2])))
+                              proxy.most_in_flight, tree_cpu_s(web.pid) + proxy.cpu_s() - before[2])))
         print("uploading the archive to the S3 server ...", flush=True)
         with s3_serving(archive.resolve() / "sentinel-2-l2a", tmp / "s3", prefix="l2a") as s3, \
                 fault_proxy(int(s3.endpoint.rsplit(":", 1)[1]), lambda *a: delay) as proxy:
@@ -207,13 +207,13 @@ def main() -> None:
                 **s3_fields(proxy.base.removeprefix("http://"), REGION,
                             AWS_ACCESS_KEY_ID="bench", AWS_SECRET_ACCESS_KEY="bench"))
             for threads in thread_counts:
-                before = (proxy.forwarded, proxy.bytes_out, tree_cpu_s(s3.pid))
+                before = (proxy.forwarded, proxy.bytes_out, tree_cpu_s(s3.pid) + proxy.cpu_s())
                 proxy.most_in_flight = 0
                 r = run(archive, args.side_km, str(file), threads, tmp / f"s3{threads}")
                 r["to_local"] = {f"s3://{s3.bucket}/l2a/": root + "/sentinel-2-l2a/"}
                 rows.append((f"s3 +{args.latency_ms:g} ms", threads, r,
                              (proxy.forwarded - before[0], proxy.bytes_out - before[1],
-                              proxy.most_in_flight, tree_cpu_s(s3.pid) - before[2])))
+                              proxy.most_in_flight, tree_cpu_s(s3.pid) + proxy.cpu_s() - before[2])))
         needed = needed_bytes(local["windows"], {})
         reference = rasters(Path(local["folder"]))
         print(f"\nMonthly 10 m order over {args.side_km:g} km (June 2023, "
@@ -221,7 +221,7 @@ def main() -> None:
               f"blocks needed), {os.cpu_count()} CPUs; proxy latency {args.latency_ms:g} ms "
               f"per request.")
         head = (f"{'source':>16} {'threads':>10} {'wall s':>7} {'x local':>7} {'plan s':>6} "
-                f"{'read s':>6} {'server cpu s':>12} {'requests':>8} {'in flight':>9} "
+                f"{'read s':>6} {'cpu s':>6} {'server cpu s':>12} {'requests':>8} {'in flight':>9} "
                 f"{'MiB sent':>8} {'sent/needed':>11} {'same pixels':>11}")
         print(head)
         print("-" * len(head))
@@ -229,7 +229,8 @@ def main() -> None:
             same = all(np.array_equal(v, rasters(Path(r["folder"]))[k])
                        for k, v in reference.items())
             shown = str(threads or f"{_default_threads(served is not None)} (def.)")
-            phases = f"{r['timings']['search']:6.2f} {r['timings']['read']:6.2f}"
+            phases = (f"{r['timings']['search']:6.2f} {r['timings']['read']:6.2f} "
+                      f"{r['cpu']:6.2f}")
             if served is None:
                 print(f"{label:>16} {shown:>10} {r['wall']:7.2f} {1:7.2f} {phases} {'-':>12} "
                       f"{'-':>8} {'-':>9} {'-':>8} {'-':>11} {'yes':>11}")
@@ -239,8 +240,9 @@ def main() -> None:
                   f"{phases} {server_cpu:12.2f} {answered:8d} {flight:9d} {sent / 2**20:8.1f} "
                   f"{sent / needed:11.2f} {'yes' if same else 'NO':>11}")
         print("plan s: search and chunk layout (opens the central granule's files); read s: "
-              "time the kernels waited for reads; server cpu s: CPU the server's processes "
-              "used meanwhile, on the order's own cores.")
+              "time the kernels waited for reads; cpu s: CPU the order's process used; server "
+              "cpu s: CPU the server's processes and the latency proxy used meanwhile, on the "
+              "order's own cores.")
     print(f"\nbench/remote.py took {(time.perf_counter() - started) / 60:.1f} min")
 
 

@@ -42,6 +42,14 @@ class Proxy:
     # (seconds since the proxy started when a request came and when it was answered, method,
     # path), for a timeline of the reads
     timeline: list[tuple[float, float, str, str]] = field(default_factory=list)
+    thread_ident: int | None = None  # the relaying thread's, for its CPU time
+
+    def cpu_s(self) -> float:
+        """CPU seconds the relaying thread has used so far: on a benchmark's machine it shares
+        the cores with the reader, which a real network would not."""
+        if self.thread_ident is None:
+            return 0.0
+        return time.clock_gettime(time.pthread_getcpuclockid(self.thread_ident))
 
 
 @contextmanager
@@ -147,6 +155,7 @@ def fault_proxy(upstream_port: int, policy: Policy) -> Iterator[Proxy]:
     thread = threading.Thread(target=loop.run_until_complete, args=(serve(),),
                               name="fault-proxy", daemon=True)
     thread.start()
+    proxy.thread_ident = thread.ident
     if not started.wait(10):
         raise RuntimeError("the fault proxy did not start")
     try:

@@ -18,12 +18,11 @@ from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
-import rasterio
 from pyproj import Transformer
 from rasterio.errors import RasterioIOError
 from shapely.geometry import Point
 
-from compositing.archive.network import SigningError, signed
+from compositing.archive.network import SigningError, open_raster, signed
 from compositing.archive.scenes import Scene
 from compositing.grid import ChunkLayout, OutputGrid
 
@@ -77,7 +76,7 @@ def block_grid(href: str, grid: OutputGrid) -> BlockGrid | None:
     """The file's block grid on the output grid, if its blocks fall on whole output pixels
     (None too for a file that cannot be opened: the read reports that, not the plan)."""
     try:
-        with rasterio.open(signed(href)) as src:
+        with open_raster(signed(href)) as src:
             crs, t, (block_h, block_w) = src.crs, src.transform, src.block_shapes[0]
     except (RasterioIOError, SigningError):
         return None

@@ -53,7 +53,13 @@ from rasterio.io import MemoryFile
 from rasterio.windows import Window
 
 from compositing import memory
-from compositing.archive.network import SigningError, configure_network, is_remote, signed
+from compositing.archive.network import (
+    SigningError,
+    configure_network,
+    is_remote,
+    open_raster,
+    signed,
+)
 from compositing.archive.scenes import ArchiveDataError
 
 T = TypeVar("T")
@@ -248,7 +254,7 @@ def open_dataset(href: str) -> rasterio.io.DatasetReader:
 def open_href(href: str) -> rasterio.io.DatasetReader:
     """A new dataset for href: a file, or "path\0level" for one of its overview levels."""
     path, _, level = href.partition("\0")
-    src = rasterio.open(path, overview_level=int(level)) if level else rasterio.open(path)
+    src = open_raster(path, overview_level=int(level)) if level else open_raster(path)
     # Every read asks for the band's mask flags, which GDAL finds in the file's header the
     # first time, holding Python's lock (rasterio does not release it there). Asked now,
     # the header is at hand; asked at the first read of a remote file opened ahead, GDAL

@@ -48,12 +48,31 @@ def test_an_archive_in_s3_composes_the_product_read_from_disk(settings, hub_dirs
         some_file = f"s3://{s3.bucket}/demo/x.tif"
         assert path_option(some_file, "AWS_ACCESS_KEY_ID") == "hub-reader"
         assert path_option("s3://another-bucket/x.tif", "AWS_ACCESS_KEY_ID") is None
+        sessions = _counting_boto3_sessions(monkeypatch)
         remote = run_mosaic(spec, mosaic_settings(), tmp_path / "remote", "remote")
         close_datasets()
         reads = s3.get_requests()
     assert_same_rasters(local.folder, remote.folder)
+    # GDAL reads the bucket with the archive's own options: rasterio built no boto3 session,
+    # whose credential lookup cost most of a remote order's CPU (`network.open_raster`).
+    assert sessions == []
     assert any("/B04.tif" in line and '" 206 ' in line for line in reads), reads[:5]
     assert any("/angles.json" in line for line in reads), reads[:5]
+
+
+def _counting_boto3_sessions(monkeypatch: pytest.MonkeyPatch) -> list[object]:
+    """The paths rasterio builds an AWS (boto3) session for from now on."""
+    from rasterio.session import AWSSession
+
+    built: list[object] = []
+    original = AWSSession.__init__
+
+    def counted(self: AWSSession, *args: object, **kwargs: object) -> None:
+        built.append(args or kwargs)
+        original(self, *args, **kwargs)
+
+    monkeypatch.setattr(AWSSession, "__init__", counted)
+    return built
 
 
 def test_a_safe_s_jpeg2000_files_in_s3_compose_as_on_disk(settings, tmp_path, shared_data,
