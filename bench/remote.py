@@ -1,7 +1,8 @@
 """One order read from local disk, from nginx over HTTP and from an S3 API, with injected latency.
 
 The monthly 10 m order (June 2023, bands B02,B03,B04,B08, aux valid_obs,method) over a square
-of --side-km around the demo centre, from the year demo archive of bench/pipeline.py, runs in a
+of each --side-km around the demo centre (a table each: the round trips an order waits for
+before its first chunk weigh more in a small order), from the year demo archive of bench/pipeline.py, runs in a
 fresh process per row (after a warm-up order read from disk and a worker's warm-up, so that
 compiled kernels, GDAL's drivers, the STAC API and the reading threads are not timed):
 
@@ -17,8 +18,8 @@ needed: the compressed bytes of the COG blocks its windows meet (each block once
 files' tile byte counts), and their ratio (goal <= 1.5). A remote read must also give the
 local product: the rows compare their rasters with the local row's.
 
-    DEBUG=1 .venv/bin/python bench/remote.py [--side-km 5.12] [--latency-ms 100]
-                                             [--remote-threads 2,64,default]
+    DEBUG=1 .venv/bin/python bench/remote.py [--side-km 5.12,10.24] [--latency-ms 100]
+                                             [--remote-threads default,2,64]
 """
 
 from __future__ import annotations
@@ -76,8 +77,8 @@ def child(archive: Path, side_km: float, archives_file: str, out: Path) -> None:
         result = run_mosaic(spec, mosaic_settings(), out, "bench", timings=timings)
         wall, cpu = time.perf_counter() - t0, time.process_time() - cpu0
     close_datasets()
-    print(json.dumps({"wall": wall, "cpu": cpu, "timings": timings, "windows": [(href, list(w.flatten()))
-                                                for href, w in log],
+    print(json.dumps({"wall": wall, "cpu": cpu, "timings": timings,
+                      "windows": [(href, list(w.flatten())) for href, w in log],
                       "folder": str(result.folder)}))
 
 
@@ -158,9 +159,10 @@ def run(archive: Path, side_km: float, archives_file: str, threads: int | None,
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--side-km", type=float, default=5.12)
+    parser.add_argument("--side-km", default="5.12,10.24",
+                        help="sides of the square orders, comma-separated (at most 10.49)")
     parser.add_argument("--latency-ms", type=float, default=100)
-    parser.add_argument("--remote-threads", default="2,64,default",
+    parser.add_argument("--remote-threads", default="default",
                         help="HUB_REMOTE_READ_THREADS of the remote rows, comma-separated")
     parser.add_argument("--child", nargs=4, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -168,35 +170,32 @@ def main() -> None:
         archive, side, file, out = args.child
         child(Path(archive), float(side), file, Path(out))
         return
-    import numpy as np
-
-    from tests.archive_files import rasters, s3_fields, write_archives_file
+    from tests.archive_files import s3_fields, write_archives_file
     from tests.faultproxy import Action, fault_proxy
     from tests.s3server import REGION, s3_serving
     from tests.webserver import nginx_serving
 
     started = time.perf_counter()
+    sides = [float(side) for side in args.side_km.split(",")]
     thread_counts = [None if t == "default" else int(t) for t in args.remote_threads.split(",")]
     archive = ensure_extent_archive(ARCHIVE_KM, ARCHIVE_KM)
     delay = Action(delay_s=args.latency_ms / 1000)
-    rows: list[tuple[str, int | None, dict[str, Any], Any]] = []
+    rows: dict[float, list[Row]] = {side: [] for side in sides}
     with tempfile.TemporaryDirectory() as tmp_name:
         tmp = Path(tmp_name)
-        local = run(archive, args.side_km, "", None, tmp / "local")
-        rows.append(("local disk", None, local, None))
+        for side in sides:
+            rows[side].append(("local disk", None, run(archive, side, "", None,
+                                                       tmp / f"local{side}"), None))
         root = str(archive.resolve())
         with nginx_serving(archive.resolve(), tmp / "nginx") as web, \
                 fault_proxy(int(web.base.rsplit(":", 1)[1]), lambda *a: delay) as proxy:
             file = write_archives_file(tmp / "nginx.toml", "remote", preset="local",
                                        href_rewrites=[[f"{root}/", f"{proxy.base}/"]])
-            for threads in thread_counts:
-                before = (proxy.forwarded, proxy.bytes_out, tree_cpu_s(web.pid) + proxy.cpu_s())
-                proxy.most_in_flight = 0
-                r = run(archive, args.side_km, str(file), threads, tmp / f"nginx{threads}")
-                r["to_local"] = {proxy.base + "/": root + "/"}
-                rows.append((f"nginx +{args.latency_ms:g} ms", threads, r,
-                             (proxy.forwarded - before[0], proxy.bytes_out - before[1],
-                              proxy.most_in_flight, tree_cpu_s(web.pid) + proxy.cpu_s() - before[2])))
+            for side in sides:
+                for threads in thread_counts:
+                    rows[side].append(served_row(f"nginx +{args.latency_ms:g} ms", proxy,
+                                                 web.pid, archive, side, file, threads,
+                                                 tmp / f"nginx{side}-{threads}"))
         print("uploading the archive to the S3 server ...", flush=True)
         with s3_serving(archive.resolve() / "sentinel-2-l2a", tmp / "s3", prefix="l2a") as s3, \
                 fault_proxy(int(s3.endpoint.rsplit(":", 1)[1]), lambda *a: delay) as proxy:
@@ -206,44 +205,66 @@ def main() -> None:
                 file_prefixes=[f"s3://{s3.bucket}/"],
                 **s3_fields(proxy.base.removeprefix("http://"), REGION,
                             AWS_ACCESS_KEY_ID="bench", AWS_SECRET_ACCESS_KEY="bench"))
-            for threads in thread_counts:
-                before = (proxy.forwarded, proxy.bytes_out, tree_cpu_s(s3.pid) + proxy.cpu_s())
-                proxy.most_in_flight = 0
-                r = run(archive, args.side_km, str(file), threads, tmp / f"s3{threads}")
-                r["to_local"] = {f"s3://{s3.bucket}/l2a/": root + "/sentinel-2-l2a/"}
-                rows.append((f"s3 +{args.latency_ms:g} ms", threads, r,
-                             (proxy.forwarded - before[0], proxy.bytes_out - before[1],
-                              proxy.most_in_flight, tree_cpu_s(s3.pid) + proxy.cpu_s() - before[2])))
-        needed = needed_bytes(local["windows"], {})
-        reference = rasters(Path(local["folder"]))
-        print(f"\nMonthly 10 m order over {args.side_km:g} km (June 2023, "
-              f"{len(local['windows'])} windows read, {needed / 2**20:.1f} MiB of compressed "
-              f"blocks needed), {os.cpu_count()} CPUs; proxy latency {args.latency_ms:g} ms "
-              f"per request.")
-        head = (f"{'source':>16} {'threads':>10} {'wall s':>7} {'x local':>7} {'plan s':>6} "
-                f"{'read s':>6} {'cpu s':>6} {'server cpu s':>12} {'requests':>8} {'in flight':>9} "
-                f"{'MiB sent':>8} {'sent/needed':>11} {'same pixels':>11}")
-        print(head)
-        print("-" * len(head))
-        for label, threads, r, served in rows:
-            same = all(np.array_equal(v, rasters(Path(r["folder"]))[k])
-                       for k, v in reference.items())
-            shown = str(threads or f"{_default_threads(served is not None)} (def.)")
-            phases = (f"{r['timings']['search']:6.2f} {r['timings']['read']:6.2f} "
-                      f"{r['cpu']:6.2f}")
-            if served is None:
-                print(f"{label:>16} {shown:>10} {r['wall']:7.2f} {1:7.2f} {phases} {'-':>12} "
-                      f"{'-':>8} {'-':>9} {'-':>8} {'-':>11} {'yes':>11}")
-                continue
-            answered, sent, flight, server_cpu = served
-            print(f"{label:>16} {shown:>10} {r['wall']:7.2f} {r['wall'] / local['wall']:7.2f} "
-                  f"{phases} {server_cpu:12.2f} {answered:8d} {flight:9d} {sent / 2**20:8.1f} "
-                  f"{sent / needed:11.2f} {'yes' if same else 'NO':>11}")
+            for side in sides:
+                for threads in thread_counts:
+                    rows[side].append(served_row(f"s3 +{args.latency_ms:g} ms", proxy,
+                                                 s3.pid, archive, side, file, threads,
+                                                 tmp / f"s3{side}-{threads}"))
+        for side in sides:
+            print_table(side, args.latency_ms, rows[side])
         print("plan s: search and chunk layout (opens the central granule's files); read s: "
               "time the kernels waited for reads; cpu s: CPU the order's process used; server "
               "cpu s: CPU the server's processes and the latency proxy used meanwhile, on the "
               "order's own cores.")
     print(f"\nbench/remote.py took {(time.perf_counter() - started) / 60:.1f} min")
+
+
+# (label, HUB_REMOTE_READ_THREADS or None, the child's figures, for a served row the requests
+# answered, bytes sent, most in flight and the server's CPU seconds)
+Row = tuple[str, "int | None", dict[str, Any], "tuple[int, int, int, float] | None"]
+
+
+def served_row(label: str, proxy: Any, server_pid: int, archive: Path, side: float,
+               file: Path, threads: int | None, out: Path) -> Row:
+    """One order read through the proxy in front of a server, with what the server did."""
+    before = (proxy.forwarded, proxy.bytes_out, tree_cpu_s(server_pid) + proxy.cpu_s())
+    proxy.most_in_flight = 0
+    r = run(archive, side, str(file), threads, out)
+    server_cpu = tree_cpu_s(server_pid) + proxy.cpu_s() - before[2]
+    return (label, threads, r, (proxy.forwarded - before[0], proxy.bytes_out - before[1],
+                                proxy.most_in_flight, server_cpu))
+
+
+def print_table(side: float, latency_ms: float, rows: list[Row]) -> None:
+    import numpy as np
+
+    from tests.archive_files import rasters
+
+    local = rows[0][2]
+    needed = needed_bytes(local["windows"], {})
+    reference = rasters(Path(local["folder"]))
+    print(f"\nMonthly 10 m order over {side:g} km (June 2023, {len(local['windows'])} windows "
+          f"read, {needed / 2**20:.1f} MiB of compressed blocks needed), {os.cpu_count()} CPUs; "
+          f"proxy latency {latency_ms:g} ms per request.")
+    head = (f"{'source':>16} {'threads':>10} {'wall s':>7} {'x local':>7} {'plan s':>6} "
+            f"{'read s':>6} {'cpu s':>6} {'server cpu s':>12} {'requests':>8} "
+            f"{'in flight':>9} {'MiB sent':>8} {'sent/needed':>11} {'same pixels':>11}")
+    print(head)
+    print("-" * len(head))
+    for label, threads, r, served in rows:
+        same = all(np.array_equal(v, rasters(Path(r["folder"]))[k])
+                   for k, v in reference.items())
+        shown = str(threads or f"{_default_threads(served is not None)} (def.)")
+        phases = (f"{r['timings']['search']:6.2f} {r['timings']['read']:6.2f} "
+                  f"{r['cpu']:6.2f}")
+        if served is None:
+            print(f"{label:>16} {shown:>10} {r['wall']:7.2f} {1:7.2f} {phases} {'-':>12} "
+                  f"{'-':>8} {'-':>9} {'-':>8} {'-':>11} {'yes':>11}")
+            continue
+        answered, sent, flight, server_cpu = served
+        print(f"{label:>16} {shown:>10} {r['wall']:7.2f} {r['wall'] / local['wall']:7.2f} "
+              f"{phases} {server_cpu:12.2f} {answered:8d} {flight:9d} {sent / 2**20:8.1f} "
+              f"{sent / needed:11.2f} {'yes' if same else 'NO':>11}")
 
 
 def tree_cpu_s(pid: int) -> float:

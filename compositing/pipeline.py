@@ -24,8 +24,9 @@ import logging
 import shutil
 import time
 import uuid
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
@@ -38,6 +39,7 @@ from shapely.geometry.base import BaseGeometry
 from compositing import l2a
 from compositing.archive.archives import Archive
 from compositing.archive.blocks import chunk_layout
+from compositing.archive.network import is_remote
 from compositing.archive.read import AOT_LAYERS, Stack, close_datasets, read_stack
 from compositing.archive.scenes import (
     NoObservationsError,
@@ -405,29 +407,46 @@ def publish(staging: Path, final: Path) -> None:
 def _compose_all(plan: Plan, chunks: list[tuple[int, Chunk]],
                  timings: dict[str, float]) -> Iterator[tuple[int, ChunkLayers]]:
     """The given chunks composed in turn, each for every mosaic of the plan (`Plan.parts`),
-    the next read meanwhile. `timings`: "read" is the time spent waiting for a read."""
+    the next ones read meanwhile (`_read_ahead`). `timings`: "read" is the time spent waiting
+    for a read."""
     clock = Stopwatch(timings)
     jobs = [(index, chunk, prefix, recipe) for index, chunk in chunks
             for prefix, recipe in plan.parts]
     first_source = _first_sources(plan)
     merged: ChunkLayers = {}
-    with ThreadPoolExecutor(1, thread_name_prefix="prefetch") as prefetch:
-        pending: Future[Stack] | None = (prefetch.submit(read_chunk, jobs[0][3], jobs[0][1])
-                                         if jobs else None)
+    depth = _read_ahead(plan)
+    with ThreadPoolExecutor(depth, thread_name_prefix="prefetch") as prefetch:
+        reads = deque(prefetch.submit(read_chunk, recipe, chunk)
+                      for _, chunk, _, recipe in jobs[:depth])
         for done, (index, chunk, prefix, recipe) in enumerate(jobs, start=1):
-            assert pending is not None
             with clock("read"):
-                stack = pending.result()
-            pending = (prefetch.submit(read_chunk, jobs[done][3], jobs[done][1])
-                       if done < len(jobs) else None)
+                stack = reads.popleft().result()
+            if done - 1 + depth < len(jobs):
+                _, following, _, following_recipe = jobs[done - 1 + depth]
+                reads.append(prefetch.submit(read_chunk, following_recipe, following))
             with clock("composite"):
                 layers = composite_chunk(recipe, chunk, stack)
-            del stack  # before the next read is waited for: two stacks at most
+            del stack  # before the next read is waited for: at most one more than read ahead
             release_free_memory()
             merged.update(_numbered(layers, prefix, first_source[prefix]))
             if done == len(jobs) or jobs[done][0] != index:
                 yield index, merged
                 merged = {}
+
+
+# Chunks read ahead of the one being composed. On disk one: the reads keep the cores busy
+# already, and each stack read ahead is memory (issue 12). From a remote archive two: a chunk's
+# reads are two round trips in a row (classification, then bands), and with one chunk ahead
+# the order waited for them on every chunk (bench/remote.py, 100 ms latency, 10.24 km: 2.0x
+# the disk read with one ahead, 1.6x with two; three gave no more).
+REMOTE_READ_AHEAD = 2
+
+
+def _read_ahead(plan: Plan) -> int:
+    """How many chunks `_compose_all` reads ahead (`REMOTE_READ_AHEAD`)."""
+    remote = any(is_remote(scene.assets["SCL"].href) for obs in plan.observations
+                 for scene in obs.scenes if "SCL" in scene.assets)
+    return REMOTE_READ_AHEAD if remote else 1
 
 
 def _first_sources(plan: Plan) -> dict[str, int]:

@@ -3,6 +3,7 @@ same product, pixel for pixel, as the same files read from disk."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -13,7 +14,7 @@ from compositing.archive.network import NETWORK_OPTIONS, configure_network
 from compositing.archive.read import close_datasets
 from compositing.archive.scenes import ArchiveDataError
 from compositing.orders.spec import parse_spec
-from compositing.pipeline import run_mosaic
+from compositing.pipeline import REMOTE_READ_AHEAD, _read_ahead, plan_mosaic, run_mosaic
 from hub.mosaics.services import mosaic_settings
 from tests.archive_files import assert_same_rasters, rasters, write_archives_file
 from tests.conftest import TEST_AOI_BBOX
@@ -44,13 +45,18 @@ def order_from_archive(settings, tmp_path: Path, name: str, **fields: object):
 def test_a_composite_read_over_http_equals_the_one_read_from_disk(settings, hub_dirs,
                                                                    tmp_path: Path) -> None:
     spec = parse_spec(ORDER)
-    local = run_mosaic(spec, mosaic_settings(), tmp_path / "local", "local")
+    # Small chunks: several are read ahead of the one composed (two from a remote archive).
+    chunked = replace(mosaic_settings(), chunk_size=48)
+    local = run_mosaic(spec, chunked, tmp_path / "local", "local")
     close_datasets()
+    assert local.chunks >= 4 and _read_ahead(plan_mosaic(spec, chunked)) == 1
     with nginx_serving(hub_dirs["archive"], tmp_path / "nginx") as web:
         file = write_archives_file(tmp_path / "archives.toml", "web", preset="local",
                                    href_rewrites=[[f"{hub_dirs['archive']}/", f"{web.base}/"]])
         settings.HUB_ARCHIVES = load_archives("web", file)
-        remote = run_mosaic(spec, mosaic_settings(), tmp_path / "remote", "remote")
+        chunked = replace(mosaic_settings(), chunk_size=48)
+        assert _read_ahead(plan_mosaic(spec, chunked)) == REMOTE_READ_AHEAD > 1
+        remote = run_mosaic(spec, chunked, tmp_path / "remote", "remote")
         close_datasets()
         served = web.requests()
     assert_same_rasters(local.folder, remote.folder)
