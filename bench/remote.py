@@ -2,9 +2,10 @@
 
 The monthly 10 m order (June 2023, bands B02,B03,B04,B08, aux valid_obs,method) over a square
 of each --side-km around the demo centre (a table each: the round trips an order waits for
-before its first chunk weigh more in a small order), from the year demo archive of bench/pipeline.py, runs in a
-fresh process per row (after a warm-up order read from disk and a worker's warm-up, so that
-compiled kernels, GDAL's drivers, the STAC API and the reading threads are not timed):
+before its first chunk weigh more in a small order), from the year demo archive of
+bench/pipeline.py, runs in a fresh process per row (after a warm-up order read from disk and a
+worker's warm-up, so that compiled kernels, GDAL's drivers, the STAC API and the reading
+threads are not timed):
 
 - local: the archive's files on disk, the hub's default reading threads;
 - nginx / s3: the same files served by nginx (HTTP Range) or by moto's S3 server, both behind a
