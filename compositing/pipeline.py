@@ -167,6 +167,20 @@ def compose_chunk(recipe: Recipe, chunk: Chunk,
         return composite_chunk(recipe, chunk, stack)
 
 
+# Chunks read ahead of the one being composed. On disk one: the reads keep the cores busy
+# already, and each stack read ahead is memory (issue 12). From a remote archive two: a chunk's
+# reads are two round trips in a row (classification, then bands), and with one chunk ahead
+# the order waited for them on every chunk (bench/remote.py, 100 ms latency, 10.24 km: 2.0x
+# the disk read with one ahead, 1.6x with two; three gave no more).
+REMOTE_READ_AHEAD = 2
+# Chunks one task of a fanned-out order composes from a remote archive: with one, every task
+# waited for its chunk's round trips alone. One process composing its tasks in turn, 25
+# chunks of 256 px at 100 ms latency: one a task 4.0 s, two 3.55 s, three 3.55 s, five 3.2 s,
+# all in one 2.9 s (disk 1.45 s). Two keeps what a small order of another user may wait
+# behind a big one to a chunk or two (issue 13).
+REMOTE_CHUNK_GROUP = 2
+
+
 @dataclass(frozen=True)
 class Plan:
     """A product before any pixel is read: its order, recipe, chunks and intermediates."""
@@ -215,6 +229,19 @@ class Plan:
         return sum(order_work(self.grid.width * self.grid.height, granules_per_pixel(
             self.spec.aoi, [s.footprint for o in recipe.observations for s in o.scenes]))
             for _, recipe in self.parts)
+
+    @cached_property
+    def read_ahead(self) -> int:
+        """Chunks read ahead of the one being composed (`REMOTE_READ_AHEAD`)."""
+        remote = any(is_remote(scene.assets["SCL"].href) for obs in self.observations
+                     for scene in obs.scenes if "SCL" in scene.assets)
+        return REMOTE_READ_AHEAD if remote else 1
+
+    @property
+    def chunk_group(self) -> int:
+        """Consecutive chunks that one task of a fanned-out order composes (`hub.mosaics.
+        fanout`, `REMOTE_CHUNK_GROUP`)."""
+        return 1 if self.read_ahead == 1 else REMOTE_CHUNK_GROUP
 
     @property
     def intermediates(self) -> dict[str, tuple[Layer, ...]]:
@@ -407,14 +434,14 @@ def publish(staging: Path, final: Path) -> None:
 def _compose_all(plan: Plan, chunks: list[tuple[int, Chunk]],
                  timings: dict[str, float]) -> Iterator[tuple[int, ChunkLayers]]:
     """The given chunks composed in turn, each for every mosaic of the plan (`Plan.parts`),
-    the next ones read meanwhile (`_read_ahead`). `timings`: "read" is the time spent waiting
-    for a read."""
+    the next ones read meanwhile (`Plan.read_ahead`). `timings`: "read" is the time spent
+    waiting for a read."""
     clock = Stopwatch(timings)
     jobs = [(index, chunk, prefix, recipe) for index, chunk in chunks
             for prefix, recipe in plan.parts]
     first_source = _first_sources(plan)
     merged: ChunkLayers = {}
-    depth = _read_ahead(plan)
+    depth = plan.read_ahead
     with ThreadPoolExecutor(depth, thread_name_prefix="prefetch") as prefetch:
         reads = deque(prefetch.submit(read_chunk, recipe, chunk)
                       for _, chunk, _, recipe in jobs[:depth])
@@ -432,21 +459,6 @@ def _compose_all(plan: Plan, chunks: list[tuple[int, Chunk]],
             if done == len(jobs) or jobs[done][0] != index:
                 yield index, merged
                 merged = {}
-
-
-# Chunks read ahead of the one being composed. On disk one: the reads keep the cores busy
-# already, and each stack read ahead is memory (issue 12). From a remote archive two: a chunk's
-# reads are two round trips in a row (classification, then bands), and with one chunk ahead
-# the order waited for them on every chunk (bench/remote.py, 100 ms latency, 10.24 km: 2.0x
-# the disk read with one ahead, 1.6x with two; three gave no more).
-REMOTE_READ_AHEAD = 2
-
-
-def _read_ahead(plan: Plan) -> int:
-    """How many chunks `_compose_all` reads ahead (`REMOTE_READ_AHEAD`)."""
-    remote = any(is_remote(scene.assets["SCL"].href) for obs in plan.observations
-                 for scene in obs.scenes if "SCL" in scene.assets)
-    return REMOTE_READ_AHEAD if remote else 1
 
 
 def _first_sources(plan: Plan) -> dict[str, int]:

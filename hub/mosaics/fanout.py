@@ -4,9 +4,11 @@ reaper for requests whose processes died.
     plan    (RUN_REQUEST)      claims the QUEUED request, searches the archive, stores the plan
                                in the request's work folder on product storage, sends the first
                                chunk tasks
-    compose (COMPOSE_CHUNK)    composes one chunk into its piece (`compositing.pieces`), counts
-                               the pieces, sends the request's next chunk task or, after the
-                               last piece, the delivering task
+    compose (COMPOSE_CHUNK)    composes one chunk into its piece (`compositing.pieces`), or a
+                               few consecutive ones from a remote archive (`Plan.chunk_group`:
+                               the next are read while one is composed), counts the pieces,
+                               sends the request's next chunk task or, after the last piece,
+                               the delivering task
     deliver (DELIVER_REQUEST)  assembles the pieces into the ordered formats and publishes the
                                product folder in one rename
     reap    (REAP_REQUESTS)    periodic (Celery beat): restarts or fails requests that no live
@@ -129,25 +131,26 @@ def plan_request(request_id: str, dispatch: Dispatch) -> None:
         # A small order is composed and delivered right here: sent as tasks, each of them
         # would queue again behind the chunks of larger orders.
         inline = InlineDispatch()
-        _send_lanes(req.pk, req.attempt, plan.chunk_count, set(), inline)
+        _send_lanes(req.pk, req.attempt, plan, set(), inline)
         inline.run()
     else:
-        _send_lanes(req.pk, req.attempt, plan.chunk_count, set(), dispatch)
+        _send_lanes(req.pk, req.attempt, plan, set(), dispatch)
 
 
 def compose_chunk(request_id: str, attempt: int, index: int, dispatch: Dispatch) -> None:
-    """Compose chunk `index` of the request (unless its piece exists), then send what follows."""
+    """Compose the chunks of the group starting at `index` (`Plan.chunk_group`; one chunk
+    unless the archive is remote) that have no piece yet, then send what follows."""
     req = _started(request_id, attempt)
     if req is None:
         return
     work = work_folder(req)
     with _failing_request(req), heartbeat(req.pk):
         plan = _load_plan(work)
-        composed = compose_pieces(plan, [index], work)
+        composed = compose_pieces(plan, _group(plan, index), work)
         release_free_memory()
     if not composed:
-        # A second message for the same chunk (a redelivery, or a lane the reaper sent while
-        # the first still waited): the task that composed it continues the lane.
+        # A second message for the same chunks (a redelivery, or a lane the reaper sent while
+        # the first still waited): the task that composed them continues the lane.
         return
     done = len(work.done())
     total = plan.chunk_count
@@ -160,25 +163,32 @@ def compose_chunk(request_id: str, attempt: int, index: int, dispatch: Dispatch)
     if done == total:
         _send(req.pk, Send(DELIVER_REQUEST, (str(req.pk), attempt)), dispatch)
         return
-    following = _take_next_chunk(req.pk, attempt, total, work)
+    following = _take_next_group(req.pk, attempt, plan, work)
     if following is not None:
         _send(req.pk, Send(COMPOSE_CHUNK, (str(req.pk), attempt, following),
                            bulk=_is_bulk(total)), dispatch)
 
 
-def _take_next_chunk(pk: Any, attempt: int, total: int, work: WorkFolder) -> int | None:
-    """The request's lowest chunk that no task was sent for and that has no piece (composed by
-    an earlier attempt), now taken; None when none is left or the attempt is over."""
+def _group(plan: Plan, first: int) -> range:
+    """The chunks of the group that starts at chunk `first`."""
+    return range(first, min(first + plan.chunk_group, plan.chunk_count))
+
+
+def _take_next_group(pk: Any, attempt: int, plan: Plan, work: WorkFolder) -> int | None:
+    """The first chunk of the request's lowest group that no task was sent for and that has a
+    chunk without a piece (an earlier attempt may have composed some), now taken; None when
+    none is left or the attempt is over."""
     with transaction.atomic():
         row = (MosaicRequest.objects.select_for_update()
                .filter(pk=pk, status=Status.RUNNING, attempt=attempt)
                .values_list("next_chunk", flat=True).first())
         if row is None:
             return None
-        index = row
-        while index < total and work.has_piece(index):
-            index += 1
-        MosaicRequest.objects.filter(pk=pk).update(next_chunk=min(index + 1, total))
+        index, total = row, plan.chunk_count
+        while index < total and all(work.has_piece(i) for i in _group(plan, index)):
+            index += plan.chunk_group
+        MosaicRequest.objects.filter(pk=pk).update(
+            next_chunk=min(index + plan.chunk_group, total))
     return index if index < total else None
 
 
@@ -213,15 +223,19 @@ def _is_bulk(chunks: int) -> bool:
     return chunks > settings.HUB_SMALL_ORDER_CHUNKS
 
 
-def _send_lanes(pk: Any, attempt: int, total: int, done: set[int], dispatch: Dispatch) -> int:
-    """The first `lanes()` missing chunks, each a lane's first task; how many tasks were sent.
-    With every chunk done, the delivering task."""
-    missing = [i for i in range(total) if i not in done]
+def _send_lanes(pk: Any, attempt: int, plan: Plan, done: set[int],
+                dispatch: Dispatch) -> int:
+    """The first `lanes()` groups of chunks with a chunk missing, each a lane's first task;
+    how many tasks were sent. With every chunk done, the delivering task."""
+    total, size = plan.chunk_count, plan.chunk_group
+    missing = [first for first in range(0, total, size)
+               if any(i not in done for i in _group(plan, first))]
     if not missing:
         _send(pk, Send(DELIVER_REQUEST, (str(pk), attempt)), dispatch)
         return 1
     firsts = missing[:lanes()]
-    MosaicRequest.objects.filter(pk=pk, attempt=attempt).update(next_chunk=firsts[-1] + 1)
+    MosaicRequest.objects.filter(pk=pk, attempt=attempt).update(
+        next_chunk=min(firsts[-1] + size, total))
     for i in firsts:
         _send(pk, Send(COMPOSE_CHUNK, (str(pk), attempt, i), bulk=_is_bulk(total)), dispatch)
     return len(firsts)
@@ -448,7 +462,7 @@ def _restart(req: MosaicRequest, now: datetime, dispatch: Dispatch, result: Reap
         MosaicRequest.objects.filter(pk=req.pk).update(status=Status.QUEUED)
         dispatch(Send(RUN_REQUEST, (str(req.pk),)))
     else:
-        _send_lanes(req.pk, attempt, req.chunks_total, work.done(), dispatch)
+        _send_lanes(req.pk, attempt, _load_plan(work), work.done(), dispatch)
     result.restarted.append(str(req.pk))
     log.warning("request %s had no live worker for %d s; restarted as attempt %d", req.pk,
                 settings.HUB_TASK_LEASE_S, attempt)

@@ -122,6 +122,56 @@ def test_a_request_keeps_its_lanes_on_the_broker_and_chunks_in_any_order_give_on
     assert not list(media.glob(".partial-*"))
 
 
+@pytest.mark.heavy  # nginx, and two orders
+def test_a_remote_archive_s_chunks_are_composed_in_groups_read_ahead_and_redone_whole(
+        small_chunks, alice, settings, tmp_path, django_capture_on_commit_callbacks):
+    """From a remote archive a chunk task composes a group of consecutive chunks, reading the
+    next while one is composed; a redelivered group composes only its missing pieces."""
+    from compositing.archive.archives import load_archives
+    from compositing.pipeline import REMOTE_CHUNK_GROUP, compose_pieces
+    from tests.archive_files import write_archives_file
+    from tests.webserver import nginx_serving
+
+    media, archive = small_chunks["media"], small_chunks["archive"]
+    whole = new_request(alice, django_capture_on_commit_callbacks)
+    process_request(str(whole.pk))
+    want = band_values(media, whole)
+    with nginx_serving(archive, tmp_path / "nginx") as web:
+        file = write_archives_file(tmp_path / "archives.toml", "web", preset="local",
+                                   href_rewrites=[[f"{archive}/", f"{web.base}/"]])
+        settings.HUB_ARCHIVES = load_archives("web", file)
+        req = new_request(alice, django_capture_on_commit_callbacks)
+        sends = Recorder()
+        sends.run(fanout.Send(RUN_REQUEST, (str(req.pk),)))
+        work = fanout.work_folder(req)
+        plan = work.load_plan()
+        group = REMOTE_CHUNK_GROUP
+        assert plan.chunk_group == group and plan.chunk_count == 9
+        lanes = sends.take()
+        assert [s.args[2] for s in lanes] == [0, group]  # each lane's first group
+        # The first lane's task died after its first piece: its message comes again.
+        compose_pieces(plan, [0], work)
+        stamp = work.piece_path(0).stat().st_mtime_ns
+        sends.run(lanes[0])
+        assert work.done() == set(range(group))
+        assert work.piece_path(0).stat().st_mtime_ns == stamp  # not composed twice
+        pending = [lanes[1], *sends.take()]
+        assert [s.args[2] for s in pending] == [group, 2 * group]  # the lane goes on
+        ran = []
+        while pending:  # newest first, as in the test above
+            send = pending.pop()
+            ran.append(send)
+            sends.run(send)
+            pending += sends.take()
+        assert [s.name for s in ran].count(COMPOSE_CHUNK) == -(-9 // group) - 1
+        assert ran[-1].name == DELIVER_REQUEST
+        served = web.requests()
+    req.refresh_from_db()
+    assert req.status == Status.DONE and req.chunks_done == 9
+    np.testing.assert_array_equal(band_values(media, req), want)
+    assert any(r.path.endswith("/B04.tif") and r.status == 206 for r in served)
+
+
 def test_a_lane_that_finishes_early_takes_the_chunks_of_a_slow_one(
         small_chunks, alice, django_capture_on_commit_callbacks):
     """Lanes share one cursor: while one chunk task is slow (or its worker busy elsewhere),

@@ -14,7 +14,7 @@ from compositing.archive.network import NETWORK_OPTIONS, configure_network
 from compositing.archive.read import close_datasets
 from compositing.archive.scenes import ArchiveDataError
 from compositing.orders.spec import parse_spec
-from compositing.pipeline import REMOTE_READ_AHEAD, _read_ahead, plan_mosaic, run_mosaic
+from compositing.pipeline import REMOTE_READ_AHEAD, plan_mosaic, run_mosaic
 from hub.mosaics.services import mosaic_settings
 from tests.archive_files import assert_same_rasters, rasters, write_archives_file
 from tests.conftest import TEST_AOI_BBOX
@@ -49,13 +49,13 @@ def test_a_composite_read_over_http_equals_the_one_read_from_disk(settings, hub_
     chunked = replace(mosaic_settings(), chunk_size=48)
     local = run_mosaic(spec, chunked, tmp_path / "local", "local")
     close_datasets()
-    assert local.chunks >= 4 and _read_ahead(plan_mosaic(spec, chunked)) == 1
+    assert local.chunks >= 4 and plan_mosaic(spec, chunked).read_ahead == 1
     with nginx_serving(hub_dirs["archive"], tmp_path / "nginx") as web:
         file = write_archives_file(tmp_path / "archives.toml", "web", preset="local",
                                    href_rewrites=[[f"{hub_dirs['archive']}/", f"{web.base}/"]])
         settings.HUB_ARCHIVES = load_archives("web", file)
         chunked = replace(mosaic_settings(), chunk_size=48)
-        assert _read_ahead(plan_mosaic(spec, chunked)) == REMOTE_READ_AHEAD > 1
+        assert plan_mosaic(spec, chunked).read_ahead == REMOTE_READ_AHEAD > 1
         remote = run_mosaic(spec, chunked, tmp_path / "remote", "remote")
         close_datasets()
         served = web.requests()
