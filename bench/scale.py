@@ -23,12 +23,16 @@ database. Printed:
   whole chunks; the chunks of a smaller AOI are smaller, and so is its peak) on one fresh
   worker each: the pool process's peak RSS, and the largest peaks of a chunk task and of the
   delivery (each task logs its own);
+- remote: a monthly 10 m order over --side-m composed by 1 and by 2 worker processes from the
+  archive on disk, then from the same files served by nginx behind a proxy adding 100 ms to
+  every request (bench/remote.py measures one process alone; here the hub's chunk tasks):
+  wall times and their ratio;
 - estimate: the wall time of a 1,000,000 km2 monthly 20 m order on 10 and 100 machines like
   this one (2 worker processes each), from the output pixel rate of a monthly 20 m order
   measured here on 2 processes; local archive reads, as here.
 
     DEBUG=1 .venv/bin/python bench/scale.py [--side-m 15360] [--chunk 256] [--mem-side-m 7680]
-                                           [--parts scale,fairness,estimate,memory]
+                                           [--parts scale,fairness,remote,estimate,memory]
                                            [--repeat 3] [--read-threads default,1]
 """
 
@@ -265,6 +269,38 @@ def fairness(workers: Workers, owner: Any, other: Any, args: argparse.Namespace)
           f"{beside / alone:.2f}x (goal < 2x)")
 
 
+def remote(workers: Workers, env: dict[str, str], owner: Any, archive: Path,
+           args: argparse.Namespace, latency_s: float = 0.1) -> None:
+    """The monthly order on 1 and 2 workers from disk, then over HTTP with latency."""
+    from tests.archive_files import write_archives_file
+    from tests.faultproxy import Action, fault_proxy
+    from tests.webserver import nginx_serving
+
+    print(f"\nremote: June 2023 at 10 m, {args.side_m / 1000:g} km square, chunks of "
+          f"{args.chunk} px, from disk and over HTTP (nginx, +{latency_s * 1000:g} ms a request)")
+    print(f"{'workers':>8} {'chunks':>7} {'disk s':>7} {'http s':>7} {'x disk':>7}")
+    root = str(archive.resolve())
+    delay = Action(delay_s=latency_s)
+    with tempfile.TemporaryDirectory() as tmp, \
+            nginx_serving(archive.resolve(), Path(tmp) / "nginx") as web, \
+            fault_proxy(int(web.base.rsplit(":", 1)[1]), lambda *a: delay) as proxy:
+        file = write_archives_file(Path(tmp) / "http.toml", "http", preset="local",
+                                   href_rewrites=[[f"{root}/", f"{proxy.base}/"]])
+        for n in (1, 2):
+            walls = []
+            for archives in ({}, {"HUB_ARCHIVES": "http", "HUB_ARCHIVES_FILE": str(file)}):
+                env.update(archives)
+                workers.start(n)
+                req = order(owner, args.side_m, "month", "2023-06-01", 10)
+                walls.append(wait_done(req))
+                workers.stop()
+                for name in archives:
+                    env.pop(name)
+            req.refresh_from_db()
+            print(f"{n:>8} {req.chunks_total:>7} {walls[0]:>7.1f} {walls[1]:>7.1f} "
+                  f"{walls[1] / walls[0]:>7.2f}")
+
+
 def estimate(workers: Workers, owner: Any, args: argparse.Namespace) -> None:
     """A 1,000,000 km2 monthly 20 m order on 10 and 100 machines, from one measured here."""
     workers.start(2)
@@ -309,7 +345,7 @@ def main() -> None:
     parser.add_argument("--side-m", type=float, default=15360)
     parser.add_argument("--chunk", type=int, default=256)
     parser.add_argument("--mem-side-m", type=float, default=7680)
-    parser.add_argument("--parts", default="scale,fairness,estimate,memory",
+    parser.add_argument("--parts", default="scale,fairness,remote,estimate,memory",
                         help="which measurements, comma-separated")
     parser.add_argument("--repeat", type=int, default=3,
                         help="runs of each worker count in the scale measurement")
@@ -353,6 +389,8 @@ def main() -> None:
                 scale_out(workers, env, alice, args, threads)
         if "fairness" in args.parts:
             fairness(workers, alice, bob, args)
+        if "remote" in args.parts:
+            remote(workers, env, alice, archive, args)
         if "estimate" in args.parts:
             estimate(workers, alice, args)
         if "memory" in args.parts:
