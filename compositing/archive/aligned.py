@@ -35,7 +35,8 @@ def read_aligned(src: DatasetReader, transform: Affine, shape: tuple[int, int],
     None when the grids are not aligned (the caller warps instead). `on_read` is told each
     window of the file read (benchmarks replay them). `out`: a C-contiguous array of the
     file's type and the grid's shape that GDAL may decode into, where the grid is the file's
-    own pixels (then it is what is returned)."""
+    own pixels, or that the repeated pixels of a coarser file are written into (then it is
+    what is returned)."""
     st = src.transform
     if st.b or st.d or transform.b or transform.d or resampling not in (
             Resampling.nearest, Resampling.average):
@@ -65,8 +66,25 @@ def read_aligned(src: DatasetReader, transform: Affine, shape: tuple[int, int],
     r0, c0 = row0 // k, col0 // k
     r1, c1 = (row0 + shape[0] - 1) // k, (col0 + shape[1] - 1) // k
     native = _window(src, r0, c0, r1 - r0 + 1, c1 - c0 + 1, nodata, on_read)
-    dr, dc = row0 - r0 * k, col0 - c0 * k
-    return native.repeat(k, axis=0)[dr:dr + shape[0]].repeat(k, axis=1)[:, dc:dc + shape[1]]
+    if out is None or out.dtype != native.dtype:
+        out = np.empty(shape, native.dtype)
+    _repeat_into(native, k, row0 - r0 * k, col0 - c0 * k, out)
+    return out
+
+
+def _repeat_into(native: np.ndarray, k: int, dr: int, dc: int, out: np.ndarray) -> None:
+    """Each source pixel repeated k x k times into `out`, starting from the (dr, dc)-th copy
+    of the first. Written as k x k strided copies: output rows a, a + k, a + 2k, ... are
+    source rows (dr + a) // k onwards, one each (columns alike), so no enlarged temporary is
+    made and every output pixel is written once; np.repeat made two and then a third copy
+    into the stack (a tenth of a yearly 10 m order's CPU, issue 12)."""
+    for a in range(k):
+        rows = out[a::k]
+        sr = (dr + a) // k
+        for b in range(k):
+            dst = rows[:, b::k]
+            sc = (dc + b) // k
+            dst[...] = native[sr:sr + dst.shape[0], sc:sc + dst.shape[1]]
 
 
 def _offset(value: float) -> int | None:

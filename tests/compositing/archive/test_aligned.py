@@ -41,6 +41,7 @@ CASES = [
     (40, -5, -3, (30, 40), Resampling.average),  # reaches beyond the raster
     (10, 7, 9, (64, 80), Resampling.nearest),
     (10, -3, 170, (40, 50), Resampling.nearest),  # partly below the raster
+    (5, 13, 6, (50, 70), Resampling.nearest),  # each pixel 4 x 4 times, from its second copy
 ]
 
 
@@ -66,6 +67,17 @@ def test_aligned_read_equals_the_warp(raster, res, col, row, shape, resampling):
     inside = ((rows * res >= 0) & ((rows + 1) * res <= 90 * 20))[:, None] & (
         (cols * res >= 0) & ((cols + 1) * res <= 120 * 20))[None, :]
     np.testing.assert_array_equal(np.isnan(fast)[inside], np.isnan(slow)[inside])
+
+
+def test_a_finer_grid_is_written_into_the_array_given(raster):
+    """The stack's slot is filled in place: no enlarged copy, the array given is returned."""
+    transform = Affine(10, 0, 499980 + 7 * 10, 0, -10, 5900040 - 9 * 10)
+    out = np.full((64, 80), 7, np.uint16)
+    with rasterio.open(raster) as src:
+        fast = read_aligned(src, transform, out.shape, Resampling.nearest, 0, out=out)
+        slow = warped(src, transform, out.shape, Resampling.nearest, 0)
+    assert fast is out
+    np.testing.assert_array_equal(np.where(out == 0, np.nan, out), slow)
 
 
 @pytest.mark.parametrize("transform", [
