@@ -23,10 +23,10 @@ database. Printed:
   whole chunks; the chunks of a smaller AOI are smaller, and so is its peak) on one fresh
   worker each: the pool process's peak RSS, and the largest peaks of a chunk task and of the
   delivery (each task logs its own);
-- remote: a monthly 10 m order over --side-m composed by 1 and by 2 worker processes from the
-  archive on disk, then from the same files served by nginx behind a proxy adding 100 ms to
-  every request (bench/remote.py measures one process alone; here the hub's chunk tasks):
-  wall times and their ratio;
+- remote: a monthly 10 m order over --side-m composed by 1, 2 and 4 worker processes
+  (--remote-workers) from the archive on disk, then from the same files served by nginx
+  behind a proxy adding 100 ms to every request (bench/remote.py measures one process alone;
+  here the hub's chunk tasks): wall times and their ratio;
 - estimate: the wall time of a 1,000,000 km2 monthly 20 m order on 10 and 100 machines like
   this one (2 worker processes each), from the output pixel rate of a monthly 20 m order
   measured here on 2 processes; local archive reads, as here.
@@ -286,16 +286,17 @@ def remote(workers: Workers, env: dict[str, str], owner: Any, archive: Path,
             fault_proxy(int(web.base.rsplit(":", 1)[1]), lambda *a: delay) as proxy:
         file = write_archives_file(Path(tmp) / "http.toml", "http", preset="local",
                                    href_rewrites=[[f"{root}/", f"{proxy.base}/"]])
-        for n in (1, 2):
+        for n in (int(w) for w in args.remote_workers.split(",")):
             walls = []
             for archives in ({}, {"HUB_ARCHIVES": "http", "HUB_ARCHIVES_FILE": str(file)}):
-                env.update(archives)
+                env.update(archives, HUB_ORDER_TASKS=str(max(2, n)))
                 workers.start(n)
                 req = order(owner, args.side_m, "month", "2023-06-01", 10)
                 walls.append(wait_done(req))
                 workers.stop()
                 for name in archives:
                     env.pop(name)
+                env["HUB_ORDER_TASKS"] = "2"
             req.refresh_from_db()
             print(f"{n:>8} {req.chunks_total:>7} {walls[0]:>7.1f} {walls[1]:>7.1f} "
                   f"{walls[1] / walls[0]:>7.2f}")
@@ -349,6 +350,10 @@ def main() -> None:
                         help="which measurements, comma-separated")
     parser.add_argument("--repeat", type=int, default=3,
                         help="runs of each worker count in the scale measurement")
+    parser.add_argument("--remote-workers", default="1,2,4",
+                        help="worker processes of the remote measurement, comma-separated "
+                             "(HUB_ORDER_TASKS set to match): more than the cores can help "
+                             "when reads wait on round trips")
     parser.add_argument("--read-threads", default="default,1",
                         help="HUB_READ_THREADS of the workers in the scale runs ('default': "
                              "one per core)")
