@@ -69,6 +69,29 @@ def test_a_composite_read_over_http_equals_the_one_read_from_disk(settings, hub_
     assert any(r.path.endswith("angles.json") and r.status == 200 for r in served)
 
 
+def test_a_worker_s_next_order_over_a_tile_opens_no_file_to_lay_out_its_chunks(
+        settings, hub_dirs, tmp_path: Path) -> None:
+    """The chunk layout follows the files' block grid; a process finds it once per tile of
+    an archive, not again for every order (round trips before the first chunk)."""
+    with nginx_serving(hub_dirs["archive"], tmp_path / "nginx") as web:
+        file = write_archives_file(tmp_path / "archives.toml", f"web-{tmp_path.name}",
+                                   preset="local",
+                                   href_rewrites=[[f"{hub_dirs['archive']}/", f"{web.base}/"]])
+        settings.HUB_ARCHIVES = load_archives(f"web-{tmp_path.name}", file)
+        chunked = replace(mosaic_settings(), chunk_size=48)
+        first = plan_mosaic(parse_spec({**ORDER, "period": "tenday", "start": "2023-06-01"}),
+                            chunked)
+        opened = {r.path for r in web.requests() if r.path.endswith(".tif")}
+        assert opened, "the first plan looked at the central granule's files"
+        second = plan_mosaic(parse_spec({**ORDER, "period": "tenday", "start": "2023-06-11"}),
+                             chunked)
+        assert {r.path for r in web.requests() if r.path.endswith(".tif")} == opened
+    # Other granules of the same tiles, laid out alike.
+    assert ({s.id for o in first.observations for s in o.scenes}
+            .isdisjoint(s.id for o in second.observations for s in o.scenes))
+    assert second.layout == first.layout and second.chunk_count > 1
+
+
 def test_the_network_options_are_the_hub_s_unless_the_operator_set_them() -> None:
     env = {"GDAL_HTTP_TIMEOUT": "5"}
     options = configure_network(env)
