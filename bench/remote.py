@@ -13,11 +13,14 @@ threads are not timed):
   it on: a round trip to a distant store. Once per --remote-threads (HUB_REMOTE_READ_THREADS,
   "default" for the hub's own): reads of different files in flight at once.
 
-Per row: wall seconds and the ratio to the local row, the requests the server answered, the
-most in flight at once, the MB it sent (headers included) and the MB of the windows the order
-needed: the compressed bytes of the COG blocks its windows meet (each block once, from the
-files' tile byte counts), and their ratio (goal <= 1.5). A remote read must also give the
-local product: the rows compare their rasters with the local row's.
+A "2nd order" row repeats a remote row in a process that composed another order over the same
+tiles before (May), as a long-running worker has: the chunk layout's look at the files is then
+known (`archive/blocks.py`); the server's figures are not shown for it (they would count the
+order before). Per row: wall seconds and the ratio to the local row, the requests the server
+answered, the most in flight at once, the MB it sent (headers included) and the MB of the
+windows the order needed: the compressed bytes of the COG blocks its windows meet (each block
+once, from the files' tile byte counts), and their ratio (goal <= 1.5). A remote read must also
+give the local product: the rows compare their rasters with the local row's.
 
     DEBUG=1 .venv/bin/python bench/remote.py [--side-km 5.12,10.24] [--latency-ms 100]
                                              [--remote-threads default,2,64]
@@ -71,6 +74,14 @@ def child(archive: Path, side_km: float, archives_file: str, out: Path) -> None:
     if archives_file:
         settings.HUB_ARCHIVES = load_archives("remote", archives_file)
         warm_up()  # as a worker does at its start: here, the threads that read remote files
+        if os.environ.get("BENCH_SERVED_BEFORE"):
+            # A worker that has composed an order over these tiles before (May: other files,
+            # the same tiles), as a long-running worker has.
+            with tempfile.TemporaryDirectory() as before:
+                run_mosaic(parse_spec({**ORDER, "start": "2023-05-01",
+                                       "aoi": aoi_square(side_km * 1000)}),
+                           mosaic_settings(), Path(before), "before")
+            close_datasets()
     spec = parse_spec({**ORDER, "aoi": aoi_square(side_km * 1000)})
     timings: dict[str, float] = {}
     with logging_reads() as log:
@@ -145,8 +156,11 @@ def needed_bytes(windows: list[tuple[str, list[float]]], to_local: dict[str, str
 
 
 def run(archive: Path, side_km: float, archives_file: str, threads: int | None,
-        out: Path) -> dict[str, Any]:
+        out: Path, served_before: bool = False) -> dict[str, Any]:
     env = {**os.environ, "DEBUG": "1"}
+    env.pop("BENCH_SERVED_BEFORE", None)
+    if served_before:
+        env["BENCH_SERVED_BEFORE"] = "1"
     env.pop("HUB_REMOTE_READ_THREADS", None)
     if threads:
         env["HUB_REMOTE_READ_THREADS"] = str(threads)
@@ -197,6 +211,10 @@ def main() -> None:
                     rows[side].append(served_row(f"nginx +{args.latency_ms:g} ms", proxy,
                                                  web.pid, archive, side, file, threads,
                                                  tmp / f"nginx{side}-{threads}"))
+                # The server's figures would count the order before it too: not shown.
+                rows[side].append(("nginx, 2nd order", None,
+                                   run(archive, side, str(file), None, tmp / f"nginx{side}-2nd",
+                                       served_before=True), None))
         print("uploading the archive to the S3 server ...", flush=True)
         with s3_serving(archive.resolve() / "sentinel-2-l2a", tmp / "s3", prefix="l2a") as s3, \
                 fault_proxy(int(s3.endpoint.rsplit(":", 1)[1]), lambda *a: delay) as proxy:
@@ -211,12 +229,16 @@ def main() -> None:
                     rows[side].append(served_row(f"s3 +{args.latency_ms:g} ms", proxy,
                                                  s3.pid, archive, side, file, threads,
                                                  tmp / f"s3{side}-{threads}"))
+                rows[side].append(("s3, 2nd order", None,
+                                   run(archive, side, str(file), None, tmp / f"s3{side}-2nd",
+                                       served_before=True), None))
         for side in sides:
             print_table(side, args.latency_ms, rows[side])
         print("plan s: search and chunk layout (opens the central granule's files); read s: "
               "time the kernels waited for reads; cpu s: CPU the order's process used; server "
               "cpu s: CPU the server's processes and the latency proxy used meanwhile, on the "
-              "order's own cores.")
+              "order's own cores. 2nd order: the same order in a process that composed one "
+              "over the same tiles before (May), as a long-running worker has.")
     print(f"\nbench/remote.py took {(time.perf_counter() - started) / 60:.1f} min")
 
 
@@ -255,17 +277,16 @@ def print_table(side: float, latency_ms: float, rows: list[Row]) -> None:
     for label, threads, r, served in rows:
         same = all(np.array_equal(v, rasters(Path(r["folder"]))[k])
                    for k, v in reference.items())
-        shown = str(threads or f"{_default_threads(served is not None)} (def.)")
-        phases = (f"{r['timings']['search']:6.2f} {r['timings']['read']:6.2f} "
-                  f"{r['cpu']:6.2f}")
+        shown = str(threads or f"{_default_threads(r is not local)} (def.)")
+        phases = (f"{r['wall']:7.2f} {r['wall'] / local['wall']:7.2f} "
+                  f"{r['timings']['search']:6.2f} {r['timings']['read']:6.2f} {r['cpu']:6.2f}")
         if served is None:
-            print(f"{label:>16} {shown:>10} {r['wall']:7.2f} {1:7.2f} {phases} {'-':>12} "
-                  f"{'-':>8} {'-':>9} {'-':>8} {'-':>11} {'yes':>11}")
+            print(f"{label:>16} {shown:>10} {phases} {'-':>12} {'-':>8} {'-':>9} {'-':>8} "
+                  f"{'-':>11} {'yes' if same else 'NO':>11}")
             continue
         answered, sent, flight, server_cpu = served
-        print(f"{label:>16} {shown:>10} {r['wall']:7.2f} {r['wall'] / local['wall']:7.2f} "
-              f"{phases} {server_cpu:12.2f} {answered:8d} {flight:9d} {sent / 2**20:8.1f} "
-              f"{sent / needed:11.2f} {'yes' if same else 'NO':>11}")
+        print(f"{label:>16} {shown:>10} {phases} {server_cpu:12.2f} {answered:8d} {flight:9d} "
+              f"{sent / 2**20:8.1f} {sent / needed:11.2f} {'yes' if same else 'NO':>11}")
 
 
 def tree_cpu_s(pid: int) -> float:
