@@ -206,15 +206,8 @@ def main() -> None:
                 fault_proxy(int(web.base.rsplit(":", 1)[1]), lambda *a: delay) as proxy:
             file = write_archives_file(tmp / "nginx.toml", "remote", preset="local",
                                        href_rewrites=[[f"{root}/", f"{proxy.base}/"]])
-            for side in sides:
-                for threads in thread_counts:
-                    rows[side].append(served_row(f"nginx +{args.latency_ms:g} ms", proxy,
-                                                 web.pid, archive, side, file, threads,
-                                                 tmp / f"nginx{side}-{threads}"))
-                # The server's figures would count the order before it too: not shown.
-                rows[side].append(("nginx, 2nd order", None,
-                                   run(archive, side, str(file), None, tmp / f"nginx{side}-2nd",
-                                       served_before=True), None))
+            served_rows(rows, "nginx", args.latency_ms, proxy, web.pid, archive, file,
+                        thread_counts, tmp)
         print("uploading the archive to the S3 server ...", flush=True)
         with s3_serving(archive.resolve() / "sentinel-2-l2a", tmp / "s3", prefix="l2a") as s3, \
                 fault_proxy(int(s3.endpoint.rsplit(":", 1)[1]), lambda *a: delay) as proxy:
@@ -224,14 +217,8 @@ def main() -> None:
                 file_prefixes=[f"s3://{s3.bucket}/"],
                 **s3_fields(proxy.base.removeprefix("http://"), REGION,
                             AWS_ACCESS_KEY_ID="bench", AWS_SECRET_ACCESS_KEY="bench"))
-            for side in sides:
-                for threads in thread_counts:
-                    rows[side].append(served_row(f"s3 +{args.latency_ms:g} ms", proxy,
-                                                 s3.pid, archive, side, file, threads,
-                                                 tmp / f"s3{side}-{threads}"))
-                rows[side].append(("s3, 2nd order", None,
-                                   run(archive, side, str(file), None, tmp / f"s3{side}-2nd",
-                                       served_before=True), None))
+            served_rows(rows, "s3", args.latency_ms, proxy, s3.pid, archive, file,
+                        thread_counts, tmp)
         for side in sides:
             print_table(side, args.latency_ms, rows[side])
         print("plan s: search and chunk layout (opens the central granule's files); read s: "
@@ -245,6 +232,22 @@ def main() -> None:
 # (label, HUB_REMOTE_READ_THREADS or None, the child's figures, for a served row the requests
 # answered, bytes sent, most in flight and the server's CPU seconds)
 Row = tuple[str, "int | None", dict[str, Any], "tuple[int, int, int, float] | None"]
+
+
+def served_rows(rows: dict[float, list[Row]], server: str, latency_ms: float, proxy: Any,
+                server_pid: int, archive: Path, file: Path, thread_counts: list[int | None],
+                tmp: Path) -> None:
+    """Per order size, a row per thread count read through the proxy in front of a server,
+    and the order as a worker that composed one over the same tiles before composes it."""
+    for side in rows:
+        for threads in thread_counts:
+            rows[side].append(served_row(f"{server} +{latency_ms:g} ms", proxy, server_pid,
+                                         archive, side, file, threads,
+                                         tmp / f"{server}{side}-{threads}"))
+        # The server's figures would count the order before it too: not shown.
+        rows[side].append((f"{server}, 2nd order", None,
+                           run(archive, side, str(file), None, tmp / f"{server}{side}-2nd",
+                               served_before=True), None))
 
 
 def served_row(label: str, proxy: Any, server_pid: int, archive: Path, side: float,
