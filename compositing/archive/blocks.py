@@ -15,9 +15,8 @@ Finding a block grid opens the file: from a remote archive, round trips before t
 chunk can start (0.25 s of a 100 ms-latency order's plan, bench/remote.py). Every granule of
 one MGRS tile in one store has the same pixel lattice and tiling, so a process keeps what it
 found per (archive, store, tile, asset key) and opens nothing for the next order over that
-tile. Were
-an archive to tile some of its files otherwise, only the alignment would suffer: the products
-do not depend on the chunk layout.
+tile. Were an archive to tile some of its files otherwise, only the alignment would suffer: the
+products do not depend on the chunk layout.
 """
 
 from __future__ import annotations
@@ -97,7 +96,7 @@ def _block_grid_of(scene: Scene, key: str, grid: OutputGrid) -> BlockGrid | None
     """The block grid of a granule's file, from what this process found for its tile."""
     href = scene.assets[key].href
     if not scene.tile:
-        return _on_grid(_file_layout(href), grid)
+        return block_grid(href, grid)
     cache_key = (scene.archive, _storage(href), scene.tile, key)
     with _layouts_lock:
         if cache_key in _layouts:
